@@ -1,0 +1,223 @@
+from __future__ import annotations
+
+from typing import Any
+
+import django_filters
+from django.db.models import Q, QuerySet
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from sdrcrm.access import ScopedViewSetMixin
+from sdrcrm.errors import Refused
+from sdrcrm.models import Region, Role, Segment, User
+
+from . import services
+from .lead_views import CONTACT_VIEWS, LEAD_VIEWS, apply_view
+from .models import Account, AccountType, Activity, Contact, Lead, Status
+from .serializers import (
+    AccountSerializer,
+    ActivityInput,
+    ActivitySerializer,
+    ContactSerializer,
+    LeadSerializer,
+    StatusChangeSerializer,
+    StatusInput,
+)
+
+SORTABLE = ["created_at", "updated_at", "status_changed_at", "score", "last_name"]
+
+
+class PersonFilter(django_filters.FilterSet):
+    status = django_filters.MultipleChoiceFilter(choices=Status.choices)
+    owner = django_filters.CharFilter(method="filter_owner", help_text="`me` or a user id")
+    queue = django_filters.NumberFilter(field_name="queue_id")
+    team = django_filters.NumberFilter(method="filter_noop", help_text="with `view`: a team id")
+    segment = django_filters.ChoiceFilter(choices=Segment.choices)
+    region = django_filters.ChoiceFilter(choices=Region.choices)
+    view = django_filters.CharFilter(method="filter_view")
+    search = django_filters.CharFilter(method="filter_search", max_length=100)
+
+    VIEWS: dict = LEAD_VIEWS
+
+    def _owner(self, value: str) -> User:
+        user = self.request.user
+        if value == "me":
+            return user
+        if not value.isdigit():
+            raise ValidationError({"owner": ["Give `me` or a user id."]})
+        return User(pk=int(value))
+
+    def filter_owner(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.filter(owner=self._owner(value))
+
+    def filter_noop(self, queryset: QuerySet, name: str, value: Any) -> QuerySet:
+        return queryset
+
+    def filter_view(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        owner = self.data.get("owner")
+        team = self.form.cleaned_data.get("team")
+        return apply_view(queryset, value, self.request.user, owner=self._owner(owner) if owner else None,
+                          team_id=int(team) if team else None, views=self.VIEWS)
+
+    def filter_search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        value = value.strip()
+        if "@" in value:
+            return queryset.filter(email__startswith=value.lower())
+        return queryset.filter(
+            Q(last_name__istartswith=value) | Q(first_name__istartswith=value)
+            | Q(company__istartswith=value) | Q(email__startswith=value.lower())
+        )
+
+
+class LeadFilter(PersonFilter):
+    class Meta:
+        model = Lead
+        fields = ["status", "owner", "queue", "segment", "region", "view", "search", "team"]
+
+
+class ContactFilter(PersonFilter):
+    VIEWS = CONTACT_VIEWS
+    account = django_filters.NumberFilter(field_name="account_id")
+
+    class Meta:
+        model = Contact
+        fields = ["status", "owner", "queue", "segment", "region", "view", "search", "team", "account"]
+
+
+class LeadViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                  mixins.UpdateModelMixin, viewsets.GenericViewSet):
+    """Leads. `POST` creates a lead or updates the one with the same email."""
+
+    model = Lead
+    serializer_class = LeadSerializer
+    filterset_class = LeadFilter
+    ordering_fields = SORTABLE
+    ordering = "-created_at"
+
+    @extend_schema(responses={201: LeadSerializer, 200: LeadSerializer})
+    def create(self, request: Request) -> Response:
+        serializer = LeadSerializer(data=request.data, partial=True, context={"request": request})
+        serializer.is_valid(raise_exception=True)
+        if not serializer.validated_data.get("email"):
+            raise ValidationError({"email": ["This field is required."]})
+        result = services.ingest_lead(serializer.validated_data, by=request.user)
+        code = status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
+        return Response(LeadSerializer(result.lead, context={"request": request}).data, status=code)
+
+    def perform_update(self, serializer: serializers.BaseSerializer) -> None:
+        services.update_person(serializer.instance, serializer.validated_data, by=self.request.user)
+
+    @extend_schema(request=StatusInput, responses=LeadSerializer)
+    @action(detail=True, methods=["post"])
+    def status(self, request: Request, pk: str | None = None) -> Response:
+        data = StatusInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        lead = self.get_object()
+        services.transition(lead, data.validated_data["status"], reason=data.validated_data["reason"],
+                            by=request.user)
+        lead.refresh_from_db()
+        return Response(LeadSerializer(lead, context={"request": request}).data)
+
+    @extend_schema(responses=StatusChangeSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def history(self, request: Request, pk: str | None = None) -> Response:
+        lead = self.get_object()
+        changes = lead.status_changes.select_related("by").order_by("at", "id")
+        return Response(StatusChangeSerializer(changes, many=True).data)
+
+
+class ContactViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                     mixins.UpdateModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
+    model = Contact
+    serializer_class = ContactSerializer
+    filterset_class = ContactFilter
+    ordering_fields = SORTABLE
+    ordering = "-created_at"
+
+    def perform_create(self, serializer: serializers.BaseSerializer) -> None:
+        serializer.instance = services.create_contact(serializer.validated_data, by=self.request.user)
+
+    def perform_update(self, serializer: serializers.BaseSerializer) -> None:
+        services.update_person(serializer.instance, serializer.validated_data, by=self.request.user)
+
+
+class AccountFilter(django_filters.FilterSet):
+    segment = django_filters.ChoiceFilter(choices=Segment.choices)
+    region = django_filters.ChoiceFilter(choices=Region.choices)
+    type = django_filters.ChoiceFilter(choices=AccountType.choices)
+    owner = django_filters.NumberFilter(field_name="owner_id")
+    search = django_filters.CharFilter(method="filter_search", max_length=100)
+
+    class Meta:
+        model = Account
+        fields = ["segment", "region", "type", "owner", "search"]
+
+    def filter_search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.filter(Q(name__istartswith=value.strip()) | Q(domain__startswith=value.strip().lower()))
+
+
+class AccountViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                     mixins.UpdateModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
+    model = Account
+    serializer_class = AccountSerializer
+    filterset_class = AccountFilter
+    ordering_fields = ["created_at", "updated_at", "name"]
+    ordering = "name"
+
+    def perform_create(self, serializer: serializers.BaseSerializer) -> None:
+        serializer.instance = services.save_account(Account(created_by=self.request.user),
+                                                    serializer.validated_data)
+
+    def perform_update(self, serializer: serializers.BaseSerializer) -> None:
+        services.save_account(serializer.instance, serializer.validated_data)
+
+
+class ActivityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Behaviours and touches. `POST` takes `lead`, `contact` or `email` plus the type."""
+
+    serializer_class = ActivitySerializer
+    ordering_fields = ["occurred_at", "created_at"]
+    ordering = "-occurred_at"
+    filterset_fields = ["lead", "contact", "type"]
+
+    def get_queryset(self) -> QuerySet:
+        return Activity.objects.visible_to(self.request.user)
+
+    @extend_schema(request=ActivityInput, responses={201: ActivitySerializer, 404: OpenApiResponse()})
+    def create(self, request: Request) -> Response:
+        data = ActivityInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        person = self._find_person(request.user, data.validated_data)
+        activity = services.record_activity(
+            person,
+            data.validated_data["type"],
+            occurred_at=data.validated_data.get("occurred_at"),
+            details=data.validated_data["details"],
+            source_system=data.validated_data["source_system"],
+            by=request.user,
+        )
+        return Response(ActivitySerializer(activity).data, status=status.HTTP_201_CREATED)
+
+    @staticmethod
+    def _find_person(user: User, data: dict[str, Any]) -> Lead | Contact:
+        # Integrations push behaviour for people other systems created; they may attach it
+        # to any lead or contact they can name, but read back only their own.
+        unrestricted = user.role == Role.INTEGRATION
+        if data.get("email"):
+            person = services.find_person_by_email(data["email"], None if unrestricted else user)
+            if person is None:
+                raise NotFound(f"No lead or contact has the email {data['email']}.")
+            return person
+        model = Lead if data.get("lead") else Contact
+        pk = data.get("lead") or data.get("contact")
+        scope = model.objects.all() if unrestricted else model.objects.visible_to(user)
+        person = scope.filter(pk=pk).first()
+        if person is None:
+            raise NotFound(f"No {model._meta.verbose_name} with id {pk}.")
+        if person.status == Status.QUALIFIED and model is Lead:
+            raise Refused("This lead was converted; record activities on its contact.", field="lead")
+        return person

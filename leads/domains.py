@@ -1,0 +1,48 @@
+"""Email-domain facts: free mail, disposable mail and ops' block list; name casing."""
+
+from __future__ import annotations
+
+import re
+
+from disposable_email_domains import blocklist as DISPOSABLE_DOMAINS
+
+# Consumer mailbox providers: never a company domain, never matched to an account.
+FREE_EMAIL_DOMAINS = frozenset(
+    """
+    gmail.com googlemail.com hotmail.com hotmail.co.uk hotmail.fr hotmail.de hotmail.it live.com
+    live.co.uk msn.com outlook.com outlook.fr outlook.de yahoo.com yahoo.co.uk yahoo.fr yahoo.de
+    yahoo.co.jp yahoo.co.in ymail.com rocketmail.com aol.com icloud.com me.com mac.com
+    protonmail.com proton.me pm.me gmx.com gmx.de gmx.net web.de mail.com mail.ru yandex.com
+    yandex.ru qq.com 163.com 126.com sina.com naver.com hanmail.net zoho.com tutanota.com
+    fastmail.com hey.com free.fr orange.fr laposte.net libero.it seznam.cz wp.pl o2.pl rediffmail.com
+    """.split()
+)
+
+
+def email_domain(email: str) -> str:
+    return email.rpartition("@")[2].lower()
+
+
+def is_free(domain: str) -> bool:
+    return domain.lower() in FREE_EMAIL_DOMAINS
+
+
+def is_disposable(domain: str) -> bool:
+    """True for a self-terminating mailbox domain or any subdomain of one."""
+    parts = domain.lower().split(".")
+    return any(".".join(parts[i:]) in DISPOSABLE_DOMAINS for i in range(len(parts) - 1))
+
+
+def normalise_domain(domain: str) -> str:
+    """'https://www.Acme.com/about' → 'acme.com'."""
+    domain = re.sub(r"^[a-z]+://", "", domain.strip().lower())
+    domain = domain.split("/")[0].split(":")[0]
+    return domain.removeprefix("www.")
+
+
+def capitalise_name(name: str) -> str:
+    """'JOHN SMITH' and 'john smith' → 'John Smith'; mixed case ('McDonald') is kept."""
+    name = " ".join(name.split())
+    if name.isupper() or name.islower():
+        return name.title()
+    return name

@@ -1,0 +1,159 @@
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rest_framework import serializers
+
+from routing import geo
+from sdrcrm.models import User
+
+from .models import Account, Activity, ActivityType, Contact, Lead, Queue, StatusChange
+
+MAX_DETAILS_BYTES = 16_000
+MAX_EMPLOYEES = 10_000_000
+
+
+def validate_details(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise serializers.ValidationError("details must be a JSON object.")
+    text = json.dumps(value)
+    if len(text) > MAX_DETAILS_BYTES:
+        raise serializers.ValidationError(f"details is larger than {MAX_DETAILS_BYTES} bytes.")
+    if "\\u0000" in text:
+        raise serializers.ValidationError("details may not contain NUL characters.")
+    return value
+
+
+def validate_country(value: str) -> str:
+    if value and not geo.country_exists(value):
+        raise serializers.ValidationError(f"'{value}' is not an ISO 3166-1 alpha-2 country code.")
+    return value.upper()
+
+
+PERSON_FIELDS = [
+    "id", "first_name", "last_name", "email", "title", "phone", "company", "country", "state",
+    "city", "employee_count", "industry", "public_sector", "owner", "queue", "status",
+    "status_reason", "status_changed_at", "score", "mql_at", "last_mql_at", "initial_source",
+    "lead_source", "last_interesting_moment", "last_interesting_moment_at", "inactive", "opted_out",
+    "high_priority", "last_handraise_at", "active_until", "is_passive", "segment", "region",
+    "sub_region", "created_at", "updated_at",
+]
+PERSON_READ_ONLY = [
+    "status", "status_reason", "status_changed_at", "score", "mql_at", "last_mql_at", "lead_source",
+    "last_handraise_at", "active_until", "is_passive", "segment", "region", "sub_region",
+    "created_at", "updated_at",
+]
+
+
+class PersonSerializer(serializers.ModelSerializer):
+    owner = serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.filter(is_active=True), required=False, allow_null=True
+    )
+    queue = serializers.PrimaryKeyRelatedField(queryset=Queue.objects.all(), required=False, allow_null=True)
+    employee_count = serializers.IntegerField(
+        min_value=0, max_value=MAX_EMPLOYEES, required=False, allow_null=True
+    )
+    country = serializers.CharField(max_length=2, required=False, allow_blank=True, validators=[validate_country])
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs.get("owner") is not None and attrs.get("queue") is not None:
+            raise serializers.ValidationError({"queue": ["A record has an owner or a queue, never both."]})
+        return attrs
+
+
+class LeadSerializer(PersonSerializer):
+    matched_account = serializers.PrimaryKeyRelatedField(source="account", read_only=True)
+
+    class Meta:
+        model = Lead
+        fields = PERSON_FIELDS + ["matched_account", "converted_to"]
+        read_only_fields = PERSON_READ_ONLY + ["converted_to"]
+        extra_kwargs = {
+            # Uniqueness is the ingest service's job: a known email is an update, not an error.
+            "email": {"validators": []},
+            "initial_source": {"required": False},
+        }
+
+
+class ContactSerializer(PersonSerializer):
+    account = serializers.PrimaryKeyRelatedField(queryset=Account.objects.all(), required=False, allow_null=True)
+
+    class Meta:
+        model = Contact
+        fields = PERSON_FIELDS + ["account", "role"]
+        read_only_fields = PERSON_READ_ONLY
+
+    def validate_account(self, account: Account | None) -> Account | None:
+        user = self.context["request"].user
+        if account is not None and not Account.objects.visible_to(user).filter(pk=account.pk).exists():
+            raise serializers.ValidationError(f'Invalid pk "{account.pk}" - object does not exist.')
+        return account
+
+
+class AccountSerializer(serializers.ModelSerializer):
+    employee_count = serializers.IntegerField(
+        min_value=0, max_value=MAX_EMPLOYEES, required=False, allow_null=True
+    )
+    ce_active_users = serializers.IntegerField(min_value=0, max_value=MAX_EMPLOYEES, required=False)
+    country = serializers.CharField(max_length=2, required=False, allow_blank=True, validators=[validate_country])
+    carr = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0, required=False)
+
+    class Meta:
+        model = Account
+        fields = [
+            "id", "name", "domain", "industry", "employee_count", "country", "state", "type", "parent",
+            "owner", "bdr_assigned", "bdr_prospecting_status", "is_named", "abm_tier", "targeted",
+            "tier", "public_sector", "using_ce", "ce_active_users", "tech_stack", "carr", "segment",
+            "region", "created_at", "updated_at",
+        ]
+        read_only_fields = ["tier", "targeted", "segment", "region", "created_at", "updated_at"]
+
+    def validate_parent(self, parent: Account | None) -> Account | None:
+        if parent is not None and self.instance is not None:
+            node: Account | None = parent
+            while node is not None:  # a hierarchy may not loop back on itself
+                if node.pk == self.instance.pk:
+                    raise serializers.ValidationError("An account cannot be its own ancestor.")
+                node = node.parent
+        return parent
+
+
+class StatusInput(serializers.Serializer):
+    status = serializers.CharField(max_length=40)
+    reason = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
+
+
+class StatusChangeSerializer(serializers.ModelSerializer):
+    by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = StatusChange
+        fields = ["id", "old", "new", "reason", "cause", "by", "at"]
+
+
+class ActivitySerializer(serializers.ModelSerializer):
+    lead = serializers.PrimaryKeyRelatedField(read_only=True)
+    contact = serializers.PrimaryKeyRelatedField(read_only=True)
+
+    class Meta:
+        model = Activity
+        fields = ["id", "lead", "contact", "type", "occurred_at", "details", "source_system", "created_at"]
+
+
+class ActivityInput(serializers.Serializer):
+    lead = serializers.IntegerField(required=False, min_value=1)
+    contact = serializers.IntegerField(required=False, min_value=1)
+    email = serializers.EmailField(required=False, max_length=254)
+    type = serializers.ChoiceField(choices=ActivityType.choices)
+    occurred_at = serializers.DateTimeField(required=False)
+    details = serializers.JSONField(required=False, default=dict, validators=[validate_details])
+    source_system = serializers.CharField(max_length=50, required=False, allow_blank=True, default="")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        given = [key for key in ("lead", "contact", "email") if attrs.get(key) is not None]
+        if len(given) != 1:
+            raise serializers.ValidationError(
+                {"non_field_errors": ["Give exactly one of lead, contact or email."]}
+            )
+        return attrs

@@ -1,0 +1,284 @@
+"""Every change to a lead or contact goes through here: views, API, tasks and commands
+call these functions, never the ORM directly for a status or an ingest."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from sdrcrm.errors import Refused
+from sdrcrm.models import Role, User
+
+from . import domains
+from .models import (
+    REQUIRED_REASONS,
+    TRANSITIONS,
+    Account,
+    Activity,
+    BlockedDomain,
+    Cause,
+    Contact,
+    Lead,
+    Person,
+    Status,
+    StatusChange,
+)
+
+NAME_FIELDS = ("first_name", "last_name")
+COMPANY_SUFFIXES = frozenset(
+    "inc incorporated llc ltd limited corp corporation co company gmbh ag sa sas bv nv plc pty srl spa oy ab as".split()
+)
+
+
+@dataclass
+class IngestResult:
+    lead: Lead
+    created: bool
+
+
+def check_email_allowed(email: str) -> str:
+    """Return the normalised (lower-cased) email, or refuse it with the reason."""
+    email = email.strip().lower()
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise Refused(f"'{email}' is not a valid email address.", field="email") from None
+    domain = domains.email_domain(email)
+    if domains.is_disposable(domain):
+        raise Refused(
+            f"'{domain}' is a disposable (self-terminating) email domain; use a real address.",
+            field="email",
+        )
+    if BlockedDomain.objects.filter(domain=domain).exists():
+        raise Refused(f"'{domain}' is on the ops block list; leads from it are not accepted.", field="email")
+    return email
+
+
+def _clean_person_fields(data: Mapping[str, Any]) -> dict[str, Any]:
+    cleaned = dict(data)
+    for field in NAME_FIELDS:
+        if cleaned.get(field):
+            cleaned[field] = domains.capitalise_name(cleaned[field])
+    if "owner" in cleaned and cleaned["owner"] is not None:
+        cleaned["queue"] = None  # an owner or a queue, never both
+    elif cleaned.get("queue") is not None:
+        cleaned["owner"] = None
+    return cleaned
+
+
+def check_owner_assignable(owner: User | None, by: User | None) -> None:
+    """Who may give a record to whom: SDRs only to themselves (adopting), managers within
+    their teams, ops and integrations to anyone active."""
+    if owner is None or by is None:
+        return
+    if not owner.is_active:
+        raise Refused(f"{owner.username} is not an active user.", field="owner")
+    if by.is_ops or by.role == Role.INTEGRATION or owner == by:
+        return
+    if by.is_manager and owner.team_id in by.managed_team_ids():
+        return
+    raise Refused(f"You may not assign records to {owner.username}.", field="owner")
+
+
+@transaction.atomic
+def ingest_lead(data: Mapping[str, Any], by: User | None, now: datetime | None = None) -> IngestResult:
+    """Create a lead, or update the one with the same email (case-insensitive).
+
+    `initial_source` is the source of this ingest: it is kept as the lead's initial
+    source when the lead is new, and becomes its latest `lead_source` either way; an
+    existing lead's initial source never changes.
+    """
+    now = now or timezone.now()
+    data = _clean_person_fields(data)
+    email = check_email_allowed(data.pop("email", "") or "")
+    check_owner_assignable(data.get("owner"), by)
+    source = data.pop("initial_source", None)
+    existing = Lead.objects.select_for_update().filter(email=email).first()
+    if existing is None:
+        if not source:
+            raise Refused("initial_source is required for a new lead.", field="initial_source")
+        if not data.get("last_name"):
+            raise Refused("last_name is required for a new lead.", field="last_name")
+        lead = Lead(email=email, initial_source=source, lead_source=source, created_by=by,
+                    status=Status.RAW, status_changed_at=now, **data)
+        try:
+            with transaction.atomic():  # a savepoint: a concurrent twin may win the insert
+                lead.save()
+        except IntegrityError:
+            existing = Lead.objects.select_for_update().get(email=email)
+        else:
+            return IngestResult(lead, created=True)
+    _check_can_update(existing, by)
+    if source:
+        data["lead_source"] = source
+    for field, value in data.items():
+        setattr(existing, field, value)
+    existing.save()
+    return IngestResult(existing, created=False)
+
+
+def _check_can_update(lead: Lead, by: User | None) -> None:
+    # Ops and integrations update any lead by email; sales development only what it may edit.
+    if by is None or by.is_ops or by.role == Role.INTEGRATION:
+        return
+    if not Lead.objects.editable_by(by).filter(pk=lead.pk).exists():
+        raise Refused(
+            f"A lead with the email {lead.email} already exists and belongs to someone else; "
+            "ask its owner, their manager or ops.",
+            field="email",
+            status=409,
+        )
+
+
+@transaction.atomic
+def update_person(person: Person, data: Mapping[str, Any], by: User | None) -> Person:
+    """Edit the plain fields of a lead or contact (status goes through `transition`)."""
+    data = _clean_person_fields(data)
+    if "initial_source" in data and data["initial_source"] != person.initial_source:
+        raise Refused(
+            f"initial_source is set once and never changes (it is '{person.initial_source}').",
+            field="initial_source",
+        )
+    if "status" in data and data["status"] != person.status:
+        raise Refused("Change the status with the status action, not by editing the record.", field="status")
+    if "email" in data and data["email"] != person.email:
+        if isinstance(person, Lead):
+            data["email"] = check_email_allowed(data["email"])
+            if Lead.objects.filter(email=data["email"]).exclude(pk=person.pk).exists():
+                raise Refused(f"Another lead already has the email {data['email']}.", field="email")
+        elif data["email"]:
+            data["email"] = check_email_allowed(data["email"])
+    if "owner" in data and data["owner"] != person.owner:
+        check_owner_assignable(data["owner"], by)
+    for field, value in data.items():
+        setattr(person, field, value)
+    person.save()
+    return person
+
+
+def transition(
+    person: Person,
+    new: str,
+    *,
+    reason: str = "",
+    cause: str = Cause.MANUAL,
+    by: User | None = None,
+    now: datetime | None = None,
+) -> bool:
+    """Move a lead or contact to `new` if the status map allows it; refuse otherwise.
+
+    Returns False (and writes nothing) when the record is no longer in the status it was
+    read in, so a repeated or racing call changes nothing twice.
+    """
+    if new == Status.QUALIFIED:
+        raise Refused("A lead becomes Qualified only by converting it.", field="status")
+    return _move(person, new, reason=reason, cause=cause, by=by, now=now)
+
+
+def _move(person: Person, new: str, *, reason: str, cause: str, by: User | None,
+          now: datetime | None) -> bool:
+    old = person.status
+    if new not in Status.values:
+        raise Refused(f"'{new}' is not a status.", field="status")
+    if new not in TRANSITIONS[old]:
+        raise Refused(
+            f"A record cannot move from {Status(old).label} to {Status(new).label}.", field="status"
+        )
+    if old == Status.UNQUALIFIED and by is not None and not (by.is_ops or by.is_manager):
+        raise Refused("Only managers and ops can reopen an Unqualified record.", field="status")
+    choices = REQUIRED_REASONS.get(new)
+    if choices is not None and reason not in choices.values:
+        raise Refused(
+            f"Moving to {Status(new).label} needs a reason: one of {', '.join(choices.values)}.",
+            field="reason",
+        )
+    now = now or timezone.now()
+    updates: dict[str, Any] = {"status": new, "status_reason": reason, "status_changed_at": now,
+                               "updated_at": now}
+    if new == Status.MQL:
+        updates["last_mql_at"] = now
+        if person.mql_at is None:
+            updates["mql_at"] = now
+    model = type(person)
+    with transaction.atomic():
+        changed = model.objects.filter(pk=person.pk, status=old).update(**updates)
+        if not changed:
+            return False
+        owner_field = "lead" if isinstance(person, Lead) else "contact"
+        StatusChange.objects.create(
+            **{owner_field: person}, old=old, new=new, reason=reason, cause=cause, by=by, at=now
+        )
+    for field, value in updates.items():
+        setattr(person, field, value)
+    return True
+
+
+def record_activity(
+    person: Person,
+    type: str,
+    *,
+    occurred_at: datetime | None = None,
+    details: Mapping[str, Any] | None = None,
+    source_system: str = "",
+    by: User | None = None,
+) -> Activity:
+    """Store a behaviour or touch on a lead or contact."""
+    field = "lead" if isinstance(person, Lead) else "contact"
+    return Activity.objects.create(
+        **{field: person},
+        type=type,
+        occurred_at=occurred_at or timezone.now(),
+        details=dict(details or {}),
+        source_system=source_system,
+        created_by=by,
+    )
+
+
+def find_person_by_email(email: str, user: User | None) -> Lead | Contact | None:
+    """The lead with this email, else the newest contact with it, among what `user` sees
+    (everyone's when `user` is None)."""
+    email = email.strip().lower()
+    leads, contacts = Lead.objects.all(), Contact.objects.all()
+    if user is not None:
+        leads, contacts = leads.visible_to(user), contacts.visible_to(user)
+    lead = leads.filter(email=email).first()
+    if lead is not None:
+        return lead
+    return contacts.filter(email=email).order_by("-id").first()
+
+
+@transaction.atomic
+def create_contact(data: Mapping[str, Any], by: User | None, now: datetime | None = None) -> Contact:
+    data = _clean_person_fields(data)
+    if data.get("email"):
+        data["email"] = check_email_allowed(data["email"])
+    if not data.get("initial_source"):
+        raise Refused("initial_source is required for a new contact.", field="initial_source")
+    check_owner_assignable(data.get("owner"), by)
+    return Contact.objects.create(created_by=by, status_changed_at=now or timezone.now(), **data)
+
+
+def normalise_company(name: str) -> str:
+    """'ACME, Inc.' and 'Acme Incorporated' → 'acme', for matching leads to accounts."""
+    words = re.sub(r"[^\w\s]", " ", name.lower()).split()
+    while words and words[-1] in COMPANY_SUFFIXES:
+        words.pop()
+    return " ".join(words)
+
+
+def save_account(account: Account, data: Mapping[str, Any]) -> Account:
+    for field, value in data.items():
+        setattr(account, field, value)
+    account.domain = domains.normalise_domain(account.domain) if account.domain else ""
+    account.name_key = normalise_company(account.name)
+    account.save()
+    return account
+

@@ -1,0 +1,34 @@
+"""Record-level access for viewsets: read scope from `visible_to`, write scope from
+`editable_by`. What a user may not see is a 404; what they may see but not change, a 403."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Model, QuerySet
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.permissions import SAFE_METHODS, BasePermission
+from rest_framework.request import Request
+
+
+class ScopedViewSetMixin:
+    model: type[Model]
+    request: Request
+
+    def get_queryset(self) -> QuerySet:
+        return self.model.objects.visible_to(self.request.user)  # type: ignore[attr-defined]
+
+    def get_object(self) -> Any:
+        obj = super().get_object()  # type: ignore[misc]
+        if self.request.method not in SAFE_METHODS:
+            editable = self.model.objects.editable_by(self.request.user)  # type: ignore[attr-defined]
+            if not editable.filter(pk=obj.pk).exists():
+                raise PermissionDenied(f"You may read this {self.model._meta.verbose_name} but not change it.")
+        return obj
+
+
+class IsOps(BasePermission):
+    message = "Only Sales-Dev Ops may do this."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return bool(request.user and request.user.is_authenticated and request.user.is_ops)

@@ -1,0 +1,76 @@
+"""The REST API router: every app's viewsets under /api/v1/."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from django.urls import path
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, viewsets
+from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.decorators import action
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.routers import DefaultRouter
+
+from leads.api import AccountViewSet, ActivityViewSet, ContactViewSet, LeadViewSet
+
+from .access import IsOps
+from .models import JobRun, Team, User
+from .serializers import JobRunSerializer, TeamSerializer, UserSerializer
+
+
+class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+                  mixins.UpdateModelMixin, viewsets.GenericViewSet):
+    """Ops manage users; anyone may read themselves at `users/me/`."""
+
+    queryset = User.objects.all()
+    serializer_class = UserSerializer
+    permission_classes = [IsOps]
+    ordering_fields = ["username", "id"]
+    ordering = "username"
+    filterset_fields = ["role", "team", "region", "is_available"]
+
+    @action(detail=False, methods=["get"], permission_classes=[IsAuthenticated])
+    def me(self, request: Request) -> Response:
+        return Response(UserSerializer(request.user).data)
+
+
+class TeamViewSet(viewsets.ModelViewSet):
+    queryset = Team.objects.all()
+    serializer_class = TeamSerializer
+    permission_classes = [IsOps]
+    ordering_fields = ["name", "id"]
+    ordering = "name"
+
+
+class JobRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Runs of the periodic jobs, newest first."""
+
+    serializer_class = JobRunSerializer
+    ordering_fields = ["started_at"]
+    ordering = "-started_at"
+    filterset_fields = ["name", "state"]
+
+    def get_queryset(self) -> QuerySet:
+        user = self.request.user
+        if user.is_ops or user.is_manager:
+            return JobRun.objects.all()
+        return JobRun.objects.none()
+
+
+@extend_schema(tags=["auth"])
+class TokenView(ObtainAuthToken):
+    """`POST` username and password; answers `{"token": …}`."""
+
+
+router = DefaultRouter()
+router.register("users", UserViewSet)
+router.register("teams", TeamViewSet)
+router.register("accounts", AccountViewSet, basename="account")
+router.register("contacts", ContactViewSet, basename="contact")
+router.register("leads", LeadViewSet, basename="lead")
+router.register("activities", ActivityViewSet, basename="activity")
+router.register("jobs", JobRunViewSet, basename="jobrun")
+
+urlpatterns = [path("auth/token/", TokenView.as_view(), name="api-token"), *router.urls]

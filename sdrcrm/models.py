@@ -1,0 +1,110 @@
+"""Project-wide records: people, teams and job runs."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+
+
+class Role(models.TextChoices):
+    SDR = "sdr", "SDR"
+    BDR = "bdr", "BDR"
+    SAL = "sal", "SAL"
+    AE = "ae", "AE"
+    SDR_MANAGER = "sdr_manager", "SDR manager"
+    OPS = "ops", "Sales-Dev Ops"
+    INTEGRATION = "integration", "Integration"
+
+
+class Region(models.TextChoices):
+    AMER = "amer", "AMER"
+    EMEA = "emea", "EMEA"
+    APAC = "apac", "APAC"
+
+
+class Segment(models.TextChoices):
+    LARGE = "large", "Large"
+    MID_MARKET = "mid_market", "Mid-Market"
+    SMB = "smb", "SMB"
+    PUBSEC = "pubsec", "Public Sector"
+    UNKNOWN = "unknown", "Unknown"
+
+
+PROSPECTING_ROLES = {Role.SDR, Role.BDR}
+SELLING_ROLES = {Role.SAL, Role.AE}
+
+
+class Team(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+    manager = models.ForeignKey(
+        "User", null=True, blank=True, on_delete=models.SET_NULL, related_name="managed_teams"
+    )
+    region = models.CharField(max_length=10, choices=Region.choices, blank=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class User(AbstractUser):
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.SDR)
+    region = models.CharField(max_length=10, choices=Region.choices, blank=True)
+    sub_region = models.CharField(max_length=20, blank=True)
+    segment = models.CharField(max_length=20, choices=Segment.choices, blank=True)
+    team = models.ForeignKey(
+        Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="members"
+    )
+    manager = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reports"
+    )
+    # False = out of office: round robin skips them.
+    is_available = models.BooleanField(default=True)
+    ramp_start_date = models.DateField(null=True, blank=True)
+    monthly_sao_quota = models.PositiveIntegerField(default=0)
+    monthly_iacv_quota = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    failed_logins = models.PositiveIntegerField(default=0)
+    locked_until = models.DateTimeField(null=True, blank=True)
+
+    @property
+    def is_ops(self) -> bool:
+        return self.is_superuser or self.role == Role.OPS
+
+    @property
+    def is_manager(self) -> bool:
+        return self.role == Role.SDR_MANAGER
+
+    @property
+    def is_prospector(self) -> bool:
+        return self.role in PROSPECTING_ROLES
+
+    def managed_team_ids(self) -> list[int]:
+        """Teams a manager runs: the ones they are named manager of, and their own."""
+        ids = list(self.managed_teams.values_list("id", flat=True))
+        if self.team_id and self.team_id not in ids:
+            ids.append(self.team_id)
+        return ids
+
+
+class JobRun(models.Model):
+    """One run of a periodic job: the slot it ran for, what it did, how it ended."""
+
+    class State(models.TextChoices):
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    name = models.CharField(max_length=50)
+    # The clock the job ran with (run_job --now, or beat's time); a re-run for the same
+    # name and slot is a no-op thanks to the unique constraint.
+    slot = models.DateTimeField()
+    state = models.CharField(max_length=20, choices=State.choices, default=State.RUNNING)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    counts = models.JSONField(default=dict, blank=True)
+    errors = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["name", "slot"], name="jobrun_name_slot")]
+        indexes = [models.Index(fields=["-started_at"], name="jobrun_started")]
+
+    def __str__(self) -> str:
+        return f"{self.name} @ {self.slot:%Y-%m-%d %H:%M}"
