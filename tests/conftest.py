@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+import os
+
+import pytest
+from django.conf import settings
+from rest_framework.test import APIClient
+
+from sdrcrm.models import Role
+
+from .factories import TeamFactory, UserFactory
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # CI must test what production runs: refuse to pass on SQLite there.
+    if os.environ.get("CI") == "true" and settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+        raise pytest.UsageError("CI=true but DATABASE_URL is not set: refusing to run the suite on SQLite.")
+
+
+def on_postgres() -> bool:
+    return settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
+
+
+@pytest.fixture
+def team(db):
+    return TeamFactory()
+
+
+@pytest.fixture
+def sdr(team):
+    return UserFactory(role=Role.SDR, team=team)
+
+
+@pytest.fixture
+def teammate(team):
+    return UserFactory(role=Role.SDR, team=team)
+
+
+@pytest.fixture
+def other_sdr(db):
+    return UserFactory(role=Role.SDR, team=TeamFactory())
+
+
+@pytest.fixture
+def manager(team):
+    user = UserFactory(role=Role.SDR_MANAGER)
+    team.manager = user
+    team.save()
+    return user
+
+
+@pytest.fixture
+def ops(db):
+    return UserFactory(role=Role.OPS)
+
+
+@pytest.fixture
+def integration(db):
+    return UserFactory(role=Role.INTEGRATION)
+
+
+@pytest.fixture
+def api():
+    """An API client; `api.as_user(user)` authenticates it with the user's token."""
+    client = APIClient()
+
+    def as_user(user):
+        from rest_framework.authtoken.models import Token
+
+        token, _ = Token.objects.get_or_create(user=user)
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        return client
+
+    client.as_user = as_user
+    return client

@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+import factory
+from django.utils import timezone
+
+from leads.models import Account, Activity, ActivityType, Contact, InitialSource, Lead, Status
+from sdrcrm.models import Region, Role, Team, User
+
+PASSWORD = "correct-horse-battery-9"
+
+
+class TeamFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Team
+
+    name = factory.Sequence(lambda n: f"Team {n}")
+    region = Region.AMER
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
+    role = Role.SDR
+    region = Region.AMER
+    password = factory.PostGenerationMethodCall("set_password", PASSWORD)
+
+    @factory.post_generation
+    def saved(obj, create, extracted, **kwargs):  # noqa: N805 - factory_boy hook
+        if create:
+            obj.save()
+
+
+class AccountFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Account
+
+    name = factory.Sequence(lambda n: f"Company {n}")
+    name_key = factory.LazyAttribute(lambda a: a.name.lower())
+    domain = factory.Sequence(lambda n: f"company{n}.com")
+    country = "US"
+
+
+class LeadFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Lead
+
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    email = factory.Sequence(lambda n: f"lead{n}@acme{n % 50}.com")
+    company = "Acme"
+    country = "US"
+    status = Status.RAW
+    status_changed_at = factory.LazyFunction(timezone.now)
+    initial_source = InitialSource.WEBCAST
+
+
+class ContactFactory(LeadFactory):
+    class Meta:
+        model = Contact
+
+    email = factory.Sequence(lambda n: f"contact{n}@acme{n % 50}.com")
+
+
+class ActivityFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Activity
+
+    lead = factory.SubFactory(LeadFactory)
+    type = ActivityType.PRICING_PAGE_VISIT
+    occurred_at = factory.LazyFunction(timezone.now)
