@@ -177,6 +177,8 @@ class AccountQuerySet(models.QuerySet["Account"]):
     def visible_to(self, user: User) -> AccountQuerySet:
         """Sales development reads every account (they prospect into them); sellers
         read the accounts they own; integrations the ones they created."""
+        if not user.is_authenticated:
+            return self.none()
         if user.is_ops or user.is_manager or user.is_prospector:
             return self
         if user.role in ("sal", "ae"):
@@ -242,6 +244,8 @@ class Account(models.Model):
 class PersonQuerySet(models.QuerySet):
     def visible_to(self, user: User) -> PersonQuerySet:
         """SPEC §2: the one place record-level read access is decided."""
+        if not user.is_authenticated:
+            return self.none()
         if user.is_ops:
             return self
         if user.is_manager:
@@ -392,6 +396,8 @@ class Contact(Person):
 
 class ActivityQuerySet(models.QuerySet["Activity"]):
     def visible_to(self, user: User) -> ActivityQuerySet:
+        if not user.is_authenticated:
+            return self.none()
         return self.filter(
             Q(lead__in=Lead.objects.visible_to(user)) | Q(contact__in=Contact.objects.visible_to(user))
         )

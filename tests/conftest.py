@@ -15,6 +15,8 @@ def pytest_configure(config: pytest.Config) -> None:
     # CI must test what production runs: refuse to pass on SQLite there.
     if os.environ.get("CI") == "true" and settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         raise pytest.UsageError("CI=true but DATABASE_URL is not set: refusing to run the suite on SQLite.")
+    # Real hashing costs ~0.2 s a user; the tests make hundreds of users.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def on_postgres() -> bool:

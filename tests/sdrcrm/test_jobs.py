@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from leads.models import Lead
+from sdrcrm.jobs import run_job
+from sdrcrm.models import JobRun
+from tests.factories import LeadFactory
+
+NOW = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)
+
+
+@pytest.mark.django_db
+def test_active_passive_turns_ended_windows_passive_in_batches(settings):
+    settings.JOB_BATCH_SIZE = 2
+    ended = [LeadFactory(is_passive=False, active_until=NOW - timedelta(seconds=1)) for _ in range(5)]
+    boundary = LeadFactory(is_passive=False, active_until=NOW)
+    later = LeadFactory(is_passive=False, active_until=NOW + timedelta(seconds=1))
+
+    run = run_job("active_passive", NOW)
+
+    assert run.state == JobRun.State.SUCCEEDED and run.counts == {"passive": 6}
+    assert all(Lead.objects.get(pk=lead.pk).is_passive for lead in [*ended, boundary])
+    assert Lead.objects.get(pk=later.pk).is_passive is False
+
+
+@pytest.mark.django_db
+def test_a_job_run_twice_for_the_same_slot_is_a_no_op():
+    LeadFactory(is_passive=False, active_until=NOW - timedelta(days=1))
+    first = run_job("active_passive", NOW)
+    # A lead whose window ended meanwhile is left for the next slot's run.
+    LeadFactory(is_passive=False, active_until=NOW - timedelta(days=1))
+    second = run_job("active_passive", NOW + timedelta(seconds=30))  # same minute
+
+    assert second.pk == first.pk
+    assert JobRun.objects.count() == 1
+    assert Lead.objects.filter(is_passive=False).count() == 1
+
+
+@pytest.mark.django_db
+def test_run_job_command_takes_an_explicit_clock(capsys):
+    LeadFactory(is_passive=False, active_until=NOW - timedelta(hours=1))
+    call_command("run_job", "active_passive", "--now", "2026-12-01T03:00:00Z")
+
+    run = JobRun.objects.get()
+    assert run.slot == NOW
+    assert "succeeded" in capsys.readouterr().out
+
+
+@pytest.mark.django_db
+def test_run_job_refuses_a_bad_clock():
+    with pytest.raises(CommandError, match="ISO-8601"):
+        call_command("run_job", "active_passive", "--now", "next tuesday")
+    assert not JobRun.objects.exists()
+
+
+@pytest.mark.django_db
+def test_jobs_api_lists_runs_for_managers_and_ops_only(api, manager, sdr):
+    run_job("active_passive", NOW)
+    assert api.as_user(manager).get("/api/v1/jobs/").json()["results"][0]["name"] == "active_passive"
+    assert api.as_user(sdr).get("/api/v1/jobs/").json()["results"] == []

@@ -1,0 +1,72 @@
+"""A real Celery worker process consumes a task from Redis and writes to PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from datetime import timedelta
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+from leads.models import Lead
+from sdrcrm.celery import app
+from sdrcrm.models import JobRun
+from sdrcrm.tasks import run_job_task
+from tests.conftest import on_postgres
+from tests.factories import LeadFactory
+
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+
+def database_url() -> str:
+    db = connection.settings_dict
+    return f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+@pytest.fixture
+def worker():
+    """Start `celery worker` on a queue of its own, against the test database."""
+    if not (on_postgres() and settings.REDIS_URL):
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI must run the real-worker tests: set DATABASE_URL (PostgreSQL) and REDIS_URL")
+        pytest.skip("needs DATABASE_URL=postgres://… and REDIS_URL=redis://… (CI sets both)")
+    queue = f"test-{uuid.uuid4().hex[:8]}"
+    env = {**os.environ, "DATABASE_URL": database_url(), "REDIS_URL": settings.REDIS_URL,
+           "CELERY_TASK_ALWAYS_EAGER": "false"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "sdrcrm", "worker", "-Q", queue, "--concurrency=1",
+         "--loglevel=WARNING", "--without-gossip", "--without-mingle", "--without-heartbeat"],
+        env=env, cwd=settings.BASE_DIR,
+    )
+    app.conf.task_always_eager = False
+    try:
+        yield queue
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def test_a_real_worker_runs_the_active_passive_job(worker):
+    now = timezone.now()
+    ended = LeadFactory(is_passive=False, active_until=now - timedelta(minutes=5))
+    still_active = LeadFactory(is_passive=False, active_until=now + timedelta(days=3))
+
+    started = time.monotonic()
+    result = run_job_task.apply_async(args=("active_passive", now.isoformat()), queue=worker)
+    outcome = result.get(timeout=60)
+
+    assert outcome["state"] == JobRun.State.SUCCEEDED
+    assert outcome["counts"] == {"passive": 1}
+    assert Lead.objects.get(pk=ended.pk).is_passive is True
+    assert Lead.objects.get(pk=still_active.pk).is_passive is False
+    assert JobRun.objects.get(name="active_passive").state == JobRun.State.SUCCEEDED
+    assert time.monotonic() - started < 60
