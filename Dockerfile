@@ -1,0 +1,13 @@
+FROM python:3.11-slim
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
+WORKDIR /app
+COPY pyproject.toml ./
+RUN pip install . && useradd --create-home crm
+COPY . .
+# Static files are collected at build time; the key below exists only for this step.
+RUN PRODUCTION=true SECRET_KEY=build-only-not-a-secret-build-only-not-a-secret-0000 \
+    STATIC_ROOT=/app/static python manage.py collectstatic --noinput -v0
+ENV STATIC_ROOT=/app/static PRODUCTION=true
+USER crm
+EXPOSE 8000
+CMD ["gunicorn", "sdrcrm.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
