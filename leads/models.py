@@ -314,6 +314,8 @@ class Person(models.Model):
     # is_passive flips when it passes (the active_passive job).
     active_until = models.DateTimeField(null=True, blank=True)
     is_passive = models.BooleanField(default=True)
+    # Behaviour before this moment (the last move to recycle) no longer scores.
+    behaviour_counted_since = models.DateTimeField(null=True, blank=True)
     segment = models.CharField(max_length=20, choices=Segment.choices, default=Segment.UNKNOWN)
     region = models.CharField(max_length=10, choices=Region.choices, blank=True)
     sub_region = models.CharField(max_length=20, blank=True)

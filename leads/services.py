@@ -9,20 +9,24 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from scoring import services as scoring
 from sdrcrm.errors import Refused
 from sdrcrm.models import Role, User
 
 from . import domains
 from .models import (
+    OPEN_STATUSES,
     REQUIRED_REASONS,
     TRANSITIONS,
     Account,
     Activity,
+    ActivityType,
     BlockedDomain,
     Cause,
     Contact,
@@ -30,12 +34,24 @@ from .models import (
     Person,
     Status,
     StatusChange,
+    UnqualifiedReason,
 )
 
 NAME_FIELDS = ("first_name", "last_name")
 COMPANY_SUFFIXES = frozenset(
     "inc incorporated llc ltd limited corp corporation co company gmbh ag sa sas bv nv plc pty srl spa oy ab as".split()
 )
+
+
+A = ActivityType
+# A form fill, attendance or download makes a raw lead an inquiry (SPEC §4).
+INQUIRY_TYPES = frozenset({
+    A.TRIAL_REQUEST, A.CONTACT_REQUEST, A.PROFESSIONAL_SERVICES_REQUEST, A.WEBCAST_ATTENDED_HIGH_INTENT,
+    A.WEBCAST_ATTENDED_LOW_INTENT, A.WEBCAST_REGISTERED, A.ONDEMAND_WATCHED_HIGH_INTENT,
+    A.ONDEMAND_WATCHED_LOW_INTENT, A.LIVE_EVENT_ATTENDED, A.BOOTH_VISIT, A.GATED_ASSET_DOWNLOAD,
+})
+# A score of 90 makes these MQL; later statuses keep theirs.
+MQL_FROM = frozenset({Status.RAW, Status.INQUIRY, Status.RECYCLE, Status.UNRESPONSIVE})
 
 
 @dataclass
@@ -115,6 +131,7 @@ def ingest_lead(data: Mapping[str, Any], by: User | None, now: datetime | None =
         except IntegrityError:
             existing = Lead.objects.select_for_update().get(email=email)
         else:
+            score_and_advance(lead, new_types=set(), by=by, now=now)
             return IngestResult(lead, created=True)
     _check_can_update(existing, by)
     if source:
@@ -122,6 +139,7 @@ def ingest_lead(data: Mapping[str, Any], by: User | None, now: datetime | None =
     for field, value in data.items():
         setattr(existing, field, value)
     existing.save()
+    score_and_advance(existing, new_types=set(), by=by, now=now)
     return IngestResult(existing, created=False)
 
 
@@ -207,6 +225,8 @@ def _move(person: Person, new: str, *, reason: str, cause: str, by: User | None,
         updates["last_mql_at"] = now
         if person.mql_at is None:
             updates["mql_at"] = now
+    if new == Status.RECYCLE:
+        updates["behaviour_counted_since"] = now  # behaviour points start again from zero
     model = type(person)
     with transaction.atomic():
         changed = model.objects.filter(pk=person.pk, status=old).update(**updates)
@@ -218,9 +238,12 @@ def _move(person: Person, new: str, *, reason: str, cause: str, by: User | None,
         )
     for field, value in updates.items():
         setattr(person, field, value)
+    if new == Status.RECYCLE:
+        scoring.rescore(person, now=now)
     return True
 
 
+@transaction.atomic
 def record_activity(
     person: Person,
     type: str,
@@ -229,17 +252,39 @@ def record_activity(
     details: Mapping[str, Any] | None = None,
     source_system: str = "",
     by: User | None = None,
+    now: datetime | None = None,
 ) -> Activity:
-    """Store a behaviour or touch on a lead or contact."""
+    """Store a behaviour or touch on a lead or contact, then re-score it and move its
+    status where the score or the behaviour says so (inside the same request)."""
+    now = now or timezone.now()
     field = "lead" if isinstance(person, Lead) else "contact"
-    return Activity.objects.create(
+    activity = Activity.objects.create(
         **{field: person},
         type=type,
-        occurred_at=occurred_at or timezone.now(),
+        occurred_at=occurred_at or now,
         details=dict(details or {}),
         source_system=source_system,
         created_by=by,
     )
+    score_and_advance(person, new_types={type}, by=by, now=now)
+    return activity
+
+
+def score_and_advance(person: Person, new_types: set[str], by: User | None, now: datetime) -> None:
+    """Re-score, then apply what the behaviour and the score imply: an unsubscribe opts
+    out and unqualifies; a form fill makes a raw lead an inquiry; 90 points make MQL."""
+    score = scoring.rescore(person, now=now)
+    if A.EMAIL_UNSUBSCRIBE in new_types:
+        type(person).objects.filter(pk=person.pk).update(opted_out=True)
+        person.opted_out = True
+        if person.status in OPEN_STATUSES:
+            _move(person, Status.UNQUALIFIED, reason=UnqualifiedReason.UNSUBSCRIBE, cause=Cause.SCORE,
+                  by=None, now=now)
+        return
+    if person.status == Status.RAW and new_types & INQUIRY_TYPES and score < settings.MQL_THRESHOLD:
+        _move(person, Status.INQUIRY, reason="", cause=Cause.SCORE, by=None, now=now)
+    if person.status in MQL_FROM and score >= settings.MQL_THRESHOLD:
+        _move(person, Status.MQL, reason="", cause=Cause.SCORE, by=None, now=now)
 
 
 def find_person_by_email(email: str, user: User | None) -> Lead | Contact | None:

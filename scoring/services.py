@@ -1,0 +1,158 @@
+"""Scores as a ledger: rescore() works out what a person's points should be from the
+rules and their facts, and writes the difference as new ledger rows. Running it twice
+writes nothing the second time; a rule change writes the corrections with the new
+rule version."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Sum
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+
+from leads.models import Activity, ActivityType, Contact, Lead, Person
+
+from . import rules as engine
+from .models import ScoreEntry, ScoringRule
+
+A = ActivityType
+HANDRAISE_TYPES = frozenset({A.TRIAL_REQUEST, A.CONTACT_REQUEST, A.PROFESSIONAL_SERVICES_REQUEST,
+                             A.WEBCAST_ATTENDED_HIGH_INTENT, A.WEB_CHAT})
+TRIAL_DAYS = 30
+AFTER_TRIAL_DAYS = 30
+
+
+def load_rules() -> list[engine.Rule]:
+    return [rule.as_rule() for rule in ScoringRule.objects.all()]
+
+
+def _owner_field(person: Person) -> str:
+    return "lead" if isinstance(person, Lead) else "contact"
+
+
+@dataclass
+class ActivityRow:
+    id: int
+    type: str
+    occurred_at: datetime
+    details: dict[str, Any]
+
+
+def _activities(person: Person) -> list[ActivityRow]:
+    rows = Activity.objects.filter(**{_owner_field(person): person.pk}).values_list(
+        "id", "type", "occurred_at", "details")
+    return [ActivityRow(*row) for row in rows]
+
+
+def rescore(person: Person, rules: list[engine.Rule] | None = None, now: datetime | None = None,
+            activities: list[ActivityRow] | None = None) -> int:
+    """Bring the person's ledger and score in line with the rules; return the score."""
+    now = now or timezone.now()
+    rules = load_rules() if rules is None else rules
+    activities = _activities(person) if activities is None else activities
+    facts = [engine.ActivityFact(a.id, a.type, a.occurred_at) for a in activities]
+    profile = engine.Profile(title=person.title, email=getattr(person, "email", "") or "")
+    total, awards = engine.score(profile, facts, rules, person.behaviour_counted_since)
+
+    field = _owner_field(person)
+    current: dict[tuple[str, int | None], int] = defaultdict(int)
+    if person.pk is not None:
+        for key, activity_id, points in (
+            ScoreEntry.objects.filter(**{field: person.pk}).values_list("rule_key", "activity_id")
+            .annotate(total=Sum("points")).values_list("rule_key", "activity_id", "total")
+        ):
+            current[(key, activity_id)] += points
+    wanted = {(a.rule_key, a.activity_id): a for a in awards}
+    entries = []
+    for key in wanted.keys() | current.keys():
+        award = wanted.get(key)
+        delta = (award.points if award else 0) - current.get(key, 0)
+        if delta == 0:
+            continue
+        version = award.rule_version if award else _version_of(rules, key[0])
+        reason = award.reason if award else _withdrawn_reason(person, key)
+        entries.append(ScoreEntry(**{field: person}, rule_key=key[0], rule_version=version,
+                                  activity_id=key[1], points=delta, reason=reason[:255], at=now))
+    ScoreEntry.objects.bulk_create(entries)
+
+    updates: dict[str, Any] = {}
+    if total != person.score:
+        updates["score"] = total
+    updates.update(_engagement(person, activities, now))
+    if updates:
+        type(person).objects.filter(pk=person.pk).update(**updates)
+        for name, value in updates.items():
+            setattr(person, name, value)
+    return total
+
+
+def _version_of(rules: list[engine.Rule], key: str) -> int:
+    return next((rule.version for rule in rules if rule.key == key), 0)
+
+
+def _withdrawn_reason(person: Person, key: tuple[str, int | None]) -> str:
+    if key[1] is not None and person.behaviour_counted_since is not None:
+        return "Behaviour points reset when the lead was recycled"
+    return "No longer applies"
+
+
+def _trial_end(activity: ActivityRow) -> datetime:
+    raw = activity.details.get("trial_end") if isinstance(activity.details, dict) else None
+    if isinstance(raw, str):
+        parsed = parse_datetime(raw) or (parse_date(raw) and datetime.combine(parse_date(raw), datetime.min.time()))
+        if parsed:
+            return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed, timezone.utc)
+    return activity.occurred_at + timedelta(days=TRIAL_DAYS)
+
+
+def _engagement(person: Person, activities: list[ActivityRow], now: datetime) -> dict[str, Any]:
+    """Handraise and the active window: 60 days after the last handraise (trials: the
+    trial's end + 30 days); passive once it has passed."""
+    handraises = [a for a in activities if a.type in HANDRAISE_TYPES]
+    if not handraises:
+        return {}
+    last = max(a.occurred_at for a in handraises)
+    window = timedelta(days=settings.ACTIVE_WINDOW_DAYS)
+    until = max(
+        _trial_end(a) + timedelta(days=AFTER_TRIAL_DAYS) if a.type == A.TRIAL_REQUEST else a.occurred_at + window
+        for a in handraises
+    )
+    changes: dict[str, Any] = {}
+    if person.last_handraise_at != last:
+        changes["last_handraise_at"] = last
+    if person.active_until != until:
+        changes["active_until"] = until
+    passive = until <= now
+    if person.is_passive != passive:
+        changes["is_passive"] = passive
+    return changes
+
+
+def explain(person: Lead | Contact) -> dict[str, Any]:
+    """The score and, per rule, how many points it gave and why."""
+    field = _owner_field(person)
+    labels = dict(ScoringRule.objects.values_list("key", "label"))
+    rows = (ScoreEntry.objects.filter(**{field: person.pk}).values("rule_key")
+            .annotate(points=Sum("points")).order_by("rule_key"))
+    breakdown = [
+        {"rule": row["rule_key"], "label": labels.get(row["rule_key"], row["rule_key"]), "points": row["points"]}
+        for row in rows if row["points"]
+    ]
+    breakdown.sort(key=lambda item: -abs(item["points"]))
+    entries = ScoreEntry.objects.filter(**{field: person.pk}).order_by("-at", "-id")[:100]
+    return {
+        "score": person.score,
+        "mql_threshold": settings.MQL_THRESHOLD,
+        "breakdown": breakdown,
+        "summary": "; ".join(f"{item['label']}: {item['points']:+d}" for item in breakdown) or "No points yet",
+        "ledger": [
+            {"rule": e.rule_key, "rule_version": e.rule_version, "activity": e.activity_id, "points": e.points,
+             "reason": e.reason, "at": e.at}
+            for e in entries
+        ],
+    }
