@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -106,7 +106,7 @@ def _trial_end(activity: ActivityRow) -> datetime:
     if isinstance(raw, str):
         parsed = parse_datetime(raw) or (parse_date(raw) and datetime.combine(parse_date(raw), datetime.min.time()))
         if parsed:
-            return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed, timezone.utc)
+            return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed, UTC)
     return activity.occurred_at + timedelta(days=TRIAL_DAYS)
 
 

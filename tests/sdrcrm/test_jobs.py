@@ -62,3 +62,9 @@ def test_jobs_api_lists_runs_for_managers_and_ops_only(api, manager, sdr):
     run_job("active_passive", NOW)
     assert api.as_user(manager).get("/api/v1/jobs/").json()["results"][0]["name"] == "active_passive"
     assert api.as_user(sdr).get("/api/v1/jobs/").json()["results"] == []
+
+
+@pytest.mark.django_db
+def test_run_job_reads_a_clock_without_zone_as_utc():
+    call_command("run_job", "active_passive", "--now", "2026-12-01T03:00:00")
+    assert JobRun.objects.get().slot == NOW

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -23,7 +24,7 @@ class Command(BaseCommand):
             parsed = parse_datetime(now)
             if parsed is None:
                 raise CommandError(f"--now {now!r} is not an ISO-8601 date and time.")
-            clock = parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed, timezone.utc)
+            clock = parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed, UTC)
         try:
             run = run_job(name, clock)
         except Refused as exc:
