@@ -284,7 +284,11 @@ def score_and_advance(person: Person, new_types: set[str], by: User | None, now:
     if person.status == Status.RAW and new_types & INQUIRY_TYPES and score < settings.MQL_THRESHOLD:
         _move(person, Status.INQUIRY, reason="", cause=Cause.SCORE, by=None, now=now)
     if person.status in MQL_FROM and score >= settings.MQL_THRESHOLD:
-        _move(person, Status.MQL, reason="", cause=Cause.SCORE, by=None, now=now)
+        promote_to_mql(person, now)
+
+
+def promote_to_mql(person: Person, now: datetime | None = None) -> bool:
+    return _move(person, Status.MQL, reason="", cause=Cause.SCORE, by=None, now=now)
 
 
 def find_person_by_email(email: str, user: User | None) -> Lead | Contact | None:

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
@@ -18,7 +19,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from leads.models import Activity, ActivityType, Contact, Lead, Person
 
 from . import rules as engine
-from .models import ScoreEntry, ScoringRule
+from .models import ScoreEntry, ScoringRule, ScoringRuleChange
 
 A = ActivityType
 HANDRAISE_TYPES = frozenset({A.TRIAL_REQUEST, A.CONTACT_REQUEST, A.PROFESSIONAL_SERVICES_REQUEST,
@@ -156,3 +157,35 @@ def explain(person: Lead | Contact) -> dict[str, Any]:
             for e in entries
         ],
     }
+
+
+EDITABLE_RULE_FIELDS = ("label", "points", "counting")
+
+
+def update_rule(rule: ScoringRule, data: dict[str, Any], by: Any) -> ScoringRule:
+    """Change a rule's points, label or counting: a new version, an audit row, and a
+    background re-score of the people it can touch (enqueued after commit)."""
+    from .tasks import rescore_people  # tasks import services; import here to avoid a cycle
+
+    with transaction.atomic():
+        rule = ScoringRule.objects.select_for_update().get(pk=rule.pk)
+        old = {field: getattr(rule, field) for field in EDITABLE_RULE_FIELDS}
+        new = {**old, **{k: v for k, v in data.items() if k in EDITABLE_RULE_FIELDS}}
+        if new == old:
+            return rule
+        for field, value in new.items():
+            setattr(rule, field, value)
+        rule.version += 1
+        rule.save()
+        ScoringRuleChange.objects.create(rule=rule, version=rule.version, old=old, new=new, by=by)
+        transaction.on_commit(lambda: rescore_people.delay(activity_type=rule.activity_type))
+    return rule
+
+
+def people_to_rescore(activity_type: str, after_id: int, batch: int) -> list[int]:
+    """Ids of leads a rule change can touch, in id order after `after_id`: those with an
+    activity of the rule's type, or everyone for a profile rule."""
+    leads = Lead.objects.filter(pk__gt=after_id)
+    if activity_type:
+        leads = leads.filter(pk__in=Activity.objects.filter(type=activity_type, lead__isnull=False).values("lead"))
+    return list(leads.order_by("pk").values_list("pk", flat=True)[:batch])

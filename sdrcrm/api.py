@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 
 from leads.api import AccountViewSet, ActivityViewSet, ContactViewSet, LeadViewSet
+from scoring.api import ScoringRuleViewSet
 
 from .access import IsOps
 from .models import JobRun, Team, User
@@ -74,5 +75,6 @@ router.register("contacts", ContactViewSet, basename="contact")
 router.register("leads", LeadViewSet, basename="lead")
 router.register("activities", ActivityViewSet, basename="activity")
 router.register("jobs", JobRunViewSet, basename="jobrun")
+router.register("scoring/rules", ScoringRuleViewSet)
 
 urlpatterns = [path("auth/token/", TokenView.as_view(), name="api-token"), *router.urls]

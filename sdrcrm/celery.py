@@ -18,3 +18,6 @@ def ensure_filesystem_broker_folders() -> None:
             folder = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get(key)
             if folder:
                 os.makedirs(folder, exist_ok=True)
+    backend = str(settings.CELERY_RESULT_BACKEND)
+    if backend.startswith("file://"):
+        os.makedirs(backend.removeprefix("file://"), exist_ok=True)

@@ -23,6 +23,16 @@ def on_postgres() -> bool:
     return settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
 
 
+@pytest.fixture(autouse=True)
+def celery_eager():
+    """Tasks run inline unless a test starts a real worker (tests/sdrcrm/test_worker.py)."""
+    from sdrcrm.celery import app
+
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = False
+
+
 @pytest.fixture
 def team(db):
     return TeamFactory()

@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import mixins, serializers, viewsets
+from rest_framework.permissions import SAFE_METHODS, BasePermission
+from rest_framework.request import Request
+
+from . import services
+from .models import ScoringRule, ScoringRuleChange
+
+
+class ScoringRuleChangeSerializer(serializers.ModelSerializer):
+    by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = ScoringRuleChange
+        fields = ["version", "old", "new", "by", "at"]
+
+
+class ScoringRuleSerializer(serializers.ModelSerializer):
+    points = serializers.IntegerField(min_value=-1000, max_value=1000)
+    changes = ScoringRuleChangeSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = ScoringRule
+        fields = ["id", "key", "label", "points", "activity_type", "counting", "condition", "version",
+                  "updated_at", "changes"]
+        read_only_fields = ["key", "activity_type", "condition", "version", "updated_at"]
+
+
+class ReadAllWriteOps(BasePermission):
+    message = "Only Sales-Dev Ops may change scoring rules."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        if not (request.user and request.user.is_authenticated):
+            return False
+        return request.method in SAFE_METHODS or request.user.is_ops
+
+
+class ScoringRuleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin,
+                         viewsets.GenericViewSet):
+    """The MQL model's rules. Ops change points, label or counting; each change is a new
+    version with an audit row, and affected leads are re-scored in the background."""
+
+    queryset = ScoringRule.objects.prefetch_related("changes__by")
+    serializer_class = ScoringRuleSerializer
+    permission_classes = [ReadAllWriteOps]
+    ordering_fields = ["key", "id"]
+    ordering = "key"
+
+    def perform_update(self, serializer: serializers.BaseSerializer) -> None:
+        serializer.instance = services.update_rule(serializer.instance, serializer.validated_data,
+                                                   by=self.request.user)

@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+import pytest
+
+from leads import services
+from leads.models import Lead, Status
+from scoring.models import ScoreEntry, ScoringRule, ScoringRuleChange
+from tests.factories import LeadFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def rule(key: str) -> ScoringRule:
+    return ScoringRule.objects.get(key=key)
+
+
+def test_the_seeded_rules_are_listed_for_everyone(api, sdr):
+    response = api.as_user(sdr).get("/api/v1/scoring/rules/?page_size=200")
+    assert response.status_code == 200
+    points = {item["key"]: item["points"] for item in response.json()["results"]}
+    assert points["activity-trial-request"] == 100 and points["title-senior"] == 50
+    assert len(points) == 30
+
+
+def test_ops_change_a_rule_with_a_new_version_and_an_audit_row(api, ops):
+    target = rule("activity-pricing-page-visit")
+    response = api.as_user(ops).patch(f"/api/v1/scoring/rules/{target.pk}/", {"points": 20}, format="json")
+
+    assert response.status_code == 200
+    assert response.json()["version"] == 2
+    change = ScoringRuleChange.objects.get(rule=target)
+    assert (change.old["points"], change.new["points"], change.by, change.version) == (10, 20, ops, 2)
+
+
+def test_a_rule_change_rescores_affected_leads_in_the_background(api, ops, django_capture_on_commit_callbacks):
+    lead = LeadFactory(title="Analyst", email="a@acme.com")
+    services.record_activity(lead, "pricing_page_visit")
+    bystander = LeadFactory(title="Analyst", email="b@acme.com")
+    target = rule("activity-pricing-page-visit")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        api.as_user(ops).patch(f"/api/v1/scoring/rules/{target.pk}/", {"points": 85}, format="json")
+
+    lead.refresh_from_db()
+    assert lead.score == 5 + 85
+    assert lead.status == Status.MQL  # a re-score can make a lead MQL
+    correction = ScoreEntry.objects.filter(lead=lead, rule_key=target.key).order_by("id").last()
+    assert (correction.points, correction.rule_version) == (75, 2)
+    assert not ScoreEntry.objects.filter(lead=bystander, rule_key=target.key).exists()
+
+
+def test_a_rescore_never_takes_mql_away(api, ops, django_capture_on_commit_callbacks):
+    lead = LeadFactory(title="Analyst", email="a@acme.com")
+    services.record_activity(lead, "contact_request")
+    assert Lead.objects.get(pk=lead.pk).status == Status.MQL
+    target = rule("activity-contact-request")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        api.as_user(ops).patch(f"/api/v1/scoring/rules/{target.pk}/", {"points": 10}, format="json")
+
+    lead.refresh_from_db()
+    assert lead.score == 15
+    assert lead.status == Status.MQL
+
+
+def test_sdrs_cannot_change_rules(api, sdr):
+    target = rule("activity-pricing-page-visit")
+    response = api.as_user(sdr).patch(f"/api/v1/scoring/rules/{target.pk}/", {"points": 99}, format="json")
+    assert response.status_code == 403
+    assert rule(target.key).points == 10
+
+
+@pytest.mark.parametrize("body", [{"points": 5000}, {"points": "lots"}, {"counting": "sometimes"}])
+def test_bad_rule_edits_answer_400_and_change_nothing(api, ops, body):
+    target = rule("activity-pricing-page-visit")
+    response = api.as_user(ops).patch(f"/api/v1/scoring/rules/{target.pk}/", body, format="json")
+    assert response.status_code == 400
+    assert set(response.json()["errors"]) == set(body)
+    assert (rule(target.key).points, rule(target.key).version) == (10, 1)
+
+
+def test_the_key_and_type_of_a_rule_cannot_be_changed(api, ops):
+    target = rule("activity-pricing-page-visit")
+    api.as_user(ops).patch(f"/api/v1/scoring/rules/{target.pk}/", {"key": "x", "activity_type": "call"},
+                           format="json")
+    assert (rule(target.key).key, rule(target.key).activity_type) == (target.key, "pricing_page_visit")
