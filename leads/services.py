@@ -15,7 +15,13 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from routing import engine as routing_engine
+from routing import geo as routing_geo
+from routing import services as routing
+from routing.engine import Decision
+from routing.models import RoutingDecision
 from scoring import services as scoring
+from scoring.models import ScoreEntry
 from sdrcrm.errors import Refused
 from sdrcrm.models import Role, User
 
@@ -32,12 +38,20 @@ from .models import (
     Contact,
     Lead,
     Person,
+    Queue,
+    RecycleReason,
     Status,
     StatusChange,
     UnqualifiedReason,
 )
 
 NAME_FIELDS = ("first_name", "last_name")
+PERSON_COPY_FIELDS = (
+    "first_name", "last_name", "email", "title", "phone", "company", "country", "state", "city",
+    "employee_count", "industry", "public_sector", "initial_source", "lead_source", "last_interesting_moment",
+    "last_interesting_moment_at", "inactive", "opted_out", "high_priority", "last_handraise_at", "active_until",
+    "is_passive", "segment", "region", "sub_region",
+)
 COMPANY_SUFFIXES = frozenset(
     "inc incorporated llc ltd limited corp corporation co company gmbh ag sa sas bv nv plc pty srl spa oy ab as".split()
 )
@@ -125,6 +139,7 @@ def ingest_lead(data: Mapping[str, Any], by: User | None, now: datetime | None =
             raise Refused("last_name is required for a new lead.", field="last_name")
         lead = Lead(email=email, initial_source=source, lead_source=source, created_by=by,
                     status=Status.RAW, status_changed_at=now, **data)
+        routing.classify(lead)
         try:
             with transaction.atomic():  # a savepoint: a concurrent twin may win the insert
                 lead.save()
@@ -138,6 +153,7 @@ def ingest_lead(data: Mapping[str, Any], by: User | None, now: datetime | None =
         data["lead_source"] = source
     for field, value in data.items():
         setattr(existing, field, value)
+    routing.classify(existing)
     existing.save()
     score_and_advance(existing, new_types=set(), by=by, now=now)
     return IngestResult(existing, created=False)
@@ -178,7 +194,11 @@ def update_person(person: Person, data: Mapping[str, Any], by: User | None) -> P
         check_owner_assignable(data["owner"], by)
     for field, value in data.items():
         setattr(person, field, value)
+    if isinstance(person, Lead):
+        routing.classify(person)
     person.save()
+    if {"title", "email"} & data.keys():
+        scoring.rescore(person)
     return person
 
 
@@ -285,6 +305,99 @@ def score_and_advance(person: Person, new_types: set[str], by: User | None, now:
         _move(person, Status.INQUIRY, reason="", cause=Cause.SCORE, by=None, now=now)
     if person.status in MQL_FROM and score >= settings.MQL_THRESHOLD:
         promote_to_mql(person, now)
+    if isinstance(person, Lead) and needs_routing(person):
+        request = next((t for t in (A.PROFESSIONAL_SERVICES_REQUEST, A.TRIAL_REQUEST, A.CONTACT_REQUEST)
+                        if t in new_types), "")
+        route_lead(person, request=request, now=now)
+
+
+def needs_routing(lead: Lead) -> bool:
+    """Unowned (no owner, or only in Unassigned), open, and at the routing threshold."""
+    if lead.owner_id is not None or lead.status not in OPEN_STATUSES:
+        return False
+    if lead.queue_id is not None and lead.queue.name != Queue.UNASSIGNED:
+        return False
+    return lead.score >= settings.ROUTING_THRESHOLD
+
+
+def route_lead(lead: Lead, request: str = "", now: datetime | None = None) -> RoutingDecision:
+    """Run the active routing rules for a lead and carry the decision out; log it."""
+    now = now or timezone.now()
+    ruleset, rules = routing.active_ruleset()
+    facts = routing.load_facts(lead, request)
+    decision = routing_engine.decide(facts, rules)
+    owner_id, pool, queue, candidates, reason = decision.owner_id, decision.pool, None, decision.candidates, ""
+    if decision.action == "pool":
+        member, candidates = routing.next_in_pool(decision.pool)
+        owner_id = member.pk if member else None
+        if member is None:
+            queue = Queue.objects.get(name=Queue.UNASSIGNED)
+            reason = f"{decision.reason} Nobody in {decision.pool} is available: queue Unassigned, ops alerted."
+            decision = Decision(**{**decision.__dict__, "notify": (*decision.notify, "ops")})
+        else:
+            reason = f"{decision.reason} Next in turn: {member.get_full_name() or member.username}."
+    elif decision.action == "queue":
+        queue = Queue.objects.get(name=decision.queue)
+    if decision.action == "convert":
+        account = lead.account
+        convert_into_account(lead, account, owner_id=owner_id, cause=Cause.ROUTING, now=now)
+    elif decision.action == "recycle":
+        _move(lead, Status.RECYCLE, reason=RecycleReason.EVALUATING, cause=Cause.ROUTING, by=None, now=now)
+    elif owner_id is not None:
+        _assign(lead, owner_id=owner_id, queue=None)
+        if decision.rule and decision.rule.kind == "domain_mql":
+            # SPEC §5 rule 4: the other MQLs at the domain go to the same owner too.
+            Lead.objects.filter(pk__in=[d.lead_id for d in facts.domain_leads if d.status == Status.MQL]).exclude(
+                owner_id=owner_id).update(owner_id=owner_id, queue=None, updated_at=now)
+    elif queue is not None:
+        _assign(lead, owner_id=None, queue=queue)
+    record = routing.record_decision(lead, decision, facts, ruleset, now, owner_id=owner_id, pool_name=pool,
+                                     queue=queue, candidates=candidates, reason=reason)
+    _notify_for(lead, decision, record)
+    return record
+
+
+def _assign(lead: Lead, owner_id: int | None, queue: Queue | None) -> None:
+    Lead.objects.filter(pk=lead.pk).update(owner_id=owner_id, queue=queue, updated_at=timezone.now())
+    lead.owner_id, lead.queue = owner_id, queue
+
+
+def _notify_for(lead: Lead, decision: Decision, record: RoutingDecision) -> None:
+    account = lead.account
+    users: list[int] = []
+    if "account_owner" in decision.notify and account is not None and account.owner_id:
+        users.append(account.owner_id)
+    if "sdr" in decision.notify and account is not None and account.bdr_assigned_id:
+        users.append(account.bdr_assigned_id)
+    if "ops" in decision.notify:
+        users.extend(routing.ops_user_ids())
+    if users:
+        routing.notify(users, "routing", f"{lead.full_name} ({lead.email}): {record.reason}", lead=lead)
+
+
+@transaction.atomic
+def convert_into_account(lead: Lead, account: Account, owner_id: int | None, cause: str = Cause.MANUAL,
+                         by: User | None = None, now: datetime | None = None) -> Contact:
+    """Make the lead a contact of `account` (merging into a contact with the same email),
+    move its activities, history and score ledger there, and mark it qualified."""
+    now = now or timezone.now()
+    contact = Contact.objects.filter(account=account, email=lead.email).order_by("id").first()
+    if contact is None:
+        fields = {f: getattr(lead, f) for f in PERSON_COPY_FIELDS}
+        contact = Contact.objects.create(**fields, account=account, owner_id=owner_id, status=lead.status,
+                                         status_changed_at=now, created_by=by)
+    else:
+        for f in PERSON_COPY_FIELDS:  # fill what the contact lacks; keep what it has
+            if not getattr(contact, f) and getattr(lead, f):
+                setattr(contact, f, getattr(lead, f))
+        contact.save()
+    Activity.objects.filter(lead=lead).update(lead=None, contact=contact)
+    ScoreEntry.objects.filter(lead=lead).update(lead=None, contact=contact)
+    _move(lead, Status.QUALIFIED, reason="", cause=cause, by=by, now=now)
+    Lead.objects.filter(pk=lead.pk).update(converted_to=contact, owner_id=owner_id, queue=None)
+    lead.converted_to, lead.owner_id, lead.queue = contact, owner_id, None
+    scoring.rescore(contact, now=now)
+    return contact
 
 
 def promote_to_mql(person: Person, now: datetime | None = None) -> bool:
@@ -328,6 +441,9 @@ def save_account(account: Account, data: Mapping[str, Any]) -> Account:
         setattr(account, field, value)
     account.domain = domains.normalise_domain(account.domain) if account.domain else ""
     account.name_key = normalise_company(account.name)
+    account.region = routing_geo.region_for(account.country, account.state)[0]
     account.save()
+    routing.refresh_hierarchy_segments(account)
+    account.refresh_from_db(fields=["segment"])
     return account
 

@@ -59,6 +59,10 @@ class User(AbstractUser):
     # False = out of office: round robin skips them.
     is_available = models.BooleanField(default=True)
     ramp_start_date = models.DateField(null=True, blank=True)
+    # For a SAL: the SDR paired with them, who gets leads of their named accounts.
+    paired_sdr = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="paired_sals"
+    )
     monthly_sao_quota = models.PositiveIntegerField(default=0)
     monthly_iacv_quota = models.DecimalField(max_digits=14, decimal_places=2, default=0)
     failed_logins = models.PositiveIntegerField(default=0)
@@ -108,3 +112,21 @@ class JobRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} @ {self.slot:%Y-%m-%d %H:%M}"
+
+
+class Notification(models.Model):
+    """Something a person should know: an alert shown in the app (and sent on by mail or
+    chat integrations later)."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=40)
+    message = models.TextField()
+    lead = models.ForeignKey("leads.Lead", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "read_at", "-created_at"], name="notification_inbox")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} → {self.user}"

@@ -1,0 +1,168 @@
+"""Loads the facts the pure engine needs, runs round robin under a row lock, and logs
+decisions. Carrying a decision out (owner, status, conversion) is leads.services.route_lead."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from django.db import transaction
+from django.db.models import F
+
+from leads import domains
+from leads.models import Account, Lead, Queue, Status
+from sdrcrm.models import Notification, Role, User
+
+from . import engine, geo, segments
+from .models import Pool, PoolMember, RoutingDecision, RoutingRule, RuleSet, Territory
+
+REQUEST_BY_SOURCE = {
+    "trial_enterprise": engine.TRIAL, "trial_saas": engine.TRIAL,
+    "contact_request": engine.CONTACT, "professional_services_request": engine.PROFESSIONAL_SERVICES,
+}
+
+
+def match_account(email: str, company: str) -> Account | None:
+    """By email domain (ignoring www.), then by normalised company name. Free-mail
+    domains never match."""
+    from leads.services import normalise_company
+
+    domain = domains.email_domain(email)
+    if domain and not domains.is_free(domain):
+        account = Account.objects.filter(domain=domains.normalise_domain(domain)).order_by("id").first()
+        if account is not None:
+            return account
+    key = normalise_company(company) if company else ""
+    if key:
+        return Account.objects.filter(name_key=key).order_by("id").first()
+    return None
+
+
+def classify(lead: Lead) -> None:
+    """Set region, sub-region, segment and matched account from the lead's fields (not saved)."""
+    lead.region, lead.sub_region = geo.region_for(lead.country, lead.state)
+    if lead.account_id is None:
+        lead.account = match_account(lead.email, lead.company)
+    account = lead.account
+    pubsec = segments.is_public_sector(lead.public_sector or bool(account and account.public_sector),
+                                       lead.industry, lead.country)
+    size = account.segment if account else segments.segment_for(lead.employee_count)
+    lead.segment = "pubsec" if pubsec else size
+
+
+def refresh_hierarchy_segments(account: Account) -> None:
+    """Every account of a hierarchy takes the largest segment found anywhere in it."""
+    root = account
+    seen = {root.pk}
+    while root.parent_id and root.parent_id not in seen:
+        root = Account.objects.get(pk=root.parent_id)
+        seen.add(root.pk)
+    members: dict[int, int | None] = {}
+    frontier = [root.pk]
+    while frontier:
+        rows = list(Account.objects.filter(pk__in=frontier).values_list("pk", "employee_count"))
+        members.update(rows)
+        frontier = [pk for pk in Account.objects.filter(parent__in=frontier).values_list("pk", flat=True)
+                    if pk not in members]
+    segment = segments.largest(segments.segment_for(count) for count in members.values())
+    Account.objects.filter(pk__in=members).exclude(segment=segment).update(segment=segment)
+
+
+def active_ruleset() -> tuple[RuleSet | None, list[engine.Rule]]:
+    ruleset = RuleSet.objects.filter(state=RuleSet.State.ACTIVE).first()
+    if ruleset is None:
+        return None, []
+    return ruleset, rules_of(ruleset)
+
+
+def rules_of(ruleset: RuleSet) -> list[engine.Rule]:
+    return [engine.Rule(position=r.position, kind=r.kind, label=r.label, params=r.params, enabled=r.enabled)
+            for r in RoutingRule.objects.filter(ruleset=ruleset)]
+
+
+def load_facts(lead: Lead, request: str) -> engine.Facts:
+    account_facts = None
+    account = lead.account
+    if account is not None:
+        paired = None
+        if account.owner_id:
+            paired = User.objects.filter(pk=account.owner_id).values_list("paired_sdr_id", flat=True).first()
+        account_facts = engine.AccountFacts(
+            id=account.pk, name=account.name, type=account.type, owner_id=account.owner_id,
+            bdr_assigned_id=account.bdr_assigned_id, prospecting_status=account.bdr_prospecting_status,
+            has_open_opportunity=has_open_opportunity(account), is_named=account.is_named,
+            abm_tier=account.abm_tier, paired_sdr_id=paired,
+        )
+    domain = domains.email_domain(lead.email)
+    domain_leads: list[engine.DomainLead] = []
+    if account is None and domain and not domains.is_free(domain):
+        rows = (Lead.objects.filter(email__endswith=f"@{domain}", owner__isnull=False,
+                                    status__in=[Status.MQL, Status.ACCEPTED, Status.QUALIFYING])
+                .exclude(pk=lead.pk).values_list("pk", "owner_id", "status", "mql_at")[:50])
+        domain_leads = [engine.DomainLead(*row) for row in rows]
+    size = lead.segment if lead.segment != "pubsec" else (
+        account.segment if account else segments.segment_for(lead.employee_count))
+    territory = engine.pick_territory(territory_facts(), lead.region, lead.sub_region, lead.country, size)
+    return engine.Facts(
+        lead_id=lead.pk, segment=size, region=lead.region, sub_region=lead.sub_region, country=lead.country,
+        pubsec=lead.segment == "pubsec", request=request or REQUEST_BY_SOURCE.get(lead.lead_source, ""),
+        domain=domain, account=account_facts, domain_leads=domain_leads,
+        territory_sdr_id=territory.sdr_id if territory else None, territory_name=territory.name if territory else "",
+    )
+
+
+def has_open_opportunity(account: Account) -> bool:
+    # Opportunities arrive with the conversion issue; until then no account has one.
+    return False
+
+
+def territory_facts() -> list[engine.TerritoryFacts]:
+    return [
+        engine.TerritoryFacts(t.pk, t.name, t.region, t.sub_region, tuple(t.country_list()), t.segment, t.sdr_id)
+        for t in Territory.objects.all()
+    ]
+
+
+def next_in_pool(pool_name: str) -> tuple[User | None, list[int]]:
+    """The pool member whose turn it is (smooth weighted round robin), or None when no
+    member is available. Runs under the pool's row lock, so concurrent requests queue
+    here and no turn is skipped or given twice."""
+    with transaction.atomic():
+        pool = Pool.objects.select_for_update().filter(name=pool_name).first()
+        if pool is None:
+            return None, []
+        members = list(PoolMember.objects.filter(pool=pool, user__is_available=True, user__is_active=True)
+                       .select_related("user").order_by("position", "id"))
+        if not members:
+            return None, []
+        total = sum(m.weight for m in members)
+        for member in members:
+            member.credit += member.weight
+        chosen = max(members, key=lambda m: (m.credit, -m.position, -m.id))
+        chosen.credit -= total
+        chosen.assigned += 1
+        PoolMember.objects.bulk_update(members, ["credit"])
+        PoolMember.objects.filter(pk=chosen.pk).update(assigned=F("assigned") + 1)
+        return chosen.user, [m.user_id for m in members]
+
+
+def record_decision(lead: Lead, decision: engine.Decision, facts: engine.Facts, ruleset: RuleSet | None,
+                    now: datetime, owner_id: int | None = None, pool_name: str = "", queue: Queue | None = None,
+                    candidates: Sequence[int] = (), reason: str = "") -> RoutingDecision:
+    pool = Pool.objects.filter(name=pool_name).first() if pool_name else None
+    return RoutingDecision.objects.create(
+        lead=lead, ruleset=ruleset, rule_kind=decision.rule.kind if decision.rule else "",
+        rule_position=decision.rule.position if decision.rule else None, action=decision.action,
+        inputs=facts.as_inputs(), candidates=list(candidates or decision.candidates), owner_id=owner_id,
+        pool=pool, queue=queue, reason=reason or decision.reason, at=now,
+    )
+
+
+def notify(users: Sequence[int], kind: str, message: str, lead: Lead | None = None) -> None:
+    Notification.objects.bulk_create(
+        [Notification(user_id=user_id, kind=kind, message=message, lead=lead) for user_id in set(users) if user_id]
+    )
+
+
+def ops_user_ids() -> list[int]:
+    return list(User.objects.filter(role=Role.OPS, is_active=True).values_list("pk", flat=True))
