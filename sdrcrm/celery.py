@@ -14,7 +14,7 @@ def ensure_filesystem_broker_folders() -> None:
     from django.conf import settings
 
     if str(app.conf.broker_url).startswith("filesystem"):
-        for key in ("data_folder_in", "data_folder_out", "processed_folder"):
+        for key in ("data_folder_in", "data_folder_out", "processed_folder", "control_folder"):
             folder = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get(key)
             if folder:
                 os.makedirs(folder, exist_ok=True)
