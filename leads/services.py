@@ -31,6 +31,7 @@ from .models import (
     REQUIRED_REASONS,
     TRANSITIONS,
     Account,
+    AccountType,
     Activity,
     ActivityType,
     BlockedDomain,
@@ -222,11 +223,11 @@ def transition(
 
 
 def _move(person: Person, new: str, *, reason: str, cause: str, by: User | None,
-          now: datetime | None) -> bool:
+          now: datetime | None, converting: bool = False) -> bool:
     old = person.status
     if new not in Status.values:
         raise Refused(f"'{new}' is not a status.", field="status")
-    if new not in TRANSITIONS[old]:
+    if not converting and new not in TRANSITIONS[old]:
         raise Refused(
             f"A record cannot move from {Status(old).label} to {Status(new).label}.", field="status"
         )
@@ -381,6 +382,12 @@ def convert_into_account(lead: Lead, account: Account, owner_id: int | None, cau
     """Make the lead a contact of `account` (merging into a contact with the same email),
     move its activities, history and score ledger there, and mark it qualified."""
     now = now or timezone.now()
+    # SPEC §6: qualified from qualifying, or from any open status into an existing customer.
+    allowed = OPEN_STATUSES if account.type == AccountType.CUSTOMER else {Status.QUALIFYING}
+    if lead.status not in allowed:
+        raise Refused(f"A {Status(lead.status).label} lead cannot be converted"
+                      + ("" if account.type == AccountType.CUSTOMER else "; it must be Qualifying first") + ".",
+                      field="status")
     contact = Contact.objects.filter(account=account, email=lead.email).order_by("id").first()
     if contact is None:
         fields = {f: getattr(lead, f) for f in PERSON_COPY_FIELDS}
@@ -393,7 +400,7 @@ def convert_into_account(lead: Lead, account: Account, owner_id: int | None, cau
         contact.save()
     Activity.objects.filter(lead=lead).update(lead=None, contact=contact)
     ScoreEntry.objects.filter(lead=lead).update(lead=None, contact=contact)
-    _move(lead, Status.QUALIFIED, reason="", cause=cause, by=by, now=now)
+    _move(lead, Status.QUALIFIED, reason="", cause=cause, by=by, now=now, converting=True)
     Lead.objects.filter(pk=lead.pk).update(converted_to=contact, owner_id=owner_id, queue=None)
     lead.converted_to, lead.owner_id, lead.queue = contact, owner_id, None
     scoring.rescore(contact, now=now)

@@ -1,0 +1,57 @@
+"""Round robin stays fair and exact under concurrent ingest (PostgreSQL row locks)."""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from django.db import connection
+
+from leads import services
+from leads.models import Lead
+from routing.models import Pool, PoolMember
+from sdrcrm.models import Role
+from tests.conftest import on_postgres
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+CLIENTS, PER_CLIENT = 8, 30
+
+
+def send_trials(client: int) -> list[int]:
+    try:
+        ids = []
+        for i in range(PER_CLIENT):
+            lead = services.ingest_lead(
+                {"email": f"c{client}-{i}@firm{client}-{i}.de", "last_name": "Doe", "initial_source": "trial_saas",
+                 "country": "DE"}, by=None).lead
+            services.record_activity(lead, "trial_request")
+            ids.append(lead.pk)
+        return ids
+    finally:
+        connection.close()
+
+
+def test_eight_clients_share_240_trials_exactly_80_each_and_none_for_the_absent():
+    if not on_postgres():
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI must run the concurrency test on PostgreSQL")
+        pytest.skip("row-lock concurrency is tested on PostgreSQL (DATABASE_URL=postgres://…)")
+    members = [UserFactory(role=Role.BDR) for _ in range(3)]
+    absent = UserFactory(role=Role.BDR, is_available=False)
+    pool = Pool.objects.get(name="EMEA BDR")
+    for i, user in enumerate([*members, absent]):
+        PoolMember.objects.create(pool=pool, user=user, position=i)
+
+    with ThreadPoolExecutor(max_workers=CLIENTS) as executor:
+        ids = [pk for batch in executor.map(send_trials, range(CLIENTS)) for pk in batch]
+
+    owners = Counter(Lead.objects.filter(pk__in=ids).values_list("owner_id", flat=True))
+    assert len(ids) == CLIENTS * PER_CLIENT
+    assert {user.pk: owners[user.pk] for user in members} == {user.pk: 80 for user in members}
+    assert owners[absent.pk] == 0
+    assert owners[None] == 0
+    assert sorted(PoolMember.objects.filter(pool=pool, user__in=members).values_list("assigned", flat=True)) == [
+        80, 80, 80]
