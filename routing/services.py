@@ -166,3 +166,36 @@ def notify(users: Sequence[int], kind: str, message: str, lead: Lead | None = No
 
 def ops_user_ids() -> list[int]:
     return list(User.objects.filter(role=Role.OPS, is_active=True).values_list("pk", flat=True))
+
+
+@transaction.atomic
+def create_draft(by: User | None) -> RuleSet:
+    """A new draft rule set, a copy of the active one (or of the handbook defaults)."""
+    from django.db.models import Max
+
+    version = (RuleSet.objects.aggregate(v=Max("version"))["v"] or 0) + 1
+    draft = RuleSet.objects.create(version=version, state=RuleSet.State.DRAFT, created_by=by)
+    active = RuleSet.objects.filter(state=RuleSet.State.ACTIVE).first()
+    source = RoutingRule.objects.filter(ruleset=active) if active else []
+    RoutingRule.objects.bulk_create(
+        RoutingRule(ruleset=draft, position=r.position, kind=r.kind, label=r.label, enabled=r.enabled,
+                    params=r.params) for r in source
+    )
+    return draft
+
+
+@transaction.atomic
+def activate(ruleset: RuleSet) -> RuleSet:
+    from django.utils import timezone
+
+    from sdrcrm.errors import Refused
+
+    ruleset = RuleSet.objects.select_for_update().get(pk=ruleset.pk)
+    if ruleset.state != RuleSet.State.DRAFT:
+        raise Refused(f"Rule set v{ruleset.version} is {ruleset.state}; only a draft can be activated.")
+    if not RoutingRule.objects.filter(ruleset=ruleset, enabled=True).exists():
+        raise Refused("A rule set needs at least one enabled rule.")
+    RuleSet.objects.filter(state=RuleSet.State.ACTIVE).update(state=RuleSet.State.RETIRED)
+    ruleset.state, ruleset.activated_at = RuleSet.State.ACTIVE, timezone.now()
+    ruleset.save(update_fields=["state", "activated_at"])
+    return ruleset

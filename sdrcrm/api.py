@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 
 from leads.api import AccountViewSet, ActivityViewSet, ContactViewSet, LeadViewSet
+from routing.api import PoolViewSet, RuleSetViewSet, TerritoryViewSet
 from scoring.api import ScoringRuleViewSet
 
 from .access import IsOps
@@ -76,5 +77,8 @@ router.register("leads", LeadViewSet, basename="lead")
 router.register("activities", ActivityViewSet, basename="activity")
 router.register("jobs", JobRunViewSet, basename="jobrun")
 router.register("scoring/rules", ScoringRuleViewSet)
+router.register("routing/pools", PoolViewSet)
+router.register("routing/territories", TerritoryViewSet)
+router.register("routing/rules", RuleSetViewSet, basename="ruleset")
 
 urlpatterns = [path("auth/token/", TokenView.as_view(), name="api-token"), *router.urls]

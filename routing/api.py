@@ -1,0 +1,241 @@
+"""Ops configuration of routing: pools and members, territories (with CSV import), and
+versioned rule sets (edit a draft, then activate it)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from django.db import transaction
+from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.permissions import SAFE_METHODS, BasePermission
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from sdrcrm.errors import Refused
+from sdrcrm.models import User
+
+from . import services
+from .models import Pool, PoolMember, RoutingRule, RuleSet, Territory
+
+
+class ReadAllWriteOps(BasePermission):
+    message = "Only Sales-Dev Ops may change routing."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        if not (request.user and request.user.is_authenticated):
+            return False
+        return request.method in SAFE_METHODS or request.user.is_ops
+
+
+class PoolMemberSerializer(serializers.ModelSerializer):
+    user = serializers.PrimaryKeyRelatedField(queryset=User.objects.filter(is_active=True))
+    weight = serializers.IntegerField(min_value=1, max_value=100, default=1)
+    position = serializers.IntegerField(min_value=0, max_value=10_000, default=0)
+    is_available = serializers.BooleanField(source="user.is_available", read_only=True)
+
+    class Meta:
+        model = PoolMember
+        fields = ["user", "position", "weight", "assigned", "is_available"]
+        read_only_fields = ["assigned"]
+
+
+class PoolSerializer(serializers.ModelSerializer):
+    members = PoolMemberSerializer(many=True, required=False)
+
+    class Meta:
+        model = Pool
+        fields = ["id", "name", "description", "members"]
+
+    def validate_members(self, members: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        users = [m["user"].pk for m in members]
+        if len(users) != len(set(users)):
+            raise serializers.ValidationError("A user can be in a pool once.")
+        return members
+
+    @transaction.atomic
+    def create(self, validated_data: dict[str, Any]) -> Pool:
+        members = validated_data.pop("members", [])
+        pool = Pool.objects.create(**validated_data)
+        PoolMember.objects.bulk_create(PoolMember(pool=pool, **m) for m in members)
+        return pool
+
+    @transaction.atomic
+    def update(self, instance: Pool, validated_data: dict[str, Any]) -> Pool:
+        members = validated_data.pop("members", None)
+        for field, value in validated_data.items():
+            setattr(instance, field, value)
+        instance.save()
+        if members is not None:
+            # Keep the turn state of members who stay; add and drop the rest.
+            keep = {m["user"].pk: m for m in members}
+            PoolMember.objects.filter(pool=instance).exclude(user__in=keep).delete()
+            existing = {pm.user_id: pm for pm in PoolMember.objects.filter(pool=instance)}
+            for user_id, m in keep.items():
+                if user_id in existing:
+                    PoolMember.objects.filter(pk=existing[user_id].pk).update(position=m["position"],
+                                                                             weight=m["weight"])
+                else:
+                    PoolMember.objects.create(pool=instance, **m)
+        return instance
+
+
+class PoolViewSet(viewsets.ModelViewSet):
+    queryset = Pool.objects.prefetch_related("members__user")
+    serializer_class = PoolSerializer
+    permission_classes = [ReadAllWriteOps]
+    ordering_fields = ["name", "id"]
+    ordering = "name"
+
+
+class TerritorySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Territory
+        fields = ["id", "name", "region", "sub_region", "countries", "segment", "sdr", "sal"]
+
+    def validate_countries(self, value: str) -> str:
+        from .geo import country_exists
+
+        codes = [c.strip().upper() for c in value.split(",") if c.strip()]
+        unknown = [c for c in codes if not country_exists(c)]
+        if unknown:
+            raise serializers.ValidationError(f"Unknown country codes: {', '.join(unknown)}.")
+        return ",".join(codes)
+
+
+class TerritoryImportInput(serializers.Serializer):
+    file = serializers.FileField()
+    dry_run = serializers.BooleanField(default=False)
+
+
+class TerritoryViewSet(viewsets.ModelViewSet):
+    """Territories. `POST import/` takes a CSV with the columns name, region, sub_region,
+    countries (space- or comma-separated), segment, sdr (username), sal (username)."""
+
+    queryset = Territory.objects.all()
+    serializer_class = TerritorySerializer
+    permission_classes = [ReadAllWriteOps]
+    ordering_fields = ["name", "id"]
+    ordering = "name"
+
+    @extend_schema(request={"multipart/form-data": TerritoryImportInput})
+    @action(detail=False, methods=["post"], url_path="import", parser_classes=[MultiPartParser, FormParser])
+    def import_csv(self, request: Request) -> Response:
+        data = TerritoryImportInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        raw = data.validated_data["file"].read()
+        try:
+            rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
+        except (UnicodeDecodeError, csv.Error) as exc:
+            raise Refused(f"The file is not a UTF-8 CSV: {exc}", field="file") from None
+        result = import_territories(rows, dry_run=data.validated_data["dry_run"])
+        code = status.HTTP_400_BAD_REQUEST if result["errors"] else status.HTTP_200_OK
+        return Response(result, status=code)
+
+
+def import_territories(rows: list[dict[str, str]], dry_run: bool) -> dict[str, Any]:
+    """Validate every row first; write all of them in one transaction, or none."""
+    users = {u.username: u for u in User.objects.filter(is_active=True)}
+    errors: list[dict[str, Any]] = []
+    parsed = []
+    for number, row in enumerate(rows, start=2):  # row 1 is the header
+        row = {k.strip().lower(): (v or "").strip() for k, v in row.items() if k}
+        payload = {
+            "name": row.get("name", ""), "region": row.get("region", "").lower(),
+            "sub_region": row.get("sub_region", "").lower(),
+            "countries": ",".join(row.get("countries", "").replace(",", " ").split()),
+            "segment": row.get("segment", "").lower(),
+            "sdr": users[row["sdr"]].pk if row.get("sdr") in users else None,
+            "sal": users[row["sal"]].pk if row.get("sal") in users else None,
+        }
+        problems = {}
+        if row.get("sdr") and row["sdr"] not in users:
+            problems["sdr"] = [f"No active user {row['sdr']!r}."]
+        if row.get("sal") and row["sal"] not in users:
+            problems["sal"] = [f"No active user {row['sal']!r}."]
+        existing = Territory.objects.filter(name=payload["name"]).first()
+        serializer = TerritorySerializer(existing, data=payload)
+        if not serializer.is_valid():
+            problems.update(serializer.errors)
+        if problems:
+            errors.append({"row": number, "errors": problems})
+        else:
+            parsed.append(serializer)
+    if errors or dry_run:
+        return {"dry_run": dry_run, "valid": len(parsed), "errors": errors, "written": 0}
+    with transaction.atomic():
+        for serializer in parsed:
+            serializer.save()
+    return {"dry_run": False, "valid": len(parsed), "errors": [], "written": len(parsed)}
+
+
+class RoutingRuleSerializer(serializers.ModelSerializer):
+    kind = serializers.ChoiceField(choices=RoutingRule.Kind.choices)
+    position = serializers.IntegerField(min_value=1, max_value=1000)
+
+    class Meta:
+        model = RoutingRule
+        fields = ["position", "kind", "label", "enabled", "params"]
+
+    def validate_params(self, value: Any) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise serializers.ValidationError("params must be a JSON object.")
+        return value
+
+
+class RuleSetSerializer(serializers.ModelSerializer):
+    rules = RoutingRuleSerializer(many=True)
+
+    class Meta:
+        model = RuleSet
+        fields = ["id", "version", "state", "note", "created_at", "activated_at", "rules"]
+        read_only_fields = ["version", "state", "created_at", "activated_at"]
+
+    def validate_rules(self, rules: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        positions = [r["position"] for r in rules]
+        if len(positions) != len(set(positions)):
+            raise serializers.ValidationError("Two rules share a position.")
+        return rules
+
+
+class RuleSetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin,
+                     viewsets.GenericViewSet):
+    """Routing rule sets. `POST draft/` copies the active set into a new draft; edit the
+    draft's rules with PUT/PATCH; `POST {id}/activate/` makes it the active version."""
+
+    serializer_class = RuleSetSerializer
+    permission_classes = [ReadAllWriteOps]
+    ordering_fields = ["version"]
+    ordering = "-version"
+
+    def get_queryset(self) -> QuerySet:
+        return RuleSet.objects.prefetch_related("rules")
+
+    @transaction.atomic
+    def perform_update(self, serializer: serializers.BaseSerializer) -> None:
+        ruleset = serializer.instance
+        if ruleset.state != RuleSet.State.DRAFT:
+            raise Refused(f"Rule set v{ruleset.version} is {ruleset.state}; only a draft can be edited.")
+        rules = serializer.validated_data.pop("rules", None)
+        serializer.save()
+        if rules is not None:
+            RoutingRule.objects.filter(ruleset=ruleset).delete()
+            RoutingRule.objects.bulk_create(RoutingRule(ruleset=ruleset, **rule) for rule in rules)
+
+    @extend_schema(request=None, responses={201: RuleSetSerializer})
+    @action(detail=False, methods=["post"])
+    def draft(self, request: Request) -> Response:
+        ruleset = services.create_draft(by=request.user)
+        return Response(RuleSetSerializer(ruleset).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses=RuleSetSerializer)
+    @action(detail=True, methods=["post"])
+    def activate(self, request: Request, pk: str | None = None) -> Response:
+        ruleset = services.activate(self.get_object())
+        return Response(RuleSetSerializer(ruleset).data)
+

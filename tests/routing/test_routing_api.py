@@ -1,0 +1,94 @@
+from __future__ import annotations
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from routing.models import Pool, PoolMember, RoutingRule, RuleSet, Territory
+from sdrcrm.models import Role
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def csv_file(text: str) -> SimpleUploadedFile:
+    return SimpleUploadedFile("territories.csv", text.encode(), content_type="text/csv")
+
+
+def test_ops_set_pool_members_with_weights(api, ops):
+    a, b = UserFactory(role=Role.BDR), UserFactory(role=Role.BDR)
+    pool = Pool.objects.get(name="EMEA BDR")
+    response = api.as_user(ops).patch(f"/api/v1/routing/pools/{pool.pk}/", {
+        "members": [{"user": a.pk, "position": 0, "weight": 2}, {"user": b.pk, "position": 1}]}, format="json")
+    assert response.status_code == 200
+    assert {(m.user_id, m.weight) for m in PoolMember.objects.filter(pool=pool)} == {(a.pk, 2), (b.pk, 1)}
+
+
+def test_a_pool_refuses_the_same_user_twice(api, ops):
+    a = UserFactory(role=Role.BDR)
+    pool = Pool.objects.get(name="EMEA BDR")
+    response = api.as_user(ops).patch(f"/api/v1/routing/pools/{pool.pk}/", {
+        "members": [{"user": a.pk}, {"user": a.pk}]}, format="json")
+    assert response.status_code == 400 and "members" in response.json()["errors"]
+    assert not PoolMember.objects.exists()
+
+
+def test_sdrs_read_but_cannot_change_routing(api, sdr):
+    client = api.as_user(sdr)
+    assert client.get("/api/v1/routing/pools/").status_code == 200
+    assert client.post("/api/v1/routing/territories/", {"name": "X", "region": "amer", "sdr": sdr.pk},
+                       format="json").status_code == 403
+    assert client.post("/api/v1/routing/rules/draft/").status_code == 403
+
+
+def test_territory_csv_dry_run_reports_every_problem_and_writes_nothing(api, ops):
+    UserFactory(username="sam", role=Role.SDR)
+    body = "name,region,sub_region,countries,segment,sdr,sal\n" \
+           "East,amer,east,,mid_market,sam,\n" \
+           "Nowhere,mars,,,,sam,\n" \
+           "Ghost,emea,,DE ZZ,,nobody,\n"
+    response = api.as_user(ops).post("/api/v1/routing/territories/import/",
+                                     {"file": csv_file(body), "dry_run": "true"}, format="multipart")
+    assert response.status_code == 400
+    problems = {e["row"]: set(e["errors"]) for e in response.json()["errors"]}
+    assert problems == {3: {"region"}, 4: {"countries", "sdr"}}
+    assert not Territory.objects.exists()
+
+
+def test_territory_csv_writes_all_good_rows(api, ops):
+    sam = UserFactory(username="sam", role=Role.SDR)
+    body = ("name,region,sub_region,countries,segment,sdr,sal\n"
+            "East,amer,east,,mid_market,sam,\nDACH,emea,,DE AT CH,,sam,\n")
+    response = api.as_user(ops).post("/api/v1/routing/territories/import/", {"file": csv_file(body)},
+                                     format="multipart")
+    assert response.status_code == 200 and response.json()["written"] == 2
+    assert Territory.objects.get(name="DACH").countries == "DE,AT,CH"
+    assert Territory.objects.get(name="East").sdr == sam
+
+
+def test_a_draft_copies_the_active_rules_and_activating_it_retires_the_old(api, ops):
+    client = api.as_user(ops)
+    draft = client.post("/api/v1/routing/rules/draft/").json()
+    assert draft["version"] == 2 and draft["state"] == "draft" and len(draft["rules"]) == 10
+
+    rules = [{**r, "enabled": r["kind"] != "account_bdr"} for r in draft["rules"]]
+    assert client.patch(f"/api/v1/routing/rules/{draft['id']}/", {"rules": rules}, format="json").status_code == 200
+    assert client.post(f"/api/v1/routing/rules/{draft['id']}/activate/").status_code == 200
+
+    assert RuleSet.objects.get(version=1).state == RuleSet.State.RETIRED
+    assert RuleSet.objects.get(version=2).state == RuleSet.State.ACTIVE
+    assert not RoutingRule.objects.get(ruleset__version=2, kind="account_bdr").enabled
+
+
+def test_an_active_rule_set_cannot_be_edited(api, ops):
+    active = RuleSet.objects.get(state=RuleSet.State.ACTIVE)
+    response = api.as_user(ops).patch(f"/api/v1/routing/rules/{active.pk}/", {"note": "x"}, format="json")
+    assert response.status_code == 400
+    assert "only a draft" in response.json()["detail"]
+
+
+def test_a_rule_set_with_an_unknown_rule_kind_is_refused(api, ops):
+    draft = api.as_user(ops).post("/api/v1/routing/rules/draft/").json()
+    response = api.as_user(ops).patch(f"/api/v1/routing/rules/{draft['id']}/",
+                                      {"rules": [{"position": 1, "kind": "magic", "label": "x"}]}, format="json")
+    assert response.status_code == 400
+    assert RoutingRule.objects.filter(ruleset_id=draft["id"]).count() == 10
