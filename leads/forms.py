@@ -2,8 +2,9 @@ from django import forms
 
 from .models import REQUIRED_REASONS, Status
 
-REASON_CHOICES = [("", "—")] + [(value, label) for choices in REQUIRED_REASONS.values()
-                                 for value, label in choices.choices]
+# Grouped by the status that needs them, so a Recycle reason is never offered for Unqualified.
+REASON_CHOICES = [("", "—")] + [(Status(status).label, list(choices.choices))
+                                 for status, choices in REQUIRED_REASONS.items()]
 
 
 class StatusForm(forms.Form):

@@ -72,6 +72,14 @@ REQUIRED_REASONS: dict[str, type[models.TextChoices]] = {
 }
 
 
+def reason_label(status: str, code: str) -> str:
+    """'not_ready' → 'Not ready' for the status that uses it; other codes as they are."""
+    choices = REQUIRED_REASONS.get(status)
+    if choices is not None and code in choices.values:
+        return str(choices(code).label)
+    return code
+
+
 class Cause(models.TextChoices):
     SCORE = "score", "Score"
     SEQUENCE = "sequence", "Sequence"
@@ -334,6 +342,10 @@ class Person(models.Model):
         return f"{self.first_name} {self.last_name}".strip()
 
     @property
+    def status_reason_label(self) -> str:
+        return reason_label(self.status, self.status_reason)
+
+    @property
     def email_domain(self) -> str:
         email = getattr(self, "email", "") or ""
         return email.rpartition("@")[2]
@@ -460,3 +472,7 @@ class StatusChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.old or '∅'} → {self.new} ({self.cause})"
+
+    @property
+    def reason_label(self) -> str:
+        return reason_label(self.new, self.reason)

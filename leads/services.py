@@ -236,7 +236,8 @@ def _move(person: Person, new: str, *, reason: str, cause: str, by: User | None,
     choices = REQUIRED_REASONS.get(new)
     if choices is not None and reason not in choices.values:
         raise Refused(
-            f"Moving to {Status(new).label} needs a reason: one of {', '.join(choices.values)}.",
+            f"Moving to {Status(new).label} needs a reason: one of "
+            f"{', '.join(f'{value} ({label})' for value, label in choices.choices)}.",
             field="reason",
         )
     now = now or timezone.now()
