@@ -12,6 +12,8 @@ from sdrcrm.errors import Refused
 from sdrcrm.models import User
 from sdrcrm.pagination import Keyset
 
+from scoring import services as scoring
+
 from . import services
 from .forms import LeadFilterForm, StatusForm
 from .lead_views import LEAD_VIEWS, apply_view
@@ -78,6 +80,8 @@ def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "activities": lead.activities.order_by("-occurred_at", "-id")[:50],
         "status_form": StatusForm(),
         "next_statuses": next_statuses,
+        "score": scoring.explain(lead),
+        "routing": lead.routing_decisions.select_related("owner", "pool", "queue", "ruleset").order_by("-at")[:5],
     })
 
 

@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+import pytest
+
+from leads import services
+from routing.models import Territory
+from sdrcrm.models import Role
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_lead_page_shows_the_score_breakdown_and_the_routing_reason(client):
+    sdr = UserFactory(role=Role.SDR)
+    Territory.objects.create(name="AMER East", region="amer", sdr=sdr)
+    lead = services.ingest_lead({"email": "d@acme.com", "last_name": "Doe", "initial_source": "webcast",
+                                 "title": "Director", "country": "US"}, by=None).lead
+    client.force_login(sdr)
+
+    page = client.get(f"/leads/{lead.pk}/").content.decode()
+
+    assert "Score: 55" in page
+    assert "Senior title (VP, Director, Manager, Head, Senior)" in page and "+50" in page
+    assert "Territory AMER East" in page and "rule set v1" in page
+
+
+def test_the_lead_page_of_another_teams_lead_is_not_found(client):
+    owner = UserFactory(role=Role.SDR)
+    lead = services.ingest_lead({"email": "d@acme.com", "last_name": "Doe", "initial_source": "webcast",
+                                 "owner": owner}, by=owner).lead
+    client.force_login(UserFactory(role=Role.SDR))
+    assert client.get(f"/leads/{lead.pk}/").status_code == 404
