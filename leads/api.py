@@ -11,6 +11,9 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from routing.api import RoutingDecisionSerializer, RoutingExplanationSerializer
+from scoring import services as scoring
+from scoring.api import ScoreExplanationSerializer
 from sdrcrm.access import ScopedViewSetMixin
 from sdrcrm.errors import Refused
 from sdrcrm.models import Region, Role, Segment, User
@@ -29,13 +32,19 @@ from .serializers import (
 )
 
 SORTABLE = ["created_at", "updated_at", "status_changed_at", "score", "last_name"]
+# Ids are 64-bit; a longer number is a bad filter (400), not an overflow in the driver.
+MAX_ID = 2**63 - 1
+
+
+def id_filter(**kwargs: Any) -> django_filters.NumberFilter:
+    return django_filters.NumberFilter(min_value=1, max_value=MAX_ID, **kwargs)
 
 
 class PersonFilter(django_filters.FilterSet):
     status = django_filters.MultipleChoiceFilter(choices=Status.choices)
     owner = django_filters.CharFilter(method="filter_owner", help_text="`me` or a user id")
-    queue = django_filters.NumberFilter(field_name="queue_id")
-    team = django_filters.NumberFilter(method="filter_noop", help_text="with `view`: a team id")
+    queue = id_filter(field_name="queue_id")
+    team = id_filter(method="filter_noop", help_text="with `view`: a team id")
     segment = django_filters.ChoiceFilter(choices=Segment.choices)
     region = django_filters.ChoiceFilter(choices=Region.choices)
     view = django_filters.CharFilter(method="filter_view")
@@ -47,7 +56,8 @@ class PersonFilter(django_filters.FilterSet):
         user = self.request.user
         if value == "me":
             return user
-        if not value.isdigit():
+        # isdecimal, not isdigit: int() refuses digits such as "²".
+        if not value.isdecimal() or int(value) > MAX_ID:
             raise ValidationError({"owner": ["Give `me` or a user id."]})
         return User(pk=int(value))
 
@@ -81,7 +91,7 @@ class LeadFilter(PersonFilter):
 
 class ContactFilter(PersonFilter):
     VIEWS = CONTACT_VIEWS
-    account = django_filters.NumberFilter(field_name="account_id")
+    account = id_filter(field_name="account_id")
 
     class Meta:
         model = Contact
@@ -96,7 +106,11 @@ class LeadViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveMode
     serializer_class = LeadSerializer
     filterset_class = LeadFilter
     ordering_fields = SORTABLE
-    ordering = "-created_at"
+
+    @property
+    def ordering(self) -> str:
+        # The SDR views work the oldest first (SPEC §8); plain lists show the newest.
+        return "status_changed_at" if self.request.query_params.get("view") else "-created_at"
 
     @extend_schema(responses={201: LeadSerializer, 200: LeadSerializer})
     def create(self, request: Request) -> Response:
@@ -129,6 +143,23 @@ class LeadViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveMode
         changes = lead.status_changes.select_related("by").order_by("at", "id")
         return Response(StatusChangeSerializer(changes, many=True).data)
 
+    @extend_schema(responses=ScoreExplanationSerializer)
+    @action(detail=True, methods=["get"])
+    def score(self, request: Request, pk: str | None = None) -> Response:
+        """The score, a per-rule breakdown in words, and the latest ledger rows."""
+        return Response(scoring.explain(self.get_object()))
+
+    @extend_schema(responses=RoutingExplanationSerializer)
+    @action(detail=True, methods=["get"])
+    def routing(self, request: Request, pk: str | None = None) -> Response:
+        """Every routing decision for the lead, newest first, with its inputs and reason."""
+        lead = self.get_object()
+        decisions = lead.routing_decisions.select_related("ruleset", "pool", "queue").order_by("-at", "-id")[:20]
+        return Response({
+            "owner": lead.owner_id, "queue": lead.queue_id, "matched_account": lead.account_id,
+            "decisions": RoutingDecisionSerializer(decisions, many=True).data,
+        })
+
 
 class ContactViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
                      mixins.UpdateModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
@@ -149,7 +180,7 @@ class AccountFilter(django_filters.FilterSet):
     segment = django_filters.ChoiceFilter(choices=Segment.choices)
     region = django_filters.ChoiceFilter(choices=Region.choices)
     type = django_filters.ChoiceFilter(choices=AccountType.choices)
-    owner = django_filters.NumberFilter(field_name="owner_id")
+    owner = id_filter(field_name="owner_id")
     search = django_filters.CharFilter(method="filter_search", max_length=100)
 
     class Meta:

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.utils import timezone
 from rest_framework import serializers
 
 from routing import geo
@@ -12,6 +14,8 @@ from .models import Account, Activity, ActivityType, Contact, Lead, Queue, Statu
 
 MAX_DETAILS_BYTES = 16_000
 MAX_EMPLOYEES = 10_000_000
+# How far ahead of our clock a sender's clock may run.
+MAX_CLOCK_SKEW = timedelta(days=1)
 
 
 def validate_details(value: Any) -> dict[str, Any]:
@@ -22,6 +26,11 @@ def validate_details(value: Any) -> dict[str, Any]:
         raise serializers.ValidationError(f"details is larger than {MAX_DETAILS_BYTES} bytes.")
     if "\\u0000" in text:
         raise serializers.ValidationError("details may not contain NUL characters.")
+    try:
+        # A lone surrogate ("\\ud800") parses, but no database can store it as text.
+        json.dumps(value, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        raise serializers.ValidationError("details may contain only valid Unicode text.") from None
     return value
 
 
@@ -29,6 +38,17 @@ def validate_country(value: str) -> str:
     if value and not geo.country_exists(value):
         raise serializers.ValidationError(f"'{value}' is not an ISO 3166-1 alpha-2 country code.")
     return value.upper()
+
+
+class CountryField(serializers.CharField):
+    """An ISO 3166-1 alpha-2 code, stored upper-case ("de" → "DE")."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(max_length=2, required=False, allow_blank=True, validators=[validate_country], **kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        # A validator's return value is discarded, so the upper-casing happens here.
+        return super().to_internal_value(data).upper()
 
 
 PERSON_FIELDS = [
@@ -54,7 +74,7 @@ class PersonSerializer(serializers.ModelSerializer):
     employee_count = serializers.IntegerField(
         min_value=0, max_value=MAX_EMPLOYEES, required=False, allow_null=True
     )
-    country = serializers.CharField(max_length=2, required=False, allow_blank=True, validators=[validate_country])
+    country = CountryField()
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if attrs.get("owner") is not None and attrs.get("queue") is not None:
@@ -96,7 +116,7 @@ class AccountSerializer(serializers.ModelSerializer):
         min_value=0, max_value=MAX_EMPLOYEES, required=False, allow_null=True
     )
     ce_active_users = serializers.IntegerField(min_value=0, max_value=MAX_EMPLOYEES, required=False)
-    country = serializers.CharField(max_length=2, required=False, allow_blank=True, validators=[validate_country])
+    country = CountryField()
     carr = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0, required=False)
 
     class Meta:
@@ -149,6 +169,13 @@ class ActivityInput(serializers.Serializer):
     occurred_at = serializers.DateTimeField(required=False)
     details = serializers.JSONField(required=False, default=dict, validators=[validate_details])
     source_system = serializers.CharField(max_length=50, required=False, allow_blank=True, default="")
+
+    def validate_occurred_at(self, value: datetime) -> datetime:
+        # A behaviour has already happened; a date far ahead would also overflow the
+        # scoring windows (60 days after a handraise) near year 9999.
+        if value > timezone.now() + MAX_CLOCK_SKEW:
+            raise serializers.ValidationError("occurred_at may not be in the future.")
+        return value
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         given = [key for key in ("lead", "contact", "email") if attrs.get(key) is not None]

@@ -21,7 +21,25 @@ from sdrcrm.errors import Refused
 from sdrcrm.models import User
 
 from . import services
-from .models import Pool, PoolMember, RoutingRule, RuleSet, Territory
+from .models import Pool, PoolMember, RoutingDecision, RoutingRule, RuleSet, Territory
+
+
+class RoutingDecisionSerializer(serializers.ModelSerializer):
+    ruleset_version = serializers.IntegerField(source="ruleset.version", read_only=True, allow_null=True)
+    pool = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    queue = serializers.SlugRelatedField(slug_field="name", read_only=True)
+
+    class Meta:
+        model = RoutingDecision
+        fields = ["id", "at", "ruleset_version", "rule_position", "rule_kind", "action", "owner", "pool", "queue",
+                  "reason", "inputs", "candidates"]
+
+
+class RoutingExplanationSerializer(serializers.Serializer):
+    owner = serializers.IntegerField(allow_null=True)
+    queue = serializers.IntegerField(allow_null=True)
+    matched_account = serializers.IntegerField(allow_null=True)
+    decisions = RoutingDecisionSerializer(many=True)
 
 
 class ReadAllWriteOps(BasePermission):

@@ -29,6 +29,14 @@ class ScoringRuleSerializer(serializers.ModelSerializer):
         read_only_fields = ["key", "activity_type", "condition", "version", "updated_at"]
 
 
+class ScoreExplanationSerializer(serializers.Serializer):
+    score = serializers.IntegerField()
+    mql_threshold = serializers.IntegerField()
+    summary = serializers.CharField()
+    breakdown = serializers.ListField(child=serializers.DictField())
+    ledger = serializers.ListField(child=serializers.DictField())
+
+
 class ReadAllWriteOps(BasePermission):
     message = "Only Sales-Dev Ops may change scoring rules."
 

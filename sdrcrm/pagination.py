@@ -7,6 +7,7 @@ import base64
 import binascii
 import json
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from django.db.models import Model, Q, QuerySet
@@ -28,7 +29,8 @@ class Keyset:
 
     def ordering(self, requested: str | None) -> str:
         requested = requested or self.default
-        if requested.lstrip("-") not in self.allowed:
+        # removeprefix, not lstrip: "--score" is no ordering.
+        if requested.removeprefix("-") not in self.allowed:
             raise ValidationError(
                 {"ordering": [f"Sort by one of: {', '.join(sorted(self.allowed))} (prefix - for descending)."]}
             )
@@ -47,7 +49,7 @@ class Keyset:
 
     def page(self, queryset: QuerySet, ordering: str, cursor: str | None, size: int) -> tuple[list[Model], str | None]:
         """One page of rows and the cursor of the next page (None on the last)."""
-        field = ordering.lstrip("-")
+        field = ordering.removeprefix("-")
         descending = ordering.startswith("-")
         queryset = queryset.order_by(ordering, "-id" if descending else "id")
         if cursor:
@@ -76,6 +78,14 @@ class Keyset:
             value = model._meta.get_field(field).to_python(value)
             if not isinstance(pk, int) or value is None:
                 raise ValueError
+            # Values no database compares against: text with NUL or a lone surrogate,
+            # datetimes that overflow on conversion to UTC.
+            if isinstance(value, str):
+                value.encode()  # UnicodeEncodeError on a lone surrogate
+                if "\x00" in value:
+                    raise ValueError
+            if isinstance(value, datetime):
+                value.astimezone(UTC)  # OverflowError at the ends of the calendar
         except (ValueError, TypeError, binascii.Error, UnicodeDecodeError, Exception):
             raise ValidationError({"cursor": ["This cursor is not valid for this list."]}) from None
         return value, pk
