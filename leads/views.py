@@ -8,11 +8,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 from rest_framework.exceptions import ValidationError
 
+from scoring import services as scoring
 from sdrcrm.errors import Refused
 from sdrcrm.models import User
 from sdrcrm.pagination import Keyset
-
-from scoring import services as scoring
 
 from . import services
 from .forms import LeadFilterForm, StatusForm
