@@ -33,6 +33,25 @@ def celery_eager():
     app.conf.task_always_eager = False
 
 
+SEED_MIGRATIONS = [
+    "leads.migrations.0003_seed_queues",
+    "scoring.migrations.0002_seed_rules",
+    "routing.migrations.0002_seed_pools_and_rules",
+]
+
+
+@pytest.fixture
+def seeded(transactional_db):
+    """A transactional test flushes the database when it ends, taking the rows the data
+    migrations seeded with it; put them back (the seed functions are idempotent)."""
+    import importlib
+
+    from django.apps import apps
+
+    for module in SEED_MIGRATIONS:
+        importlib.import_module(module).seed(apps, None)
+
+
 @pytest.fixture
 def team(db):
     return TeamFactory()

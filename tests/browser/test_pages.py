@@ -12,7 +12,7 @@ from tests.factories import ActivityFactory, LeadFactory
 
 from .conftest import login
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("seeded")]
 
 
 def lead_rows(page: Page):

@@ -16,7 +16,7 @@ from sdrcrm.models import Role
 from tests.conftest import on_postgres
 from tests.factories import UserFactory
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("seeded")]
 CLIENTS, PER_CLIENT = 8, 30
 
 

@@ -21,7 +21,7 @@ from sdrcrm.tasks import run_job_task
 from tests.conftest import on_postgres
 from tests.factories import LeadFactory
 
-pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("seeded")]
 
 
 def database_url() -> str:

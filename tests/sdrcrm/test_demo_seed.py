@@ -1,0 +1,95 @@
+"""`seed_demo`: the data `make demo` starts with has a user of every role and leads in
+every status, keeps the record rules, lets the demo logins in, and is created once."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.contrib.auth import authenticate
+from django.core.management import call_command
+
+from leads.models import Account, Activity, Contact, Lead, RecycleReason, Status, StatusChange, UnqualifiedReason
+from sdrcrm.models import Role, Team, User
+
+# Written out rather than imported: the test checks what the README promises.
+DEMO_PASSWORD = "demo-pass-2026"
+
+
+def seed() -> str:
+    out = io.StringIO()
+    call_command("seed_demo", leads=300, stdout=out)
+    return out.getvalue()
+
+
+def row_counts() -> dict[str, int]:
+    return {model.__name__: model.objects.count()
+            for model in (User, Team, Account, Lead, Contact, Activity, StatusChange)}
+
+
+@pytest.mark.django_db
+def test_seed_creates_a_user_of_every_role() -> None:
+    seed()
+
+    assert set(User.objects.values_list("role", flat=True)) == set(Role.values)
+
+
+@pytest.mark.django_db
+def test_seed_creates_leads_in_every_status() -> None:
+    seed()
+
+    assert Lead.objects.count() == 300
+    # A self-serve purchase is rare; the demo may do without one.
+    expected = set(Status.values) - {Status.WEB_PORTAL_PURCHASE}
+    assert expected <= set(Lead.objects.values_list("status", flat=True))
+
+
+@pytest.mark.django_db
+def test_seeded_leads_have_an_owner_or_a_queue_never_both() -> None:
+    seed()
+
+    assert not Lead.objects.filter(owner__isnull=False, queue__isnull=False).exists()
+    assert not Lead.objects.filter(owner__isnull=True, queue__isnull=True).exists()
+    assert Lead.objects.filter(queue__isnull=False).exists()
+
+
+@pytest.mark.django_db
+def test_seeded_lead_emails_are_unique_and_lower_case() -> None:
+    seed()
+
+    emails = list(Lead.objects.values_list("email", flat=True))
+    assert len(emails) == len(set(emails)) == 300
+    assert all(email == email.lower() for email in emails)
+
+
+@pytest.mark.django_db
+def test_seeded_recycled_and_unqualified_leads_carry_a_valid_reason_in_lead_and_history() -> None:
+    seed()
+
+    for status, reasons in ((Status.RECYCLE, RecycleReason), (Status.UNQUALIFIED, UnqualifiedReason)):
+        leads = Lead.objects.filter(status=status)
+        assert leads.exists()
+        for lead in leads:
+            change = StatusChange.objects.get(lead=lead)
+            assert lead.status_reason in reasons.values
+            assert (change.old, change.new, change.reason) == (Status.RAW, status, lead.status_reason)
+
+
+@pytest.mark.django_db
+def test_demo_password_logs_in_sdr_amer() -> None:
+    seed()
+
+    user = authenticate(None, username="sdr.amer", password=DEMO_PASSWORD)
+
+    assert user is not None and user.username == "sdr.amer"
+
+
+@pytest.mark.django_db
+def test_second_seed_creates_nothing() -> None:
+    seed()
+    before = row_counts()
+
+    output = seed()
+
+    assert "demo data already present" in output
+    assert row_counts() == before
