@@ -93,3 +93,15 @@ def test_second_seed_creates_nothing() -> None:
 
     assert "demo data already present" in output
     assert row_counts() == before
+
+
+@pytest.mark.django_db
+def test_demo_leads_that_are_routed_find_an_owner():
+    from leads import services
+
+    call_command("seed_demo", leads=50)
+    lead = services.ingest_lead({"email": "new@bigbank-de.com", "last_name": "Schmidt", "country": "DE",
+                                 "initial_source": "trial_saas"}, by=None).lead
+    services.record_activity(lead, "trial_request")
+    lead.refresh_from_db()
+    assert lead.owner.username == "bdr.emea"

@@ -36,6 +36,7 @@ from leads.models import (
     UnqualifiedReason,
 )
 from leads.services import normalise_company
+from routing.models import Pool, PoolMember, Territory
 from sdrcrm.models import PROSPECTING_ROLES, Region, Role, Segment, Team, User
 
 DEMO_PASSWORD = "demo-pass-2026"
@@ -178,6 +179,7 @@ class Command(BaseCommand):
         now = timezone.now()
         with transaction.atomic():
             users = create_users(now)
+            create_routing(users)
             accounts = create_accounts(rng, users)
             lead_plans = plan_leads(rng, now, leads, accounts, users)
             customers = [a for a in accounts if a.type == AccountType.CUSTOMER]
@@ -216,6 +218,30 @@ def create_users(now: datetime) -> dict[str, User]:
         user.monthly_sao_quota = 10
         user.save(update_fields=["manager", "ramp_start_date", "monthly_sao_quota"])
     return users
+
+
+# Who takes which round robin and territory, so leads routed in the demo find an owner.
+DEMO_POOLS = {
+    "EMEA BDR": ["bdr.emea"],
+    "US/APAC BDR": ["bdr.amer", "sdr.apac"],
+    "Customer Advocate AMER": ["sdr.amer"],
+    "Customer Advocate EMEA": ["sdr.emea"],
+    "Customer Advocate APAC": ["sdr.apac"],
+    "BDR Prequalification": ["bdr.amer", "bdr.emea"],
+    "PubSec SDR": ["sdr.amer"],
+    "ABM SDR": ["sdr.amer", "sdr.emea"],
+}
+DEMO_TERRITORIES = [("AMER", Region.AMER, "sdr.amer"), ("EMEA", Region.EMEA, "sdr.emea"),
+                    ("APAC", Region.APAC, "sdr.apac")]
+
+
+def create_routing(users: dict[str, User]) -> None:
+    for pool_name, usernames in DEMO_POOLS.items():
+        pool = Pool.objects.get(name=pool_name)
+        PoolMember.objects.bulk_create(
+            PoolMember(pool=pool, user=users[name], position=i) for i, name in enumerate(usernames))
+    for name, region, username in DEMO_TERRITORIES:
+        Territory.objects.create(name=name, region=region, sdr=users[username], sal=users["sal"])
 
 
 def prospectors_of(users: dict[str, User]) -> list[User]:
