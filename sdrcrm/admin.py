@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
-from .models import JobRun, Team, User
+from .models import JobRun, Notification, Team, User
 
 
 @admin.register(User)
@@ -33,3 +33,10 @@ class JobRunAdmin(admin.ModelAdmin):
     list_display = ["name", "slot", "state", "started_at", "finished_at", "counts"]
     list_filter = ["name", "state"]
     readonly_fields = ["name", "slot", "state", "started_at", "finished_at", "counts", "errors"]
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    list_display = ["user", "kind", "message", "created_at", "read_at"]
+    list_filter = ["kind"]
+    raw_id_fields = ["user", "lead"]

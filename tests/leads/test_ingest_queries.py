@@ -1,0 +1,33 @@
+"""Ingesting one lead and one activity costs a bounded number of queries, whatever the
+number of leads already stored."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.factories import LeadFactory
+
+pytestmark = pytest.mark.django_db
+LEAD_QUERIES = 15
+ACTIVITY_QUERIES = 28  # score, MQL, route (rule set, territories, pool turn), decision
+
+
+def ingest_one(client, n: int) -> None:
+    response = client.post("/api/v1/leads/", {"email": f"q{n}@firm{n}.de", "last_name": "Doe", "country": "DE",
+                                              "initial_source": "trial_saas"}, format="json")
+    assert response.status_code == 201
+    response = client.post("/api/v1/activities/", {"email": f"q{n}@firm{n}.de", "type": "trial_request"},
+                           format="json")
+    assert response.status_code == 201
+
+
+@pytest.mark.parametrize("stored", [5, 60])
+def test_ingest_queries_do_not_grow_with_the_stored_leads(api, integration, django_assert_max_num_queries, stored):
+    LeadFactory.create_batch(stored)
+    client = api.as_user(integration)
+    ingest_one(client, 0)  # warm caches (token, content types) outside the count
+    with django_assert_max_num_queries(LEAD_QUERIES):
+        client.post("/api/v1/leads/", {"email": "x@firm.de", "last_name": "Doe", "country": "DE",
+                                       "initial_source": "trial_saas"}, format="json")
+    with django_assert_max_num_queries(ACTIVITY_QUERIES):
+        client.post("/api/v1/activities/", {"email": "x@firm.de", "type": "trial_request"}, format="json")
