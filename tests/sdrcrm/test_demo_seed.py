@@ -105,3 +105,12 @@ def test_demo_leads_that_are_routed_find_an_owner():
     services.record_activity(lead, "trial_request")
     lead.refresh_from_db()
     assert lead.owner.username == "bdr.emea"
+
+
+@pytest.mark.django_db
+def test_demo_scores_are_the_sum_of_their_ledger() -> None:
+    from django.db.models import Sum
+
+    call_command("seed_demo", leads=60)
+    for lead in Lead.objects.all():
+        assert lead.score == (lead.score_entries.aggregate(total=Sum("points"))["total"] or 0)

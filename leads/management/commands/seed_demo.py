@@ -37,6 +37,7 @@ from leads.models import (
 )
 from leads.services import normalise_company
 from routing.models import Pool, PoolMember, Territory
+from scoring import services as scoring
 from sdrcrm.models import PROSPECTING_ROLES, Region, Role, Segment, Team, User
 
 DEMO_PASSWORD = "demo-pass-2026"
@@ -186,6 +187,7 @@ class Command(BaseCommand):
             contact_plans = plan_contacts(rng, now, CONTACT_COUNT, customers, users)
             activities, history = save_people(Lead, lead_plans, users["integration"])
             contact_activities, contact_history = save_people(Contact, contact_plans, users["integration"])
+            rescore_everyone()
         self.stdout.write(
             f"Demo data: {len(users)} users, {len(TEAMS)} teams, {len(accounts)} accounts, "
             f"{len(lead_plans)} leads, {len(contact_plans)} contacts, {activities + contact_activities} activities, "
@@ -218,6 +220,15 @@ def create_users(now: datetime) -> dict[str, User]:
         user.monthly_sao_quota = 10
         user.save(update_fields=["manager", "ramp_start_date", "monthly_sao_quota"])
     return users
+
+
+def rescore_everyone() -> None:
+    """Scores come from the ledger like everywhere else, so each lead page's breakdown
+    adds up to its score."""
+    rules = scoring.load_rules()
+    for model in (Lead, Contact):
+        for person in model.objects.order_by("pk").iterator(chunk_size=500):
+            scoring.rescore(person, rules=rules)
 
 
 # Who takes which round robin and territory, so leads routed in the demo find an owner.
