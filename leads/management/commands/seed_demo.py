@@ -37,6 +37,7 @@ from leads.models import (
 )
 from leads.services import normalise_company
 from routing.models import Pool, PoolMember, Territory
+from routing.segments import segment_for
 from scoring import services as scoring
 from sdrcrm.models import PROSPECTING_ROLES, Region, Role, Segment, Team, User
 
@@ -257,16 +258,6 @@ def create_routing(users: dict[str, User]) -> None:
 
 def prospectors_of(users: dict[str, User]) -> list[User]:
     return [user for user in users.values() if user.role in PROSPECTING_ROLES]
-
-
-def segment_for(employees: int | None) -> str:
-    if employees is None:
-        return Segment.UNKNOWN
-    if employees >= 2000:
-        return Segment.LARGE
-    if employees >= 100:
-        return Segment.MID_MARKET
-    return Segment.SMB
 
 
 def pick_country(rng: random.Random) -> str:
