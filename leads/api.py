@@ -15,7 +15,6 @@ from routing.api import RoutingDecisionSerializer, RoutingExplanationSerializer
 from scoring import services as scoring
 from scoring.api import ScoreExplanationSerializer
 from sdrcrm.access import ScopedViewSetMixin
-from sdrcrm.errors import Refused
 from sdrcrm.models import Region, Role, Segment, User
 
 from . import services
@@ -249,6 +248,4 @@ class ActivityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         person = scope.filter(pk=pk).first()
         if person is None:
             raise NotFound(f"No {model._meta.verbose_name} with id {pk}.")
-        if person.status == Status.QUALIFIED and model is Lead:
-            raise Refused("This lead was converted; record activities on its contact.", field="lead")
         return person

@@ -199,7 +199,7 @@ def update_person(person: Person, data: Mapping[str, Any], by: User | None) -> P
         routing.classify(person)
     person.save()
     if {"title", "email"} & data.keys():
-        scoring.rescore(person)
+        score_and_advance(person, new_types=set(), by=by, now=timezone.now())
     return person
 
 
@@ -279,6 +279,8 @@ def record_activity(
     """Store a behaviour or touch on a lead or contact, then re-score it and move its
     status where the score or the behaviour says so (inside the same request)."""
     now = now or timezone.now()
+    if isinstance(person, Lead) and person.converted_to_id is not None:
+        raise Refused("This lead was converted; record activities on its contact.", field="lead")
     field = "lead" if isinstance(person, Lead) else "contact"
     activity = Activity.objects.create(
         **{field: person},
@@ -419,7 +421,8 @@ def find_person_by_email(email: str, user: User | None) -> Lead | Contact | None
     leads, contacts = Lead.objects.all(), Contact.objects.all()
     if user is not None:
         leads, contacts = leads.visible_to(user), contacts.visible_to(user)
-    lead = leads.filter(email=email).first()
+    # A converted lead lives on as its contact.
+    lead = leads.filter(email=email, converted_to__isnull=True).first()
     if lead is not None:
         return lead
     return contacts.filter(email=email).order_by("-id").first()

@@ -172,3 +172,17 @@ def test_only_one_rule_set_is_active():
 def test_account_factory_accounts_match_by_domain():
     account = AccountFactory(domain="factory.com")
     assert routing.match_account("x@factory.com", "") == account
+
+
+def test_activities_for_a_converted_lead_go_to_its_contact(api, integration):
+    ae = UserFactory(role=Role.AE)
+    services.save_account(Account(), {"name": "Cust", "domain": "cust.com", "employee_count": 20,
+                                      "type": "customer", "owner": ae})
+    lead = ingest("c@cust.com", title="Director")
+    lead.refresh_from_db()
+    response = api.as_user(integration).post("/api/v1/activities/", {"email": "c@cust.com", "type": "call"},
+                                             format="json")
+    assert response.status_code == 201
+    assert response.json()["contact"] == lead.converted_to_id and response.json()["lead"] is None
+    by_id = api.as_user(integration).post("/api/v1/activities/", {"lead": lead.pk, "type": "call"}, format="json")
+    assert by_id.status_code == 400 and "converted" in by_id.json()["detail"]

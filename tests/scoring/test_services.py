@@ -150,3 +150,13 @@ def test_explain_gives_the_total_and_each_rule_in_words():
     points = {item["rule"]: item["points"] for item in explained["breakdown"]}
     assert points == {"activity-contact-request": 100, "title-senior": 50, "email-company": 5}
     assert "Contact Us form: +100" in explained["summary"]
+
+
+def test_a_title_edit_that_reaches_90_makes_the_lead_mql(sdr):
+    lead = LeadFactory(owner=sdr, title="Developer", email="f@gmail.com")  # -10 -5
+    services.record_activity(lead, "webcast_attended_high_intent")  # +90 → 75
+    lead.refresh_from_db()
+    assert (lead.score, lead.status) == (75, Status.INQUIRY)
+    services.update_person(lead, {"title": "Director"}, by=sdr)  # 50 - 5 + 90 = 135
+    lead.refresh_from_db()
+    assert (lead.score, lead.status) == (135, Status.MQL)
