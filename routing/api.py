@@ -151,45 +151,9 @@ class TerritoryViewSet(viewsets.ModelViewSet):
             rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
         except (UnicodeDecodeError, csv.Error) as exc:
             raise Refused(f"The file is not a UTF-8 CSV: {exc}", field="file") from None
-        result = import_territories(rows, dry_run=data.validated_data["dry_run"])
+        result = services.import_territories(rows, dry_run=data.validated_data["dry_run"])
         code = status.HTTP_400_BAD_REQUEST if result["errors"] else status.HTTP_200_OK
         return Response(result, status=code)
-
-
-def import_territories(rows: list[dict[str, str]], dry_run: bool) -> dict[str, Any]:
-    """Validate every row first; write all of them in one transaction, or none."""
-    users = {u.username: u for u in User.objects.filter(is_active=True)}
-    errors: list[dict[str, Any]] = []
-    parsed = []
-    for number, row in enumerate(rows, start=2):  # row 1 is the header
-        row = {k.strip().lower(): (v or "").strip() for k, v in row.items() if k}
-        payload = {
-            "name": row.get("name", ""), "region": row.get("region", "").lower(),
-            "sub_region": row.get("sub_region", "").lower(),
-            "countries": ",".join(row.get("countries", "").replace(",", " ").split()),
-            "segment": row.get("segment", "").lower(),
-            "sdr": users[row["sdr"]].pk if row.get("sdr") in users else None,
-            "sal": users[row["sal"]].pk if row.get("sal") in users else None,
-        }
-        problems = {}
-        if row.get("sdr") and row["sdr"] not in users:
-            problems["sdr"] = [f"No active user {row['sdr']!r}."]
-        if row.get("sal") and row["sal"] not in users:
-            problems["sal"] = [f"No active user {row['sal']!r}."]
-        existing = Territory.objects.filter(name=payload["name"]).first()
-        serializer = TerritorySerializer(existing, data=payload)
-        if not serializer.is_valid():
-            problems.update(serializer.errors)
-        if problems:
-            errors.append({"row": number, "errors": problems})
-        else:
-            parsed.append(serializer)
-    if errors or dry_run:
-        return {"dry_run": dry_run, "valid": len(parsed), "errors": errors, "written": 0}
-    with transaction.atomic():
-        for serializer in parsed:
-            serializer.save()
-    return {"dry_run": False, "valid": len(parsed), "errors": [], "written": len(parsed)}
 
 
 class RoutingRuleSerializer(serializers.ModelSerializer):
@@ -234,16 +198,8 @@ class RuleSetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Up
     def get_queryset(self) -> QuerySet:
         return RuleSet.objects.prefetch_related("rules")
 
-    @transaction.atomic
     def perform_update(self, serializer: serializers.BaseSerializer) -> None:
-        ruleset = serializer.instance
-        if ruleset.state != RuleSet.State.DRAFT:
-            raise Refused(f"Rule set v{ruleset.version} is {ruleset.state}; only a draft can be edited.")
-        rules = serializer.validated_data.pop("rules", None)
-        serializer.save()
-        if rules is not None:
-            RoutingRule.objects.filter(ruleset=ruleset).delete()
-            RoutingRule.objects.bulk_create(RoutingRule(ruleset=ruleset, **rule) for rule in rules)
+        serializer.instance = services.update_draft(serializer.instance, dict(serializer.validated_data))
 
     @extend_schema(request=None, responses={201: RuleSetSerializer})
     @action(detail=False, methods=["post"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from django.db import transaction
 from django.db.models import F
@@ -199,3 +200,62 @@ def activate(ruleset: RuleSet) -> RuleSet:
     ruleset.state, ruleset.activated_at = RuleSet.State.ACTIVE, timezone.now()
     ruleset.save(update_fields=["state", "activated_at"])
     return ruleset
+
+
+def update_draft(ruleset: RuleSet, data: dict[str, Any]) -> RuleSet:
+    """Edit a draft's note and (when given) replace its rules; active and retired sets
+    are history and never change."""
+    from sdrcrm.errors import Refused
+
+    with transaction.atomic():
+        ruleset = RuleSet.objects.select_for_update().get(pk=ruleset.pk)
+        if ruleset.state != RuleSet.State.DRAFT:
+            raise Refused(f"Rule set v{ruleset.version} is {ruleset.state}; only a draft can be edited.")
+        rules = data.pop("rules", None)
+        for field, value in data.items():
+            setattr(ruleset, field, value)
+        ruleset.save()
+        if rules is not None:
+            RoutingRule.objects.filter(ruleset=ruleset).delete()
+            RoutingRule.objects.bulk_create(RoutingRule(ruleset=ruleset, **rule) for rule in rules)
+    return ruleset
+
+
+def import_territories(rows: list[dict[str, str]], dry_run: bool) -> dict[str, Any]:
+    """Validate every row first; write all of them in one transaction, or none."""
+    from .api import TerritorySerializer  # one set of field rules for the API and the import
+
+    users = {u.username: u for u in User.objects.filter(is_active=True)}
+    errors: list[dict[str, Any]] = []
+    parsed = []
+    for number, row in enumerate(rows, start=2):  # row 1 is the header
+        row = {k.strip().lower(): (v or "").strip() for k, v in row.items() if k}
+        payload = {
+            "name": row.get("name", ""), "region": row.get("region", "").lower(),
+            "sub_region": row.get("sub_region", "").lower(),
+            "countries": ",".join(row.get("countries", "").replace(",", " ").split()),
+            "segment": row.get("segment", "").lower(),
+            "sdr": users[row["sdr"]].pk if row.get("sdr") in users else None,
+            "sal": users[row["sal"]].pk if row.get("sal") in users else None,
+        }
+        problems = {}
+        if row.get("sdr") and row["sdr"] not in users:
+            problems["sdr"] = [f"No active user {row['sdr']!r}."]
+        if row.get("sal") and row["sal"] not in users:
+            problems["sal"] = [f"No active user {row['sal']!r}."]
+        existing = Territory.objects.filter(name=payload["name"]).first()
+        serializer = TerritorySerializer(existing, data=payload)  # the API's own field rules
+        if not serializer.is_valid():
+            problems.update(serializer.errors)
+        if problems:
+            errors.append({"row": number, "errors": problems})
+        else:
+            parsed.append(serializer)
+    if errors or dry_run:
+        return {"dry_run": dry_run, "valid": len(parsed), "errors": errors, "written": 0}
+    with transaction.atomic():
+        for serializer in parsed:
+            serializer.save()
+    return {"dry_run": False, "valid": len(parsed), "errors": [], "written": len(parsed)}
+
+
