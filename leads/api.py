@@ -15,6 +15,7 @@ from routing.api import RoutingDecisionSerializer, RoutingExplanationSerializer
 from scoring import services as scoring
 from scoring.api import ScoreExplanationSerializer
 from sdrcrm.access import ScopedViewSetMixin
+from sdrcrm.api_errors import first_message
 from sdrcrm.models import Region, Role, Segment, User
 
 from . import services
@@ -22,14 +23,18 @@ from .lead_views import CONTACT_VIEWS, LEAD_VIEWS, apply_view
 from .models import Account, AccountType, Activity, Contact, Lead, Status
 from .serializers import (
     AccountSerializer,
+    ActivityFields,
     ActivityInput,
     ActivitySerializer,
+    BulkLeadInput,
+    BulkResultSerializer,
     ContactSerializer,
     LeadSerializer,
     StatusChangeSerializer,
     StatusInput,
 )
 
+MAX_BULK_ACTIVITIES = 50
 SORTABLE = ["created_at", "updated_at", "status_changed_at", "score", "last_name"]
 # Ids are 64-bit; a longer number is a bad filter (400), not an overflow in the driver.
 MAX_ID = 2**63 - 1
@@ -123,6 +128,57 @@ class LeadViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveMode
 
     def perform_update(self, serializer: serializers.BaseSerializer) -> None:
         services.update_person(serializer.instance, serializer.validated_data, by=self.request.user)
+
+    @extend_schema(request=BulkLeadInput, responses=BulkResultSerializer)
+    @action(detail=False, methods=["post"])
+    def bulk(self, request: Request) -> Response:
+        """Up to 1,000 leads with their activities, scored and routed like single ones; a
+        result per item. Good items are written even when others are rejected."""
+        body = request.data if isinstance(request.data, dict) else {"leads": request.data}
+        batch = BulkLeadInput(data=body)
+        batch.is_valid(raise_exception=True)
+        items, results = [], {}
+        for index, raw in enumerate(batch.validated_data["leads"]):
+            item = self._validate_bulk_item(raw, request)
+            if isinstance(item, dict) and "errors" in item:
+                results[index] = {"index": index, "result": "rejected", **item}
+            else:
+                items.append((index, item))
+        outcomes = services.ingest_batch([item for _, item in items], by=request.user)
+        for (index, _), outcome in zip(items, outcomes, strict=True):
+            if outcome.lead is None:
+                results[index] = {"index": index, "result": "rejected", "detail": outcome.detail,
+                                  "errors": outcome.errors}
+            else:
+                results[index] = {"index": index, "result": outcome.result,
+                                  **LeadSerializer(outcome.lead, context={"request": request}).data}
+        ordered = [results[i] for i in sorted(results)]
+        counts = {kind: sum(1 for r in ordered if r["result"] == kind) for kind in ("created", "updated", "rejected")}
+        return Response({**counts, "results": ordered})
+
+    @staticmethod
+    def _validate_bulk_item(raw: Any, request: Request) -> Any:
+        """(lead data, activities) for a valid item, else {"detail", "errors"}."""
+        if not isinstance(raw, dict):
+            return {"detail": "Each lead must be a JSON object.", "errors": {}}
+        raw = dict(raw)
+        activities_raw = raw.pop("activities", [])
+        errors: dict[str, Any] = {}
+        lead = LeadSerializer(data=raw, partial=True, context={"request": request})
+        if not lead.is_valid():
+            errors.update(lead.errors)
+        elif not lead.validated_data.get("email"):
+            errors["email"] = ["This field is required."]
+        activities = None
+        if not isinstance(activities_raw, list) or len(activities_raw) > MAX_BULK_ACTIVITIES:
+            errors["activities"] = [f"A list of at most {MAX_BULK_ACTIVITIES} activities."]
+        else:
+            activities = ActivityFields(data=activities_raw, many=True)
+            if not activities.is_valid():
+                errors["activities"] = activities.errors
+        if errors:
+            return {"detail": first_message(errors), "errors": errors}
+        return dict(lead.validated_data), [dict(a) for a in activities.validated_data]
 
     @extend_schema(request=StatusInput, responses=LeadSerializer)
     @action(detail=True, methods=["post"])

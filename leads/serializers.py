@@ -161,10 +161,9 @@ class ActivitySerializer(serializers.ModelSerializer):
         fields = ["id", "lead", "contact", "type", "occurred_at", "details", "source_system", "created_at"]
 
 
-class ActivityInput(serializers.Serializer):
-    lead = serializers.IntegerField(required=False, min_value=1)
-    contact = serializers.IntegerField(required=False, min_value=1)
-    email = serializers.EmailField(required=False, max_length=254)
+class ActivityFields(serializers.Serializer):
+    """What an activity says, whoever it is about (single and bulk ingest)."""
+
     type = serializers.ChoiceField(choices=ActivityType.choices)
     occurred_at = serializers.DateTimeField(required=False)
     details = serializers.JSONField(required=False, default=dict, validators=[validate_details])
@@ -177,6 +176,12 @@ class ActivityInput(serializers.Serializer):
             raise serializers.ValidationError("occurred_at may not be in the future.")
         return value
 
+
+class ActivityInput(ActivityFields):
+    lead = serializers.IntegerField(required=False, min_value=1)
+    contact = serializers.IntegerField(required=False, min_value=1)
+    email = serializers.EmailField(required=False, max_length=254)
+
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         given = [key for key in ("lead", "contact", "email") if attrs.get(key) is not None]
         if len(given) != 1:
@@ -184,3 +189,18 @@ class ActivityInput(serializers.Serializer):
                 {"non_field_errors": ["Give exactly one of lead, contact or email."]}
             )
         return attrs
+
+
+class BulkLeadInput(serializers.Serializer):
+    leads = serializers.ListField(child=serializers.JSONField(), min_length=1, max_length=1000,
+                                  help_text="Up to 1,000 leads, each the body of POST leads/ plus optional "
+                                            "`activities`: a list of {type, occurred_at, details, source_system}.")
+
+
+class BulkResultSerializer(serializers.Serializer):
+    created = serializers.IntegerField()
+    updated = serializers.IntegerField()
+    rejected = serializers.IntegerField()
+    results = serializers.ListField(child=serializers.DictField(),
+                                    help_text="Per item, in order: index, result (created, updated, rejected), "
+                                              "the lead's fields or detail and errors.")

@@ -160,6 +160,35 @@ def ingest_lead(data: Mapping[str, Any], by: User | None, now: datetime | None =
     return IngestResult(existing, created=False)
 
 
+@dataclass
+class BatchOutcome:
+    index: int
+    result: str  # created, updated or rejected
+    lead: Lead | None = None
+    detail: str = ""
+    errors: dict[str, list[str]] | None = None
+
+
+def ingest_batch(items: list[tuple[dict[str, Any], list[dict[str, Any]]]], by: User | None) -> list[BatchOutcome]:
+    """Ingest many leads, each with its activities, exactly as one-by-one ingestion would
+    (the same functions, in order). Each item is its own transaction: a rejected item
+    writes nothing and the good ones are kept."""
+    outcomes = []
+    for index, (data, activities) in enumerate(items):
+        try:
+            with transaction.atomic():
+                result = ingest_lead(data, by=by)
+                for activity in activities:
+                    record_activity(result.lead, activity.pop("type"), by=by, **activity)
+        except Refused as refused:
+            errors = {refused.field: [refused.message]} if refused.field else {}
+            outcomes.append(BatchOutcome(index, "rejected", detail=refused.message, errors=errors))
+            continue
+        result.lead.refresh_from_db()
+        outcomes.append(BatchOutcome(index, "created" if result.created else "updated", lead=result.lead))
+    return outcomes
+
+
 def _check_can_update(lead: Lead, by: User | None) -> None:
     # Ops and integrations update any lead by email; sales development only what it may edit.
     if by is None or by.is_ops or by.role == Role.INTEGRATION:

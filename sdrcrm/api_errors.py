@@ -14,13 +14,13 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from .errors import Refused
 
 
-def _first_message(errors: Any) -> str:
+def first_message(errors: Any) -> str:
     if isinstance(errors, dict):
         for field, value in errors.items():
-            inner = _first_message(value)
+            inner = first_message(value)
             return inner if field == "non_field_errors" else f"{field}: {inner}"
     if isinstance(errors, list) and errors:
-        return _first_message(errors[0])
+        return first_message(errors[0])
     return str(errors)
 
 
@@ -46,7 +46,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return None
     if isinstance(exc, ValidationError):
         errors = response.data if isinstance(response.data, dict) else {"non_field_errors": response.data}
-        response.data = {"detail": _first_message(errors), "errors": errors}
+        response.data = {"detail": first_message(errors), "errors": errors}
     elif isinstance(response.data, dict) and "errors" not in response.data:
         response.data["errors"] = {}
     return response
