@@ -22,6 +22,7 @@ from sdrcrm.models import User
 
 from . import services
 from .models import Pool, PoolMember, RoutingDecision, RoutingRule, RuleSet, Territory
+from .replay import replay as replay_ruleset
 
 
 class RoutingDecisionSerializer(serializers.ModelSerializer):
@@ -185,6 +186,31 @@ class RuleSetSerializer(serializers.ModelSerializer):
         return rules
 
 
+class ReplayInput(serializers.Serializer):
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs["end"] <= attrs["start"]:
+            raise serializers.ValidationError({"end": ["end must be after start."]})
+        return attrs
+
+
+class ReplayRowSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    would = serializers.IntegerField()
+    did = serializers.IntegerField()
+
+
+class ReplayReportSerializer(serializers.Serializer):
+    ruleset_version = serializers.IntegerField()
+    leads = serializers.IntegerField()
+    changed = serializers.IntegerField()
+    truncated = serializers.BooleanField()
+    by_rule = ReplayRowSerializer(many=True)
+    by_destination = ReplayRowSerializer(many=True)
+
+
 class RuleSetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin,
                      viewsets.GenericViewSet):
     """Routing rule sets. `POST draft/` copies the active set into a new draft; edit the
@@ -206,6 +232,16 @@ class RuleSetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Up
     def draft(self, request: Request) -> Response:
         ruleset = services.create_draft(by=request.user)
         return Response(RuleSetSerializer(ruleset).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=ReplayInput, responses=ReplayReportSerializer)
+    @action(detail=True, methods=["post"])
+    def replay(self, request: Request, pk: str | None = None) -> Response:
+        """What this rule set would have done with the leads created in [start, end),
+        per rule and per destination, against what happened. Changes nothing."""
+        data = ReplayInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        report = replay_ruleset(self.get_object(), data.validated_data["start"], data.validated_data["end"])
+        return Response(report.as_dict())
 
     @extend_schema(request=None, responses=RuleSetSerializer)
     @action(detail=True, methods=["post"])
