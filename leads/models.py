@@ -360,6 +360,13 @@ class Lead(Person):
     converted_to = models.ForeignKey(
         "Contact", null=True, blank=True, on_delete=models.SET_NULL, related_name="converted_from"
     )
+    # The SLA clock (SPEC §5, routing/jobs.py): a routed contact or professional services
+    # request owes a follow-up touch by `sla_due_at`; the sla_breaches job stamps
+    # `sla_breached_at` when it is missed and may reassign through `sla_pool`, the pool
+    # the lead was routed from (blank: not routed through a pool, never reassigned).
+    sla_due_at = models.DateTimeField(null=True, blank=True)
+    sla_breached_at = models.DateTimeField(null=True, blank=True)
+    sla_pool = models.CharField(max_length=100, blank=True)
 
     objects = PersonQuerySet.as_manager()
 
@@ -381,6 +388,12 @@ class Lead(Person):
             models.Index(fields=["created_by", "id"], name="lead_created_by"),
             models.Index(fields=["active_until", "id"], name="lead_active_until",
                          condition=Q(is_passive=False)),
+            # The sla_breaches job: running clocks by due time, then breached ones (also the
+            # managers' list of breaches).
+            models.Index(fields=["sla_due_at", "id"], name="lead_sla_running",
+                         condition=Q(sla_due_at__isnull=False, sla_breached_at__isnull=True)),
+            models.Index(fields=["sla_due_at", "id"], name="lead_sla_breached",
+                         condition=Q(sla_breached_at__isnull=False)),
         ]
 
 

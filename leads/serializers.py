@@ -87,8 +87,8 @@ class LeadSerializer(PersonSerializer):
 
     class Meta:
         model = Lead
-        fields = PERSON_FIELDS + ["matched_account", "converted_to"]
-        read_only_fields = PERSON_READ_ONLY + ["converted_to"]
+        fields = PERSON_FIELDS + ["matched_account", "converted_to", "sla_due_at", "sla_breached_at"]
+        read_only_fields = PERSON_READ_ONLY + ["converted_to", "sla_due_at", "sla_breached_at"]
         extra_kwargs = {
             # Uniqueness is the ingest service's job: a known email is an update, not an error.
             "email": {"validators": []},

@@ -17,7 +17,9 @@ from django.utils import timezone
 
 from routing import engine as routing_engine
 from routing import geo as routing_geo
+from routing import jobs as routing_sla
 from routing import services as routing
+from routing import sla
 from routing.engine import Decision
 from routing.models import RoutingDecision
 from scoring import services as scoring
@@ -319,6 +321,8 @@ def record_activity(
         source_system=source_system,
         created_by=by,
     )
+    if isinstance(person, Lead) and type in sla.FOLLOW_UP_TYPES and (person.sla_due_at or person.sla_breached_at):
+        routing_sla.stop_sla_clock(person)  # SPEC §5: the follow-up the SLA asks for
     score_and_advance(person, new_types={type}, by=by, now=now)
     return activity
 
@@ -386,6 +390,8 @@ def route_lead(lead: Lead, request: str = "", now: datetime | None = None) -> Ro
         _assign(lead, owner_id=None, queue=queue)
     record = routing.record_decision(lead, decision, facts, ruleset, now, owner_id=owner_id, pool_name=pool,
                                      queue=queue, candidates=candidates, reason=reason)
+    if owner_id is not None and decision.action in ("owner", "pool") and facts.request in sla.SLA_REQUESTS:
+        routing_sla.start_sla_clock(lead, owner_id, pool, now)  # SPEC §5: the follow-up SLA starts
     _notify_for(lead, decision, record)
     return record
 

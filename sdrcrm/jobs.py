@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from leads import jobs as lead_jobs
+from routing import jobs as routing_jobs
 
 from .errors import Refused
 from .models import JobRun
@@ -19,6 +20,7 @@ log = logging.getLogger(__name__)
 
 JOBS: dict[str, Callable[[datetime], dict[str, int]]] = {
     "active_passive": lead_jobs.expire_active_windows,
+    "sla_breaches": routing_jobs.check_sla,
 }
 
 

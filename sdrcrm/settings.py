@@ -224,6 +224,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=15, hour=2),
         "args": ("active_passive",),
     },
+    "sla_breaches": {
+        "task": "sdrcrm.tasks.run_job_task",
+        "schedule": crontab(minute="*/15"),
+        "args": ("sla_breaches",),
+    },
 }
 
 # --- Business settings ----------------------------------------------------------------
@@ -231,6 +236,8 @@ MQL_THRESHOLD = env.int("MQL_THRESHOLD", default=90)
 ROUTING_THRESHOLD = env.int("ROUTING_THRESHOLD", default=50)
 ACTIVE_WINDOW_DAYS = env.int("ACTIVE_WINDOW_DAYS", default=60)
 JOB_BATCH_SIZE = env.int("JOB_BATCH_SIZE", default=5000)
+# SPEC §5: a breached lead still untouched a business day later is reassigned through its pool.
+SLA_REASSIGN_AFTER_SECOND_DAY = env.bool("SLA_REASSIGN_AFTER_SECOND_DAY", default=True)
 BULK_MAX_ITEMS = 1000
 
 LOGGING = {
