@@ -345,15 +345,13 @@ class Person(models.Model):
     def status_reason_label(self) -> str:
         return reason_label(self.status, self.status_reason)
 
-    @property
-    def email_domain(self) -> str:
-        email = getattr(self, "email", "") or ""
-        return email.rpartition("@")[2]
-
 
 class Lead(Person):
     # Stored lower-cased by the ingest service, so the unique index is case-insensitive.
     email = models.EmailField(max_length=254, unique=True)
+    # The email's domain, kept by the ingest service: routing finds colleagues at the same
+    # company with an index instead of a LIKE '%@domain' scan.
+    email_domain = models.CharField(max_length=253, default="", db_default="", db_index=True)
     account = models.ForeignKey(
         Account, null=True, blank=True, on_delete=models.SET_NULL, related_name="matched_leads"
     )

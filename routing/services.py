@@ -41,6 +41,7 @@ def match_account(email: str, company: str) -> Account | None:
 
 def classify(lead: Lead) -> None:
     """Set region, sub-region, segment and matched account from the lead's fields (not saved)."""
+    lead.email_domain = domains.email_domain(lead.email)
     lead.region, lead.sub_region = geo.region_for(lead.country, lead.state)
     if lead.account_id is None:
         lead.account = match_account(lead.email, lead.company)
@@ -97,7 +98,7 @@ def load_facts(lead: Lead, request: str) -> engine.Facts:
     domain = domains.email_domain(lead.email)
     domain_leads: list[engine.DomainLead] = []
     if account is None and domain and not domains.is_free(domain):
-        rows = (Lead.objects.filter(email__endswith=f"@{domain}", owner__isnull=False,
+        rows = (Lead.objects.filter(email_domain=domain, owner__isnull=False,
                                     status__in=[Status.MQL, Status.ACCEPTED, Status.QUALIFYING])
                 .exclude(pk=lead.pk).values_list("pk", "owner_id", "status", "mql_at")[:50])
         domain_leads = [engine.DomainLead(*row) for row in rows]

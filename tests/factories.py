@@ -46,13 +46,12 @@ class AccountFactory(factory.django.DjangoModelFactory):
     country = "US"
 
 
-class LeadFactory(factory.django.DjangoModelFactory):
+class PersonFactory(factory.django.DjangoModelFactory):
     class Meta:
-        model = Lead
+        abstract = True
 
     first_name = factory.Faker("first_name")
     last_name = factory.Faker("last_name")
-    email = factory.Sequence(lambda n: f"lead{n}@acme{n % 50}.com")
     company = "Acme"
     country = "US"
     status = Status.RAW
@@ -60,7 +59,15 @@ class LeadFactory(factory.django.DjangoModelFactory):
     initial_source = InitialSource.WEBCAST
 
 
-class ContactFactory(LeadFactory):
+class LeadFactory(PersonFactory):
+    class Meta:
+        model = Lead
+
+    email = factory.Sequence(lambda n: f"lead{n}@acme{n % 50}.com")
+    email_domain = factory.LazyAttribute(lambda lead: lead.email.rpartition("@")[2].lower())
+
+
+class ContactFactory(PersonFactory):
     class Meta:
         model = Contact
 

@@ -186,3 +186,29 @@ def test_activities_for_a_converted_lead_go_to_its_contact(api, integration):
     assert response.json()["contact"] == lead.converted_to_id and response.json()["lead"] is None
     by_id = api.as_user(integration).post("/api/v1/activities/", {"lead": lead.pk, "type": "call"}, format="json")
     assert by_id.status_code == 400 and "converted" in by_id.json()["detail"]
+
+
+def test_a_lead_keeps_its_email_domain_for_indexed_colleague_lookups():
+    lead = ingest("Jo@Startup.IO")
+    assert Lead.objects.get(pk=lead.pk).email_domain == "startup.io"
+
+
+def test_the_migration_backfills_email_domains_of_existing_leads():
+    import importlib
+
+    from django.db import connection
+
+    lead = LeadFactory(email="old@legacy.example")
+    Lead.objects.filter(pk=lead.pk).update(email_domain="")
+    migration = importlib.import_module("leads.migrations.0006_lead_email_domain")
+
+    class Editor:  # the two things backfill uses of a schema editor
+        def __init__(self) -> None:
+            self.connection = connection
+
+        def execute(self, sql: str) -> None:
+            with connection.cursor() as cursor:
+                cursor.execute(sql)
+
+    migration.backfill(None, Editor())
+    assert Lead.objects.get(pk=lead.pk).email_domain == "legacy.example"

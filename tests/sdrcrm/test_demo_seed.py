@@ -114,3 +114,9 @@ def test_demo_scores_are_the_sum_of_their_ledger() -> None:
     call_command("seed_demo", leads=60)
     for lead in Lead.objects.all():
         assert lead.score == (lead.score_entries.aggregate(total=Sum("points"))["total"] or 0)
+
+
+@pytest.mark.django_db
+def test_demo_leads_carry_their_email_domain() -> None:
+    call_command("seed_demo", leads=40)
+    assert all(lead.email.endswith("@" + lead.email_domain) for lead in Lead.objects.all())

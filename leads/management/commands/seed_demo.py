@@ -351,6 +351,8 @@ def fill_identity(person: Lead | Contact, rng: random.Random, local_suffix: str,
     city, state = rng.choice(facts.cities)
     person.first_name, person.last_name = first, last
     person.email = f"{first}.{last}{local_suffix}@{domain}".lower()
+    if isinstance(person, Lead):
+        person.email_domain = domain.lower()
     person.title = rng.choice(TITLES)
     if rng.random() < 0.6:
         person.phone = f"{facts.phone_prefix} {rng.randint(200, 989)} {rng.randint(100, 999)} {rng.randint(1000, 9999)}"
