@@ -55,7 +55,10 @@ class Keyset:
         if cursor:
             value, last_id = self._decode(cursor, queryset.model, field)
             op = "lt" if descending else "gt"
-            queryset = queryset.filter(Q(**{f"{field}__{op}": value}) | Q(**{field: value, f"id__{op}": last_id}))
+            # The plain bound (field >= value) is implied by the OR, but only it lets the
+            # index scan start at the cursor; without it a deep page walks every row before.
+            queryset = queryset.filter(**{f"{field}__{op}e": value}).filter(
+                Q(**{f"{field}__{op}": value}) | Q(**{field: value, f"id__{op}": last_id}))
         rows = list(queryset[: size + 1])
         if len(rows) <= size:
             return rows, None

@@ -276,3 +276,20 @@ def test_a_view_is_empty_for_a_user_who_owns_nothing(api, sdr):
     ids, _ = walk(api.as_user(newcomer), f"{LEADS}?view=my_mqls")
 
     assert ids == []
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("ordering", "bound"), [("status_changed_at", ">="), ("-score", "<=")])
+def test_a_later_page_starts_its_index_scan_at_the_cursor(api, sdr, ordering, bound):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for _ in range(3):
+        LeadFactory(owner=sdr)
+    client = api.as_user(sdr)
+    first = client.get(f"/api/v1/leads/?ordering={ordering}&page_size=2").json()
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(first["next"]).status_code == 200
+    field = ordering.lstrip("-")
+    page_sql = next(q["sql"] for q in queries.captured_queries if "ORDER BY" in q["sql"])
+    assert f'"leads_lead"."{field}" {bound}' in page_sql
