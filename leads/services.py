@@ -222,13 +222,17 @@ def update_person(person: Person, data: Mapping[str, Any], by: User | None) -> P
                 raise Refused(f"Another lead already has the email {data['email']}.", field="email")
         elif data["email"]:
             data["email"] = check_email_allowed(data["email"])
-    if "owner" in data and data["owner"] != person.owner:
+    new_owner = "owner" in data and data["owner"] != person.owner
+    if new_owner:
         check_owner_assignable(data["owner"], by)
     for field, value in data.items():
         setattr(person, field, value)
     if isinstance(person, Lead):
         routing.classify(person)
     person.save()
+    if new_owner and isinstance(person, Lead) and person.sla_due_at and person.owner_id:
+        # The new owner gets their own business day, not what is left of the last one's.
+        routing_sla.start_sla_clock(person, person.owner_id, person.sla_pool, timezone.now())
     if {"title", "email"} & data.keys():
         score_and_advance(person, new_types=set(), by=by, now=timezone.now())
     return person

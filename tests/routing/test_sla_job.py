@@ -14,7 +14,7 @@ from routing.models import Pool, PoolMember, RoutingDecision
 from routing.sla import add_business_days
 from sdrcrm.jobs import run_job
 from sdrcrm.models import Notification, Region, Role
-from tests.factories import TeamFactory, UserFactory
+from tests.factories import LeadFactory, TeamFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -249,3 +249,22 @@ def test_a_lead_routed_straight_to_an_owner_is_alerted_but_not_reassigned(bdrs):
     assert check_sla(TUESDAY_4PM + timedelta(days=7))["breached"] == 1
     lead.refresh_from_db()
     assert lead.owner == ann and lead.sla_breached_at is not None
+
+
+def test_a_manual_owner_change_restarts_the_clock_for_the_new_owner():
+    ops = UserFactory(role=Role.OPS)
+    first, second = UserFactory(role=Role.SDR, region="amer"), UserFactory(role=Role.SDR, region="amer")
+    old_due = datetime(2020, 1, 6, 15, 0, tzinfo=UTC)
+    lead = LeadFactory(owner=first, sla_due_at=old_due, sla_pool="US/APAC BDR")
+
+    services.update_person(lead, {"owner": second}, by=ops)
+
+    lead = Lead.objects.get(pk=lead.pk)
+    assert lead.owner == second
+    assert lead.sla_due_at > old_due and lead.sla_breached_at is None and lead.sla_pool == "US/APAC BDR"
+
+
+def test_an_owner_change_without_a_running_clock_starts_none():
+    lead = LeadFactory(owner=UserFactory(role=Role.SDR))
+    services.update_person(lead, {"owner": UserFactory(role=Role.SDR)}, by=UserFactory(role=Role.OPS))
+    assert Lead.objects.get(pk=lead.pk).sla_due_at is None
