@@ -10,4 +10,6 @@ RUN PRODUCTION=true SECRET_KEY=build-only-not-a-secret-build-only-not-a-secret-0
 ENV STATIC_ROOT=/app/static PRODUCTION=true
 USER crm
 EXPOSE 8000
-CMD ["gunicorn", "sdrcrm.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+# A 1,000-lead bulk request takes tens of seconds today; the default 30 s timeout would
+# kill the worker mid-batch.
+CMD ["gunicorn", "sdrcrm.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--timeout", "120", "--access-logfile", "-"]
