@@ -24,6 +24,13 @@ def on_postgres() -> bool:
 
 
 @pytest.fixture(autouse=True)
+def unthrottled(settings):
+    """Tests make many requests as few users; tests/sdrcrm/test_throttling.py sets its own rates."""
+    settings.API_THROTTLE_RATE = settings.API_INTEGRATION_THROTTLE_RATE = "1000000/minute"
+    settings.API_ANON_THROTTLE_RATE = "1000000/minute"
+
+
+@pytest.fixture(autouse=True)
 def celery_eager():
     """Tasks run inline unless a test starts a real worker (tests/sdrcrm/test_worker.py)."""
     from sdrcrm.celery import app

@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+import pytest
+from django.core.cache import cache
+
+from sdrcrm.throttling import parse_rate
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def private_cache(settings):
+    # Counters in a cache of this module's own, never the shared one (Redis in CI, which
+    # the broker uses too).
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                                   "LOCATION": "throttle-tests"}}
+    cache.clear()
+
+
+def test_a_user_over_the_rate_gets_429_with_retry_after(api, sdr, settings):
+    settings.API_THROTTLE_RATE = "3/minute"
+    client = api.as_user(sdr)
+    codes = [client.get("/api/v1/leads/").status_code for _ in range(4)]
+    assert codes == [200, 200, 200, 429]
+    response = client.get("/api/v1/leads/")
+    assert response.status_code == 429 and "detail" in response.json()
+    assert 0 < int(response["Retry-After"]) <= 60
+
+
+def test_each_user_has_their_own_counter(api, sdr, other_sdr, settings):
+    settings.API_THROTTLE_RATE = "1/minute"
+    assert api.as_user(sdr).get("/api/v1/leads/").status_code == 200
+    assert api.as_user(other_sdr).get("/api/v1/leads/").status_code == 200
+    assert api.as_user(sdr).get("/api/v1/leads/").status_code == 429
+
+
+def test_integrations_have_their_own_rate(api, integration, settings):
+    settings.API_THROTTLE_RATE = "1/minute"
+    settings.API_INTEGRATION_THROTTLE_RATE = "5/minute"
+    client = api.as_user(integration)
+    assert [client.get("/api/v1/leads/").status_code for _ in range(3)] == [200, 200, 200]
+
+
+@pytest.mark.parametrize(("rate", "parsed"), [("600/minute", (600, 60)), ("10/s", (10, 1)), ("5/hour", (5, 3600)),
+                                               ("1/day", (1, 86400))])
+def test_rates_parse(rate, parsed):
+    assert parse_rate(rate) == parsed
