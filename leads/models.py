@@ -227,6 +227,8 @@ class Account(models.Model):
     targeted_by = models.ForeignKey(
         USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="targeted_accounts"
     )
+    # When it was flagged: the targeted_accounts job counts 30 quiet days from here at most.
+    targeted_at = models.DateTimeField(null=True, blank=True)
     tier = models.CharField(max_length=1, blank=True, choices=[(t, t) for t in "ABCDF"])
     public_sector = models.BooleanField(default=False)
     using_ce = models.BooleanField(default=False)
@@ -243,7 +245,10 @@ class Account(models.Model):
     objects = AccountQuerySet.as_manager()
 
     class Meta:
-        indexes = [models.Index(fields=["created_at", "id"], name="account_created")]
+        indexes = [
+            models.Index(fields=["created_at", "id"], name="account_created"),
+            models.Index(fields=["targeted_by", "id"], name="account_targeted", condition=Q(targeted=True)),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -365,6 +370,11 @@ class Lead(Person):
     sla_due_at = models.DateTimeField(null=True, blank=True)
     sla_breached_at = models.DateTimeField(null=True, blank=True)
     sla_pool = models.CharField(max_length=100, blank=True)
+    # Marked as spam by a person; the nightly spam_deletion job deletes it for good and
+    # keeps a Tombstone (SPEC §6).
+    spam_marked_at = models.DateTimeField(null=True, blank=True)
+    spam_marked_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    spam_block_domain = models.BooleanField(default=False)
 
     objects = PersonQuerySet.as_manager()
 
@@ -392,6 +402,8 @@ class Lead(Person):
                          condition=Q(sla_due_at__isnull=False, sla_breached_at__isnull=True)),
             models.Index(fields=["sla_due_at", "id"], name="lead_sla_breached",
                          condition=Q(sla_breached_at__isnull=False)),
+            models.Index(fields=["spam_marked_at", "id"], name="lead_spam_marked",
+                         condition=Q(spam_marked_at__isnull=False)),
         ]
 
 
@@ -487,3 +499,16 @@ class StatusChange(models.Model):
     @property
     def reason_label(self) -> str:
         return reason_label(self.new, self.reason)
+
+
+# Sequences and tombstones live in their own module to keep this one readable.
+from .sequence_models import (  # noqa: E402, F401
+    Enrollment,
+    Sequence,
+    SequenceEvent,
+    SequenceStep,
+    StepType,
+    Tombstone,
+    Touch,
+)
+
