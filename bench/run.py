@@ -4,11 +4,13 @@ table, and the API driven by concurrent clients over HTTP.
     .venv/bin/python bench/run.py                          # 1,000,000 leads, 30 s per scenario
     .venv/bin/python bench/run.py --leads 100000 --duration 15
     .venv/bin/python bench/run.py --skip-seed --scenarios ingest,views
+    .venv/bin/python bench/run.py --skip-seed --scenarios "" --jobs   # the periodic jobs only
 
 Steps: create the database if missing and migrate it; seed bench users, pools,
 territories and (COPY) leads up to --leads; start gunicorn on a free port; run the
-scenarios (ingest, bulk, views, queries); write bench/results/<timestamp>.json and print
-a table against the targets. gunicorn is stopped however the run ends. See bench/README.md.
+scenarios (ingest, bulk, views, queries); with --jobs, time each periodic job over the
+database (bench/jobs.py); write bench/results/<timestamp>.json and print a table against
+the targets. gunicorn is stopped however the run ends. See bench/README.md.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ TARGETS = {
     "bulk_leads_per_second": 2000,
     "views_p95_ms": 100,
     "views_queries": 5,
+    "job_seconds": 60,
 }
 CLIENTS = 8
 NOISY_PCT = 10  # a phase where other processes took more of the machine is run again
@@ -703,6 +706,14 @@ def print_table(results: dict[str, Any]) -> None:
                          f"{stats['queries_median']} ({stats['db_ms_median']}, {stats['request_ms_median']})",
                          f"<= {TARGETS['views_queries']}" if is_view else "",
                          verdict(stats["queries_max"] <= TARGETS["views_queries"]) if is_view else ""))
+    if "jobs" in s:
+        jobs = s["jobs"]
+        for name, job in jobs["jobs"].items():
+            rows.append((f"job {name}: s ({job['qualifying'] if job['qualifying'] is not None else '?'} qualifying)",
+                         f"{job['seconds']}", f"<= {TARGETS['job_seconds']}",
+                         verdict(job["seconds"] <= TARGETS["job_seconds"])))
+        rows.append(("  jobs: leads in the table, machine busy before", f"{jobs['leads']:,}, "
+                     f"{jobs.get('machine_busy_before_pct', '?')}% before", "", ""))
     for name in ("ingest", "bulk", "views"):
         if name in s and "noise_pct" in s[name]:
             noisy = s[name]["noise_pct"] > NOISY_PCT
@@ -737,6 +748,8 @@ def main() -> None:
                         help="seconds to wait for an idle machine before each timed phase (0: do not wait)")
     parser.add_argument("--retries", type=int, default=2,
                         help=f"runs again a scenario during which other processes took over {NOISY_PCT}%% of the CPU")
+    parser.add_argument("--jobs", action="store_true",
+                        help="also time each periodic job over the database, after the scenarios (bench/jobs.py)")
     args = parser.parse_args()
     scenarios = [name.strip() for name in args.scenarios.split(",") if name.strip()]
     unknown = set(scenarios) - set(SCENARIOS)
@@ -766,31 +779,39 @@ def main() -> None:
     print(f"  {seed.VIEW_SDR} owns {seeding['view_sdr_leads']:,} leads, {seeding['view_sdr_mqls']:,} MQLs")
 
     server = Server(env, args.workers, args.timeout)
-    try:
-        print(f"gunicorn: {' '.join(server.command[1:])}")
-        server.start()
-        meter = CpuMeter(server, pg_params(args.database_url)["dbname"], args.quiet_wait)
-        integration = get_token(server.port, seed.INTEGRATION_USER)
-        sdr = get_token(server.port, seed.VIEW_SDR)
-        if "ingest" in scenarios:
-            print(f"Ingest: {CLIENTS} clients, "
-                  + (f"{args.requests} leads each" if args.requests else f"{args.duration:g} s"), flush=True)
-            results["scenarios"]["ingest"] = run_quietest(
-                "ingest", lambda: scenario_ingest(server.port, integration, args, meter), args.retries)
-        if "bulk" in scenarios:
-            print(f"Bulk: {BULK_SIZE} leads per request", flush=True)
-            results["scenarios"]["bulk"] = run_quietest(
-                "bulk", lambda: scenario_bulk(server.port, integration, args, meter), args.retries)
-        if "views" in scenarios:
-            print(f"Views: My MQLs of {seed.VIEW_SDR}, {VIEW_SAMPLES} samples per page, {CLIENTS} clients",
-                  flush=True)
-            results["scenarios"]["views"] = run_quietest(
-                "views", lambda: scenario_views(server.port, sdr, args, meter), args.retries)
-    finally:
-        server.stop()
+    if {"ingest", "bulk", "views"} & set(scenarios):
+        try:
+            print(f"gunicorn: {' '.join(server.command[1:])}")
+            server.start()
+            meter = CpuMeter(server, pg_params(args.database_url)["dbname"], args.quiet_wait)
+            integration = get_token(server.port, seed.INTEGRATION_USER)
+            sdr = get_token(server.port, seed.VIEW_SDR)
+            if "ingest" in scenarios:
+                print(f"Ingest: {CLIENTS} clients, "
+                      + (f"{args.requests} leads each" if args.requests else f"{args.duration:g} s"), flush=True)
+                results["scenarios"]["ingest"] = run_quietest(
+                    "ingest", lambda: scenario_ingest(server.port, integration, args, meter), args.retries)
+            if "bulk" in scenarios:
+                print(f"Bulk: {BULK_SIZE} leads per request", flush=True)
+                results["scenarios"]["bulk"] = run_quietest(
+                    "bulk", lambda: scenario_bulk(server.port, integration, args, meter), args.retries)
+            if "views" in scenarios:
+                print(f"Views: My MQLs of {seed.VIEW_SDR}, {VIEW_SAMPLES} samples per page, {CLIENTS} clients",
+                      flush=True)
+                results["scenarios"]["views"] = run_quietest(
+                    "views", lambda: scenario_views(server.port, sdr, args, meter), args.retries)
+        finally:
+            server.stop()
     if "queries" in scenarios:
         print("Queries per request (in process, Django test client)", flush=True)
         results["scenarios"]["queries"] = last_json(run_django(["bench/seed.py", "queries"], env, echo=False))
+    if args.jobs:
+        # Last: the jobs change the data the other scenarios read (they prepare their own share).
+        print("Jobs: each periodic job over the database, one after the other (in process)", flush=True)
+        meter = CpuMeter(server, pg_params(args.database_url)["dbname"], args.quiet_wait)
+        quiet = meter.wait_for_quiet() if args.quiet_wait > 0 else {}
+        results["scenarios"]["jobs"] = {**last_json(run_django(["bench/jobs.py", "run"], env)),
+                                        "machine_busy_before_pct": quiet.get("busy_before_pct")}
     results["database"] = database_facts(args.database_url)
     results["finished_at"] = datetime.now(UTC).isoformat()
 

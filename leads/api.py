@@ -7,7 +7,7 @@ from django.db.models import Q, QuerySet
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -18,7 +18,9 @@ from sdrcrm.access import ScopedViewSetMixin
 from sdrcrm.api_errors import first_message
 from sdrcrm.models import Region, Role, Segment, User
 
+from . import bulk as lead_bulk
 from . import services
+from . import spam as lead_spam
 from .lead_views import CONTACT_VIEWS, LEAD_VIEWS, apply_view
 from .models import Account, AccountType, Activity, Contact, Lead, Status
 from .serializers import (
@@ -38,6 +40,10 @@ MAX_BULK_ACTIVITIES = 50
 SORTABLE = ["created_at", "updated_at", "status_changed_at", "score", "last_name"]
 # Ids are 64-bit; a longer number is a bad filter (400), not an overflow in the driver.
 MAX_ID = 2**63 - 1
+
+
+class SpamInput(serializers.Serializer):
+    block_domain = serializers.BooleanField(default=False, help_text="Also block the lead's email domain")
 
 
 def id_filter(**kwargs: Any) -> django_filters.NumberFilter:
@@ -102,6 +108,17 @@ class ContactFilter(PersonFilter):
         fields = ["status", "owner", "queue", "segment", "region", "view", "search", "team", "account"]
 
 
+def bulk_result(lead: Lead) -> dict[str, Any]:
+    """What a bulk item's result says of its lead: what ingesting decided (the full record
+    is at leads/{id}/). Built by hand: a serializer per item would cost more than the ingest."""
+    return {
+        "id": lead.pk, "email": lead.email, "status": lead.status, "status_reason": lead.status_reason,
+        "score": lead.score, "owner": lead.owner_id, "queue": lead.queue_id, "segment": lead.segment,
+        "region": lead.region, "sub_region": lead.sub_region, "matched_account": lead.account_id,
+        "mql_at": lead.mql_at, "opted_out": lead.opted_out,
+    }
+
+
 class LeadViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
                   mixins.UpdateModelMixin, viewsets.GenericViewSet):
     """Leads. `POST` creates a lead or updates the one with the same email."""
@@ -137,48 +154,60 @@ class LeadViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveMode
         body = request.data if isinstance(request.data, dict) else {"leads": request.data}
         batch = BulkLeadInput(data=body)
         batch.is_valid(raise_exception=True)
+        # One serializer of each kind for the whole batch: DRF builds a serializer's
+        # fields on first use, which costs more than validating an item.
+        lead_input = LeadSerializer(partial=True, context={"request": request})
+        activity_input = ActivityFields(context={"request": request})
         items, results = [], {}
         for index, raw in enumerate(batch.validated_data["leads"]):
-            item = self._validate_bulk_item(raw, request)
+            item = self._validate_bulk_item(raw, lead_input, activity_input)
             if isinstance(item, dict) and "errors" in item:
                 results[index] = {"index": index, "result": "rejected", **item}
             else:
                 items.append((index, item))
-        outcomes = services.ingest_batch([item for _, item in items], by=request.user)
+        outcomes = lead_bulk.ingest_batch([item for _, item in items], by=request.user)
         for (index, _), outcome in zip(items, outcomes, strict=True):
             if outcome.lead is None:
                 results[index] = {"index": index, "result": "rejected", "detail": outcome.detail,
                                   "errors": outcome.errors}
             else:
-                results[index] = {"index": index, "result": outcome.result,
-                                  **LeadSerializer(outcome.lead, context={"request": request}).data}
+                results[index] = {"index": index, "result": outcome.result, **bulk_result(outcome.lead)}
         ordered = [results[i] for i in sorted(results)]
         counts = {kind: sum(1 for r in ordered if r["result"] == kind) for kind in ("created", "updated", "rejected")}
         return Response({**counts, "results": ordered})
 
     @staticmethod
-    def _validate_bulk_item(raw: Any, request: Request) -> Any:
+    def _validate_bulk_item(raw: Any, lead_input: LeadSerializer, activity_input: ActivityFields) -> Any:
         """(lead data, activities) for a valid item, else {"detail", "errors"}."""
         if not isinstance(raw, dict):
             return {"detail": "Each lead must be a JSON object.", "errors": {}}
         raw = dict(raw)
         activities_raw = raw.pop("activities", [])
         errors: dict[str, Any] = {}
-        lead = LeadSerializer(data=raw, partial=True, context={"request": request})
-        if not lead.is_valid():
-            errors.update(lead.errors)
-        elif not lead.validated_data.get("email"):
-            errors["email"] = ["This field is required."]
-        activities = None
+        lead: dict[str, Any] = {}
+        try:
+            lead = dict(lead_input.run_validation(raw))
+        except ValidationError as invalid:
+            errors.update(invalid.detail)
+        else:
+            if not lead.get("email"):
+                errors["email"] = ["This field is required."]
+        activities = []
         if not isinstance(activities_raw, list) or len(activities_raw) > MAX_BULK_ACTIVITIES:
             errors["activities"] = [f"A list of at most {MAX_BULK_ACTIVITIES} activities."]
         else:
-            activities = ActivityFields(data=activities_raw, many=True)
-            if not activities.is_valid():
-                errors["activities"] = activities.errors
+            activity_errors: list[Any] = []
+            for activity in activities_raw:
+                try:
+                    activities.append(dict(activity_input.run_validation(activity)))
+                    activity_errors.append({})
+                except ValidationError as invalid:
+                    activity_errors.append(invalid.detail)
+            if any(activity_errors):
+                errors["activities"] = activity_errors
         if errors:
             return {"detail": first_message(errors), "errors": errors}
-        return dict(lead.validated_data), [dict(a) for a in activities.validated_data]
+        return lead, activities
 
     @extend_schema(request=StatusInput, responses=LeadSerializer)
     @action(detail=True, methods=["post"])
@@ -188,6 +217,20 @@ class LeadViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveMode
         lead = self.get_object()
         services.transition(lead, data.validated_data["status"], reason=data.validated_data["reason"],
                             by=request.user)
+        lead.refresh_from_db()
+        return Response(LeadSerializer(lead, context={"request": request}).data)
+
+    @extend_schema(request=SpamInput, responses=LeadSerializer)
+    @action(detail=True, methods=["post"])
+    def spam(self, request: Request, pk: str | None = None) -> Response:
+        """Mark the lead as spam: it is closed as Unqualified (spam) and deleted for good by
+        the nightly spam_deletion job; `block_domain` also blocks its email domain then."""
+        data = SpamInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        lead = self.get_object()
+        if not lead_spam.may_mark_spam(request.user, lead, editable=True):  # get_object checked it
+            raise PermissionDenied("Only the lead's owner, their manager or ops may mark it as spam.")
+        lead_spam.mark_spam(lead, by=request.user, block_domain=data.validated_data["block_domain"])
         lead.refresh_from_db()
         return Response(LeadSerializer(lead, context={"request": request}).data)
 

@@ -87,8 +87,10 @@ class LeadSerializer(PersonSerializer):
 
     class Meta:
         model = Lead
-        fields = PERSON_FIELDS + ["matched_account", "converted_to", "sla_due_at", "sla_breached_at"]
-        read_only_fields = PERSON_READ_ONLY + ["converted_to", "sla_due_at", "sla_breached_at"]
+        fields = PERSON_FIELDS + ["matched_account", "converted_to", "sla_due_at", "sla_breached_at",
+                                  "spam_marked_at", "spam_marked_by", "spam_block_domain"]
+        read_only_fields = PERSON_READ_ONLY + ["converted_to", "sla_due_at", "sla_breached_at", "spam_marked_at",
+                                               "spam_marked_by", "spam_block_domain"]
         extra_kwargs = {
             # Uniqueness is the ingest service's job: a known email is an update, not an error.
             "email": {"validators": []},
@@ -203,4 +205,6 @@ class BulkResultSerializer(serializers.Serializer):
     rejected = serializers.IntegerField()
     results = serializers.ListField(child=serializers.DictField(),
                                     help_text="Per item, in order: index, result (created, updated, rejected), "
-                                              "the lead's fields or detail and errors.")
+                                              "then id, email, status, status_reason, score, owner, queue, "
+                                              "segment, region, sub_region, matched_account, mql_at, opted_out; "
+                                              "or, when rejected, detail and errors.")

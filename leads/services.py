@@ -77,8 +77,9 @@ class IngestResult:
     created: bool
 
 
-def check_email_allowed(email: str) -> str:
-    """Return the normalised (lower-cased) email, or refuse it with the reason."""
+def check_email_allowed(email: str, blocked: set[str] | None = None) -> str:
+    """Return the normalised (lower-cased) email, or refuse it with the reason. `blocked`:
+    the block list's domains when the caller has already looked them up (bulk ingest)."""
     email = email.strip().lower()
     try:
         validate_email(email)
@@ -90,7 +91,8 @@ def check_email_allowed(email: str) -> str:
             f"'{domain}' is a disposable (self-terminating) email domain; use a real address.",
             field="email",
         )
-    if BlockedDomain.objects.filter(domain=domain).exists():
+    is_blocked = domain in blocked if blocked is not None else BlockedDomain.objects.filter(domain=domain).exists()
+    if is_blocked:
         raise Refused(f"'{domain}' is on the ops block list; leads from it are not accepted.", field="email")
     return email
 
@@ -149,7 +151,7 @@ def ingest_lead(data: Mapping[str, Any], by: User | None, now: datetime | None =
         except IntegrityError:
             existing = Lead.objects.select_for_update().get(email=email)
         else:
-            score_and_advance(lead, new_types=set(), by=by, now=now)
+            score_and_advance(lead, new_types=set(), by=by, now=now, new=True)
             return IngestResult(lead, created=True)
     _check_can_update(existing, by)
     if source:
@@ -160,35 +162,6 @@ def ingest_lead(data: Mapping[str, Any], by: User | None, now: datetime | None =
     existing.save()
     score_and_advance(existing, new_types=set(), by=by, now=now)
     return IngestResult(existing, created=False)
-
-
-@dataclass
-class BatchOutcome:
-    index: int
-    result: str  # created, updated or rejected
-    lead: Lead | None = None
-    detail: str = ""
-    errors: dict[str, list[str]] | None = None
-
-
-def ingest_batch(items: list[tuple[dict[str, Any], list[dict[str, Any]]]], by: User | None) -> list[BatchOutcome]:
-    """Ingest many leads, each with its activities, exactly as one-by-one ingestion would
-    (the same functions, in order). Each item is its own transaction: a rejected item
-    writes nothing and the good ones are kept."""
-    outcomes = []
-    for index, (data, activities) in enumerate(items):
-        try:
-            with transaction.atomic():
-                result = ingest_lead(data, by=by)
-                for activity in activities:
-                    record_activity(result.lead, activity.pop("type"), by=by, **activity)
-        except Refused as refused:
-            errors = {refused.field: [refused.message]} if refused.field else {}
-            outcomes.append(BatchOutcome(index, "rejected", detail=refused.message, errors=errors))
-            continue
-        result.lead.refresh_from_db()
-        outcomes.append(BatchOutcome(index, "created" if result.created else "updated", lead=result.lead))
-    return outcomes
 
 
 def _check_can_update(lead: Lead, by: User | None) -> None:
@@ -225,11 +198,16 @@ def update_person(person: Person, data: Mapping[str, Any], by: User | None) -> P
     new_owner = "owner" in data and data["owner"] != person.owner
     if new_owner:
         check_owner_assignable(data["owner"], by)
+    becomes_inactive = bool(data.get("inactive")) and not person.inactive
     for field, value in data.items():
         setattr(person, field, value)
     if isinstance(person, Lead):
         routing.classify(person)
     person.save()
+    if becomes_inactive:
+        from . import sequences  # sequences imports this module
+
+        sequences.finish_enrollments(person, sequences.Reason.INACTIVE)
     if new_owner and isinstance(person, Lead) and person.sla_due_at and person.owner_id:
         # The new owner gets their own business day, not what is left of the last one's.
         routing_sla.start_sla_clock(person, person.owner_id, person.sla_pool, timezone.now())
@@ -331,10 +309,12 @@ def record_activity(
     return activity
 
 
-def score_and_advance(person: Person, new_types: set[str], by: User | None, now: datetime) -> None:
+def score_and_advance(person: Person, new_types: set[str], by: User | None, now: datetime,
+                      new: bool = False) -> None:
     """Re-score, then apply what the behaviour and the score imply: an unsubscribe opts
-    out and unqualifies; a form fill makes a raw lead an inquiry; 90 points make MQL."""
-    score = scoring.rescore(person, now=now)
+    out and unqualifies; a form fill makes a raw lead an inquiry; 90 points make MQL.
+    `new`: the person was just created (see scoring.services.rescore)."""
+    score = scoring.rescore(person, now=now, new=new)
     if A.EMAIL_UNSUBSCRIBE in new_types:
         type(person).objects.filter(pk=person.pk).update(opted_out=True)
         person.opted_out = True
@@ -403,6 +383,11 @@ def route_lead(lead: Lead, request: str = "", now: datetime | None = None) -> Ro
 def _assign(lead: Lead, owner_id: int | None, queue: Queue | None) -> None:
     Lead.objects.filter(pk=lead.pk).update(owner_id=owner_id, queue=queue, updated_at=timezone.now())
     lead.owner_id, lead.queue = owner_id, queue
+    if queue is not None and queue.name == Queue.COMMUNITY_ADVOCATE:
+        from . import sequences  # sequences imports this module
+
+        # SPEC §6: community program requests leave the SDR cadences.
+        sequences.finish_enrollments(lead, sequences.Reason.COMMUNITY_PROGRAM)
 
 
 def _notify_for(lead: Lead, decision: Decision, record: RoutingDecision) -> None:
@@ -443,6 +428,9 @@ def convert_into_account(lead: Lead, account: Account, owner_id: int | None, cau
     Activity.objects.filter(lead=lead).update(lead=None, contact=contact)
     ScoreEntry.objects.filter(lead=lead).update(lead=None, contact=contact)
     _move(lead, Status.QUALIFIED, reason="", cause=cause, by=by, now=now, converting=True)
+    from . import sequences  # sequences imports this module
+
+    sequences.finish_enrollments(lead, sequences.Reason.CONVERTED, now)
     Lead.objects.filter(pk=lead.pk).update(converted_to=contact, owner_id=owner_id, queue=None)
     lead.converted_to, lead.owner_id, lead.queue = contact, owner_id, None
     scoring.rescore(contact, now=now)

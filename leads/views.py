@@ -14,9 +14,11 @@ from sdrcrm.models import User
 from sdrcrm.pagination import Keyset
 
 from . import services
+from . import spam as lead_spam
 from .forms import LeadFilterForm, StatusForm
 from .lead_views import LEAD_VIEWS, apply_view
 from .models import TRANSITIONS, Lead, Status
+from .sequence_views import lead_context as sequence_context
 
 KEYSET = Keyset(["created_at", "updated_at", "status_changed_at", "score", "last_name"],
                 default="-created_at", page_size=50)
@@ -69,7 +71,8 @@ def lead_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    lead = get_object_or_404(Lead.objects.visible_to(request.user).select_related("owner", "queue", "account"), pk=pk)
+    lead = get_object_or_404(
+        Lead.objects.visible_to(request.user).select_related("owner", "queue", "account", "spam_marked_by"), pk=pk)
     can_edit = Lead.objects.editable_by(request.user).filter(pk=pk).exists()
     next_statuses = [(s, Status(s).label) for s in sorted(TRANSITIONS[lead.status]) if s != Status.QUALIFIED]
     return render(request, "leads/detail.html", {
@@ -81,6 +84,8 @@ def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "next_statuses": next_statuses,
         "score": scoring.explain(lead),
         "routing": lead.routing_decisions.select_related("owner", "pool", "queue", "ruleset").order_by("-at")[:5],
+        "can_mark_spam": lead_spam.may_mark_spam(request.user, lead, editable=can_edit),
+        **sequence_context(lead, can_edit),
     })
 
 
@@ -101,4 +106,21 @@ def lead_status(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, exc.message)
     else:
         messages.success(request, f"Status is now {lead.get_status_display()}.")
+    return redirect("leads:detail", pk=pk)
+
+
+@login_required
+@require_POST
+def lead_spam_mark(request: HttpRequest, pk: int) -> HttpResponse:
+    lead = get_object_or_404(Lead.objects.visible_to(request.user), pk=pk)
+    if not lead_spam.may_mark_spam(request.user, lead):
+        messages.error(request, "Only the lead's owner, their manager or ops may mark it as spam.")
+        return redirect("leads:detail", pk=pk)
+    try:
+        lead_spam.mark_spam(lead, by=request.user, block_domain=request.POST.get("block_domain") == "on")
+    except Refused as exc:
+        messages.error(request, exc.message)
+    else:
+        blocked = f"; {lead.email_domain} will be blocked" if lead.spam_block_domain else ""
+        messages.success(request, f"Marked as spam: deleted for good tonight{blocked}.")
     return redirect("leads:detail", pk=pk)

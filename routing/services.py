@@ -39,11 +39,12 @@ def match_account(email: str, company: str) -> Account | None:
     return None
 
 
-def classify(lead: Lead) -> None:
-    """Set region, sub-region, segment and matched account from the lead's fields (not saved)."""
+def classify(lead: Lead, match: bool = True) -> None:
+    """Set region, sub-region, segment and matched account from the lead's fields (not
+    saved). `match=False`: the caller has matched the account already (bulk ingest)."""
     lead.email_domain = domains.email_domain(lead.email)
     lead.region, lead.sub_region = geo.region_for(lead.country, lead.state)
-    if lead.account_id is None:
+    if match and lead.account_id is None:
         lead.account = match_account(lead.email, lead.company)
     account = lead.account
     pubsec = segments.is_public_sector(lead.public_sector or bool(account and account.public_sector),

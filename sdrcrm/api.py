@@ -14,11 +14,13 @@ from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 
 from leads.api import AccountViewSet, ActivityViewSet, ContactViewSet, LeadViewSet
+from leads.sequence_api import EnrollmentViewSet, SequenceViewSet
 from routing.api import PoolViewSet, RuleSetViewSet, TerritoryViewSet
 from scoring.api import ScoringRuleViewSet
 
 from .access import IsOps
 from .models import JobRun, Team, User
+from .notifications import NotificationViewSet
 from .serializers import JobRunSerializer, TeamSerializer, UserSerializer
 
 
@@ -75,7 +77,10 @@ router.register("accounts", AccountViewSet, basename="account")
 router.register("contacts", ContactViewSet, basename="contact")
 router.register("leads", LeadViewSet, basename="lead")
 router.register("activities", ActivityViewSet, basename="activity")
+router.register("sequences", SequenceViewSet, basename="sequence")
+router.register("enrollments", EnrollmentViewSet, basename="enrollment")
 router.register("jobs", JobRunViewSet, basename="jobrun")
+router.register("notifications", NotificationViewSet, basename="notification")
 router.register("scoring/rules", ScoringRuleViewSet)
 router.register("routing/pools", PoolViewSet)
 router.register("routing/territories", TerritoryViewSet)

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from leads import jobs as lead_jobs
+from leads import sequences
+from leads import spam as lead_spam
 from routing import jobs as routing_jobs
 
 from .errors import Refused
@@ -21,6 +24,11 @@ log = logging.getLogger(__name__)
 JOBS: dict[str, Callable[[datetime], dict[str, int]]] = {
     "active_passive": lead_jobs.expire_active_windows,
     "sla_breaches": routing_jobs.check_sla,
+    "inquiry_queue": lead_jobs.queue_inquiries,
+    "spam_deletion": lead_spam.delete_marked_spam,
+    "targeted_accounts": lead_jobs.unflag_quiet_accounts,
+    "unresponsive": sequences.follow_up_unresponsive,
+    "sequence_events": sequences.requeue_stranded_events,
 }
 
 
@@ -33,11 +41,16 @@ def run_job(name: str, now: datetime | None = None) -> JobRun:
         with transaction.atomic():
             run = JobRun.objects.create(name=name, slot=slot)
     except IntegrityError:
-        existing = JobRun.objects.get(name=name, slot=slot)
-        if existing.state != JobRun.State.FAILED:
-            return existing  # this slot ran (or is running): nothing new to do
-        existing.state, existing.errors = JobRun.State.RUNNING, ""
-        existing.save(update_fields=["state", "errors"])
+        with transaction.atomic():
+            existing = JobRun.objects.select_for_update().get(name=name, slot=slot)
+            stale = timezone.now() - timedelta(seconds=settings.JOB_STALE_AFTER_SECONDS)
+            # A run still "running" long after it started died with its worker (SIGKILL,
+            # OOM): the redelivered task takes the slot over. Jobs are safe to re-run.
+            died = existing.state == JobRun.State.RUNNING and existing.started_at < stale
+            if existing.state != JobRun.State.FAILED and not died:
+                return existing  # this slot ran (or is running): nothing new to do
+            existing.state, existing.errors, existing.started_at = JobRun.State.RUNNING, "", timezone.now()
+            existing.save(update_fields=["state", "errors", "started_at"])
         run = existing
     try:
         counts = JOBS[name](now or slot)

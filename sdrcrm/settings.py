@@ -10,6 +10,8 @@ from pathlib import Path
 import environ
 from celery.schedules import crontab
 
+from sdrcrm.schedules import ZonedCrontab
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 
@@ -72,6 +74,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "sdrcrm.context_processors.unread_notifications",
             ],
         },
     },
@@ -172,6 +175,8 @@ SPECTACULAR_SETTINGS = {
         "ActivityTypeEnum": "leads.models.ActivityType",
         "AccountTypeEnum": "leads.models.AccountType",
         "RoleEnum": "sdrcrm.models.Role",
+        "EnrollmentStateEnum": "leads.sequence_models.Enrollment.State",
+        "SequenceEventKindEnum": "leads.sequence_models.SequenceEvent.Kind",
     },
 }
 
@@ -196,7 +201,12 @@ if REDIS_URL:
     # longer than our longest task, and short enough that a killed worker's tasks come
     # back promptly.
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=600)
+        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=600),
+        # kombu looks for expired unacked messages every interval × throttle seconds,
+        # 10 × 10 = 100 s by default, whatever the visibility timeout: scanning on every
+        # tick (one cheap ZRANGE) bounds recovery by timeout + interval.
+        "unacked_restore_interval": env.int("CELERY_UNACKED_RESTORE_INTERVAL", default=10),
+        "unacked_restore_throttle": 1,
     }
 else:
     CELERY_BROKER_URL = "filesystem://"
@@ -216,6 +226,9 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A task running when the broker connection drops can no longer be acked and comes back
+# after the visibility timeout: stop it rather than finish it twice (Celery 6's default).
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_EXPIRES = 3600
 CELERY_TIMEZONE = "UTC"
@@ -233,6 +246,35 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute="*/15"),
         "args": ("sla_breaches",),
     },
+    # Business wall-clock times: each entry keeps its own zone across daylight saving,
+    # whatever CELERY_TIMEZONE is (sdrcrm/schedules.py).
+    "inquiry_queue": {
+        "task": "sdrcrm.tasks.run_job_task",
+        "schedule": ZonedCrontab(minute=30, hour=22, tz="America/New_York"),
+        "args": ("inquiry_queue",),
+    },
+    "spam_deletion": {
+        "task": "sdrcrm.tasks.run_job_task",
+        "schedule": ZonedCrontab(minute=5, hour=0, tz="America/Los_Angeles"),
+        "args": ("spam_deletion",),
+    },
+    "targeted_accounts": {
+        "task": "sdrcrm.tasks.run_job_task",
+        "schedule": crontab(minute=0, hour=3),
+        "args": ("targeted_accounts",),
+    },
+    "unresponsive": {
+        "task": "sdrcrm.tasks.run_job_task",
+        "schedule": crontab(minute=0),
+        "args": ("unresponsive",),
+    },
+    # The safety net under task delivery (README "Reliability"): events still unapplied
+    # long after they arrived are enqueued again.
+    "sequence_events": {
+        "task": "sdrcrm.tasks.run_job_task",
+        "schedule": crontab(minute="*/10"),
+        "args": ("sequence_events",),
+    },
 }
 
 # --- Business settings ----------------------------------------------------------------
@@ -240,8 +282,24 @@ MQL_THRESHOLD = env.int("MQL_THRESHOLD", default=90)
 ROUTING_THRESHOLD = env.int("ROUTING_THRESHOLD", default=50)
 ACTIVE_WINDOW_DAYS = env.int("ACTIVE_WINDOW_DAYS", default=60)
 JOB_BATCH_SIZE = env.int("JOB_BATCH_SIZE", default=5000)
+# A job run still "running" this long after it started is taken to have died with its
+# worker; the task redelivered for its slot runs it again. Longer than any job takes.
+JOB_STALE_AFTER_SECONDS = env.int("JOB_STALE_AFTER_SECONDS", default=900)
+# A sequence event not applied this long after it arrived lost its task (kombu's Redis
+# transport can drop a message when a worker dies at one exact moment): re-enqueue it.
+# Longer than the visibility timeout, so ordinary redelivery goes first.
+SEQUENCE_EVENT_REQUEUE_AFTER_SECONDS = env.int("SEQUENCE_EVENT_REQUEUE_AFTER_SECONDS", default=1800)
 # SPEC §5: a breached lead still untouched a business day later is reassigned through its pool.
 SLA_REASSIGN_AFTER_SECOND_DAY = env.bool("SLA_REASSIGN_AFTER_SECOND_DAY", default=True)
+# SPEC §6: a targeted account with no lead or contact activity for this many days (and
+# flagged at least that long ago) is unflagged by the targeted_accounts job.
+TARGETED_QUIET_DAYS = env.int("TARGETED_QUIET_DAYS", default=30)
+# SPEC §6: a sequence finished without a reply this many days ago, the person still
+# Accepted → UNRESPONSIVE_STATUS ("unresponsive", or "recycle" with reason no_response).
+UNRESPONSIVE_AFTER_DAYS = env.int("UNRESPONSIVE_AFTER_DAYS", default=7)
+UNRESPONSIVE_STATUS = env.str("UNRESPONSIVE_STATUS", default="unresponsive")
+if UNRESPONSIVE_STATUS not in ("unresponsive", "recycle"):
+    raise environ.ImproperlyConfigured("UNRESPONSIVE_STATUS is 'unresponsive' or 'recycle'")
 BULK_MAX_ITEMS = 1000
 
 LOGGING = {

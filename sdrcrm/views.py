@@ -1,12 +1,19 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect
-from django.views.decorators.http import require_GET
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+from rest_framework.exceptions import ValidationError
 
+from . import notifications as inbox
 from .celery import app as celery_app
+from .pagination import Keyset
+
+NOTIFICATIONS_KEYSET = Keyset(["created_at"], default="-created_at", page_size=50)
 
 
 @require_GET
@@ -32,3 +39,23 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 def home(request: HttpRequest) -> HttpResponse:
     return redirect("leads:list")
+
+
+@login_required
+def notification_list(request: HttpRequest) -> HttpResponse:
+    """Your notifications, newest first, 50 a page."""
+    try:
+        rows, next_cursor = NOTIFICATIONS_KEYSET.page(inbox.inbox(request.user), "-created_at",
+                                                      request.GET.get("cursor"), NOTIFICATIONS_KEYSET.page_size)
+    except ValidationError:
+        messages.error(request, "That page link is out of date; showing the first page.")
+        return redirect("notifications")
+    return render(request, "notifications.html", {"notifications": rows, "next_cursor": next_cursor})
+
+
+@login_required
+@require_POST
+def notifications_read_all(request: HttpRequest) -> HttpResponse:
+    marked = inbox.mark_all_read(request.user)
+    messages.success(request, f"Marked {marked} notification{'' if marked == 1 else 's'} as read.")
+    return redirect("notifications")

@@ -3,7 +3,20 @@ from __future__ import annotations
 import factory
 from django.utils import timezone
 
-from leads.models import Account, Activity, ActivityType, Contact, InitialSource, Lead, Status
+from leads.models import (
+    Account,
+    Activity,
+    ActivityType,
+    Contact,
+    Enrollment,
+    InitialSource,
+    Lead,
+    Sequence,
+    SequenceStep,
+    Status,
+    StepType,
+    Touch,
+)
 from sdrcrm.models import Region, Role, Team, User
 
 PASSWORD = "correct-horse-battery-9"
@@ -81,3 +94,40 @@ class ActivityFactory(factory.django.DjangoModelFactory):
     lead = factory.SubFactory(LeadFactory)
     type = ActivityType.PRICING_PAGE_VISIT
     occurred_at = factory.LazyFunction(timezone.now)
+
+
+class SequenceFactory(factory.django.DjangoModelFactory):
+    """A sequence with `steps` steps (default 3: days 0, 2, 4, automatic emails)."""
+
+    class Meta:
+        model = Sequence
+        skip_postgeneration_save = True
+
+    name = factory.Sequence(lambda n: f"Sequence {n}")
+    touch = Touch.HIGH
+
+    @factory.post_generation
+    def steps(obj, create, extracted, **kwargs):  # noqa: N805 - factory_boy hook
+        if create:
+            count = 3 if extracted is None else extracted
+            for position in range(1, count + 1):
+                SequenceStepFactory(sequence=obj, position=position, day_offset=2 * (position - 1))
+
+
+class SequenceStepFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SequenceStep
+
+    sequence = factory.SubFactory(SequenceFactory, steps=0)
+    position = 1
+    day_offset = 0
+    type = StepType.AUTO_EMAIL
+
+
+class EnrollmentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Enrollment
+
+    sequence = factory.SubFactory(SequenceFactory)
+    lead = factory.SubFactory(LeadFactory)
+    enrolled_at = factory.LazyFunction(timezone.now)

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 import pytest
+from django.db.models import Sum
 
-from leads.models import Activity, BlockedDomain, Lead, StatusChange
+from leads.models import Account, Activity, BlockedDomain, Lead, Queue, StatusChange
 from routing.models import Pool, PoolMember, RoutingDecision, Territory
 from scoring.models import ScoreEntry
 from sdrcrm.models import Notification, Role
@@ -36,7 +37,9 @@ def test_each_item_gets_its_result_and_good_items_are_written_despite_bad_ones(a
     results = data["results"]
     assert [r["result"] for r in results] == ["created", "updated", "rejected", "rejected", "rejected", "rejected",
                                               "rejected"]
-    assert results[0]["score"] == -10 + 5 + 10 and results[1]["title"] == "CTO"  # blank title, company email, pricing
+    assert results[0]["score"] == -10 + 5 + 10  # blank title, company email, pricing
+    assert results[1]["id"] == Lead.objects.get(email="known@firm.com").pk
+    assert Lead.objects.get(email="known@firm.com").title == "CTO"
     assert "block list" in results[2]["detail"]
     assert set(results[3]["errors"]) == {"initial_source"}
     assert set(results[4]["errors"]) == {"email"}
@@ -76,14 +79,48 @@ PAYLOAD = [
     lead(7, email="p7@gmail.com", country="US", activities=[{"type": "career_page_visit"},
                                                             {"type": "career_page_visit"}]),
     lead(8, country="FR", activities=[{"type": "trial_request"}]),
+    # From here on, items the set-based path works out in memory:
+    lead(9, title="Head of IT", activities=[{"type": "webcast_registered"}, {"type": "pricing_page_visit"},
+                                            {"type": "pricing_page_visit"}]),  # inquiry; one visit a day
+    lead(10, email="p10@known-account.com", company="Someone Else", activities=[{"type": "gated_asset_download"}]),
+    lead(11, company="Acme, Inc.", activities=[{"type": "newsletter_optin"}, {"type": "newsletter_optin"}]),
+    lead(12, email="p12@yahoo.com", title="Student", activities=[{"type": "email_unsubscribe"},
+                                                                 {"type": "pricing_page_visit"}]),
+    lead(13, first_name="ANNA", last_name="SCHMIDT", country="DE",
+         activities=[{"type": "webcast_attended_high_intent", "occurred_at": "2026-01-05T10:00:00Z"},
+                     {"type": "career_page_visit", "occurred_at": "2026-01-01T10:00:00Z"}]),
+    lead(14, email="p14@disposable.mailinator.com"),  # rejected both ways
+    lead(15, country="US", state="CA", activities=[{"type": "trial_request"}], owner="sdr"),  # MQL, owned: no routing
+    lead(16, country="US", activities=[], queue="inquiry"),
 ]
 
 
+def payload(sdr, inquiry_queue) -> list[dict]:
+    """PAYLOAD with the runtime ids filled in."""
+    ids = {"sdr": sdr.pk, "inquiry": inquiry_queue.pk}
+    items = []
+    for item in PAYLOAD:
+        item = dict(item)
+        for key in ("owner", "queue"):
+            if key in item:
+                item[key] = ids[item[key]]
+        items.append(item)
+    return items
+
+
 def outcome() -> dict[str, tuple]:
+    leads = Lead.objects.order_by("email")
     return {
-        lead.email: (lead.score, lead.status, lead.owner_id, lead.queue_id, lead.segment, lead.region,
-                     lead.opted_out, lead.mql_at is not None, lead.activities.count())
-        for lead in Lead.objects.all()
+        lead.email: (
+            lead.score, lead.status, lead.status_reason, lead.owner_id, lead.queue_id, lead.segment, lead.region,
+            lead.account_id, lead.email_domain, lead.first_name, lead.opted_out, lead.mql_at is not None,
+            lead.last_handraise_at is not None, lead.active_until is not None, lead.is_passive, lead.activities.count(),
+            sorted(ScoreEntry.objects.filter(lead=lead).values("rule_key").annotate(total=Sum("points"))
+                   .values_list("rule_key", "total")),
+            list(lead.status_changes.order_by("id").values_list("old", "new", "reason", "cause")),
+            list(RoutingDecision.objects.filter(lead=lead).values_list("rule_kind", "owner_id", "queue_id")),
+        )
+        for lead in leads
     }
 
 
@@ -93,27 +130,51 @@ def reset() -> None:
     PoolMember.objects.update(credit=0, assigned=0)
 
 
-def test_bulk_ingest_ends_exactly_as_one_by_one_ingest(api, integration):
+def test_bulk_ingest_ends_exactly_as_one_by_one_ingest(api, integration, sdr):
     bdrs = [UserFactory(role=Role.BDR) for _ in range(2)]
     for i, user in enumerate(bdrs):
         PoolMember.objects.create(pool=Pool.objects.get(name="EMEA BDR"), user=user, position=i)
     Territory.objects.create(name="AMER", region="amer", sdr=UserFactory(role=Role.SDR))
     UserFactory(role=Role.OPS)
+    Account.objects.create(name="Known", domain="known-account.com", employee_count=3000)
+    Account.objects.create(name="ACME Incorporated", name_key="acme", employee_count=80)
+    items = payload(sdr, Queue.objects.get(name=Queue.INQUIRY))
     client = api.as_user(integration)
 
-    for item in PAYLOAD:
+    for item in items:
         item = dict(item)
         activities = item.pop("activities", [])
-        assert client.post("/api/v1/leads/", item, format="json").status_code in (200, 201)
+        status = client.post("/api/v1/leads/", item, format="json").status_code
+        assert status in (200, 201) or item["email"].endswith("mailinator.com")
         for activity in activities:
             assert client.post("/api/v1/activities/", {"email": item["email"], **activity},
                                format="json").status_code == 201
     one_by_one = outcome()
     reset()
 
-    response = client.post("/api/v1/leads/bulk/", {"leads": PAYLOAD}, format="json")
+    response = client.post("/api/v1/leads/bulk/", {"leads": items}, format="json")
 
-    assert response.json()["rejected"] == 0
+    assert response.json()["rejected"] == 1
     assert outcome() == one_by_one
-    owners = {one_by_one[f"p{n}@firm{n % 7}.com"][2] for n in (1, 5, 8)}
+    owners = {one_by_one[f"p{n}@firm{n % 7}.com"][3] for n in (1, 5, 8)}
     assert owners == {b.pk for b in bdrs}  # the trials really went round the pool
+    # The set-based items really were the interesting ones.
+    assert one_by_one["p9@firm2.com"][1] == "inquiry"
+    assert one_by_one["p12@yahoo.com"][1:3] == ("unqualified", "unsubscribe")
+    assert one_by_one["p15@firm1.com"][1] == "mql" and one_by_one["p15@firm1.com"][3] == sdr.pk
+    assert one_by_one["p10@known-account.com"][7] is not None and one_by_one["p11@firm4.com"][7] is not None
+
+
+def test_a_batch_of_new_leads_takes_a_fixed_number_of_queries(api, integration, django_assert_max_num_queries):
+    client = api.as_user(integration)
+    small = [lead(n, activities=[{"type": "pricing_page_visit"}, {"type": "webcast_registered"}])
+             for n in range(100, 110)]
+    big = [lead(n, activities=[{"type": "pricing_page_visit"}, {"type": "webcast_registered"}])
+           for n in range(200, 400)]
+    with django_assert_max_num_queries(20) as small_run:
+        assert client.post("/api/v1/leads/bulk/", small, format="json").json()["created"] == 10
+    with django_assert_max_num_queries(len(small_run.captured_queries)):
+        assert client.post("/api/v1/leads/bulk/", big, format="json").json()["created"] == 200
+    assert Lead.objects.get(email="p250@firm5.com").status == "inquiry"
+    assert ScoreEntry.objects.filter(lead__email="p250@firm5.com").aggregate(total=Sum("points"))["total"] == \
+        Lead.objects.get(email="p250@firm5.com").score

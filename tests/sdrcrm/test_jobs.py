@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
 from leads.models import Lead
 from sdrcrm.jobs import run_job
@@ -68,3 +69,27 @@ def test_jobs_api_lists_runs_for_managers_and_ops_only(api, manager, sdr):
 def test_run_job_reads_a_clock_without_zone_as_utc():
     call_command("run_job", "active_passive", "--now", "2026-12-01T03:00:00")
     assert JobRun.objects.get().slot == NOW
+
+
+@pytest.mark.django_db
+def test_a_run_left_running_by_a_dead_worker_is_taken_over_by_the_redelivered_task(settings):
+    LeadFactory(is_passive=False, active_until=NOW - timedelta(days=1))
+    dead = JobRun.objects.create(name="active_passive", slot=NOW)
+    JobRun.objects.filter(pk=dead.pk).update(
+        started_at=timezone.now() - timedelta(seconds=settings.JOB_STALE_AFTER_SECONDS + 1))
+
+    run = run_job("active_passive", NOW)
+
+    assert run.pk == dead.pk and run.state == JobRun.State.SUCCEEDED
+    assert run.counts == {"passive": 1}
+
+
+@pytest.mark.django_db
+def test_a_run_that_started_recently_is_left_to_finish():
+    LeadFactory(is_passive=False, active_until=NOW - timedelta(days=1))
+    running = JobRun.objects.create(name="active_passive", slot=NOW)
+
+    run = run_job("active_passive", NOW)
+
+    assert run.pk == running.pk and run.state == JobRun.State.RUNNING
+    assert Lead.objects.filter(is_passive=False).count() == 1

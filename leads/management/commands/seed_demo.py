@@ -19,6 +19,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 from django.utils import timezone
 
+from leads.management.demo_sequences import seed_sequences
 from leads.models import (
     Account,
     AccountType,
@@ -188,11 +189,13 @@ class Command(BaseCommand):
             contact_plans = plan_contacts(rng, now, CONTACT_COUNT, customers, users)
             activities, history = save_people(Lead, lead_plans, users["integration"])
             contact_activities, contact_history = save_people(Contact, contact_plans, users["integration"])
+            enrollments, events = seed_sequences(rng, now, users)
             rescore_everyone()
         self.stdout.write(
             f"Demo data: {len(users)} users, {len(TEAMS)} teams, {len(accounts)} accounts, "
             f"{len(lead_plans)} leads, {len(contact_plans)} contacts, {activities + contact_activities} activities, "
-            f"{history + contact_history} status changes in {time.monotonic() - started:.1f}s."
+            f"{history + contact_history} status changes, {enrollments} enrolments, {events} sequence events "
+            f"in {time.monotonic() - started:.1f}s."
         )
 
 

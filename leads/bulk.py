@@ -1,0 +1,245 @@
+"""`POST leads/bulk/`: up to 1,000 leads with their activities per request, with the same
+results as posting them one by one (SPEC §10).
+
+Most items of a batch are new people whose score stays below the routing threshold. For
+those the outcome depends only on the item itself, so they are worked out in memory with
+the pure scoring engine and written set-based: one query finds the emails already known,
+one the blocked domains, two the matching accounts, and four bulk inserts write the
+leads, activities, ledger rows and status history of the whole batch.
+
+Everything else (an email already stored or repeated in the batch, an item given an
+owner, an item that reaches the routing threshold) goes through `services.ingest_lead` and `services.record_activity`
+item by item, in batch order, after the fast items. That order is safe: routing and
+updates only ever look at owned leads, and a fast item has no owner.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from routing import services as routing
+from scoring import rules as engine
+from scoring import services as scoring
+from scoring.models import ScoreEntry
+from sdrcrm.errors import Refused
+from sdrcrm.models import User
+
+from . import domains, services
+from .models import Account, Activity, BlockedDomain, Cause, Lead, Status, StatusChange, UnqualifiedReason
+from .services import INQUIRY_TYPES, MQL_FROM, OPEN_STATUSES, A
+
+Item = tuple[dict[str, Any], list[dict[str, Any]]]
+
+
+@dataclass
+class BatchOutcome:
+    index: int
+    result: str  # created, updated or rejected
+    lead: Lead | None = None
+    detail: str = ""
+    errors: dict[str, list[str]] | None = None
+
+
+@dataclass
+class FastItem:
+    """A new lead that no routing touches, fully worked out in memory."""
+
+    index: int
+    lead: Lead
+    activities: list[Activity]
+    awards: list[engine.Award]
+    moves: list[tuple[str, str, str]] = field(default_factory=list)  # (old, new, reason)
+
+
+def ingest_batch(items: list[Item], by: User | None) -> list[BatchOutcome]:
+    """Ingest many leads, each with its activities; a result per item, in order. A
+    rejected item writes nothing; the good ones are kept."""
+    now = timezone.now()
+    outcomes: dict[int, BatchOutcome] = {}
+    fast, slow = plan_batch(items, by, now, outcomes)
+    if fast:
+        try:
+            with transaction.atomic():
+                write_fast_items(fast, by, now)
+        except IntegrityError:
+            # A concurrent request stored one of these emails first: take the careful path.
+            slow = sorted(slow + [item.index for item in fast])
+            fast = []
+    for item in fast:
+        outcomes[item.index] = BatchOutcome(item.index, "created", lead=item.lead)
+    for index in slow:
+        outcomes[index] = ingest_one(items[index], index, by)
+    return [outcomes[index] for index in range(len(items))]
+
+
+def ingest_one(item: Item, index: int, by: User | None) -> BatchOutcome:
+    """One item the careful way, in its own transaction (savepoint)."""
+    data, activities = item
+    try:
+        with transaction.atomic():
+            result = services.ingest_lead(data, by=by)
+            for activity in activities:
+                activity = dict(activity)
+                services.record_activity(result.lead, activity.pop("type"), by=by, **activity)
+    except Refused as refused:
+        errors = {refused.field: [refused.message]} if refused.field else {}
+        return BatchOutcome(index, "rejected", detail=refused.message, errors=errors)
+    result.lead.refresh_from_db()
+    return BatchOutcome(index, "created" if result.created else "updated", lead=result.lead)
+
+
+def plan_batch(items: list[Item], by: User | None, now: datetime,
+               outcomes: dict[int, BatchOutcome]) -> tuple[list[FastItem], list[int]]:
+    """Split the batch into fast items (worked out here) and indexes for the careful path;
+    rejections go straight into `outcomes`."""
+    emails = [str(data.get("email") or "").strip().lower() for data, _ in items]
+    repeated = {email for email, n in Counter(emails).items() if n > 1}
+    known = set(Lead.objects.filter(email__in=set(emails) - repeated).values_list("email", flat=True))
+    blocked = set(BlockedDomain.objects.filter(
+        domain__in={domains.email_domain(e) for e in emails}).values_list("domain", flat=True))
+    accounts = AccountIndex((email, data.get("company") or "") for email, (data, _) in zip(emails, items, strict=True))
+    rules = scoring.load_rules()
+    fast: list[FastItem] = []
+    slow: list[int] = []
+    for index, (data, activities) in enumerate(items):
+        if emails[index] in repeated or emails[index] in known:
+            slow.append(index)
+            continue
+        try:
+            item = plan_new_lead(index, data, activities, by, now, blocked, accounts, rules)
+        except Refused as refused:
+            errors = {refused.field: [refused.message]} if refused.field else {}
+            outcomes[index] = BatchOutcome(index, "rejected", detail=refused.message, errors=errors)
+            continue
+        if item is None:
+            slow.append(index)
+        else:
+            fast.append(item)
+    return fast, slow
+
+
+class AccountIndex:
+    """The accounts a batch's leads match, found in two queries instead of two per lead
+    (the same rule as routing.services.match_account: domain first, then company name)."""
+
+    def __init__(self, people: Iterable[tuple[str, str]]) -> None:
+        people = list(people)
+        wanted_domains = {domains.normalise_domain(domains.email_domain(email)) for email, _ in people}
+        wanted_domains = {d for d in wanted_domains if d and not domains.is_free(d)}
+        wanted_names = {services.normalise_company(company) for _, company in people if company} - {""}
+        self.by_domain: dict[str, Account] = {}
+        self.by_name: dict[str, Account] = {}
+        if wanted_domains:
+            for account in Account.objects.filter(domain__in=wanted_domains).order_by("-id"):
+                self.by_domain[account.domain] = account  # lowest id wins, as in match_account
+        if wanted_names:
+            for account in Account.objects.filter(name_key__in=wanted_names).order_by("-id"):
+                self.by_name[account.name_key] = account
+
+    def match(self, email: str, company: str) -> Account | None:
+        domain = domains.email_domain(email)
+        if domain and not domains.is_free(domain):
+            account = self.by_domain.get(domains.normalise_domain(domain))
+            if account is not None:
+                return account
+        key = services.normalise_company(company) if company else ""
+        return self.by_name.get(key) if key else None
+
+
+def plan_new_lead(index: int, data: dict[str, Any], activities: list[dict[str, Any]], by: User | None,
+                  now: datetime, blocked: set[str], accounts: AccountIndex,
+                  rules: list[engine.Rule]) -> FastItem | None:
+    """What ingest_lead + record_activity would do for a new lead, without the database;
+    None when the lead would be routed on the way (the careful path does that)."""
+    data = services._clean_person_fields(data)
+    email = services.check_email_allowed(data.pop("email", "") or "", blocked=blocked)
+    if data.get("owner") is not None:
+        return None  # an owned lead shows in routing's facts for its domain: keep the batch order
+    source = data.pop("initial_source", None)
+    if not source:
+        raise Refused("initial_source is required for a new lead.", field="initial_source")
+    if not data.get("last_name"):
+        raise Refused("last_name is required for a new lead.", field="last_name")
+    lead = Lead(email=email, initial_source=source, lead_source=source, created_by=by,
+                status=Status.RAW, status_changed_at=now, **data)
+    if lead.account_id is None:
+        lead.account = accounts.match(email, lead.company)
+    routing.classify(lead, match=False)
+
+    profile = engine.Profile(title=lead.title, email=email)
+    item = FastItem(index, lead, [], [])
+    rows: list[scoring.ActivityRow] = []
+    facts: list[engine.ActivityFact] = []
+    # The same steps as score_and_advance after the ingest, then after each activity.
+    lead.score, item.awards = engine.score(profile, facts, rules)
+    if not _advance(item, set(), now):
+        return None
+    for number, raw in enumerate(activities, start=1):
+        raw = dict(raw)
+        activity = Activity(type=raw.pop("type"), occurred_at=raw.get("occurred_at") or now,
+                            details=dict(raw.get("details") or {}), source_system=raw.get("source_system", ""),
+                            created_by=by)
+        item.activities.append(activity)
+        # Numbered in arrival order, as database ids would be; mapped to real ids on write.
+        facts.append(engine.ActivityFact(number, activity.type, activity.occurred_at))
+        rows.append(scoring.ActivityRow(number, activity.type, activity.occurred_at, activity.details))
+        lead.score, item.awards = engine.score(profile, facts, rules)
+        for name, value in scoring._engagement(lead, rows, now).items():
+            setattr(lead, name, value)
+        if not _advance(item, {activity.type}, now):
+            return None
+    return item
+
+
+def _advance(item: FastItem, new_types: set[str], now: datetime) -> bool:
+    """services.score_and_advance on the in-memory lead; False if it would route."""
+    lead = item.lead
+    if A.EMAIL_UNSUBSCRIBE in new_types:
+        lead.opted_out = True
+        if lead.status in OPEN_STATUSES:
+            _move(item, Status.UNQUALIFIED, UnqualifiedReason.UNSUBSCRIBE, now)
+        return True
+    if lead.status == Status.RAW and new_types & INQUIRY_TYPES and lead.score < settings.MQL_THRESHOLD:
+        _move(item, Status.INQUIRY, "", now)
+    if lead.status in MQL_FROM and lead.score >= settings.MQL_THRESHOLD:
+        _move(item, Status.MQL, "", now)
+        lead.last_mql_at = now
+        lead.mql_at = lead.mql_at or now
+    return not services.needs_routing(lead)
+
+
+def _move(item: FastItem, new: str, reason: str, now: datetime) -> None:
+    item.moves.append((item.lead.status, new, reason))
+    item.lead.status, item.lead.status_reason, item.lead.status_changed_at = new, reason, now
+
+
+def write_fast_items(items: list[FastItem], by: User | None, now: datetime) -> None:
+    """Four bulk inserts for the whole batch."""
+    Lead.objects.bulk_create([item.lead for item in items])
+    activities = []
+    for item in items:
+        for activity in item.activities:
+            activity.lead = item.lead
+            activities.append(activity)
+    Activity.objects.bulk_create(activities)
+    entries, history = [], []
+    for item in items:
+        ids = {number: activity.pk for number, activity in enumerate(item.activities, start=1)}
+        entries.extend(
+            ScoreEntry(lead=item.lead, rule_key=award.rule_key, rule_version=award.rule_version,
+                       activity_id=ids.get(award.activity_id) if award.activity_id else None,
+                       points=award.points, reason=award.reason[:255], at=now)
+            for award in item.awards if award.points
+        )
+        history.extend(StatusChange(lead=item.lead, old=old, new=new, reason=reason, cause=Cause.SCORE,
+                                    by=None, at=now) for old, new, reason in item.moves)
+    ScoreEntry.objects.bulk_create(entries)
+    StatusChange.objects.bulk_create(history)

@@ -1,0 +1,201 @@
+"""Sequences, enrolments and their events over the API (SPEC §6). The rules live in
+leads/sequences.py; this module scopes, validates the input's shape and answers."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+import django_filters
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.permissions import SAFE_METHODS, BasePermission
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from sdrcrm.errors import Refused
+from sdrcrm.models import Role, User
+from sdrcrm.pagination import KeysetPagination
+
+from . import sequences
+from .models import Contact, Enrollment, Lead, Person, Sequence, SequenceEvent, SequenceStep
+from .sequence_serializers import (
+    EnrollmentCreatedSerializer,
+    EnrollmentInput,
+    EnrollmentSerializer,
+    SequenceEventInput,
+    SequenceEventPage,
+    SequenceEventSerializer,
+    SequenceSerializer,
+)
+
+MAX_ID = 2**63 - 1
+
+
+class ReadOrOpsAndManagersWrite(BasePermission):
+    message = "Only Sales-Dev Ops and managers may create or change sequences."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        user = request.user
+        if not (user and user.is_authenticated):
+            return False
+        return request.method in SAFE_METHODS or user.is_ops or user.is_manager
+
+
+def active_counts() -> Subquery:
+    return Subquery(
+        Enrollment.objects.filter(sequence=OuterRef("pk"), state=Enrollment.State.ACTIVE)
+        .order_by().values("sequence").annotate(n=Count("id")).values("n"),
+        output_field=IntegerField(),
+    )
+
+
+class SequenceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+                      mixins.UpdateModelMixin, viewsets.GenericViewSet):
+    """The cadences SDRs run. Everyone reads them; ops and managers create and edit them."""
+
+    serializer_class = SequenceSerializer
+    permission_classes = [ReadOrOpsAndManagersWrite]
+    ordering_fields = ["name", "created_at"]
+    ordering = "name"
+    filterset_fields = ["touch", "is_active"]
+
+    def get_queryset(self) -> QuerySet:
+        return (Sequence.objects.select_related("created_by").prefetch_related("steps")
+                .annotate(active_enrollments=active_counts()))
+
+    def perform_create(self, serializer: Any) -> None:
+        super().perform_create(serializer)
+        serializer.instance = self.get_queryset().get(pk=serializer.instance.pk)
+
+    def perform_update(self, serializer: Any) -> None:
+        super().perform_update(serializer)
+        serializer.instance = self.get_queryset().get(pk=serializer.instance.pk)
+
+
+class EnrollmentFilter(django_filters.FilterSet):
+    lead = django_filters.NumberFilter(field_name="lead_id", min_value=1, max_value=MAX_ID)
+    contact = django_filters.NumberFilter(field_name="contact_id", min_value=1, max_value=MAX_ID)
+    sequence = django_filters.NumberFilter(field_name="sequence_id", min_value=1, max_value=MAX_ID)
+    state = django_filters.ChoiceFilter(choices=Enrollment.State.choices)
+
+    class Meta:
+        model = Enrollment
+        fields = ["lead", "contact", "sequence", "state"]
+
+
+def visible_enrollments(user: User) -> QuerySet:
+    """Enrolments of the leads and contacts the user may read (integrations also read
+    the ones they made)."""
+    if not user.is_authenticated:
+        return Enrollment.objects.none()
+    if user.is_ops:
+        return Enrollment.objects.all()
+    scope = Q(lead__in=Lead.objects.visible_to(user)) | Q(contact__in=Contact.objects.visible_to(user))
+    if user.role == Role.INTEGRATION:
+        scope |= Q(enrolled_by=user)
+    return Enrollment.objects.filter(scope)
+
+
+def step_counts() -> Subquery:
+    return Subquery(
+        SequenceStep.objects.filter(sequence=OuterRef("sequence_id")).order_by().values("sequence")
+        .annotate(n=Count("id")).values("n"),
+        output_field=IntegerField(),
+    )
+
+
+class EnrollmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """A lead or contact in a sequence. `POST` enrols (answers `warnings`); events come in
+    at `{id}/events/` and are applied by a worker."""
+
+    serializer_class = EnrollmentSerializer
+    filterset_class = EnrollmentFilter
+    ordering_fields = ["enrolled_at"]
+    ordering = "-enrolled_at"
+
+    def get_queryset(self) -> QuerySet:
+        if getattr(self, "swagger_fake_view", False):
+            return Enrollment.objects.none()
+        return (visible_enrollments(self.request.user).select_related("sequence", "enrolled_by")
+                .annotate(step_count=step_counts()))
+
+    def get_object(self) -> Enrollment:
+        # The sequencing tool reports events on any enrolment it names, as it records
+        # activities on any lead (leads.api.ActivityViewSet); it reads back only its own.
+        user = self.request.user
+        if self.action == "events" and self.request.method == "POST" and user.role == Role.INTEGRATION:
+            enrollment = (Enrollment.objects.select_related("sequence").annotate(step_count=step_counts())
+                          .filter(pk=self.kwargs["pk"]).first() if str(self.kwargs["pk"]).isdecimal() else None)
+            if enrollment is None:
+                raise NotFound("No enrolment with this id.")
+            return enrollment
+        enrollment = super().get_object()
+        if self.request.method not in SAFE_METHODS:
+            check_editable(enrollment.person, user)
+        return enrollment
+
+    @extend_schema(request=EnrollmentInput, responses={201: EnrollmentCreatedSerializer})
+    def create(self, request: Request) -> Response:
+        data = EnrollmentInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        person = find_person(request.user, data.validated_data)
+        sequence = Sequence.objects.filter(pk=data.validated_data["sequence"]).first()
+        if sequence is None:
+            raise Refused(f"No sequence with id {data.validated_data['sequence']}.", field="sequence")
+        enrollment, warnings = sequences.enroll(person, sequence, by=request.user)
+        enrollment = Enrollment.objects.select_related("sequence", "enrolled_by").annotate(
+            step_count=step_counts()).get(pk=enrollment.pk)
+        enrollment.warnings = warnings
+        return Response(EnrollmentCreatedSerializer(enrollment).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(methods=["GET"], responses=SequenceEventPage)
+    @extend_schema(methods=["POST"], request=SequenceEventInput, responses={202: SequenceEventSerializer})
+    @action(detail=True, methods=["get", "post"])
+    def events(self, request: Request, pk: str | None = None) -> Response:
+        """`POST` stores an event (202) and a worker applies it; a resend with the same
+        `external_id` answers the stored event. A finished enrolment takes only a reply
+        (replies arrive late) or an event that happened before it finished."""
+        enrollment = self.get_object()
+        if request.method == "GET":
+            keyset = SimpleNamespace(ordering_fields=["received_at"], ordering="received_at")
+            paginator = KeysetPagination()
+            rows = paginator.paginate_queryset(
+                SequenceEvent.objects.filter(enrollment=enrollment).select_related("created_by"), request, keyset
+            )
+            return paginator.get_paginated_response(SequenceEventSerializer(rows, many=True).data)
+        data = SequenceEventInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        event = sequences.record_event(enrollment, by=request.user, **data.validated_data)
+        return Response(SequenceEventSerializer(event).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(request=None, responses=EnrollmentSerializer)
+    @action(detail=True, methods=["post"])
+    def finish(self, request: Request, pk: str | None = None) -> Response:
+        """Finish an active enrolment by hand (reason `manual`)."""
+        enrollment = sequences.finish_enrollment(self.get_object(), by=request.user)
+        return Response(EnrollmentSerializer(self.get_queryset().get(pk=enrollment.pk)).data)
+
+
+def check_editable(person: Person, user: User) -> None:
+    if user.role == Role.INTEGRATION:
+        return
+    if not type(person).objects.editable_by(user).filter(pk=person.pk).exists():
+        raise PermissionDenied(f"You may read this {type(person)._meta.verbose_name} but not change it.")
+
+
+def find_person(user: User, data: dict[str, Any]) -> Lead | Contact:
+    """The lead or contact to enrol: 404 if the user may not see it, 403 if only read it.
+    Integrations (the sequencing tool) may enrol anyone they can name."""
+    model: type[Lead] | type[Contact] = Lead if data.get("lead") else Contact
+    pk = data.get("lead") or data.get("contact")
+    scope = model.objects.all() if user.role == Role.INTEGRATION else model.objects.visible_to(user)
+    person = scope.filter(pk=pk).first()
+    if person is None:
+        raise NotFound(f"No {model._meta.verbose_name} with id {pk}.")
+    check_editable(person, user)
+    return person
+

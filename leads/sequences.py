@@ -1,0 +1,482 @@
+"""Sequences, enrolments and sequence events (SPEC §6): the business rules, once.
+
+Events are stored first (`record_event`) and applied later by a worker (`apply_event`,
+through leads.tasks.apply_sequence_event). Applying locks the event row and checks
+`applied_at` in the same transaction as everything the event changes, so a task that is
+delivered twice, or re-run after its worker was killed, applies the event exactly once.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from sdrcrm.errors import Refused
+from sdrcrm.models import User
+
+from . import domains, services
+from .models import (
+    Activity,
+    ActivityType,
+    Cause,
+    Contact,
+    Enrollment,
+    Lead,
+    Person,
+    RecycleReason,
+    Sequence,
+    SequenceEvent,
+    SequenceStep,
+    Status,
+    StepType,
+    Touch,
+)
+
+Kind = SequenceEvent.Kind
+Reason = Enrollment.FinishReason
+CLOSED_STATUSES = frozenset({
+    Status.QUALIFIED, Status.UNQUALIFIED, Status.BAD_DATA, Status.WEB_PORTAL_PURCHASE,
+})
+# The statuses a first completed step (or a reply) accepts; the transition map allows
+# `bad_data` → `accepted` too, but a bad-data record is closed and never enrolled.
+ACCEPT_FROM = frozenset({Status.RAW, Status.INQUIRY, Status.MQL, Status.RECYCLE, Status.UNRESPONSIVE})
+# Events may arrive from the sequencing tool a little ahead of our clock, not days ahead.
+MAX_FUTURE = timedelta(days=1)
+PLACEHOLDERS = frozenset({"-", "--", ".", "?", "n/a", "na", "none", "null", "unknown", "test", "x"})
+
+
+# --- High touch ---------------------------------------------------------------------
+
+
+def _real(value: str) -> bool:
+    value = value.strip().lower()
+    return bool(value) and value not in PLACEHOLDERS
+
+
+def _has_company(person: Person) -> bool:
+    domain = domains.email_domain(person.email) if person.email else ""
+    if domain and not domains.is_free(domain) and not domains.is_disposable(domain):
+        return True
+    return _real(person.company)
+
+
+def _has_phone(person: Person) -> bool:
+    return len(re.sub(r"\D", "", person.phone)) >= 7
+
+
+def is_high_touch(person: Person) -> bool:
+    """SPEC §6: valid values for at least two of company (a company email domain, or a
+    company name), phone and title."""
+    return sum((_has_company(person), _has_phone(person), _real(person.title))) >= 2
+
+
+# --- Sequences ----------------------------------------------------------------------
+
+
+def _check_steps(steps: list[Mapping[str, Any]]) -> None:
+    if not steps:
+        raise Refused("A sequence needs at least one step.", field="steps")
+    last_offset = 0
+    for number, step in enumerate(steps, start=1):
+        position = step.get("position", number)
+        if position != number:
+            raise Refused(f"Steps are numbered 1 to {len(steps)} in order; step {number} says {position}.",
+                          field="steps")
+        if step.get("type") not in StepType.values:
+            raise Refused(f"Step {number}: type is one of {', '.join(StepType.values)}.", field="steps")
+        offset = step.get("day_offset")
+        if not isinstance(offset, int) or offset < 0:
+            raise Refused(f"Step {number}: day_offset is a whole number of days, 0 or more.", field="steps")
+        if offset < last_offset:
+            raise Refused(f"Step {number} (day {offset}) comes before step {number - 1} (day {last_offset}); "
+                          "day offsets may not decrease.", field="steps")
+        last_offset = offset
+
+
+def _write_steps(sequence: Sequence, steps: list[Mapping[str, Any]]) -> None:
+    SequenceStep.objects.bulk_create([
+        SequenceStep(sequence=sequence, position=number, day_offset=step["day_offset"], type=step["type"])
+        for number, step in enumerate(steps, start=1)
+    ])
+
+
+@transaction.atomic
+def create_sequence(data: Mapping[str, Any], by: User | None) -> Sequence:
+    """A sequence with its ordered steps (`data["steps"]`: dicts of day_offset and type,
+    positions 1..n in order)."""
+    data = dict(data)
+    steps = list(data.pop("steps", None) or [])
+    _check_steps(steps)
+    if data.get("touch") not in Touch.values:
+        raise Refused(f"touch is one of {', '.join(Touch.values)}.", field="touch")
+    if Sequence.objects.filter(name=data.get("name", "")).exists():
+        raise Refused(f"A sequence named '{data.get('name')}' already exists.", field="name")
+    sequence = Sequence.objects.create(created_by=by, **data)
+    _write_steps(sequence, steps)
+    return sequence
+
+
+@transaction.atomic
+def update_sequence(sequence: Sequence, data: Mapping[str, Any], by: User | None) -> Sequence:
+    """Edit a sequence; `steps`, when given, replaces them all. Steps may not be removed
+    while an enrolment has completed them (its current step would point nowhere)."""
+    data = dict(data)
+    steps = data.pop("steps", None)
+    if "touch" in data and data["touch"] not in Touch.values:
+        raise Refused(f"touch is one of {', '.join(Touch.values)}.", field="touch")
+    if "name" in data and Sequence.objects.filter(name=data["name"]).exclude(pk=sequence.pk).exists():
+        raise Refused(f"A sequence named '{data['name']}' already exists.", field="name")
+    for field, value in data.items():
+        setattr(sequence, field, value)
+    sequence.save()
+    if steps is not None:
+        steps = list(steps)
+        _check_steps(steps)
+        furthest = sequence.enrollments.order_by("-current_step").values_list("current_step", flat=True).first()
+        if furthest and furthest > len(steps):
+            raise Refused(f"An enrolment has completed step {furthest}; keep at least {furthest} steps.",
+                          field="steps")
+        sequence.steps.all().delete()
+        _write_steps(sequence, steps)
+    return sequence
+
+
+# --- Enrolments ---------------------------------------------------------------------
+
+
+def _person_field(person: Person) -> str:
+    return "lead" if isinstance(person, Lead) else "contact"
+
+
+def active_enrollment(person: Person) -> Enrollment | None:
+    return (Enrollment.objects.select_related("sequence")
+            .filter(**{_person_field(person): person}, state=Enrollment.State.ACTIVE).first())
+
+
+def _check_enrollable(person: Person, sequence: Sequence) -> None:
+    name = person.full_name or person.email
+    if not sequence.is_active:
+        raise Refused(f"The sequence '{sequence.name}' is inactive; pick an active one.", field="sequence")
+    if person.opted_out:
+        raise Refused(f"{name} opted out of email; they cannot be enrolled in a sequence.")
+    if person.inactive:
+        raise Refused(f"{name} is marked inactive; they cannot be enrolled in a sequence.")
+    if isinstance(person, Lead) and person.converted_to_id is not None:
+        raise Refused(f"{name} was converted; enrol their contact instead.")
+    if person.status in CLOSED_STATUSES:
+        raise Refused(f"{name} is {Status(person.status).label}, a closed status; reopen them before enrolling.")
+    current = active_enrollment(person)
+    if current is not None:
+        raise Refused(f"{name} is already in the active sequence '{current.sequence.name}'; "
+                      "finish that enrolment first.")
+
+
+def enroll(person: Person, sequence: Sequence, by: User | None,
+           now: datetime | None = None) -> tuple[Enrollment, list[str]]:
+    """Put a lead or contact in a sequence. Returns the enrolment and warnings (a
+    high-touch person in a low-touch sequence: allowed, but worth a second look)."""
+    now = now or timezone.now()
+    _check_enrollable(person, sequence)
+    try:
+        with transaction.atomic():
+            enrollment = Enrollment.objects.create(
+                **{_person_field(person): person}, sequence=sequence, enrolled_by=by, enrolled_at=now
+            )
+    except IntegrityError:
+        # Two enrolments raced past the check; the partial unique index kept one.
+        current = active_enrollment(person)
+        where = f" '{current.sequence.name}'" if current else ""
+        raise Refused(f"{person.full_name or person.email} is already in the active sequence{where}; "
+                      "finish that enrolment first.") from None
+    warnings = []
+    if sequence.touch == Touch.LOW and is_high_touch(person):
+        warnings.append(f"{person.full_name or person.email} is high-touch but '{sequence.name}' "
+                        "is a low-touch sequence.")
+    return enrollment, warnings
+
+
+def finish_enrollments(person: Person, reason: str, now: datetime | None = None) -> int:
+    """Finish every active enrolment of a lead or contact (inactive, community program,
+    converted, by hand); returns how many."""
+    return Enrollment.objects.filter(**{_person_field(person): person}, state=Enrollment.State.ACTIVE).update(
+        state=Enrollment.State.FINISHED, finish_reason=reason, finished_at=now or timezone.now()
+    )
+
+
+def finish_enrollment(enrollment: Enrollment, by: User | None, now: datetime | None = None) -> Enrollment:
+    """Finish one enrolment by hand."""
+    changed = Enrollment.objects.filter(pk=enrollment.pk, state=Enrollment.State.ACTIVE).update(
+        state=Enrollment.State.FINISHED, finish_reason=Reason.MANUAL, finished_at=now or timezone.now()
+    )
+    if not changed:
+        raise Refused("This enrolment is already finished.", field="state")
+    enrollment.refresh_from_db()
+    return enrollment
+
+
+# --- Events -------------------------------------------------------------------------
+
+
+def record_event(
+    enrollment: Enrollment,
+    kind: str,
+    *,
+    step: int | None = None,
+    occurred_at: datetime | None = None,
+    external_id: str = "",
+    by: User | None = None,
+    now: datetime | None = None,
+) -> SequenceEvent:
+    """Store an event, then have a worker apply it once the transaction commits. A resend
+    with the same `external_id` returns the stored event and stores nothing new.
+
+    A finished enrolment still takes a reply (replies arrive late) and events that
+    happened before it finished (the tool's events may arrive out of order); anything
+    else is refused.
+    """
+    from .tasks import apply_sequence_event  # tasks imports this module
+
+    now = now or timezone.now()
+    external_id = (external_id or "").strip()
+    if external_id:
+        stored = SequenceEvent.objects.filter(enrollment=enrollment, external_id=external_id).first()
+        if stored is not None:
+            _enqueue_if_pending(stored, apply_sequence_event)
+            return stored
+    if kind not in Kind.values:
+        raise Refused(f"'{kind}' is not a sequence event; one of: {', '.join(Kind.values)}.", field="kind")
+    occurred_at = occurred_at or now
+    if occurred_at > now + MAX_FUTURE:
+        raise Refused("occurred_at is more than a day in the future.", field="occurred_at")
+    if kind == Kind.STEP_COMPLETED:
+        if step is None:
+            raise Refused("step is required for step_completed.", field="step")
+        count = enrollment.sequence.steps.count()
+        if not 1 <= step <= count:
+            raise Refused(f"'{enrollment.sequence.name}' has steps 1 to {count}; there is no step {step}.",
+                          field="step")
+    if (enrollment.state == Enrollment.State.FINISHED and kind != Kind.REPLIED
+            and not (enrollment.finished_at and occurred_at <= enrollment.finished_at)):
+        raise Refused(f"This enrolment is finished ({enrollment.get_finish_reason_display()}); "
+                      "only a reply may still be recorded.", field="kind")
+    try:
+        with transaction.atomic():
+            event = SequenceEvent.objects.create(
+                enrollment=enrollment, kind=kind, step=step, occurred_at=occurred_at,
+                external_id=external_id, created_by=by,
+            )
+    except IntegrityError:
+        # The same external id, sent twice at once: the other request stored it.
+        event = SequenceEvent.objects.get(enrollment=enrollment, external_id=external_id)
+    _enqueue_if_pending(event, apply_sequence_event)
+    return event
+
+
+def _enqueue_if_pending(event: SequenceEvent, task: Any) -> None:
+    # Enqueueing an event that is stored but not yet applied again is harmless (applying
+    # is idempotent) and recovers an event whose task was lost.
+    if event.applied_at is None:
+        event_id = event.pk
+        transaction.on_commit(lambda: task.delay(event_id))
+
+
+def apply_event(event_id: int, now: datetime | None = None) -> SequenceEvent | None:
+    """Apply a stored event exactly once: in one transaction, lock the event, return if
+    it was applied, else carry it out and mark it applied with what it did in words."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        event = SequenceEvent.objects.select_for_update().filter(pk=event_id).first()
+        if event is None or event.applied_at is not None:
+            return event
+        # Lock order: event, person, enrolment. Events of one enrolment apply one at a
+        # time, and the order matches update_person and routing (person row, then its
+        # enrolments), so none of them wait on each other in a cycle.
+        lead_id, contact_id = Enrollment.objects.filter(pk=event.enrollment_id).values_list(
+            "lead_id", "contact_id").get()
+        person: Person = (Lead.objects.select_for_update().get(pk=lead_id) if lead_id
+                          else Contact.objects.select_for_update().get(pk=contact_id))
+        enrollment = Enrollment.objects.select_for_update().select_related("sequence").get(pk=event.enrollment_id)
+        result = APPLY[event.kind](event, enrollment, person, now)
+        event.applied_at, event.result = now, result[:255]
+        event.save(update_fields=["applied_at", "result"])
+    return event
+
+
+def _label(person: Person) -> str:
+    return "lead" if isinstance(person, Lead) else "contact"
+
+
+def _accept(person: Person, cause: str, now: datetime) -> str:
+    if person.status not in ACCEPT_FROM:
+        return ""
+    old = person.status
+    if services.transition(person, Status.ACCEPTED, cause=cause, now=now):
+        return f"{_label(person)} {Status(old).label} → Accepted"
+    return ""
+
+
+def _happened_while_active(event: SequenceEvent, enrollment: Enrollment) -> bool:
+    return enrollment.state == Enrollment.State.ACTIVE or (
+        enrollment.finished_at is not None and event.occurred_at <= enrollment.finished_at
+    )
+
+
+def _apply_step_completed(event: SequenceEvent, enrollment: Enrollment, person: Person, now: datetime) -> str:
+    if not _happened_while_active(event, enrollment):
+        return f"step {event.step} completed after the enrolment finished; nothing changed"
+    step = event.step or 0
+    first = enrollment.current_step == 0 or step == 1
+    said = [f"step {step} completed"]
+    if step > enrollment.current_step:
+        enrollment.current_step = step
+        enrollment.save(update_fields=["current_step"])
+    else:
+        said.append(f"already at step {enrollment.current_step}")
+    if first:
+        said.append(_accept(person, Cause.SEQUENCE, now) or f"{_label(person)} stays {person.get_status_display()}")
+    return "; ".join(said)
+
+
+def _apply_replied(event: SequenceEvent, enrollment: Enrollment, person: Person, now: datetime) -> str:
+    # A reply to a lead nobody accepted yet (no step recorded) accepts it first, then
+    # qualifies it: two history rows, both caused by the reply.
+    said = ["replied"]
+    accepted = _accept(person, Cause.REPLY, now)
+    if accepted:
+        said.append(accepted)
+    if person.status == Status.ACCEPTED and services.transition(person, Status.QUALIFYING, cause=Cause.REPLY,
+                                                                 now=now):
+        said.append(f"{_label(person)} Accepted → Qualifying")
+    elif not accepted:
+        said.append(f"{_label(person)} stays {person.get_status_display()}")
+    updates: dict[str, Any] = {"replied_at": enrollment.replied_at or event.occurred_at}
+    if enrollment.state == Enrollment.State.ACTIVE:
+        updates.update(state=Enrollment.State.FINISHED, finish_reason=Reason.REPLIED, finished_at=event.occurred_at)
+        said.append("enrolment finished (replied)")
+    elif enrollment.finish_reason == Reason.COMPLETED:
+        # A late reply to a sequence that ran out: it did get an answer after all.
+        updates["finish_reason"] = Reason.REPLIED
+        said.append("enrolment marked replied")
+    for field, value in updates.items():
+        setattr(enrollment, field, value)
+    enrollment.save(update_fields=list(updates))
+    return "; ".join(said)
+
+
+def _finish(enrollment: Enrollment, reason: str, at: datetime, kind: str) -> str:
+    if enrollment.state != Enrollment.State.ACTIVE:
+        return f"{kind}; enrolment was already finished ({enrollment.get_finish_reason_display()})"
+    enrollment.state, enrollment.finish_reason, enrollment.finished_at = Enrollment.State.FINISHED, reason, at
+    enrollment.save(update_fields=["state", "finish_reason", "finished_at"])
+    return f"{kind}; enrolment finished ({enrollment.get_finish_reason_display()})"
+
+
+def _apply_finished(event: SequenceEvent, enrollment: Enrollment, person: Person, now: datetime) -> str:
+    # finished_at is when the tool finished it: the unresponsive wait counts from there.
+    return _finish(enrollment, Reason.COMPLETED, min(event.occurred_at, now), "finished")
+
+
+def _apply_bounced(event: SequenceEvent, enrollment: Enrollment, person: Person, now: datetime) -> str:
+    return _finish(enrollment, Reason.BOUNCED, min(event.occurred_at, now), "bounced")
+
+
+APPLY = {
+    Kind.STEP_COMPLETED: _apply_step_completed,
+    Kind.REPLIED: _apply_replied,
+    Kind.FINISHED: _apply_finished,
+    Kind.BOUNCED: _apply_bounced,
+}
+
+
+def requeue_stranded_events(now: datetime) -> dict[str, int]:
+    """`sequence_events` (every 10 minutes): events stored long ago and still not applied
+    lost their task; enqueue them again (applying twice is harmless anyway)."""
+    from .tasks import apply_sequence_event  # tasks import this module
+
+    cutoff = now - timedelta(seconds=settings.SEQUENCE_EVENT_REQUEUE_AFTER_SECONDS)
+    requeued, cursor = 0, 0
+    while True:
+        ids = list(SequenceEvent.objects.filter(applied_at__isnull=True, received_at__lte=cutoff, id__gt=cursor)
+                   .order_by("id").values_list("id", flat=True)[: settings.JOB_BATCH_SIZE])
+        if not ids:
+            return {"requeued": requeued}
+        for event_id in ids:
+            apply_sequence_event.delay(event_id)
+        requeued += len(ids)
+        cursor = ids[-1]
+
+
+# --- The `unresponsive` job ---------------------------------------------------------
+
+
+def follow_up_unresponsive(now: datetime) -> dict[str, int]:
+    """`unresponsive` (hourly): a person whose sequence finished without a reply at least
+    UNRESPONSIVE_AFTER_DAYS ago, still Accepted, with no reply since and no newer active
+    enrolment → Unresponsive (or Recycle, no response, per UNRESPONSIVE_STATUS). Every
+    enrolment looked at is marked followed up, so a re-run finds nothing."""
+    cutoff = now - timedelta(days=settings.UNRESPONSIVE_AFTER_DAYS)
+    target = Status.RECYCLE if settings.UNRESPONSIVE_STATUS == "recycle" else Status.UNRESPONSIVE
+    reason = RecycleReason.NO_RESPONSE if target == Status.RECYCLE else ""
+    checked = moved = 0
+    cursor: tuple[datetime, int] | None = None
+    awaiting = Enrollment.objects.filter(
+        state=Enrollment.State.FINISHED, finish_reason=Reason.COMPLETED, followed_up_at=None, finished_at__lte=cutoff
+    )
+    while True:
+        # The partial index enrollment_awaiting_followup, in (finished_at, id) order;
+        # the cursor makes progress certain even if a row were to stay in the index.
+        batch = awaiting
+        if cursor is not None:
+            batch = batch.filter(Q(finished_at__gt=cursor[0]) | Q(finished_at=cursor[0], id__gt=cursor[1]))
+        # No row locks: the moves are conditional updates (a reply applied meanwhile
+        # wins), and locking enrolments before people would invert apply_event's order.
+        with transaction.atomic():
+            rows = list(batch.select_related("lead", "contact").order_by("finished_at", "id")
+                        [:settings.JOB_BATCH_SIZE])
+            if not rows:
+                return {"checked": checked, "moved": moved}
+            cursor = (rows[-1].finished_at, rows[-1].pk)  # type: ignore[assignment]
+            quiet = _without_reply_or_active(rows)
+            for enrollment in rows:
+                person = enrollment.person
+                if enrollment.pk in quiet and person.status == Status.ACCEPTED and services.transition(
+                    person, target, reason=reason, cause=Cause.JOB, now=now
+                ):
+                    moved += 1
+            Enrollment.objects.filter(pk__in=[e.pk for e in rows]).update(followed_up_at=now)
+            checked += len(rows)
+
+
+def _without_reply_or_active(rows: list[Enrollment]) -> set[int]:
+    """The enrolments in `rows` whose person has not replied since (in any enrolment, or
+    as a sequence-reply activity) and is not in a newer active enrolment: a few queries
+    per batch, not per row."""
+    lead_ids = {e.lead_id for e in rows if e.lead_id}
+    contact_ids = {e.contact_id for e in rows if e.contact_id}
+    person_q = Q(lead_id__in=lead_ids) | Q(contact_id__in=contact_ids)
+    busy = set(Enrollment.objects.filter(person_q, state=Enrollment.State.ACTIVE).values_list("lead_id", "contact_id"))
+    replies: dict[tuple[int | None, int | None], datetime] = {}
+    for key_lead, key_contact, at in [
+        *Enrollment.objects.filter(person_q, replied_at__isnull=False).values_list("lead_id", "contact_id",
+                                                                                   "replied_at"),
+        *Activity.objects.filter(person_q, type=ActivityType.SEQUENCE_REPLY).values_list("lead_id", "contact_id",
+                                                                                          "occurred_at"),
+    ]:
+        key = (key_lead, key_contact)
+        replies[key] = max(at, replies.get(key, at))
+    quiet = set()
+    for enrollment in rows:
+        key = (enrollment.lead_id, enrollment.contact_id)
+        last_reply = replies.get(key)
+        if key in busy or (last_reply is not None and enrollment.finished_at and last_reply >= enrollment.finished_at):
+            continue
+        quiet.add(enrollment.pk)
+    return quiet
+

@@ -1,0 +1,200 @@
+"""Notifications in the app: the page, the nav's unread count, and /api/v1/notifications/.
+Everyone sees their own; anyone else's is not found."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from sdrcrm.models import Notification
+from tests.factories import LeadFactory
+
+pytestmark = pytest.mark.django_db
+
+API = "/api/v1/notifications/"
+
+
+def notify(user, n: int = 1, read: bool = False, lead=None) -> list[Notification]:
+    start = timezone.now() - timedelta(hours=1)
+    notes = [Notification.objects.create(user=user, kind="routing", message=f"Note {k} for {user.username}",
+                                         lead=lead, read_at=timezone.now() if read else None) for k in range(n)]
+    for k, note in enumerate(notes):  # distinct, increasing times: note k is the k-th oldest
+        Notification.objects.filter(pk=note.pk).update(created_at=start + timedelta(minutes=k))
+    return notes
+
+
+# --- API ----------------------------------------------------------------------------------
+
+def test_the_list_holds_only_my_notifications_newest_first(api, sdr, teammate):
+    mine = notify(sdr, 3)
+    notify(teammate, 2)
+
+    results = api.as_user(sdr).get(API).json()["results"]
+
+    assert [r["id"] for r in results] == [n.pk for n in reversed(mine)]
+    assert set(results[0]) == {"id", "kind", "message", "lead", "created_at", "read_at"}
+
+
+def test_the_list_filters_unread_and_read(api, sdr):
+    unread = notify(sdr, 2)
+    read = notify(sdr, 1, read=True)
+    client = api.as_user(sdr)
+
+    assert {r["id"] for r in client.get(API, {"unread": "true"}).json()["results"]} == {n.pk for n in unread}
+    assert {r["id"] for r in client.get(API, {"unread": "false"}).json()["results"]} == {n.pk for n in read}
+    assert client.get(API, {"unread": "maybe"}).status_code == 400
+
+
+def test_the_list_pages_by_keyset(api, sdr):
+    notes = notify(sdr, 5)
+    client = api.as_user(sdr)
+
+    first = client.get(API, {"page_size": 2}).json()
+    second = client.get(first["next"]).json()
+
+    assert [r["id"] for r in first["results"] + second["results"]] == [n.pk for n in reversed(notes)][:4]
+
+
+def test_marking_one_read_sets_read_at_once(api, sdr):
+    note = notify(sdr)[0]
+    client = api.as_user(sdr)
+
+    first = client.post(f"{API}{note.pk}/read/")
+    second = client.post(f"{API}{note.pk}/read/")
+
+    assert first.status_code == second.status_code == 200
+    assert first.json()["read_at"] is not None and second.json()["read_at"] == first.json()["read_at"]
+
+
+def test_mark_all_read_marks_only_mine(api, sdr, teammate):
+    notify(sdr, 3)
+    notify(sdr, 1, read=True)
+    theirs = notify(teammate, 2)
+
+    response = api.as_user(sdr).post(f"{API}read-all/")
+
+    assert response.json() == {"marked": 3}
+    assert not Notification.objects.filter(user=sdr, read_at__isnull=True).exists()
+    assert Notification.objects.filter(pk__in=[n.pk for n in theirs], read_at__isnull=True).count() == 2
+
+
+@pytest.mark.parametrize("method, suffix", [("get", ""), ("post", "read/")])
+def test_someone_elses_notification_is_not_found(api, sdr, manager, method, suffix):
+    theirs = notify(sdr)[0]
+    # Not even their manager reads them.
+    response = getattr(api.as_user(manager), method)(f"{API}{theirs.pk}/{suffix}")
+    assert response.status_code == 404
+    assert Notification.objects.get(pk=theirs.pk).read_at is None
+
+
+def test_the_api_needs_a_login(api):
+    assert api.get(API).status_code in (401, 403)
+
+
+def test_the_list_costs_the_same_few_queries_for_many_rows(api, sdr, django_assert_max_num_queries):
+    lead = LeadFactory(owner=sdr)
+    notify(sdr, 40, lead=lead)
+    client = api.as_user(sdr)
+
+    # token + user, the page of notifications
+    with django_assert_max_num_queries(3):
+        assert len(client.get(API).json()["results"]) == 40
+
+
+# --- Page and nav -------------------------------------------------------------------------
+
+def test_the_page_lists_my_notifications_with_a_link_to_the_lead(client, sdr, teammate):
+    lead = LeadFactory(owner=sdr)
+    notify(sdr, 1, lead=lead)
+    notify(teammate, 1)
+    client.force_login(sdr)
+
+    page = client.get("/notifications/").content.decode()
+
+    assert f"Note 0 for {sdr.username}" in page and f"/leads/{lead.pk}/" in page
+    assert teammate.username not in page
+
+
+def test_the_page_pages_by_keyset(client, sdr):
+    notes = notify(sdr, 55)
+    client.force_login(sdr)
+
+    first = client.get("/notifications/")
+    cursor = first.context["next_cursor"]
+    second = client.get("/notifications/", {"cursor": cursor})
+
+    assert [n.pk for n in first.context["notifications"]] == [n.pk for n in reversed(notes)][:50]
+    assert [n.pk for n in second.context["notifications"]] == [n.pk for n in reversed(notes)][50:]
+    assert second.context["next_cursor"] is None
+
+
+def test_a_bad_cursor_falls_back_to_the_first_page(client, sdr):
+    client.force_login(sdr)
+    response = client.get("/notifications/", {"cursor": "nonsense"}, follow=True)
+    assert response.redirect_chain[-1][0] == "/notifications/"
+    assert "out of date" in response.content.decode()
+
+
+def test_the_nav_shows_my_unread_count(client, sdr, teammate):
+    notify(sdr, 3)
+    notify(sdr, 2, read=True)
+    notify(teammate, 7)
+    client.force_login(sdr)
+
+    page = client.get("/notifications/").content.decode()
+
+    assert '<span class="badge" title="unread">3</span>' in page
+
+
+def test_the_nav_caps_the_count(client, sdr):
+    Notification.objects.bulk_create([Notification(user=sdr, kind="routing", message="x") for _ in range(120)])
+    client.force_login(sdr)
+    assert '<span class="badge" title="unread">99+</span>' in client.get("/notifications/").content.decode()
+
+
+def test_no_badge_without_unread(client, sdr):
+    notify(sdr, 2, read=True)
+    client.force_login(sdr)
+    assert 'title="unread"' not in client.get("/notifications/").content.decode()
+
+
+def test_mark_all_read_from_the_page(client, sdr):
+    notify(sdr, 2)
+    client.force_login(sdr)
+
+    response = client.post("/notifications/read-all/", follow=True)
+
+    assert "Marked 2 notifications as read." in response.content.decode()
+    assert not Notification.objects.filter(user=sdr, read_at__isnull=True).exists()
+
+
+def test_mark_all_read_needs_a_post_and_a_csrf_token(sdr):
+    notify(sdr, 2)
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(sdr)
+
+    assert client.get("/notifications/read-all/").status_code == 405
+    assert client.post("/notifications/read-all/").status_code == 403
+    assert Notification.objects.filter(user=sdr, read_at__isnull=True).count() == 2
+
+
+def test_the_page_needs_a_login(client):
+    assert client.get("/notifications/").status_code == 302
+
+
+def test_the_page_costs_a_few_queries_for_many_rows(client, sdr, django_assert_max_num_queries):
+    notify(sdr, 50, lead=LeadFactory(owner=sdr))
+    client.force_login(sdr)
+
+    # session, user, the page of notifications, the unread count; the session save
+    # (every request, in a savepoint) takes three more
+    with django_assert_max_num_queries(7):
+        assert client.get("/notifications/").status_code == 200
+
+
+def test_the_unread_count_is_not_queried_for_anonymous_visitors(client, django_assert_num_queries):
+    with django_assert_num_queries(0):
+        assert client.get("/login/").status_code == 200
