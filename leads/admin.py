@@ -3,7 +3,20 @@ every change leaves a history row."""
 
 from django.contrib import admin
 
-from .models import Account, Activity, BlockedDomain, Contact, Lead, Queue, StatusChange
+from .models import (
+    Account,
+    Activity,
+    BlockedDomain,
+    Contact,
+    Enrollment,
+    Lead,
+    Queue,
+    Sequence,
+    SequenceEvent,
+    SequenceStep,
+    StatusChange,
+    Tombstone,
+)
 
 PERSON_READONLY = ["status", "status_reason", "status_changed_at", "score", "mql_at", "last_mql_at",
                    "initial_source", "created_at", "updated_at", "created_by"]
@@ -58,3 +71,51 @@ class StatusChangeAdmin(admin.ModelAdmin):
 
 admin.site.register(Queue)
 admin.site.register(BlockedDomain)
+
+
+class SequenceStepInline(admin.TabularInline):
+    model = SequenceStep
+    extra = 1
+    ordering = ["position"]
+
+
+@admin.register(Sequence)
+class SequenceAdmin(admin.ModelAdmin):
+    """Ops build sequences here (or at /api/v1/sequences/); positions are unique per sequence."""
+
+    list_display = ["name", "touch", "is_active", "created_at"]
+    list_filter = ["touch", "is_active"]
+    inlines = [SequenceStepInline]
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Enrolments, events and tombstones change only through their services (events are
+    applied exactly once by a worker); the admin shows them."""
+
+    def has_add_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
+        return False
+
+
+@admin.register(Enrollment)
+class EnrollmentAdmin(ReadOnlyAdmin):
+    list_display = ["id", "sequence", "lead", "contact", "state", "current_step", "finish_reason", "enrolled_at"]
+    list_filter = ["state", "finish_reason", "sequence"]
+    raw_id_fields = ["lead", "contact"]
+    show_full_result_count = False
+
+
+@admin.register(SequenceEvent)
+class SequenceEventAdmin(ReadOnlyAdmin):
+    list_display = ["id", "enrollment", "kind", "step", "occurred_at", "received_at", "applied_at", "result"]
+    list_filter = ["kind"]
+    show_full_result_count = False
+
+
+@admin.register(Tombstone)
+class TombstoneAdmin(ReadOnlyAdmin):
+    list_display = ["kind", "original_id", "email_domain", "marked_by", "marked_at", "deleted_at"]
+    list_filter = ["kind"]
+    search_fields = ["email_hash", "email_domain"]
