@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
+from leads.models import Sequence, SequenceEvent, Tombstone
 from tests.factories import EnrollmentFactory
 
 pytestmark = pytest.mark.django_db
@@ -22,12 +24,26 @@ def ops_client(ops) -> Client:
 
 @pytest.mark.parametrize("model", ["sequence", "enrollment", "sequenceevent", "tombstone"])
 def test_ops_see_the_lifecycle_records_in_the_admin(ops_client, model):
-    EnrollmentFactory()
-    assert ops_client.get(f"/admin/leads/{model}/").status_code == 200
+    enrollment = EnrollmentFactory()
+    SequenceEvent.objects.create(enrollment=enrollment, kind="replied", occurred_at=timezone.now())
+    Tombstone.objects.create(kind="spam", original_id=1, email_hash="0" * 64, deleted_at=timezone.now())
+
+    response = ops_client.get(f"/admin/leads/{model}/")
+
+    assert response.status_code == 200 and response.context["cl"].result_count == 1
 
 
 def test_ops_build_a_sequence_with_steps_in_the_admin(ops_client):
-    assert ops_client.get("/admin/leads/sequence/add/").status_code == 200
+    response = ops_client.post("/admin/leads/sequence/add/", {
+        "name": "Admin seq", "touch": "high", "is_active": "on",
+        "steps-TOTAL_FORMS": "2", "steps-INITIAL_FORMS": "0",
+        "steps-0-position": "1", "steps-0-day_offset": "0", "steps-0-type": "call",
+        "steps-1-position": "2", "steps-1-day_offset": "2", "steps-1-type": "auto_email",
+    })
+
+    assert response.status_code == 302
+    steps = Sequence.objects.get(name="Admin seq").steps.order_by("position")
+    assert list(steps.values_list("position", "day_offset", "type")) == [(1, 0, "call"), (2, 2, "auto_email")]
 
 
 @pytest.mark.parametrize("model", ["enrollment", "sequenceevent", "tombstone"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from leads.models import Lead
 from tests.factories import LeadFactory
 
 pytestmark = pytest.mark.django_db
@@ -27,7 +28,9 @@ def test_ingest_queries_do_not_grow_with_the_stored_leads(api, integration, djan
     client = api.as_user(integration)
     ingest_one(client, 0)  # warm caches (token, content types) outside the count
     with django_assert_max_num_queries(LEAD_QUERIES):
-        client.post("/api/v1/leads/", {"email": "x@firm.de", "last_name": "Doe", "country": "DE",
-                                       "initial_source": "trial_saas"}, format="json")
+        lead = client.post("/api/v1/leads/", {"email": "x@firm.de", "last_name": "Doe", "country": "DE",
+                                              "initial_source": "trial_saas"}, format="json")
     with django_assert_max_num_queries(ACTIVITY_QUERIES):
-        client.post("/api/v1/activities/", {"email": "x@firm.de", "type": "trial_request"}, format="json")
+        activity = client.post("/api/v1/activities/", {"email": "x@firm.de", "type": "trial_request"}, format="json")
+    assert (lead.status_code, activity.status_code) == (201, 201)
+    assert Lead.objects.get(email="x@firm.de").status == "mql"  # the full path ran: scored, MQL, routed

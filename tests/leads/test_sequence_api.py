@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from leads.models import Enrollment, Lead, SequenceEvent, Status, Touch
+from leads.models import Enrollment, Lead, Sequence, SequenceEvent, Status, Touch
 from tests.factories import ContactFactory, EnrollmentFactory, LeadFactory, SequenceFactory
 
 pytestmark = pytest.mark.django_db
@@ -84,6 +84,7 @@ def test_decreasing_day_offsets_answer_400_and_create_nothing(api, ops):
     assert response.status_code == 400
     assert "day offsets may not decrease" in response.json()["detail"]
     assert response.json()["errors"] == {"steps": [response.json()["detail"]]}
+    assert not Sequence.objects.filter(name="Bad").exists()
 
 
 def test_an_unknown_step_type_answers_400(api, ops):
@@ -290,6 +291,7 @@ def test_the_sequencing_tool_reports_events_on_any_enrolment(api, integration, s
     enrollment = EnrollmentFactory(lead__owner=sdr)
     response = api.as_user(integration).post(events_url(enrollment), {"kind": "bounced"}, format="json")
     assert response.status_code == 202
+    assert SequenceEvent.objects.filter(enrollment=enrollment, kind="bounced").exists()
 
 
 @pytest.mark.parametrize(("body", "message"), [
@@ -318,11 +320,14 @@ def test_a_step_on_a_finished_enrolment_answers_400(api, sdr):
     assert "enrolment is finished" in response.json()["detail"]
 
 
-def test_a_late_reply_on_a_finished_enrolment_is_accepted(api, sdr):
+def test_a_late_reply_on_a_finished_enrolment_is_accepted(api, sdr, django_capture_on_commit_callbacks):
     enrollment = EnrollmentFactory(lead__owner=sdr, state=Enrollment.State.FINISHED, finish_reason="completed",
                                    finished_at=timezone.now() - timedelta(days=2))
-    response = api.as_user(sdr).post(events_url(enrollment), {"kind": "replied"}, format="json")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.as_user(sdr).post(events_url(enrollment), {"kind": "replied"}, format="json")
     assert response.status_code == 202
+    assert SequenceEvent.objects.filter(enrollment=enrollment, kind="replied").exclude(applied_at=None).exists()
+    assert Enrollment.objects.get(pk=enrollment.pk).finish_reason == "replied"
 
 
 def test_another_teams_sdr_gets_404_posting_an_event(api, sdr, other_sdr):

@@ -160,11 +160,14 @@ def test_finishing_by_hand_from_the_page_finishes_the_enrolment(client, sdr):
 
 def test_the_page_offers_event_buttons_only_for_the_active_enrolment(client, sdr):
     enrollment = EnrollmentFactory(lead__owner=sdr)
+    done = EnrollmentFactory(lead=enrollment.lead, state=Enrollment.State.FINISHED, finish_reason="manual",
+                             finished_at=timezone.now())
     client.force_login(sdr)
 
     page = lead_page(client, enrollment.lead)
 
     assert f"/leads/enrollments/{enrollment.pk}/event/" in page
+    assert f"/leads/enrollments/{done.pk}/event/" not in page
     assert "Enrol in" not in page  # already in an active sequence
 
 
@@ -179,16 +182,17 @@ def test_the_sequences_page_lists_steps_and_active_counts(client, sdr):
     assert "<td>2</td>" in page
 
 
-def test_the_sequences_page_takes_the_same_few_queries_for_3_or_30_sequences(client, sdr,
+@pytest.mark.parametrize("sequences", [3, 30])
+def test_the_sequences_page_takes_the_same_few_queries_for_3_or_30_sequences(client, sdr, sequences,
                                                                              django_assert_max_num_queries):
-    for _ in range(30):
+    for _ in range(sequences):
         EnrollmentFactory(sequence=SequenceFactory())
     client.force_login(sdr)
 
     with django_assert_max_num_queries(8):
         response = client.get("/leads/sequences/")
 
-    assert response.content.decode().count("<strong>Sequence ") == 30
+    assert response.content.decode().count("<strong>Sequence ") == sequences
 
 
 def test_the_lead_page_takes_no_more_queries_with_many_enrolments(client, sdr):

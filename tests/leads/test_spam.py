@@ -277,28 +277,33 @@ def test_a_teammate_may_read_but_not_mark_a_lead(api, sdr, teammate):
 def test_an_sdr_of_another_team_gets_404(api, sdr, other_sdr):
     lead = LeadFactory(owner=sdr)
     assert api.as_user(other_sdr).post(spam_url(lead), {}, format="json").status_code == 404
+    assert Lead.objects.get(pk=lead.pk).spam_marked_at is None
 
 
 def test_an_sdr_may_not_mark_a_queued_lead_nobody_owns(api, sdr):
     lead = LeadFactory(queue=Queue.objects.get(name=Queue.INQUIRY))
     response = api.as_user(sdr).post(spam_url(lead), {}, format="json")
     assert response.status_code == 403 and "owner" in response.json()["detail"]
+    assert Lead.objects.get(pk=lead.pk).spam_marked_at is None
 
 
 def test_an_integration_may_not_mark_the_leads_it_created(api, integration):
     lead = LeadFactory(created_by=integration)
     assert api.as_user(integration).post(spam_url(lead), {}, format="json").status_code == 403
+    assert Lead.objects.get(pk=lead.pk).spam_marked_at is None
 
 
 def test_a_free_mail_block_answers_400_naming_the_field(api, sdr):
     lead = LeadFactory(owner=sdr, email="x@gmail.com", email_domain="gmail.com")
     response = api.as_user(sdr).post(spam_url(lead), {"block_domain": True}, format="json")
     assert response.status_code == 400 and "block_domain" in response.json()["errors"]
+    assert Lead.objects.get(pk=lead.pk).spam_marked_at is None
 
 
 def test_a_bad_block_domain_value_answers_400(api, sdr):
     lead = LeadFactory(owner=sdr)
     assert api.as_user(sdr).post(spam_url(lead), {"block_domain": "perhaps"}, format="json").status_code == 400
+    assert Lead.objects.get(pk=lead.pk).spam_marked_at is None
 
 
 # --- The page -----------------------------------------------------------------------------

@@ -38,6 +38,7 @@ def test_sdrs_read_but_cannot_change_routing(api, sdr):
     assert client.post("/api/v1/routing/territories/", {"name": "X", "region": "amer", "sdr": sdr.pk},
                        format="json").status_code == 403
     assert client.post("/api/v1/routing/rules/draft/").status_code == 403
+    assert not Territory.objects.exists() and RuleSet.objects.count() == 1
 
 
 def test_territory_csv_dry_run_reports_every_problem_and_writes_nothing(api, ops):

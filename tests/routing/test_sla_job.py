@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.utils import timezone
 
 from leads import services
 from leads.models import Lead, Queue, Status
@@ -27,15 +28,15 @@ SECOND = timedelta(seconds=1)
 
 
 @pytest.fixture
-def manager():
+def bdr_manager():
     return UserFactory(role=Role.SDR_MANAGER, username="maria")
 
 
 @pytest.fixture
-def bdrs(manager):
-    """Two AMER BDRs in the pool, in turn order; both report to `manager`."""
+def bdrs(bdr_manager):
+    """Two AMER BDRs in the pool, in turn order; both report to `bdr_manager`."""
     pool = Pool.objects.get(name=POOL)
-    users = [UserFactory(role=Role.BDR, username=name, first_name=name.title(), last_name="Bdr", manager=manager)
+    users = [UserFactory(role=Role.BDR, username=name, first_name=name.title(), last_name="Bdr", manager=bdr_manager)
              for name in ("ann", "bob")]
     for position, user in enumerate(users):
         PoolMember.objects.create(pool=pool, user=user, position=position)
@@ -109,7 +110,7 @@ def test_the_job_breaches_at_the_due_time_and_not_a_second_before(bdrs):
     assert lead.sla_breached_at == MONDAY_4PM
 
 
-def test_a_breach_alerts_the_owner_and_their_manager_once(bdrs, manager):
+def test_a_breach_alerts_the_owner_and_their_manager_once(bdrs, bdr_manager):
     lead = request("jo@firm.com")
     check_sla(MONDAY_4PM)
     check_sla(MONDAY_4PM)  # the same clock again: nothing new
@@ -238,7 +239,7 @@ def test_when_nobody_in_the_pool_is_available_the_lead_goes_to_unassigned_and_op
     assert Notification.objects.filter(user=ops, lead=lead).exists()
 
 
-def test_a_lead_routed_straight_to_an_owner_is_alerted_but_not_reassigned(bdrs):
+def test_a_lead_routed_straight_to_an_owner_is_alerted_but_not_reassigned(bdrs, bdr_manager):
     # Another lead at the same domain is being worked: rule 5 gives the new one to its owner.
     ann = bdrs[0]
     worked = request("a@firm.com", type="trial_request")
@@ -246,9 +247,13 @@ def test_a_lead_routed_straight_to_an_owner_is_alerted_but_not_reassigned(bdrs):
     lead = request("b@firm.com")
     assert lead.owner == ann and lead.sla_pool == "" and lead.sla_due_at == MONDAY_4PM
 
-    assert check_sla(TUESDAY_4PM + timedelta(days=7))["breached"] == 1
+    counts = check_sla(TUESDAY_4PM + timedelta(days=7))
+
+    assert counts["breached"] == 1 and counts["reassigned"] == 0
     lead.refresh_from_db()
     assert lead.owner == ann and lead.sla_breached_at is not None
+    alerted = Notification.objects.filter(kind="sla_breach", lead=lead).values_list("user", flat=True)
+    assert set(alerted) == {ann.pk, bdr_manager.pk}
 
 
 def test_a_manual_owner_change_restarts_the_clock_for_the_new_owner():
@@ -257,11 +262,15 @@ def test_a_manual_owner_change_restarts_the_clock_for_the_new_owner():
     old_due = datetime(2020, 1, 6, 15, 0, tzinfo=UTC)
     lead = LeadFactory(owner=first, sla_due_at=old_due, sla_pool="US/APAC BDR")
 
+    before = timezone.now()
     services.update_person(lead, {"owner": second}, by=ops)
+    after = timezone.now()
 
     lead = Lead.objects.get(pk=lead.pk)
     assert lead.owner == second
-    assert lead.sla_due_at > old_due and lead.sla_breached_at is None and lead.sla_pool == "US/APAC BDR"
+    # A full business day from the change, in the new owner's region.
+    assert add_business_days(before, 1, "amer") <= lead.sla_due_at <= add_business_days(after, 1, "amer")
+    assert lead.sla_breached_at is None and lead.sla_pool == "US/APAC BDR"
 
 
 def test_an_owner_change_without_a_running_clock_starts_none():

@@ -59,9 +59,10 @@ def test_run_job_refuses_a_bad_clock():
 
 
 @pytest.mark.django_db
-def test_jobs_api_lists_runs_for_managers_and_ops_only(api, manager, sdr):
+def test_jobs_api_lists_runs_for_managers_and_ops_only(api, manager, ops, sdr):
     run_job("active_passive", NOW)
     assert api.as_user(manager).get("/api/v1/jobs/").json()["results"][0]["name"] == "active_passive"
+    assert api.as_user(ops).get("/api/v1/jobs/").json()["results"][0]["name"] == "active_passive"
     assert api.as_user(sdr).get("/api/v1/jobs/").json()["results"] == []
 
 

@@ -73,7 +73,7 @@ def test_ops_creates_a_user_who_can_then_log_in(api, ops, team):
     assert response.status_code == 201
     user = User.objects.get(username="newbie")
     assert (user.role, user.team) == (Role.SDR, team)
-    assert user.check_password(STRONG)
+    assert api.post(TOKEN, {"username": "newbie", "password": STRONG}, format="json").status_code == 200
 
 
 # --- users/me -------------------------------------------------------------------------------

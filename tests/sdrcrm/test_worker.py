@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 import uuid
 from datetime import timedelta
 
@@ -60,7 +59,6 @@ def test_a_real_worker_runs_the_active_passive_job(worker):
     ended = LeadFactory(is_passive=False, active_until=now - timedelta(minutes=5))
     still_active = LeadFactory(is_passive=False, active_until=now + timedelta(days=3))
 
-    started = time.monotonic()
     result = run_job_task.apply_async(args=("active_passive", now.isoformat()), queue=worker)
     outcome = result.get(timeout=60)
 
@@ -69,4 +67,3 @@ def test_a_real_worker_runs_the_active_passive_job(worker):
     assert Lead.objects.get(pk=ended.pk).is_passive is True
     assert Lead.objects.get(pk=still_active.pk).is_passive is False
     assert JobRun.objects.get(name="active_passive").state == JobRun.State.SUCCEEDED
-    assert time.monotonic() - started < 60
