@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -33,8 +32,8 @@ from sdrcrm.errors import Refused
 from sdrcrm.models import User
 
 from . import domains, services
-from .models import Account, Activity, BlockedDomain, Cause, Lead, Status, StatusChange, UnqualifiedReason
-from .services import INQUIRY_TYPES, MQL_FROM, OPEN_STATUSES, A
+from .models import Account, Activity, BlockedDomain, Cause, Lead, Status, StatusChange
+from .services import A
 
 Item = tuple[dict[str, Any], list[dict[str, Any]]]
 
@@ -159,17 +158,11 @@ def plan_new_lead(index: int, data: dict[str, Any], activities: list[dict[str, A
                   rules: list[engine.Rule]) -> FastItem | None:
     """What ingest_lead + record_activity would do for a new lead, without the database;
     None when the lead would be routed on the way (the careful path does that)."""
-    data = services._clean_person_fields(data)
+    data = services.clean_person_fields(data)
     email = services.check_email_allowed(data.pop("email", "") or "", blocked=blocked)
     if data.get("owner") is not None:
         return None  # an owned lead shows in routing's facts for its domain: keep the batch order
-    source = data.pop("initial_source", None)
-    if not source:
-        raise Refused("initial_source is required for a new lead.", field="initial_source")
-    if not data.get("last_name"):
-        raise Refused("last_name is required for a new lead.", field="last_name")
-    lead = Lead(email=email, initial_source=source, lead_source=source, created_by=by,
-                status=Status.RAW, status_changed_at=now, **data)
+    lead = services.new_lead(email, data.pop("initial_source", None), data, by, now)
     if lead.account_id is None:
         lead.account = accounts.match(email, lead.company)
     routing.classify(lead, match=False)
@@ -192,7 +185,7 @@ def plan_new_lead(index: int, data: dict[str, Any], activities: list[dict[str, A
         facts.append(engine.ActivityFact(number, activity.type, activity.occurred_at))
         rows.append(scoring.ActivityRow(number, activity.type, activity.occurred_at, activity.details))
         lead.score, item.awards = engine.score(profile, facts, rules)
-        for name, value in scoring._engagement(lead, rows, now).items():
+        for name, value in scoring.engagement_changes(lead, rows, now).items():
             setattr(lead, name, value)
         if not _advance(item, {activity.type}, now):
             return None
@@ -204,13 +197,10 @@ def _advance(item: FastItem, new_types: set[str], now: datetime) -> bool:
     lead = item.lead
     if A.EMAIL_UNSUBSCRIBE in new_types:
         lead.opted_out = True
-        if lead.status in OPEN_STATUSES:
-            _move(item, Status.UNQUALIFIED, UnqualifiedReason.UNSUBSCRIBE, now)
-        return True
-    if lead.status == Status.RAW and new_types & INQUIRY_TYPES and lead.score < settings.MQL_THRESHOLD:
-        _move(item, Status.INQUIRY, "", now)
-    if lead.status in MQL_FROM and lead.score >= settings.MQL_THRESHOLD:
-        _move(item, Status.MQL, "", now)
+    move = services.score_move(lead, new_types)
+    if move is not None:
+        _move(item, *move, now)
+    if move is not None and move[0] == Status.MQL:
         lead.last_mql_at = now
         lead.mql_at = lead.mql_at or now
     return not services.needs_routing(lead)

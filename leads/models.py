@@ -296,6 +296,10 @@ class ContactQuerySet(PersonQuerySet):
 class Person(models.Model):
     """The fields a lead and a contact share (SPEC §3)."""
 
+    # The name of the foreign key by which activities, history, the score ledger and
+    # enrolments point at a lead or a contact.
+    PERSON_FIELD = ""
+
     first_name = models.CharField(max_length=100, blank=True)
     last_name = models.CharField(max_length=100)
     title = models.CharField(max_length=200, blank=True)
@@ -352,6 +356,8 @@ class Person(models.Model):
 
 
 class Lead(Person):
+    PERSON_FIELD = "lead"
+
     # Stored lower-cased by the ingest service, so the unique index is case-insensitive.
     email = models.EmailField(max_length=254, unique=True)
     # The email's domain, kept by the ingest service: routing finds colleagues at the same
@@ -408,6 +414,8 @@ class Lead(Person):
 
 
 class Contact(Person):
+    PERSON_FIELD = "contact"
+
     class Role(models.TextChoices):
         NONE = "", "—"
         RESELLER = "reseller", "Reseller"

@@ -23,6 +23,7 @@ from sdrcrm.models import User
 
 from . import domains, services
 from .models import (
+    OPEN_STATUSES,
     Activity,
     ActivityType,
     Cause,
@@ -41,12 +42,10 @@ from .models import (
 
 Kind = SequenceEvent.Kind
 Reason = Enrollment.FinishReason
-CLOSED_STATUSES = frozenset({
-    Status.QUALIFIED, Status.UNQUALIFIED, Status.BAD_DATA, Status.WEB_PORTAL_PURCHASE,
-})
+CLOSED_STATUSES = frozenset(Status.values) - OPEN_STATUSES
 # The statuses a first completed step (or a reply) accepts; the transition map allows
 # `bad_data` → `accepted` too, but a bad-data record is closed and never enrolled.
-ACCEPT_FROM = frozenset({Status.RAW, Status.INQUIRY, Status.MQL, Status.RECYCLE, Status.UNRESPONSIVE})
+ACCEPT_FROM = OPEN_STATUSES - {Status.ACCEPTED, Status.QUALIFYING}
 # Events may arrive from the sequencing tool a little ahead of our clock, not days ahead.
 MAX_FUTURE = timedelta(days=1)
 PLACEHOLDERS = frozenset({"-", "--", ".", "?", "n/a", "na", "none", "null", "unknown", "test", "x"})
@@ -151,13 +150,9 @@ def update_sequence(sequence: Sequence, data: Mapping[str, Any], by: User | None
 # --- Enrolments ---------------------------------------------------------------------
 
 
-def _person_field(person: Person) -> str:
-    return "lead" if isinstance(person, Lead) else "contact"
-
-
 def active_enrollment(person: Person) -> Enrollment | None:
     return (Enrollment.objects.select_related("sequence")
-            .filter(**{_person_field(person): person}, state=Enrollment.State.ACTIVE).first())
+            .filter(**{person.PERSON_FIELD: person}, state=Enrollment.State.ACTIVE).first())
 
 
 def _check_enrollable(person: Person, sequence: Sequence) -> None:
@@ -187,7 +182,7 @@ def enroll(person: Person, sequence: Sequence, by: User | None,
     try:
         with transaction.atomic():
             enrollment = Enrollment.objects.create(
-                **{_person_field(person): person}, sequence=sequence, enrolled_by=by, enrolled_at=now
+                **{person.PERSON_FIELD: person}, sequence=sequence, enrolled_by=by, enrolled_at=now
             )
     except IntegrityError:
         # Two enrolments raced past the check; the partial unique index kept one.
@@ -205,7 +200,7 @@ def enroll(person: Person, sequence: Sequence, by: User | None,
 def finish_enrollments(person: Person, reason: str, now: datetime | None = None) -> int:
     """Finish every active enrolment of a lead or contact (inactive, community program,
     converted, by hand); returns how many."""
-    return Enrollment.objects.filter(**{_person_field(person): person}, state=Enrollment.State.ACTIVE).update(
+    return Enrollment.objects.filter(**{person.PERSON_FIELD: person}, state=Enrollment.State.ACTIVE).update(
         state=Enrollment.State.FINISHED, finish_reason=reason, finished_at=now or timezone.now()
     )
 
@@ -309,16 +304,12 @@ def apply_event(event_id: int, now: datetime | None = None) -> SequenceEvent | N
     return event
 
 
-def _label(person: Person) -> str:
-    return "lead" if isinstance(person, Lead) else "contact"
-
-
 def _accept(person: Person, cause: str, now: datetime) -> str:
     if person.status not in ACCEPT_FROM:
         return ""
     old = person.status
     if services.transition(person, Status.ACCEPTED, cause=cause, now=now):
-        return f"{_label(person)} {Status(old).label} → Accepted"
+        return f"{person.PERSON_FIELD} {Status(old).label} → Accepted"
     return ""
 
 
@@ -340,7 +331,8 @@ def _apply_step_completed(event: SequenceEvent, enrollment: Enrollment, person: 
     else:
         said.append(f"already at step {enrollment.current_step}")
     if first:
-        said.append(_accept(person, Cause.SEQUENCE, now) or f"{_label(person)} stays {person.get_status_display()}")
+        stays = f"{person.PERSON_FIELD} stays {person.get_status_display()}"
+        said.append(_accept(person, Cause.SEQUENCE, now) or stays)
     return "; ".join(said)
 
 
@@ -353,9 +345,9 @@ def _apply_replied(event: SequenceEvent, enrollment: Enrollment, person: Person,
         said.append(accepted)
     if person.status == Status.ACCEPTED and services.transition(person, Status.QUALIFYING, cause=Cause.REPLY,
                                                                  now=now):
-        said.append(f"{_label(person)} Accepted → Qualifying")
+        said.append(f"{person.PERSON_FIELD} Accepted → Qualifying")
     elif not accepted:
-        said.append(f"{_label(person)} stays {person.get_status_display()}")
+        said.append(f"{person.PERSON_FIELD} stays {person.get_status_display()}")
     updates: dict[str, Any] = {"replied_at": enrollment.replied_at or event.occurred_at}
     if enrollment.state == Enrollment.State.ACTIVE:
         updates.update(state=Enrollment.State.FINISHED, finish_reason=Reason.REPLIED, finished_at=event.occurred_at)

@@ -71,6 +71,16 @@ INQUIRY_TYPES = frozenset({
 MQL_FROM = frozenset({Status.RAW, Status.INQUIRY, Status.RECYCLE, Status.UNRESPONSIVE})
 
 
+def new_lead(email: str, source: str | None, data: Mapping[str, Any], by: User | None, now: datetime) -> Lead:
+    """The unsaved lead a first ingest of `email` creates; refuses what a new lead lacks."""
+    if not source:
+        raise Refused("initial_source is required for a new lead.", field="initial_source")
+    if not data.get("last_name"):
+        raise Refused("last_name is required for a new lead.", field="last_name")
+    return Lead(email=email, initial_source=source, lead_source=source, created_by=by,
+                status=Status.RAW, status_changed_at=now, **data)
+
+
 @dataclass
 class IngestResult:
     lead: Lead
@@ -97,7 +107,7 @@ def check_email_allowed(email: str, blocked: set[str] | None = None) -> str:
     return email
 
 
-def _clean_person_fields(data: Mapping[str, Any]) -> dict[str, Any]:
+def clean_person_fields(data: Mapping[str, Any]) -> dict[str, Any]:
     cleaned = dict(data)
     for field in NAME_FIELDS:
         if cleaned.get(field):
@@ -132,18 +142,13 @@ def ingest_lead(data: Mapping[str, Any], by: User | None, now: datetime | None =
     existing lead's initial source never changes.
     """
     now = now or timezone.now()
-    data = _clean_person_fields(data)
+    data = clean_person_fields(data)
     email = check_email_allowed(data.pop("email", "") or "")
     check_owner_assignable(data.get("owner"), by)
     source = data.pop("initial_source", None)
     existing = Lead.objects.select_for_update().filter(email=email).first()
     if existing is None:
-        if not source:
-            raise Refused("initial_source is required for a new lead.", field="initial_source")
-        if not data.get("last_name"):
-            raise Refused("last_name is required for a new lead.", field="last_name")
-        lead = Lead(email=email, initial_source=source, lead_source=source, created_by=by,
-                    status=Status.RAW, status_changed_at=now, **data)
+        lead = new_lead(email, source, data, by, now)
         routing.classify(lead)
         try:
             with transaction.atomic():  # a savepoint: a concurrent twin may win the insert
@@ -180,7 +185,7 @@ def _check_can_update(lead: Lead, by: User | None) -> None:
 @transaction.atomic
 def update_person(person: Person, data: Mapping[str, Any], by: User | None) -> Person:
     """Edit the plain fields of a lead or contact (status goes through `transition`)."""
-    data = _clean_person_fields(data)
+    data = clean_person_fields(data)
     if "initial_source" in data and data["initial_source"] != person.initial_source:
         raise Refused(
             f"initial_source is set once and never changes (it is '{person.initial_source}').",
@@ -267,9 +272,8 @@ def _move(person: Person, new: str, *, reason: str, cause: str, by: User | None,
         changed = model.objects.filter(pk=person.pk, status=old).update(**updates)
         if not changed:
             return False
-        owner_field = "lead" if isinstance(person, Lead) else "contact"
         StatusChange.objects.create(
-            **{owner_field: person}, old=old, new=new, reason=reason, cause=cause, by=by, at=now
+            **{person.PERSON_FIELD: person}, old=old, new=new, reason=reason, cause=cause, by=by, at=now
         )
     for field, value in updates.items():
         setattr(person, field, value)
@@ -294,9 +298,8 @@ def record_activity(
     now = now or timezone.now()
     if isinstance(person, Lead) and person.converted_to_id is not None:
         raise Refused("This lead was converted; record activities on its contact.", field="lead")
-    field = "lead" if isinstance(person, Lead) else "contact"
     activity = Activity.objects.create(
-        **{field: person},
+        **{person.PERSON_FIELD: person},
         type=type,
         occurred_at=occurred_at or now,
         details=dict(details or {}),
@@ -314,22 +317,45 @@ def score_and_advance(person: Person, new_types: set[str], by: User | None, now:
     """Re-score, then apply what the behaviour and the score imply: an unsubscribe opts
     out and unqualifies; a form fill makes a raw lead an inquiry; 90 points make MQL.
     `new`: the person was just created (see scoring.services.rescore)."""
-    score = scoring.rescore(person, now=now, new=new)
+    scoring.rescore(person, now=now, new=new)
     if A.EMAIL_UNSUBSCRIBE in new_types:
         type(person).objects.filter(pk=person.pk).update(opted_out=True)
         person.opted_out = True
-        if person.status in OPEN_STATUSES:
-            _move(person, Status.UNQUALIFIED, reason=UnqualifiedReason.UNSUBSCRIBE, cause=Cause.SCORE,
-                  by=None, now=now)
-        return
-    if person.status == Status.RAW and new_types & INQUIRY_TYPES and score < settings.MQL_THRESHOLD:
-        _move(person, Status.INQUIRY, reason="", cause=Cause.SCORE, by=None, now=now)
-    if person.status in MQL_FROM and score >= settings.MQL_THRESHOLD:
-        promote_to_mql(person, now)
+    move = score_move(person, new_types)
+    if move is not None:
+        _move(person, move[0], reason=move[1], cause=Cause.SCORE, by=None, now=now)
+    # An unsubscribe closed the person (or it was closed already): routing skips it.
     if isinstance(person, Lead) and needs_routing(person):
         request = next((t for t in (A.PROFESSIONAL_SERVICES_REQUEST, A.TRIAL_REQUEST, A.CONTACT_REQUEST)
                         if t in new_types), "")
         route_lead(person, request=request, now=now)
+
+
+def score_move(person: Person, new_types: set[str]) -> tuple[str, str] | None:
+    """The status move (new status, reason) a re-scored person's latest behaviour and
+    score call for, if any: at most one, since inquiry is below 90 points and MQL at 90.
+    Shared by single ingest and the bulk path's in-memory replay (leads/bulk.py)."""
+    if A.EMAIL_UNSUBSCRIBE in new_types:
+        return (Status.UNQUALIFIED, UnqualifiedReason.UNSUBSCRIBE) if person.status in OPEN_STATUSES else None
+    if person.status == Status.RAW and new_types & INQUIRY_TYPES and person.score < settings.MQL_THRESHOLD:
+        return Status.INQUIRY, ""
+    if reaches_mql(person):
+        return Status.MQL, ""
+    return None
+
+
+def reaches_mql(person: Person) -> bool:
+    """SPEC §4: 90 points make a raw, inquiry, recycled or unresponsive person MQL."""
+    return person.status in MQL_FROM and person.score >= settings.MQL_THRESHOLD
+
+
+@transaction.atomic
+def rescore_leads(ids: list[int], rules: list[Any]) -> None:
+    """Re-score leads after a rule change: a re-score may make a lead MQL, never less."""
+    for lead in Lead.objects.filter(pk__in=ids).order_by("pk"):
+        scoring.rescore(lead, rules=rules)
+        if reaches_mql(lead):
+            promote_to_mql(lead)
 
 
 def needs_routing(lead: Lead) -> bool:
@@ -457,7 +483,7 @@ def find_person_by_email(email: str, user: User | None) -> Lead | Contact | None
 
 @transaction.atomic
 def create_contact(data: Mapping[str, Any], by: User | None, now: datetime | None = None) -> Contact:
-    data = _clean_person_fields(data)
+    data = clean_person_fields(data)
     if data.get("email"):
         data["email"] = check_email_allowed(data["email"])
     if not data.get("initial_source"):

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from django.db.models import Prefetch
+
 from leads.models import Lead
 
 from . import engine, services
@@ -56,16 +58,19 @@ def destination(action: str, owner_id: int | None, pool: str, queue: str) -> str
 def replay(ruleset: RuleSet, start: datetime, end: datetime) -> ReplayReport:
     rules = services.rules_of(ruleset)
     report = ReplayReport(ruleset_version=ruleset.version)
-    leads = Lead.objects.filter(created_at__gte=start, created_at__lt=end).select_related("account").order_by("pk")
+    territories = services.territory_facts()
+    first_decisions = Prefetch("routing_decisions", to_attr="log",
+                               queryset=RoutingDecision.objects.select_related("pool", "queue").order_by("at", "id"))
+    leads = (Lead.objects.filter(created_at__gte=start, created_at__lt=end).select_related("account")
+             .prefetch_related(first_decisions).order_by("pk"))
     for lead in leads[: MAX_LEADS + 1].iterator(chunk_size=500):
         if report.leads == MAX_LEADS:
             report.truncated = True
             break
         report.leads += 1
-        actual = (RoutingDecision.objects.filter(lead=lead).select_related("pool", "queue").order_by("at", "id")
-                  .first())
+        actual = lead.log[0] if lead.log else None
         request = (actual.inputs.get("request") or "") if actual else ""
-        decision = engine.decide(services.load_facts(lead, request), rules)
+        decision = engine.decide(services.load_facts(lead, request, territories), rules)
         would_rule = decision.rule.kind if decision.rule else "none"
         would = destination(decision.action, decision.owner_id, decision.pool, decision.queue)
         report.would_by_rule[would_rule] += 1

@@ -83,12 +83,14 @@ def rules_of(ruleset: RuleSet) -> list[engine.Rule]:
             for r in RoutingRule.objects.filter(ruleset=ruleset)]
 
 
-def load_facts(lead: Lead, request: str) -> engine.Facts:
+def load_facts(lead: Lead, request: str,
+               territories: list[engine.TerritoryFacts] | None = None) -> engine.Facts:
+    """The engine's facts about `lead`; `territories`: already loaded (replay over many leads)."""
     account_facts = None
     account = lead.account
     if account is not None:
         paired = None
-        if account.owner_id:
+        if account.owner_id and account.is_named:  # only named accounts go to the paired SDR
             paired = User.objects.filter(pk=account.owner_id).values_list("paired_sdr_id", flat=True).first()
         account_facts = engine.AccountFacts(
             id=account.pk, name=account.name, type=account.type, owner_id=account.owner_id,
@@ -105,7 +107,9 @@ def load_facts(lead: Lead, request: str) -> engine.Facts:
         domain_leads = [engine.DomainLead(*row) for row in rows]
     size = lead.segment if lead.segment != "pubsec" else (
         account.segment if account else segments.segment_for(lead.employee_count))
-    territory = engine.pick_territory(territory_facts(), lead.region, lead.sub_region, lead.country, size)
+    if territories is None:
+        territories = territory_facts(lead.region)
+    territory = engine.pick_territory(territories, lead.region, lead.sub_region, lead.country, size)
     return engine.Facts(
         lead_id=lead.pk, segment=size, region=lead.region, sub_region=lead.sub_region, country=lead.country,
         pubsec=lead.segment == "pubsec", request=request or REQUEST_BY_SOURCE.get(lead.lead_source, ""),
@@ -119,10 +123,12 @@ def has_open_opportunity(account: Account) -> bool:
     return False
 
 
-def territory_facts() -> list[engine.TerritoryFacts]:
+def territory_facts(region: str | None = None) -> list[engine.TerritoryFacts]:
+    """Every territory, or those of one region (the only ones pick_territory can choose)."""
+    territories = Territory.objects.all() if region is None else Territory.objects.filter(region=region)
     return [
         engine.TerritoryFacts(t.pk, t.name, t.region, t.sub_region, tuple(t.country_list()), t.segment, t.sdr_id)
-        for t in Territory.objects.all()
+        for t in territories
     ]
 
 

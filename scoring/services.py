@@ -32,10 +32,6 @@ def load_rules() -> list[engine.Rule]:
     return [rule.as_rule() for rule in ScoringRule.objects.all()]
 
 
-def _owner_field(person: Person) -> str:
-    return "lead" if isinstance(person, Lead) else "contact"
-
-
 @dataclass
 class ActivityRow:
     id: int
@@ -45,7 +41,7 @@ class ActivityRow:
 
 
 def _activities(person: Person) -> list[ActivityRow]:
-    rows = Activity.objects.filter(**{_owner_field(person): person.pk}).values_list(
+    rows = Activity.objects.filter(**{person.PERSON_FIELD: person.pk}).values_list(
         "id", "type", "occurred_at", "details")
     return [ActivityRow(*row) for row in rows]
 
@@ -64,7 +60,7 @@ def rescore(person: Person, rules: list[engine.Rule] | None = None, now: datetim
     profile = engine.Profile(title=person.title, email=getattr(person, "email", "") or "")
     total, awards = engine.score(profile, facts, rules, person.behaviour_counted_since)
 
-    field = _owner_field(person)
+    field = person.PERSON_FIELD
     current: dict[tuple[str, int | None], int] = defaultdict(int)
     if person.pk is not None and not new:
         for key, activity_id, points in (
@@ -88,7 +84,7 @@ def rescore(person: Person, rules: list[engine.Rule] | None = None, now: datetim
     updates: dict[str, Any] = {}
     if total != person.score:
         updates["score"] = total
-    updates.update(_engagement(person, activities, now))
+    updates.update(engagement_changes(person, activities, now))
     if updates:
         type(person).objects.filter(pk=person.pk).update(**updates)
         for name, value in updates.items():
@@ -115,7 +111,7 @@ def _trial_end(activity: ActivityRow) -> datetime:
     return activity.occurred_at + timedelta(days=TRIAL_DAYS)
 
 
-def _engagement(person: Person, activities: list[ActivityRow], now: datetime) -> dict[str, Any]:
+def engagement_changes(person: Person, activities: list[ActivityRow], now: datetime) -> dict[str, Any]:
     """Handraise and the active window: 60 days after the last handraise (trials: the
     trial's end + 30 days); passive once it has passed."""
     handraises = [a for a in activities if a.type in HANDRAISE_TYPES]
@@ -140,7 +136,7 @@ def _engagement(person: Person, activities: list[ActivityRow], now: datetime) ->
 
 def explain(person: Lead | Contact) -> dict[str, Any]:
     """The score and, per rule, how many points it gave and why."""
-    field = _owner_field(person)
+    field = person.PERSON_FIELD
     labels = dict(ScoringRule.objects.values_list("key", "label"))
     rows = (ScoreEntry.objects.filter(**{field: person.pk}).values("rule_key")
             .annotate(points=Sum("points")).order_by("rule_key"))

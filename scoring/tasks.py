@@ -1,11 +1,9 @@
 from __future__ import annotations
 
 from celery import shared_task
-from django.conf import settings
-from django.db import OperationalError, transaction
+from django.db import OperationalError
 
 from leads import services as lead_services
-from leads.models import Lead
 
 from . import services
 
@@ -20,12 +18,7 @@ def rescore_people(activity_type: str = "", after_id: int = 0) -> int:
     ids = services.people_to_rescore(activity_type, after_id, RESCORE_BATCH)
     if not ids:
         return 0
-    rules = services.load_rules()
-    with transaction.atomic():
-        for lead in Lead.objects.filter(pk__in=ids).order_by("pk"):
-            services.rescore(lead, rules=rules)
-            if lead.status in lead_services.MQL_FROM and lead.score >= settings.MQL_THRESHOLD:
-                lead_services.promote_to_mql(lead)
+    lead_services.rescore_leads(ids, services.load_rules())
     if len(ids) == RESCORE_BATCH:
         rescore_people.delay(activity_type=activity_type, after_id=ids[-1])
     return len(ids)
