@@ -416,11 +416,6 @@ def cmd_seed(args: argparse.Namespace) -> dict[str, Any]:
     users_seconds = time.monotonic() - started
     result = seed_leads(args.leads, ids) if args.leads else {"skipped": True}
     result["users_seconds"] = round(users_seconds, 1)
-    # DRF's user throttle keeps every request time of the last hour in the cache; a run
-    # starts from an empty history, as the previous run's would slow it down.
-    from django.core.cache import cache
-
-    cache.delete_many([f"throttle_user_{pk}" for pk in ids.values()])
     from leads.models import Lead
 
     result["view_sdr_leads"] = Lead.objects.filter(owner_id=ids[VIEW_SDR]).count()

@@ -24,6 +24,7 @@ from . import spam as lead_spam
 from .lead_views import CONTACT_VIEWS, LEAD_VIEWS, apply_view
 from .models import Account, AccountType, Activity, Contact, Lead, Status
 from .serializers import (
+    MAX_ID,
     AccountSerializer,
     ActivityFields,
     ActivityInput,
@@ -39,7 +40,6 @@ from .serializers import (
 MAX_BULK_ACTIVITIES = 50
 SORTABLE = ["created_at", "updated_at", "status_changed_at", "score", "last_name"]
 # Ids are 64-bit; a longer number is a bad filter (400), not an overflow in the driver.
-MAX_ID = 2**63 - 1
 
 
 class SpamInput(serializers.Serializer):

@@ -131,8 +131,7 @@ class AccountIndex:
 
     def __init__(self, people: Iterable[tuple[str, str]]) -> None:
         people = list(people)
-        wanted_domains = {domains.normalise_domain(domains.email_domain(email)) for email, _ in people}
-        wanted_domains = {d for d in wanted_domains if d and not domains.is_free(d)}
+        wanted_domains = {domains.account_domain(email) for email, _ in people} - {""}
         wanted_names = {services.normalise_company(company) for _, company in people if company} - {""}
         self.by_domain: dict[str, Account] = {}
         self.by_name: dict[str, Account] = {}
@@ -144,11 +143,9 @@ class AccountIndex:
                 self.by_name[account.name_key] = account
 
     def match(self, email: str, company: str) -> Account | None:
-        domain = domains.email_domain(email)
-        if domain and not domains.is_free(domain):
-            account = self.by_domain.get(domains.normalise_domain(domain))
-            if account is not None:
-                return account
+        account = self.by_domain.get(domains.account_domain(email))
+        if account is not None:
+            return account
         key = services.normalise_company(company) if company else ""
         return self.by_name.get(key) if key else None
 

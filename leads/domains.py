@@ -40,6 +40,12 @@ def normalise_domain(domain: str) -> str:
     return domain.removeprefix("www.")
 
 
+def account_domain(email: str) -> str:
+    """The domain a lead is matched to an account by ('' for free mail or no domain)."""
+    domain = email_domain(email)
+    return normalise_domain(domain) if domain and not is_free(domain) else ""
+
+
 def capitalise_name(name: str) -> str:
     """'JOHN SMITH' and 'john smith' → 'John Smith'; mixed case ('McDonald') is kept."""
     name = " ".join(name.split())

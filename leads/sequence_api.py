@@ -21,6 +21,7 @@ from sdrcrm.models import Role, User
 from sdrcrm.pagination import KeysetPagination
 
 from . import sequences
+from .api import id_filter
 from .models import Contact, Enrollment, Lead, Person, Sequence, SequenceEvent, SequenceStep
 from .sequence_serializers import (
     EnrollmentCreatedSerializer,
@@ -31,8 +32,6 @@ from .sequence_serializers import (
     SequenceEventSerializer,
     SequenceSerializer,
 )
-
-MAX_ID = 2**63 - 1
 
 
 class ReadOrOpsAndManagersWrite(BasePermission):
@@ -77,9 +76,9 @@ class SequenceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.C
 
 
 class EnrollmentFilter(django_filters.FilterSet):
-    lead = django_filters.NumberFilter(field_name="lead_id", min_value=1, max_value=MAX_ID)
-    contact = django_filters.NumberFilter(field_name="contact_id", min_value=1, max_value=MAX_ID)
-    sequence = django_filters.NumberFilter(field_name="sequence_id", min_value=1, max_value=MAX_ID)
+    lead = id_filter(field_name="lead_id")
+    contact = id_filter(field_name="contact_id")
+    sequence = id_filter(field_name="sequence_id")
     state = django_filters.ChoiceFilter(choices=Enrollment.State.choices)
 
     class Meta:

@@ -8,6 +8,7 @@ from rest_framework import serializers
 
 from . import sequences
 from .models import Enrollment, Sequence, SequenceEvent, SequenceStep, StepType
+from .serializers import MAX_ID
 
 KINDS = ", ".join(SequenceEvent.Kind.values)
 MAX_STEPS = 50
@@ -67,9 +68,9 @@ class EnrollmentCreatedSerializer(EnrollmentSerializer):
 
 
 class EnrollmentInput(serializers.Serializer):
-    sequence = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
-    lead = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
-    contact = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
+    sequence = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+    lead = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
+    contact = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if (attrs.get("lead") is None) == (attrs.get("contact") is None):

@@ -12,6 +12,8 @@ from sdrcrm.models import User
 
 from .models import Account, Activity, ActivityType, Contact, Lead, Queue, StatusChange
 
+# The largest id a bigint primary key holds: larger ids are a 400, not a database error.
+MAX_ID = 2**63 - 1
 MAX_DETAILS_BYTES = 16_000
 MAX_EMPLOYEES = 10_000_000
 # How far ahead of our clock a sender's clock may run.

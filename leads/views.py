@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Q
@@ -82,7 +83,8 @@ def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "activities": lead.activities.order_by("-occurred_at", "-id")[:50],
         "status_form": StatusForm(),
         "next_statuses": next_statuses,
-        "score": scoring.explain(lead),
+        "score": scoring.explain(lead, ledger=False),
+        "routing_threshold": settings.ROUTING_THRESHOLD,
         "routing": lead.routing_decisions.select_related("owner", "pool", "queue", "ruleset").order_by("-at")[:5],
         "can_mark_spam": lead_spam.may_mark_spam(request.user, lead, editable=can_edit),
         **sequence_context(lead, can_edit),

@@ -13,10 +13,10 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
-from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from sdrcrm.access import IsOpsOrReadOnly
 from sdrcrm.errors import Refused
 from sdrcrm.models import User
 
@@ -43,13 +43,8 @@ class RoutingExplanationSerializer(serializers.Serializer):
     decisions = RoutingDecisionSerializer(many=True)
 
 
-class ReadAllWriteOps(BasePermission):
+class ReadAllWriteOps(IsOpsOrReadOnly):
     message = "Only Sales-Dev Ops may change routing."
-
-    def has_permission(self, request: Request, view: Any) -> bool:
-        if not (request.user and request.user.is_authenticated):
-            return False
-        return request.method in SAFE_METHODS or request.user.is_ops
 
 
 class PoolMemberSerializer(serializers.ModelSerializer):

@@ -234,7 +234,6 @@ CHECKS: dict[str, Check] = {
     "named_or_abm": _named_or_abm,
     "territory": _territory,
 }
-DEFAULT_ORDER = list(CHECKS)
 
 
 def decide(facts: Facts, rules: Sequence[Rule]) -> Decision:

@@ -28,9 +28,9 @@ def match_account(email: str, company: str) -> Account | None:
     domains never match."""
     from leads.services import normalise_company
 
-    domain = domains.email_domain(email)
-    if domain and not domains.is_free(domain):
-        account = Account.objects.filter(domain=domains.normalise_domain(domain)).order_by("id").first()
+    domain = domains.account_domain(email)
+    if domain:
+        account = Account.objects.filter(domain=domain).order_by("id").first()
         if account is not None:
             return account
     key = normalise_company(company) if company else ""
@@ -149,7 +149,6 @@ def next_in_pool(pool_name: str) -> tuple[User | None, list[int]]:
             member.credit += member.weight
         chosen = max(members, key=lambda m: (m.credit, -m.position, -m.id))
         chosen.credit -= total
-        chosen.assigned += 1
         PoolMember.objects.bulk_update(members, ["credit"])
         PoolMember.objects.filter(pk=chosen.pk).update(assigned=F("assigned") + 1)
         return chosen.user, [m.user_id for m in members]

@@ -1,10 +1,8 @@
 from __future__ import annotations
 
-from typing import Any
-
 from rest_framework import mixins, serializers, viewsets
-from rest_framework.permissions import SAFE_METHODS, BasePermission
-from rest_framework.request import Request
+
+from sdrcrm.access import IsOpsOrReadOnly
 
 from . import services
 from .models import ScoringRule, ScoringRuleChange
@@ -37,13 +35,8 @@ class ScoreExplanationSerializer(serializers.Serializer):
     ledger = serializers.ListField(child=serializers.DictField())
 
 
-class ReadAllWriteOps(BasePermission):
+class ReadAllWriteOps(IsOpsOrReadOnly):
     message = "Only Sales-Dev Ops may change scoring rules."
-
-    def has_permission(self, request: Request, view: Any) -> bool:
-        if not (request.user and request.user.is_authenticated):
-            return False
-        return request.method in SAFE_METHODS or request.user.is_ops
 
 
 class ScoringRuleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin,

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from leads.domains import is_disposable, is_free
+from leads.domains import email_domain, is_disposable, is_free
 
 SENIOR_TITLE = re.compile(r"\b(vp|vice president|manager|director|senior|head)\b", re.IGNORECASE)
 JUNIOR_TITLE = re.compile(r"\b(developer|engineer)\b", re.IGNORECASE)
@@ -65,7 +65,7 @@ class Award:
 
 def profile_matches(condition: str, profile: Profile) -> bool:
     title = profile.title.strip()
-    domain = profile.email.rpartition("@")[2].lower()
+    domain = email_domain(profile.email)
     if condition == Condition.SENIOR_TITLE:
         return bool(SENIOR_TITLE.search(title))
     if condition == Condition.JUNIOR_TITLE:

@@ -134,8 +134,9 @@ def engagement_changes(person: Person, activities: list[ActivityRow], now: datet
     return changes
 
 
-def explain(person: Lead | Contact) -> dict[str, Any]:
-    """The score and, per rule, how many points it gave and why."""
+def explain(person: Lead | Contact, ledger: bool = True) -> dict[str, Any]:
+    """The score and, per rule, how many points it gave and why; with `ledger`, the
+    latest 100 ledger rows too (the API shows them, the lead page does not)."""
     field = person.PERSON_FIELD
     labels = dict(ScoringRule.objects.values_list("key", "label"))
     rows = (ScoreEntry.objects.filter(**{field: person.pk}).values("rule_key")
@@ -145,7 +146,7 @@ def explain(person: Lead | Contact) -> dict[str, Any]:
         for row in rows if row["points"]
     ]
     breakdown.sort(key=lambda item: -abs(item["points"]))
-    entries = ScoreEntry.objects.filter(**{field: person.pk}).order_by("-at", "-id")[:100]
+    entries = ScoreEntry.objects.filter(**{field: person.pk}).order_by("-at", "-id")[:100] if ledger else []
     return {
         "score": person.score,
         "mql_threshold": settings.MQL_THRESHOLD,

@@ -29,6 +29,17 @@ class ScopedViewSetMixin:
         return obj
 
 
+class IsOpsOrReadOnly(BasePermission):
+    """Everyone signed in reads; only ops change (routing and scoring configuration)."""
+
+    message = "Only Sales-Dev Ops may do this."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        if not (request.user and request.user.is_authenticated):
+            return False
+        return request.method in SAFE_METHODS or request.user.is_ops
+
+
 class IsOps(BasePermission):
     message = "Only Sales-Dev Ops may do this."
 

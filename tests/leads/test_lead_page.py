@@ -30,3 +30,15 @@ def test_the_lead_page_of_another_teams_lead_is_not_found(client):
                                  "owner": owner}, by=owner).lead
     client.force_login(UserFactory(role=Role.SDR))
     assert client.get(f"/leads/{lead.pk}/").status_code == 404
+
+
+def test_an_unrouted_lead_says_where_routing_starts_from_the_setting(client, settings):
+    settings.ROUTING_THRESHOLD = 60
+    ops = UserFactory(role=Role.OPS)
+    lead = services.ingest_lead({"email": "low@acme.com", "last_name": "Low", "initial_source": "webcast"},
+                                by=None).lead
+    client.force_login(ops)
+
+    page = client.get(f"/leads/{lead.pk}/").content.decode()
+
+    assert "routing starts at 60 points" in page

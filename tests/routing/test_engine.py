@@ -9,7 +9,7 @@ import pytest
 from routing import engine
 from routing.engine import AccountFacts, DomainLead, Facts, Rule
 
-RULES = [Rule(position=i, kind=kind) for i, kind in enumerate(engine.DEFAULT_ORDER, 1)]
+RULES = [Rule(position=i, kind=kind) for i, kind in enumerate(engine.CHECKS, 1)]
 T1 = datetime(2026, 10, 1, tzinfo=UTC)
 T2 = datetime(2026, 11, 1, tzinfo=UTC)
 
