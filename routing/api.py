@@ -7,7 +7,6 @@ import csv
 import io
 from typing import Any
 
-from django.db import transaction
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
@@ -72,31 +71,13 @@ class PoolSerializer(serializers.ModelSerializer):
             raise serializers.ValidationError("A user can be in a pool once.")
         return members
 
-    @transaction.atomic
     def create(self, validated_data: dict[str, Any]) -> Pool:
         members = validated_data.pop("members", [])
-        pool = Pool.objects.create(**validated_data)
-        PoolMember.objects.bulk_create(PoolMember(pool=pool, **m) for m in members)
-        return pool
+        return services.save_pool(Pool(), validated_data, members)
 
-    @transaction.atomic
     def update(self, instance: Pool, validated_data: dict[str, Any]) -> Pool:
         members = validated_data.pop("members", None)
-        for field, value in validated_data.items():
-            setattr(instance, field, value)
-        instance.save()
-        if members is not None:
-            # Keep the turn state of members who stay; add and drop the rest.
-            keep = {m["user"].pk: m for m in members}
-            PoolMember.objects.filter(pool=instance).exclude(user__in=keep).delete()
-            existing = {pm.user_id: pm for pm in PoolMember.objects.filter(pool=instance)}
-            for user_id, m in keep.items():
-                if user_id in existing:
-                    PoolMember.objects.filter(pk=existing[user_id].pk).update(position=m["position"],
-                                                                             weight=m["weight"])
-                else:
-                    PoolMember.objects.create(pool=instance, **m)
-        return instance
+        return services.save_pool(instance, validated_data, members)
 
 
 class PoolViewSet(viewsets.ModelViewSet):

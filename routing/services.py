@@ -154,6 +154,26 @@ def next_in_pool(pool_name: str) -> tuple[User | None, list[int]]:
         return chosen.user, [m.user_id for m in members]
 
 
+@transaction.atomic
+def save_pool(pool: Pool, data: dict[str, Any], members: list[dict[str, Any]] | None) -> Pool:
+    """Create or edit a pool; `members` (user, position, weight), when given, replaces the
+    membership: members who stay keep their round-robin turn state (credit, assigned)."""
+    for field, value in data.items():
+        setattr(pool, field, value)
+    pool.save()
+    if members is None:
+        return pool
+    wanted = {m["user"].pk: m for m in members}
+    PoolMember.objects.filter(pool=pool).exclude(user__in=wanted).delete()
+    kept = list(PoolMember.objects.filter(pool=pool))
+    for member in kept:
+        member.position, member.weight = wanted[member.user_id]["position"], wanted[member.user_id]["weight"]
+    PoolMember.objects.bulk_update(kept, ["position", "weight"])
+    known = {member.user_id for member in kept}
+    PoolMember.objects.bulk_create(PoolMember(pool=pool, **m) for user_id, m in wanted.items() if user_id not in known)
+    return pool
+
+
 def record_decision(lead: Lead, decision: engine.Decision, facts: engine.Facts, ruleset: RuleSet | None,
                     now: datetime, owner_id: int | None = None, pool_name: str = "", queue: Queue | None = None,
                     candidates: Sequence[int] = (), reason: str = "") -> RoutingDecision:

@@ -23,6 +23,21 @@ def test_ops_set_pool_members_with_weights(api, ops):
     assert {(m.user_id, m.weight) for m in PoolMember.objects.filter(pool=pool)} == {(a.pk, 2), (b.pk, 1)}
 
 
+def test_members_who_stay_keep_their_turn_state_and_the_rest_are_replaced(api, ops):
+    stays, leaves, joins = (UserFactory(role=Role.BDR) for _ in range(3))
+    pool = Pool.objects.get(name="EMEA BDR")
+    PoolMember.objects.create(pool=pool, user=stays, position=0, credit=-2, assigned=7)
+    PoolMember.objects.create(pool=pool, user=leaves, position=1, assigned=3)
+
+    response = api.as_user(ops).patch(f"/api/v1/routing/pools/{pool.pk}/", {
+        "members": [{"user": joins.pk, "position": 0}, {"user": stays.pk, "position": 1, "weight": 3}]},
+        format="json")
+
+    assert response.status_code == 200
+    rows = PoolMember.objects.filter(pool=pool).values_list("user", "position", "weight", "credit", "assigned")
+    assert set(rows) == {(joins.pk, 0, 1, 0, 0), (stays.pk, 1, 3, -2, 7)}
+
+
 def test_a_pool_refuses_the_same_user_twice(api, ops):
     a = UserFactory(role=Role.BDR)
     pool = Pool.objects.get(name="EMEA BDR")
