@@ -4,6 +4,7 @@ import os
 
 import pytest
 from django.conf import settings
+from django.db import connection
 from rest_framework.test import APIClient
 
 from sdrcrm.models import Role
@@ -21,6 +22,28 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def on_postgres() -> bool:
     return settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
+
+
+def require(available: bool, ci_message: str, skip_reason: str) -> None:
+    """Tests of real parts (PostgreSQL, Redis, a worker, a browser) skip on a laptop that
+    lacks them, and fail in CI, where a skip would hide a missing feature."""
+    if available:
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail(ci_message)
+    pytest.skip(skip_reason)
+
+
+def require_worker_stack() -> None:
+    require(on_postgres() and bool(settings.REDIS_URL),
+            "CI must run the real-worker tests: set DATABASE_URL (PostgreSQL) and REDIS_URL",
+            "needs DATABASE_URL=postgres://… and REDIS_URL=redis://… (CI sets both)")
+
+
+def database_url() -> str:
+    """The test database as a URL, for worker processes started by a test."""
+    db = connection.settings_dict
+    return f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 @pytest.fixture(autouse=True)

@@ -11,6 +11,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from pytest_django.live_server_helper import LiveServer
 
 from sdrcrm.models import User
+from tests.conftest import require
 from tests.factories import PASSWORD
 
 HERE = Path(__file__).parent
@@ -38,16 +39,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
     executable = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-    if not os.access(executable, os.X_OK):
-        if os.environ.get("CI") == "true":
-            pytest.fail(
-                f"CI must run the browser tests, but there is no Chromium at {executable}: "
-                "apt-get install -y chromium, or set CHROMIUM_PATH"
-            )
-        pytest.skip(
+    require(os.access(executable, os.X_OK),
+            f"CI must run the browser tests, but there is no Chromium at {executable}: "
+            "apt-get install -y chromium, or set CHROMIUM_PATH",
             f"no Chromium at {executable}: `apt-get install -y chromium` (Debian) "
-            "or set CHROMIUM_PATH; `playwright install` is not needed"
-        )
+            "or set CHROMIUM_PATH; `playwright install` is not needed")
     # Playwright's sync API keeps an asyncio loop marked as running in this thread, so
     # Django would refuse every ORM call in the tests (factories, refresh_from_db) with
     # SynchronousOnlyOperation. The calls really are synchronous; allow them only while

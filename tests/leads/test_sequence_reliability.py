@@ -42,7 +42,7 @@ from django.utils import timezone
 from leads.models import Cause, Enrollment, Lead, SequenceEvent, Status, StatusChange
 from leads.tasks import apply_sequence_event
 from sdrcrm.celery import app
-from tests.conftest import on_postgres
+from tests.conftest import database_url, require_worker_stack
 from tests.factories import SequenceFactory, UserFactory
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("seeded")]
@@ -59,11 +59,6 @@ LONG_VISIBILITY = 3600
 # Seconds from the kill until every event is applied: a new worker's start-up and the
 # visibility timeout (20 s), then the backlog (half the batch) at 25 events/s or more.
 RECOVERY_BOUND = 20 + EVENTS / 50
-
-
-def database_url() -> str:
-    db = connection.settings_dict
-    return f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 class RowLocks:
@@ -161,10 +156,7 @@ def children_of(pid: int) -> list[int]:
 
 @pytest.fixture
 def workers(tmp_path: Path) -> Iterator[Workers]:
-    if not (on_postgres() and settings.REDIS_URL):
-        if os.environ.get("CI") == "true":
-            pytest.fail("CI must run the real-worker tests: set DATABASE_URL (PostgreSQL) and REDIS_URL")
-        pytest.skip("needs DATABASE_URL=postgres://… and REDIS_URL=redis://… (CI sets both)")
+    require_worker_stack()
     pool = Workers(queue=f"test-rel-{uuid.uuid4().hex[:8]}", logs=tmp_path,
                    broker=redis.Redis.from_url(settings.REDIS_URL))
     app.conf.task_always_eager = False

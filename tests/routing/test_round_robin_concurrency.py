@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
@@ -13,7 +12,7 @@ from leads import services
 from leads.models import Lead
 from routing.models import Pool, PoolMember
 from sdrcrm.models import Role
-from tests.conftest import on_postgres
+from tests.conftest import on_postgres, require
 from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("seeded")]
@@ -35,10 +34,8 @@ def send_trials(client: int) -> list[int]:
 
 
 def test_eight_clients_share_240_trials_exactly_80_each_and_none_for_the_absent():
-    if not on_postgres():
-        if os.environ.get("CI") == "true":
-            pytest.fail("CI must run the concurrency test on PostgreSQL")
-        pytest.skip("row-lock concurrency is tested on PostgreSQL (DATABASE_URL=postgres://…)")
+    require(on_postgres(), "CI must run the concurrency test on PostgreSQL",
+            "row-lock concurrency is tested on PostgreSQL (DATABASE_URL=postgres://…)")
     members = [UserFactory(role=Role.BDR) for _ in range(3)]
     absent = UserFactory(role=Role.BDR, is_available=False)
     pool = Pool.objects.get(name="EMEA BDR")

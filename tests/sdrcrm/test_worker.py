@@ -10,31 +10,22 @@ from datetime import timedelta
 
 import pytest
 from django.conf import settings
-from django.db import connection
 from django.utils import timezone
 
 from leads.models import Lead
 from sdrcrm.celery import app
 from sdrcrm.models import JobRun
 from sdrcrm.tasks import run_job_task
-from tests.conftest import on_postgres
+from tests.conftest import database_url, require_worker_stack
 from tests.factories import LeadFactory
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("seeded")]
 
 
-def database_url() -> str:
-    db = connection.settings_dict
-    return f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
 @pytest.fixture
 def worker():
     """Start `celery worker` on a queue of its own, against the test database."""
-    if not (on_postgres() and settings.REDIS_URL):
-        if os.environ.get("CI") == "true":
-            pytest.fail("CI must run the real-worker tests: set DATABASE_URL (PostgreSQL) and REDIS_URL")
-        pytest.skip("needs DATABASE_URL=postgres://… and REDIS_URL=redis://… (CI sets both)")
+    require_worker_stack()
     queue = f"test-{uuid.uuid4().hex[:8]}"
     env = {**os.environ, "DATABASE_URL": database_url(), "REDIS_URL": settings.REDIS_URL,
            "CELERY_TASK_ALWAYS_EAGER": "false"}
