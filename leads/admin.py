@@ -2,7 +2,12 @@
 every change leaves a history row."""
 
 from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.forms.models import BaseInlineFormSet
 
+from sdrcrm.errors import Refused
+
+from . import sequences
 from .models import (
     Account,
     Activity,
@@ -73,8 +78,24 @@ admin.site.register(Queue)
 admin.site.register(BlockedDomain)
 
 
+class SequenceStepFormSet(BaseInlineFormSet):
+    def clean(self) -> None:
+        """The same step rules as the API (sequences.check_steps)."""
+        super().clean()
+        steps = sorted(
+            (form.cleaned_data for form in self.forms
+             if form.cleaned_data and not form.cleaned_data.get("DELETE")),
+            key=lambda step: step["position"],
+        )
+        try:
+            sequences.check_steps(steps, self.instance if self.instance.pk else None)
+        except Refused as refused:
+            raise ValidationError(refused.message) from None
+
+
 class SequenceStepInline(admin.TabularInline):
     model = SequenceStep
+    formset = SequenceStepFormSet
     extra = 1
     ordering = ["position"]
 

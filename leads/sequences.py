@@ -79,7 +79,9 @@ def is_high_touch(person: Person) -> bool:
 # --- Sequences ----------------------------------------------------------------------
 
 
-def _check_steps(steps: list[Mapping[str, Any]]) -> None:
+def check_steps(steps: list[Mapping[str, Any]], sequence: Sequence | None = None) -> None:
+    """Refuse a step list that is empty, out of order or of an unknown type, and (for an
+    existing sequence) one that drops steps an enrolment has already completed."""
     if not steps:
         raise Refused("A sequence needs at least one step.", field="steps")
     last_offset = 0
@@ -97,6 +99,11 @@ def _check_steps(steps: list[Mapping[str, Any]]) -> None:
             raise Refused(f"Step {number} (day {offset}) comes before step {number - 1} (day {last_offset}); "
                           "day offsets may not decrease.", field="steps")
         last_offset = offset
+    if sequence is not None:
+        furthest = sequence.enrollments.order_by("-current_step").values_list("current_step", flat=True).first()
+        if furthest and furthest > len(steps):
+            raise Refused(f"An enrolment has completed step {furthest}; keep at least {furthest} steps.",
+                          field="steps")
 
 
 def _write_steps(sequence: Sequence, steps: list[Mapping[str, Any]]) -> None:
@@ -112,7 +119,7 @@ def create_sequence(data: Mapping[str, Any], by: User | None) -> Sequence:
     positions 1..n in order)."""
     data = dict(data)
     steps = list(data.pop("steps", None) or [])
-    _check_steps(steps)
+    check_steps(steps)
     if data.get("touch") not in Touch.values:
         raise Refused(f"touch is one of {', '.join(Touch.values)}.", field="touch")
     if Sequence.objects.filter(name=data.get("name", "")).exists():
@@ -137,11 +144,7 @@ def update_sequence(sequence: Sequence, data: Mapping[str, Any], by: User | None
     sequence.save()
     if steps is not None:
         steps = list(steps)
-        _check_steps(steps)
-        furthest = sequence.enrollments.order_by("-current_step").values_list("current_step", flat=True).first()
-        if furthest and furthest > len(steps):
-            raise Refused(f"An enrolment has completed step {furthest}; keep at least {furthest} steps.",
-                          field="steps")
+        check_steps(steps, sequence)
         sequence.steps.all().delete()
         _write_steps(sequence, steps)
     return sequence

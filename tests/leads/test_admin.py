@@ -49,3 +49,16 @@ def test_ops_build_a_sequence_with_steps_in_the_admin(ops_client):
 @pytest.mark.parametrize("model", ["enrollment", "sequenceevent", "tombstone"])
 def test_enrolments_events_and_tombstones_cannot_be_added_by_hand(ops_client, model):
     assert ops_client.get(f"/admin/leads/{model}/add/").status_code == 403
+
+
+def test_the_admin_refuses_steps_the_api_would_refuse(ops_client):
+    response = ops_client.post("/admin/leads/sequence/add/", {
+        "name": "Backwards", "touch": "low", "is_active": "on",
+        "steps-TOTAL_FORMS": "2", "steps-INITIAL_FORMS": "0",
+        "steps-0-position": "1", "steps-0-day_offset": "5", "steps-0-type": "call",
+        "steps-1-position": "2", "steps-1-day_offset": "1", "steps-1-type": "call",
+    })
+
+    assert response.status_code == 200  # the form again, with the error
+    assert "day offsets may not decrease" in response.content.decode()
+    assert not Sequence.objects.filter(name="Backwards").exists()
