@@ -38,7 +38,7 @@ def lead_context(lead: Lead, can_edit: bool) -> dict[str, Any]:
     }
 
 
-def _editable_lead(request: HttpRequest, pk: int) -> Lead | None:
+def editable_lead(request: HttpRequest, pk: int) -> Lead | None:
     """The lead if the user may change it; 404 if they may not see it; None (with a
     message) if they may only read it."""
     lead = get_object_or_404(Lead.objects.visible_to(request.user), pk=pk)
@@ -58,7 +58,7 @@ def _lead_enrollment(request: HttpRequest, pk: int) -> Enrollment:
 @login_required
 @require_POST
 def lead_enroll(request: HttpRequest, pk: int) -> HttpResponse:
-    lead = _editable_lead(request, pk)
+    lead = editable_lead(request, pk)
     if lead is None:
         return redirect("leads:detail", pk=pk)
     sequence_id = request.POST.get("sequence", "")
@@ -82,7 +82,7 @@ def lead_enroll(request: HttpRequest, pk: int) -> HttpResponse:
 def enrollment_event(request: HttpRequest, pk: int) -> HttpResponse:
     """Record what happened ("Step 2 completed", "Replied", …); a worker applies it."""
     enrollment = _lead_enrollment(request, pk)
-    lead = _editable_lead(request, enrollment.lead_id)
+    lead = editable_lead(request, enrollment.lead_id)
     if lead is None:
         return redirect("leads:detail", pk=enrollment.lead_id)
     kind = request.POST.get("kind", "")
@@ -109,7 +109,7 @@ def enrollment_event(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def enrollment_finish(request: HttpRequest, pk: int) -> HttpResponse:
     enrollment = _lead_enrollment(request, pk)
-    if _editable_lead(request, enrollment.lead_id) is None:
+    if editable_lead(request, enrollment.lead_id) is None:
         return redirect("leads:detail", pk=enrollment.lead_id)
     try:
         sequences.finish_enrollment(enrollment, by=request.user)

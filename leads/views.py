@@ -19,6 +19,7 @@ from . import spam as lead_spam
 from .forms import LeadFilterForm, StatusForm
 from .lead_views import LEAD_VIEWS, apply_view
 from .models import TRANSITIONS, Lead, Status
+from .sequence_views import editable_lead
 from .sequence_views import lead_context as sequence_context
 
 KEYSET = Keyset(["created_at", "updated_at", "status_changed_at", "score", "last_name"],
@@ -94,9 +95,8 @@ def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def lead_status(request: HttpRequest, pk: int) -> HttpResponse:
-    lead = get_object_or_404(Lead.objects.visible_to(request.user), pk=pk)
-    if not Lead.objects.editable_by(request.user).filter(pk=pk).exists():
-        messages.error(request, "You may read this lead but not change it.")
+    lead = editable_lead(request, pk)
+    if lead is None:
         return redirect("leads:detail", pk=pk)
     form = StatusForm(request.POST)
     if not form.is_valid():

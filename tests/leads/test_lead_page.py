@@ -3,9 +3,10 @@ from __future__ import annotations
 import pytest
 
 from leads import services
+from leads.models import Lead
 from routing.models import Territory
 from sdrcrm.models import Role
-from tests.factories import UserFactory
+from tests.factories import LeadFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -42,3 +43,13 @@ def test_an_unrouted_lead_says_where_routing_starts_from_the_setting(client, set
     page = client.get(f"/leads/{lead.pk}/").content.decode()
 
     assert "routing starts at 60 points" in page
+
+
+def test_a_teammate_who_may_only_read_cannot_change_the_status_from_the_page(client, sdr, teammate):
+    lead = LeadFactory(owner=sdr, status="mql")
+    client.force_login(teammate)
+
+    response = client.post(f"/leads/{lead.pk}/status/", {"status": "accepted"}, follow=True)
+
+    assert "You may read this lead but not change it." in response.content.decode()
+    assert Lead.objects.get(pk=lead.pk).status == "mql"
