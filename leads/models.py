@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -26,6 +28,9 @@ class Status(models.TextChoices):
 
 
 S = Status
+# How far ahead of our clock a sender's clock may run: activities and sequence events
+# dated later than now + this are refused.
+MAX_CLOCK_SKEW = timedelta(days=1)
 OPEN_STATUSES = frozenset({S.RAW, S.INQUIRY, S.MQL, S.ACCEPTED, S.QUALIFYING, S.RECYCLE, S.UNRESPONSIVE})
 # SPEC §6. `qualified` is reached only by converting (services.convert_lead), and
 # `unqualified` → `raw` only by managers and ops; services.transition checks both.

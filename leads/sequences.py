@@ -23,6 +23,7 @@ from sdrcrm.models import User
 
 from . import domains, services
 from .models import (
+    MAX_CLOCK_SKEW,
     OPEN_STATUSES,
     Activity,
     ActivityType,
@@ -46,8 +47,6 @@ CLOSED_STATUSES = frozenset(Status.values) - OPEN_STATUSES
 # The statuses a first completed step (or a reply) accepts; the transition map allows
 # `bad_data` → `accepted` too, but a bad-data record is closed and never enrolled.
 ACCEPT_FROM = OPEN_STATUSES - {Status.ACCEPTED, Status.QUALIFYING}
-# Events may arrive from the sequencing tool a little ahead of our clock, not days ahead.
-MAX_FUTURE = timedelta(days=1)
 PLACEHOLDERS = frozenset({"-", "--", ".", "?", "n/a", "na", "none", "null", "unknown", "test", "x"})
 
 
@@ -251,7 +250,7 @@ def record_event(
     if kind not in Kind.values:
         raise Refused(f"'{kind}' is not a sequence event; one of: {', '.join(Kind.values)}.", field="kind")
     occurred_at = occurred_at or now
-    if occurred_at > now + MAX_FUTURE:
+    if occurred_at > now + MAX_CLOCK_SKEW:
         raise Refused("occurred_at is more than a day in the future.", field="occurred_at")
     if kind == Kind.STEP_COMPLETED:
         if step is None:

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from django.utils import timezone
@@ -10,14 +10,12 @@ from rest_framework import serializers
 from routing import geo
 from sdrcrm.models import User
 
-from .models import Account, Activity, ActivityType, Contact, Lead, Queue, StatusChange
+from .models import MAX_CLOCK_SKEW, Account, Activity, ActivityType, Contact, Lead, Queue, StatusChange
 
 # The largest id a bigint primary key holds: larger ids are a 400, not a database error.
 MAX_ID = 2**63 - 1
 MAX_DETAILS_BYTES = 16_000
 MAX_EMPLOYEES = 10_000_000
-# How far ahead of our clock a sender's clock may run.
-MAX_CLOCK_SKEW = timedelta(days=1)
 
 
 def validate_details(value: Any) -> dict[str, Any]:

@@ -3,15 +3,16 @@ state matches each lead's status (accepted: in a sequence; qualifying: replied;
 unresponsive: ran out and was followed up; a few MQLs just enrolled; a few accepted
 leads whose sequence ran out recently, for the hourly `unresponsive` job to find).
 
-Written with bulk inserts like the rest of the demo, not replayed through the services."""
+The sequences go through the service; enrolments and events are written with bulk
+inserts like the rest of the demo, not replayed through the services."""
 
 from __future__ import annotations
 
 import random
 from datetime import datetime, timedelta
 
-from leads.models import Enrollment, Lead, Sequence, SequenceEvent, SequenceStep, Status, StepType, Touch
-from leads.sequences import is_high_touch
+from leads.models import Enrollment, Lead, Sequence, SequenceEvent, Status, StepType, Touch
+from leads.sequences import create_sequence, is_high_touch
 from sdrcrm.models import User
 
 T = StepType
@@ -31,10 +32,9 @@ def seed_sequences(rng: random.Random, now: datetime, users: dict[str, User]) ->
     number of enrolments and events."""
     sequences = []
     for name, touch, description, steps in DEMO_SEQUENCES:
-        sequence = Sequence.objects.create(name=name, touch=touch, description=description, created_by=users["ops"])
-        SequenceStep.objects.bulk_create(
-            SequenceStep(sequence=sequence, position=n, day_offset=offset, type=kind)
-            for n, (offset, kind) in enumerate(steps, start=1))
+        sequence = create_sequence({"name": name, "touch": touch, "description": description,
+                                    "steps": [{"day_offset": offset, "type": kind} for offset, kind in steps]},
+                                   by=users["ops"])
         sequences.append((sequence, [offset for offset, _ in steps]))
     high = [s for s in sequences if s[0].touch == Touch.HIGH]
     low = [s for s in sequences if s[0].touch == Touch.LOW]
