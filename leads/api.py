@@ -21,7 +21,9 @@ from sdrcrm.models import Region, Role, Segment, User
 from . import bulk as lead_bulk
 from . import services
 from . import spam as lead_spam
+from .conversion_api import ConvertActionMixin
 from .lead_views import CONTACT_VIEWS, LEAD_VIEWS, apply_view
+from .merge_api import MergeActionsMixin
 from .models import Account, AccountType, Activity, Contact, Lead, Status
 from .serializers import (
     MAX_ID,
@@ -119,8 +121,8 @@ def bulk_result(lead: Lead) -> dict[str, Any]:
     }
 
 
-class LeadViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
-                  mixins.UpdateModelMixin, viewsets.GenericViewSet):
+class LeadViewSet(ConvertActionMixin, MergeActionsMixin, ScopedViewSetMixin, mixins.ListModelMixin,
+                  mixins.RetrieveModelMixin, mixins.UpdateModelMixin, viewsets.GenericViewSet):
     """Leads. `POST` creates a lead or updates the one with the same email."""
 
     model = Lead

@@ -174,6 +174,8 @@ class Tombstone(models.Model):
     # For merges only: the record as it was, so ops can undo (issue 5).
     merged_into_id = models.PositiveBigIntegerField(null=True, blank=True)
     snapshot = models.JSONField(default=dict, blank=True)
+    undone_at = models.DateTimeField(null=True, blank=True)
+    undone_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
     class Meta:
         indexes = [models.Index(fields=["kind", "deleted_at"], name="tombstone_kind")]

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import sequence_views, views
+from . import conversion_views, merge_views, sequence_views, views
 
 app_name = "leads"
 urlpatterns = [
@@ -12,4 +12,6 @@ urlpatterns = [
     path("enrollments/<int:pk>/finish/", sequence_views.enrollment_finish, name="enrollment-finish"),
     path("sequences/", sequence_views.sequence_list, name="sequences"),
     path("<int:pk>/spam/", views.lead_spam_mark, name="spam"),
+    *conversion_views.urlpatterns,
+    *merge_views.urlpatterns,
 ]

@@ -9,12 +9,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 from rest_framework.exceptions import ValidationError
 
+from opportunities import iqm_views
 from scoring import services as scoring
 from sdrcrm.errors import Refused
 from sdrcrm.models import User
 from sdrcrm.pagination import Keyset
 
-from . import services
+from . import conversion_views, merge_views, services
 from . import spam as lead_spam
 from .forms import LeadFilterForm, StatusForm
 from .lead_views import LEAD_VIEWS, apply_view
@@ -89,6 +90,9 @@ def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "routing": lead.routing_decisions.select_related("owner", "pool", "queue", "ruleset").order_by("-at")[:5],
         "can_mark_spam": lead_spam.may_mark_spam(request.user, lead, editable=can_edit),
         **sequence_context(lead, can_edit),
+        **conversion_views.lead_context(lead, request.user, can_edit),
+        **merge_views.lead_context(lead, request.user, can_edit),
+        **iqm_views.lead_context(lead, request.user, can_edit),
     })
 
 

@@ -15,6 +15,8 @@ from rest_framework.routers import DefaultRouter
 
 from leads.api import AccountViewSet, ActivityViewSet, ContactViewSet, LeadViewSet
 from leads.sequence_api import EnrollmentViewSet, SequenceViewSet
+from opportunities.api import OpportunityViewSet
+from opportunities.iqm_api import IQMViewSet
 from routing.api import PoolViewSet, RuleSetViewSet, TerritoryViewSet
 from scoring.api import ScoringRuleViewSet
 
@@ -79,6 +81,8 @@ router.register("leads", LeadViewSet, basename="lead")
 router.register("activities", ActivityViewSet, basename="activity")
 router.register("sequences", SequenceViewSet, basename="sequence")
 router.register("enrollments", EnrollmentViewSet, basename="enrollment")
+router.register("opportunities", OpportunityViewSet, basename="opportunity")
+router.register("iqms", IQMViewSet, basename="iqm")
 router.register("jobs", JobRunViewSet, basename="jobrun")
 router.register("notifications", NotificationViewSet, basename="notification")
 router.register("scoring/rules", ScoringRuleViewSet)

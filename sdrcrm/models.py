@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.db.models import Q
 
 
 class Role(models.TextChoices):
@@ -118,15 +119,23 @@ class Notification(models.Model):
     """Something a person should know: an alert shown in the app (and sent on by mail or
     chat integrations later)."""
 
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
+    # A person's alert has a user; a channel's (e.g. "lost-deals", SPEC §7) has a channel instead.
+    user = models.ForeignKey(User, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications")
+    channel = models.CharField(max_length=40, blank=True, db_index=True)
     kind = models.CharField(max_length=40)
     message = models.TextField()
     lead = models.ForeignKey("leads.Lead", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    opportunity = models.ForeignKey(
+        "opportunities.Opportunity", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     read_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["user", "read_at", "-created_at"], name="notification_inbox")]
+        constraints = [
+            models.CheckConstraint(condition=Q(user__isnull=False) | ~Q(channel=""), name="notification_has_recipient"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} → {self.user}"

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import timedelta
+
 import factory
 from django.utils import timezone
 
@@ -17,6 +19,7 @@ from leads.models import (
     StepType,
     Touch,
 )
+from opportunities.models import IQM, Opportunity, Stage
 from sdrcrm.models import Region, Role, Team, User
 
 PASSWORD = "correct-horse-battery-9"
@@ -131,3 +134,28 @@ class EnrollmentFactory(factory.django.DjangoModelFactory):
     sequence = factory.SubFactory(SequenceFactory)
     lead = factory.SubFactory(LeadFactory)
     enrolled_at = factory.LazyFunction(timezone.now)
+
+
+class OpportunityFactory(factory.django.DjangoModelFactory):
+    """A stage-0 opportunity owned by a new AE and credited to a new SDR."""
+
+    class Meta:
+        model = Opportunity
+
+    name = factory.Sequence(lambda n: f"Opportunity {n}")
+    account = factory.SubFactory(AccountFactory)
+    owner = factory.SubFactory(UserFactory, role=Role.AE)
+    sdr = factory.SubFactory(UserFactory, role=Role.SDR)
+    stage = Stage.PENDING_ACCEPTANCE
+    stage_changed_at = factory.LazyFunction(timezone.now)
+
+
+class IQMFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = IQM
+
+    lead = factory.SubFactory(LeadFactory)
+    subject = factory.LazyAttribute(lambda iqm: f"{iqm.lead.first_name} {iqm.lead.last_name} - IQM")
+    sdr = factory.SubFactory(UserFactory, role=Role.SDR)
+    start = factory.LazyFunction(timezone.now)
+    end = factory.LazyAttribute(lambda iqm: iqm.start + timedelta(minutes=30))

@@ -1,0 +1,7 @@
+"""Opportunity pages (issue 5)."""
+
+from __future__ import annotations
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []
