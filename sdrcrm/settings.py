@@ -301,6 +301,16 @@ UNRESPONSIVE_STATUS = env.str("UNRESPONSIVE_STATUS", default="unresponsive")
 if UNRESPONSIVE_STATUS not in ("unresponsive", "recycle"):
     raise environ.ImproperlyConfigured("UNRESPONSIVE_STATUS is 'unresponsive' or 'recycle'")
 BULK_MAX_ITEMS = 1000
+# SPEC §9: how many accounts one SDR may flag as targeted.
+TARGETED_ACCOUNTS_LIMIT = env.int("TARGETED_ACCOUNTS_LIMIT", default=40)
+# SPEC §7: stage-0 opportunities this long after their IQM get a reminder to the AE, and
+# IQM no-shows not rebooked within REBOOK days are flagged for the AE to unqualify.
+STALE_OPPORTUNITY_HOURS = env.int("STALE_OPPORTUNITY_HOURS", default=48)
+NO_SHOW_REBOOK_DAYS = env.int("NO_SHOW_REBOOK_DAYS", default=14)
+# SPEC §7: a closed-lost opportunity can be reopened this many days after it closed.
+OPPORTUNITY_REOPEN_DAYS = env.int("OPPORTUNITY_REOPEN_DAYS", default=30)
+# SPEC §7: closed-won needs details, and closed-lost notifies the lost-deals channel, from this IACV.
+LARGE_DEAL_IACV = env.int("LARGE_DEAL_IACV", default=12000)
 
 LOGGING = {
     "version": 1,
