@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Prefetch
+from django.db.models import Exists, OuterRef, Prefetch
 
 from leads.models import Lead
 
@@ -61,8 +61,9 @@ def replay(ruleset: RuleSet, start: datetime, end: datetime) -> ReplayReport:
     territories = services.territory_facts()
     first_decisions = Prefetch("routing_decisions", to_attr="log",
                                queryset=RoutingDecision.objects.select_related("pool", "queue").order_by("at", "id"))
+    open_opportunity = Exists(services.open_opportunities().filter(account=OuterRef("account_id")))
     leads = (Lead.objects.filter(created_at__gte=start, created_at__lt=end).select_related("account")
-             .prefetch_related(first_decisions).order_by("pk"))
+             .annotate(open_opportunity=open_opportunity).prefetch_related(first_decisions).order_by("pk"))
     for lead in leads[: MAX_LEADS + 1].iterator(chunk_size=500):
         if report.leads == MAX_LEADS:
             report.truncated = True
@@ -70,7 +71,7 @@ def replay(ruleset: RuleSet, start: datetime, end: datetime) -> ReplayReport:
         report.leads += 1
         actual = lead.log[0] if lead.log else None
         request = (actual.inputs.get("request") or "") if actual else ""
-        decision = engine.decide(services.load_facts(lead, request, territories), rules)
+        decision = engine.decide(services.load_facts(lead, request, territories, lead.open_opportunity), rules)
         would_rule = decision.rule.kind if decision.rule else "none"
         would = destination(decision.action, decision.owner_id, decision.pool, decision.queue)
         report.would_by_rule[would_rule] += 1

@@ -8,10 +8,11 @@ from datetime import datetime
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 
 from leads import domains
 from leads.models import Account, Lead, Queue, Status
+from opportunities.models import OPEN_STAGES, Opportunity
 from sdrcrm.models import Notification, Role, User
 
 from . import engine, geo, segments
@@ -83,9 +84,10 @@ def rules_of(ruleset: RuleSet) -> list[engine.Rule]:
             for r in RoutingRule.objects.filter(ruleset=ruleset)]
 
 
-def load_facts(lead: Lead, request: str,
-               territories: list[engine.TerritoryFacts] | None = None) -> engine.Facts:
-    """The engine's facts about `lead`; `territories`: already loaded (replay over many leads)."""
+def load_facts(lead: Lead, request: str, territories: list[engine.TerritoryFacts] | None = None,
+               open_opportunity: bool | None = None) -> engine.Facts:
+    """The engine's facts about `lead`. Replay over many leads passes what it loaded in
+    bulk: `territories`, and whether the lead's account has an open opportunity."""
     account_facts = None
     account = lead.account
     if account is not None:
@@ -95,7 +97,8 @@ def load_facts(lead: Lead, request: str,
         account_facts = engine.AccountFacts(
             id=account.pk, name=account.name, type=account.type, owner_id=account.owner_id,
             bdr_assigned_id=account.bdr_assigned_id, prospecting_status=account.bdr_prospecting_status,
-            has_open_opportunity=has_open_opportunity(account), is_named=account.is_named,
+            has_open_opportunity=has_open_opportunity(account) if open_opportunity is None else open_opportunity,
+            is_named=account.is_named,
             abm_tier=account.abm_tier, paired_sdr_id=paired,
         )
     domain = domains.email_domain(lead.email)
@@ -119,8 +122,12 @@ def load_facts(lead: Lead, request: str,
 
 
 def has_open_opportunity(account: Account) -> bool:
-    # Opportunities arrive with the conversion issue; until then no account has one.
-    return False
+    return open_opportunities().filter(account=account).exists()
+
+
+def open_opportunities() -> QuerySet[Opportunity]:
+    """Routing rule 3's "open opportunity": any stage before closed (pre-opportunity included)."""
+    return Opportunity.objects.filter(stage__in=OPEN_STAGES)
 
 
 def territory_facts(region: str | None = None) -> list[engine.TerritoryFacts]:

@@ -6,11 +6,13 @@ import pytest
 from django.utils import timezone
 
 from leads import services
-from leads.models import Lead
+from leads.models import Account, Lead
+from opportunities.models import Stage
 from routing import services as routing
 from routing.models import Pool, PoolMember, RoutingDecision, RoutingRule, RuleSet, Territory
+from routing.replay import replay
 from sdrcrm.models import Role
-from tests.factories import UserFactory
+from tests.factories import OpportunityFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -78,3 +80,18 @@ def test_replay_needs_an_ordered_range(api, ops):
     response = api.as_user(ops).post(f"/api/v1/routing/rules/{draft.pk}/replay/", {"start": now, "end": now},
                                      format="json")
     assert response.status_code == 400 and "end" in response.json()["errors"]
+
+
+def test_replay_sees_open_opportunities_without_a_query_per_lead(ops, routed, django_assert_max_num_queries):
+    ae = UserFactory(role=Role.AE)
+    account = services.save_account(Account(), {"name": "Busy", "domain": "busy.com", "owner": ae})
+    OpportunityFactory(account=account, owner=ae, stage=Stage.SCOPING)
+    for n in range(5):
+        ingest(f"p{n}@busy.com", title="Director", country="US")
+    draft = routing.create_draft(by=ops)
+    now = timezone.now()
+
+    with django_assert_max_num_queries(8):
+        report = replay(draft, now - timedelta(hours=1), now + timedelta(hours=1))
+
+    assert report.would_by_rule["open_opportunity"] == 5

@@ -4,10 +4,11 @@ import pytest
 
 from leads import services
 from leads.models import Account, Lead, Queue, Status
+from opportunities.models import Stage
 from routing import services as routing
 from routing.models import Pool, PoolMember, RoutingDecision, RuleSet, Territory
 from sdrcrm.models import Notification, Role
-from tests.factories import AccountFactory, LeadFactory, UserFactory
+from tests.factories import AccountFactory, LeadFactory, OpportunityFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -214,3 +215,27 @@ def test_the_migration_backfills_email_domains_of_existing_leads():
 
     migration.backfill(None, Editor())
     assert Lead.objects.get(pk=lead.pk).email_domain == "legacy.example"
+
+
+def test_a_lead_at_a_prospect_with_an_open_opportunity_is_recycled_as_evaluating():
+    ae = UserFactory(role=Role.AE)
+    account = services.save_account(Account(), {"name": "Busy", "domain": "busy.com", "owner": ae})
+    OpportunityFactory(account=account, owner=ae, stage=Stage.DISCOVERY)
+    lead = ingest("new@busy.com")
+    services.record_activity(lead, "contact_request")
+    lead.refresh_from_db()
+    assert (lead.status, lead.status_reason) == (Status.RECYCLE, "evaluating")
+    assert RoutingDecision.objects.get(lead=lead).rule_kind == "open_opportunity"
+    assert Notification.objects.filter(user=ae, lead=lead).exists()
+
+
+@pytest.mark.parametrize("stage", [Stage.CLOSED_LOST, Stage.CLOSED_WON, Stage.UNQUALIFIED, Stage.DUPLICATE])
+def test_a_closed_opportunity_does_not_recycle_new_leads(stage):
+    ae = UserFactory(role=Role.AE)
+    account = services.save_account(Account(), {"name": "Quiet", "domain": "quiet.com", "owner": ae})
+    OpportunityFactory(account=account, owner=ae, stage=stage)
+    lead = ingest("new@quiet.com")
+    services.record_activity(lead, "contact_request")
+    lead.refresh_from_db()
+    assert lead.status != Status.RECYCLE
+    assert RoutingDecision.objects.get(lead=lead).rule_kind != "open_opportunity"
