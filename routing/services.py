@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F, QuerySet
+from django.db.models import QuerySet
 
 from leads import domains
 from leads.models import Account, Lead, Queue, Status
@@ -156,8 +156,8 @@ def next_in_pool(pool_name: str) -> tuple[User | None, list[int]]:
             member.credit += member.weight
         chosen = max(members, key=lambda m: (m.credit, -m.position, -m.id))
         chosen.credit -= total
-        PoolMember.objects.bulk_update(members, ["credit"])
-        PoolMember.objects.filter(pk=chosen.pk).update(assigned=F("assigned") + 1)
+        chosen.assigned += 1  # read under the pool's lock, so writing the value back is exact
+        PoolMember.objects.bulk_update(members, ["credit", "assigned"])
         return chosen.user, [m.user_id for m in members]
 
 
