@@ -1,6 +1,7 @@
 """A person's notifications (the alerts jobs and routing write with routing.services.notify):
 reading them, marking them read, and the API under /api/v1/notifications/. Everyone sees
-their own only; anyone else's is simply not found."""
+their own only; anyone else's is simply not found. Channels (the lost-deals channel of
+SPEC §7) are shared feeds that managers and ops read."""
 
 from __future__ import annotations
 
@@ -21,8 +22,20 @@ from .models import Notification, User
 UNREAD_COUNT_CAP = 100
 
 
+CHANNELS = {"lost-deals": "Lost deals"}
+
+
 def inbox(user: User) -> QuerySet[Notification]:
     return Notification.objects.filter(user=user)
+
+
+def channel_feed(user: User, channel: str) -> QuerySet[Notification]:
+    """A channel's notifications; managers and ops read them, nobody else."""
+    if channel not in CHANNELS:
+        raise ValidationError({"channel": [f"Unknown channel; one of: {', '.join(CHANNELS)}."]})
+    if not (user.is_manager or user.is_ops):
+        return Notification.objects.none()
+    return Notification.objects.filter(channel=channel)
 
 
 def unread_count(user: User) -> int:
@@ -47,12 +60,13 @@ def mark_all_read(user: User, now: datetime | None = None) -> int:
 class NotificationSerializer(serializers.ModelSerializer):
     class Meta:
         model = Notification
-        fields = ["id", "kind", "message", "lead", "created_at", "read_at"]
+        fields = ["id", "kind", "channel", "message", "lead", "opportunity", "created_at", "read_at"]
         read_only_fields = fields
 
 
 class NotificationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """Your notifications, newest first; `?unread=true` for the unread ones only."""
+    """Your notifications, newest first; `?unread=true` for the unread ones only;
+    `?channel=lost-deals` for a channel (managers and ops)."""
 
     serializer_class = NotificationSerializer
     ordering_fields = ["created_at"]
@@ -61,6 +75,9 @@ class NotificationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
     def get_queryset(self) -> QuerySet[Notification]:
         if getattr(self, "swagger_fake_view", False):
             return Notification.objects.none()
+        channel = self.request.query_params.get("channel")
+        if channel is not None and self.action == "list":
+            return channel_feed(self.request.user, channel)
         notifications = inbox(self.request.user)
         unread = self.request.query_params.get("unread", "").lower()
         if unread in ("true", "1", "yes"):
@@ -71,7 +88,10 @@ class NotificationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
             raise ValidationError({"unread": ["Give true or false."]})
         return notifications
 
-    @extend_schema(parameters=[OpenApiParameter("unread", bool, description="true: unread only; false: read only")])
+    @extend_schema(parameters=[
+        OpenApiParameter("unread", bool, description="true: unread only; false: read only"),
+        OpenApiParameter("channel", str, enum=list(CHANNELS), description="a channel's feed (managers and ops)"),
+    ])
     def list(self, request: Request, *args: object, **kwargs: object) -> Response:
         return super().list(request, *args, **kwargs)
 

@@ -43,14 +43,20 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def notification_list(request: HttpRequest) -> HttpResponse:
-    """Your notifications, newest first, 50 a page."""
+    """Your notifications (or, for managers and ops, a channel's), newest first, 50 a page."""
+    channel = request.GET.get("channel", "")
+    reader = request.user.is_manager or request.user.is_ops
     try:
-        rows, next_cursor = NOTIFICATIONS_KEYSET.page(inbox.inbox(request.user), "-created_at",
-                                                      request.GET.get("cursor"), NOTIFICATIONS_KEYSET.page_size)
+        feed = inbox.channel_feed(request.user, channel) if channel else inbox.inbox(request.user)
+        rows, next_cursor = NOTIFICATIONS_KEYSET.page(feed, "-created_at", request.GET.get("cursor"),
+                                                      NOTIFICATIONS_KEYSET.page_size)
     except ValidationError:
-        messages.error(request, "That page link is out of date; showing the first page.")
+        messages.error(request, "That link is out of date or names no channel; showing your notifications.")
         return redirect("notifications")
-    return render(request, "notifications.html", {"notifications": rows, "next_cursor": next_cursor})
+    return render(request, "notifications.html", {
+        "notifications": rows, "next_cursor": next_cursor, "channel": channel,
+        "channels": list(inbox.CHANNELS.items()) if reader else [],
+    })
 
 
 @login_required

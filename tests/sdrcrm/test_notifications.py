@@ -35,7 +35,7 @@ def test_the_list_holds_only_my_notifications_newest_first(api, sdr, teammate):
     results = api.as_user(sdr).get(API).json()["results"]
 
     assert [r["id"] for r in results] == [n.pk for n in reversed(mine)]
-    assert set(results[0]) == {"id", "kind", "message", "lead", "created_at", "read_at"}
+    assert set(results[0]) == {"id", "kind", "channel", "message", "lead", "opportunity", "created_at", "read_at"}
 
 
 def test_the_list_filters_unread_and_read(api, sdr):
@@ -198,3 +198,38 @@ def test_the_page_costs_a_few_queries_for_many_rows(client, sdr, django_assert_m
 def test_the_unread_count_is_not_queried_for_anonymous_visitors(client, django_assert_num_queries):
     with django_assert_num_queries(0):
         assert client.get("/login/").status_code == 200
+
+
+# --- Channels (the lost-deals channel, SPEC §7) --------------------------------------------
+
+def lost_deal(message: str = "Big Co lost") -> Notification:
+    return Notification.objects.create(channel="lost-deals", kind="lost_deal", message=message)
+
+
+def test_managers_and_ops_read_the_lost_deals_channel(api, manager, ops):
+    lost_deal()
+    for user in (manager, ops):
+        response = api.as_user(user).get(API, {"channel": "lost-deals"})
+        assert [row["message"] for row in response.json()["results"]] == ["Big Co lost"]
+
+
+def test_sdrs_do_not_read_channels_and_channel_notes_stay_out_of_inboxes(api, sdr, manager):
+    lost_deal()
+    assert api.as_user(sdr).get(API, {"channel": "lost-deals"}).json()["results"] == []
+    assert api.as_user(manager).get(API).json()["results"] == []  # not in anyone's own list
+
+
+def test_an_unknown_channel_is_a_clear_400(api, manager):
+    response = api.as_user(manager).get(API, {"channel": "gossip"})
+    assert response.status_code == 400
+    assert "Unknown channel" in str(response.json())
+
+
+def test_the_page_shows_the_channel_to_a_manager_only(client, manager, sdr):
+    lost_deal("Mega Corp lost at 50,000")
+    client.force_login(manager)
+    assert "Mega Corp lost at 50,000" in client.get("/notifications/", {"channel": "lost-deals"}).content.decode()
+    assert "Lost deals channel" in client.get("/notifications/").content.decode()
+    client.force_login(sdr)
+    page = client.get("/notifications/", {"channel": "lost-deals"}).content.decode()
+    assert "Mega Corp" not in page and "Lost deals channel" not in page
