@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -32,6 +34,33 @@ LATER_OPEN_STAGES = {Stage.SCOPING, Stage.TECHNICAL_EVALUATION, Stage.PROPOSAL, 
                      Stage.AWAITING_SIGNATURE}
 OPEN_STAGES = UNACCEPTED_STAGES | {Stage.DISCOVERY} | LATER_OPEN_STAGES
 CLOSED_STAGES = {Stage.CLOSED_WON, Stage.CLOSED_LOST, Stage.UNQUALIFIED, Stage.DUPLICATE}
+# Open stages an accepted opportunity moves between, backwards too (handbook: "Reverting an
+# Opportunity to a Previous Stage").
+ACCEPTED_OPEN_STAGES = {Stage.DISCOVERY} | LATER_OPEN_STAGES
+# No way out of these; a closed-lost one may be reopened for a while (Opportunity.may_reopen).
+FINAL_STAGES = {Stage.CLOSED_WON, Stage.UNQUALIFIED, Stage.DUPLICATE}
+# Once accepted ("qualified" in the handbook) an opportunity never goes back to these.
+BEFORE_ACCEPTANCE_ONLY = {Stage.PRE_OPPORTUNITY, Stage.PENDING_ACCEPTANCE, Stage.UNQUALIFIED, Stage.DUPLICATE}
+
+# The stage map (SPEC §7): every move change_stage may make, before acceptance narrows it
+# (Opportunity.next_stages). 00-Pre Opportunity is never a target: only a new opportunity
+# starts there. 0-Pending Acceptance is entered when the SDR "converts" a pre-opportunity,
+# or when a closed-lost one that was never accepted is reopened.
+STAGE_MOVES: dict[str, frozenset[str]] = {
+    # SPEC §7: "unqualified is reachable only from pending_acceptance"; a warm conversation
+    # that goes nowhere is closed lost.
+    Stage.PRE_OPPORTUNITY: frozenset({Stage.PENDING_ACCEPTANCE, Stage.CLOSED_LOST, Stage.DUPLICATE}),
+    Stage.PENDING_ACCEPTANCE: frozenset({Stage.DISCOVERY, Stage.CLOSED_LOST, Stage.UNQUALIFIED, Stage.DUPLICATE}),
+    **{
+        stage: frozenset((ACCEPTED_OPEN_STAGES - {stage}) | {Stage.CLOSED_WON, Stage.CLOSED_LOST})
+        for stage in ACCEPTED_OPEN_STAGES
+    },
+    # Reopening (within OPPORTUNITY_REOPEN_DAYS of closing).
+    Stage.CLOSED_LOST: frozenset({Stage.PENDING_ACCEPTANCE} | ACCEPTED_OPEN_STAGES),
+    Stage.CLOSED_WON: frozenset(),
+    Stage.UNQUALIFIED: frozenset(),
+    Stage.DUPLICATE: frozenset(),
+}
 
 
 class Source(models.TextChoices):
@@ -174,6 +203,24 @@ class Opportunity(models.Model):
     def is_open(self) -> bool:
         return self.stage in OPEN_STAGES
 
+    def next_stages(self) -> list[str]:
+        """The stages the map allows from here, in stage order. Acceptance narrows it: an
+        accepted opportunity never returns before acceptance, and one never accepted enters
+        the accepted stages only through 1-Discovery (where the SAO criteria are checked)."""
+        targets = set(STAGE_MOVES[self.stage])
+        if self.is_sao:
+            targets -= BEFORE_ACCEPTANCE_ONLY
+        else:
+            targets -= LATER_OPEN_STAGES | {Stage.CLOSED_WON}
+        return [stage for stage in Stage.values if stage in targets]
+
+    def reopen_deadline(self) -> datetime | None:
+        """Until when a closed-lost opportunity may be reopened (after that: a new opportunity)."""
+        if self.stage != Stage.CLOSED_LOST:
+            return None
+        closed = self.closed_at or self.stage_changed_at
+        return closed + timedelta(days=settings.OPPORTUNITY_REOPEN_DAYS)
+
 
 class StageChange(models.Model):
     """One row per stage move: from, to, by, when."""
@@ -210,12 +257,14 @@ class ActivitySource(models.TextChoices):
 
 class IQMQuerySet(models.QuerySet["IQM"]):
     def visible_to(self, user: User) -> IQMQuerySet:
-        """An IQM is seen by its SDR, who booked it, the opportunity's owner, their managers and ops."""
+        """An IQM is seen by its SDR, who booked it, the person's and the opportunity's owners, their
+        managers and ops."""
         if not user.is_authenticated:
             return self.none()
         if user.is_ops:
             return self
-        mine = Q(sdr=user) | Q(booked_by=user) | Q(opportunity__owner=user)
+        mine = (Q(sdr=user) | Q(booked_by=user) | Q(opportunity__owner=user) | Q(lead__owner=user)
+                | Q(contact__owner=user))
         if user.is_manager:
             return self.filter(mine | Q(sdr__team__in=user.managed_team_ids()))
         if user.role in ("sal", "ae"):

@@ -1,0 +1,45 @@
+"""Forms of the opportunity pages: filters, the stage move and the qualification edit."""
+
+from __future__ import annotations
+
+from django import forms
+
+from .models import ClosedLostReason, Opportunity, Stage
+from .serializers import MAX_DETAILS, MAX_ID, MAX_SEATS
+
+
+class OpportunityFilterForm(forms.Form):
+    stage = forms.ChoiceField(choices=[("", "Any stage"), *Stage.choices], required=False)
+    mine = forms.BooleanField(required=False, label="Mine (owned or credited)")
+    q = forms.CharField(required=False, max_length=100, label="Search")
+    cursor = forms.CharField(required=False)
+
+
+class StageForm(forms.Form):
+    stage = forms.ChoiceField(choices=Stage.choices)
+    closed_lost_reason = forms.ChoiceField(choices=[("", "—"), *ClosedLostReason.choices], required=False,
+                                           label="Closed-lost reason")
+    merged_into = forms.IntegerField(required=False, min_value=1, max_value=MAX_ID, label="Merged into (id)")
+    closed_lost_details = forms.CharField(required=False, max_length=MAX_DETAILS, widget=forms.Textarea(
+        attrs={"rows": 2}), label="Closed-lost details")
+    closed_won_details = forms.CharField(required=False, max_length=MAX_DETAILS, widget=forms.Textarea(
+        attrs={"rows": 2}), label="Closed-won details")
+
+
+class QualificationForm(forms.ModelForm):
+    """What the owner (and, before 1-Discovery, sales development) fills in while qualifying."""
+
+    potential_seats = forms.IntegerField(required=False, min_value=0, max_value=MAX_SEATS)
+    iacv = forms.DecimalField(max_digits=14, decimal_places=2, min_value=0, label="IACV")
+
+    class Meta:
+        model = Opportunity
+        fields = ["iacv", "close_date", "next_step_date", "authority_confirmed", "business_problem", "initiative",
+                  "current_tools", "entry_use_case", "potential_seats", "deployment_preference", "tech_stack",
+                  "competition"]
+        widgets = {
+            "close_date": forms.DateInput(attrs={"type": "date"}),
+            "next_step_date": forms.DateInput(attrs={"type": "date"}),
+            **{name: forms.Textarea(attrs={"rows": 2}) for name in
+               ["business_problem", "current_tools", "entry_use_case", "tech_stack", "competition"]},
+        }
