@@ -14,6 +14,7 @@ from django.utils import timezone
 from leads import jobs as lead_jobs
 from leads import sequences
 from leads import spam as lead_spam
+from opportunities import jobs as opportunity_jobs
 from routing import jobs as routing_jobs
 
 from .errors import Refused
@@ -29,6 +30,7 @@ JOBS: dict[str, Callable[[datetime], dict[str, int]]] = {
     "targeted_accounts": lead_jobs.unflag_quiet_accounts,
     "unresponsive": sequences.follow_up_unresponsive,
     "sequence_events": sequences.requeue_stranded_events,
+    "stale_opportunities": opportunity_jobs.stale_opportunities,
 }
 
 

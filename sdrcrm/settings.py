@@ -268,6 +268,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=0),
         "args": ("unresponsive",),
     },
+    "stale_opportunities": {
+        "task": "sdrcrm.tasks.run_job_task",
+        "schedule": crontab(minute=0, hour=6),
+        "args": ("stale_opportunities",),
+    },
     # The safety net under task delivery (README "Reliability"): events still unapplied
     # long after they arrived are enqueued again.
     "sequence_events": {
