@@ -23,17 +23,15 @@ from routing import sla
 from routing.engine import Decision
 from routing.models import RoutingDecision
 from scoring import services as scoring
-from scoring.models import ScoreEntry
 from sdrcrm.errors import Refused
 from sdrcrm.models import Role, User
 
-from . import domains
+from . import domains, targeting, tiers
 from .models import (
     OPEN_STATUSES,
     REQUIRED_REASONS,
     TRANSITIONS,
     Account,
-    AccountType,
     Activity,
     ActivityType,
     BlockedDomain,
@@ -429,38 +427,14 @@ def _notify_for(lead: Lead, decision: Decision, record: RoutingDecision) -> None
         routing.notify(users, "routing", f"{lead.full_name} ({lead.email}): {record.reason}", lead=lead)
 
 
-@transaction.atomic
 def convert_into_account(lead: Lead, account: Account, owner_id: int | None, cause: str = Cause.MANUAL,
                          by: User | None = None, now: datetime | None = None) -> Contact:
-    """Make the lead a contact of `account` (merging into a contact with the same email),
-    move its activities, history and score ledger there, and mark it qualified."""
-    now = now or timezone.now()
-    # SPEC §6: qualified from qualifying, or from any open status into an existing customer.
-    allowed = OPEN_STATUSES if account.type == AccountType.CUSTOMER else {Status.QUALIFYING}
-    if lead.status not in allowed:
-        raise Refused(f"A {Status(lead.status).label} lead cannot be converted"
-                      + ("" if account.type == AccountType.CUSTOMER else "; it must be Qualifying first") + ".",
-                      field="status")
-    contact = Contact.objects.filter(account=account, email=lead.email).order_by("id").first()
-    if contact is None:
-        fields = {f: getattr(lead, f) for f in PERSON_COPY_FIELDS}
-        contact = Contact.objects.create(**fields, account=account, owner_id=owner_id, status=lead.status,
-                                         status_changed_at=now, created_by=by)
-    else:
-        for f in PERSON_COPY_FIELDS:  # fill what the contact lacks; keep what it has
-            if not getattr(contact, f) and getattr(lead, f):
-                setattr(contact, f, getattr(lead, f))
-        contact.save()
-    Activity.objects.filter(lead=lead).update(lead=None, contact=contact)
-    ScoreEntry.objects.filter(lead=lead).update(lead=None, contact=contact)
-    _move(lead, Status.QUALIFIED, reason="", cause=cause, by=by, now=now, converting=True)
-    from . import sequences  # sequences imports this module
+    """Routing rule 2's conversion: make the lead a contact of `account` owned by
+    `owner_id` (see leads/conversion.py, which does the work for every conversion)."""
+    from . import conversion  # conversion imports this module
 
-    sequences.finish_enrollments(lead, sequences.Reason.CONVERTED, now)
-    Lead.objects.filter(pk=lead.pk).update(converted_to=contact, owner_id=owner_id, queue=None)
-    lead.converted_to, lead.owner_id, lead.queue = contact, owner_id, None
-    scoring.rescore(contact, now=now)
-    return contact
+    owner = User.objects.filter(pk=owner_id).first() if owner_id is not None else None
+    return conversion.convert_lead(lead, by=by, account=account, contact_owner=owner, cause=cause, now=now).contact
 
 
 def promote_to_mql(person: Person, now: datetime | None = None) -> bool:
@@ -500,14 +474,23 @@ def normalise_company(name: str) -> str:
     return " ".join(words)
 
 
-def save_account(account: Account, data: Mapping[str, Any]) -> Account:
+@transaction.atomic
+def save_account(account: Account, data: Mapping[str, Any], by: User | None = None) -> Account:
+    """Create or edit an account. What is derived from its fields (domain, name key,
+    region, tier, the hierarchy's segment) is recomputed on every save; the targeted
+    flag goes through leads.targeting, which holds the per-SDR limit, flagged by `by`."""
+    data = dict(data)
+    targeted = data.pop("targeted", None)
     for field, value in data.items():
         setattr(account, field, value)
     account.domain = domains.normalise_domain(account.domain) if account.domain else ""
     account.name_key = normalise_company(account.name)
     account.region = routing_geo.region_for(account.country, account.state)[0]
+    account.tier = tiers.tier(len(tiers.qualifiers_of(account)))
     account.save()
+    if targeted is not None:
+        targeting.set_targeted(account, targeted, by=by)
     routing.refresh_hierarchy_segments(account)
-    account.refresh_from_db(fields=["segment"])
+    account.refresh_from_db(fields=["segment", "targeted", "targeted_by", "targeted_at", "updated_at"])
     return account
 
