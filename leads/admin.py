@@ -7,7 +7,7 @@ from django.forms.models import BaseInlineFormSet
 
 from sdrcrm.errors import Refused
 
-from . import sequences
+from . import sequences, services
 from .models import (
     Account,
     Activity,
@@ -52,7 +52,13 @@ class AccountAdmin(admin.ModelAdmin):
     list_display = ["name", "domain", "type", "segment", "region", "owner", "tier"]
     list_filter = ["type", "segment", "region", "tier", "is_named"]
     search_fields = ["name", "domain"]
-    raw_id_fields = ["parent", "owner", "bdr_assigned", "targeted_by"]
+    raw_id_fields = ["parent", "owner", "bdr_assigned"]
+    # Derived on save, or flagged by SDRs under their limit (accounts/{id}/target/).
+    readonly_fields = ["tier", "segment", "region", "targeted", "targeted_by", "targeted_at"]
+
+    def save_model(self, request, obj, form, change):  # noqa: ANN001, ANN201 - Django's signature
+        # The form set the fields; save_account derives domain, region, tier and segments.
+        services.save_account(obj, {}, by=request.user)
 
 
 @admin.register(Activity)

@@ -8,6 +8,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.generics import get_object_or_404
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -19,7 +20,7 @@ from sdrcrm.api_errors import first_message
 from sdrcrm.models import Region, Role, Segment, User
 
 from . import bulk as lead_bulk
-from . import services
+from . import services, targeting
 from . import spam as lead_spam
 from .conversion_api import ConvertActionMixin
 from .lead_views import CONTACT_VIEWS, LEAD_VIEWS, apply_view
@@ -42,6 +43,10 @@ from .serializers import (
 MAX_BULK_ACTIVITIES = 50
 SORTABLE = ["created_at", "updated_at", "status_changed_at", "score", "last_name"]
 # Ids are 64-bit; a longer number is a bad filter (400), not an overflow in the driver.
+
+
+class TargetInput(serializers.Serializer):
+    targeted = serializers.BooleanField(help_text="true flags the account as targeted by you; false unflags it")
 
 
 class SpamInput(serializers.Serializer):
@@ -304,10 +309,24 @@ class AccountViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveM
 
     def perform_create(self, serializer: serializers.BaseSerializer) -> None:
         serializer.instance = services.save_account(Account(created_by=self.request.user),
-                                                    serializer.validated_data)
+                                                    serializer.validated_data, by=self.request.user)
 
     def perform_update(self, serializer: serializers.BaseSerializer) -> None:
-        services.save_account(serializer.instance, serializer.validated_data)
+        services.save_account(serializer.instance, serializer.validated_data, by=self.request.user)
+
+    @extend_schema(request=TargetInput, responses=AccountSerializer)
+    @action(detail=True, methods=["post"])
+    def target(self, request: Request, pk: str | None = None) -> Response:
+        """Flag (or unflag) the account as targeted by you. Any account you can read: SDRs
+        target accounts to prospect into, not only those assigned to them (at most 40)."""
+        data = TargetInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        account = get_object_or_404(self.get_queryset(), pk=pk)
+        if not data.validated_data["targeted"] and not targeting.may_unflag(request.user, account):
+            raise PermissionDenied("Only who flagged the account, a manager or ops may unflag it.")
+        targeting.set_targeted(account, data.validated_data["targeted"], by=request.user)
+        account.refresh_from_db()
+        return Response(AccountSerializer(account, context={"request": request}).data)
 
 
 class ActivityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):

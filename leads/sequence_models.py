@@ -158,7 +158,9 @@ class SequenceEvent(models.Model):
 
 class Tombstone(models.Model):
     """What is left of a lead deleted for good (spam deletion, SPEC §6) or merged away
-    (SPEC §8): enough to recognise it again, never its personal data in clear text."""
+    (SPEC §8). A spam tombstone keeps enough to recognise the lead again, never its personal
+    data in clear text. A merge tombstone keeps the whole record in `snapshot`, since ops can
+    undo a merge; the person lives on in the survivor anyway."""
 
     class Kind(models.TextChoices):
         SPAM = "spam", "Spam deletion"
@@ -178,7 +180,11 @@ class Tombstone(models.Model):
     undone_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
     class Meta:
-        indexes = [models.Index(fields=["kind", "deleted_at"], name="tombstone_kind")]
+        indexes = [
+            models.Index(fields=["kind", "deleted_at"], name="tombstone_kind"),
+            models.Index(fields=["merged_into_id", "deleted_at"], name="tombstone_merged_into",
+                         condition=Q(kind="merge")),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} tombstone of lead {self.original_id}"

@@ -120,16 +120,25 @@ class AccountSerializer(serializers.ModelSerializer):
     ce_active_users = serializers.IntegerField(min_value=0, max_value=MAX_EMPLOYEES, required=False)
     country = CountryField()
     carr = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0, required=False)
+    it_employees = serializers.IntegerField(
+        min_value=0, max_value=MAX_EMPLOYEES, required=False, allow_null=True,
+        help_text="Employees in IT/TEDD positions (a tier qualifier at 250 or more)",
+    )
+    targeted = serializers.BooleanField(
+        required=False,
+        help_text="true flags the account as targeted by you (at most 40 at a time, a setting); false unflags it",
+    )
 
     class Meta:
         model = Account
         fields = [
             "id", "name", "domain", "industry", "employee_count", "country", "state", "type", "parent",
             "owner", "bdr_assigned", "bdr_prospecting_status", "is_named", "abm_tier", "targeted",
-            "tier", "public_sector", "using_ce", "ce_active_users", "tech_stack", "carr", "segment",
-            "region", "created_at", "updated_at",
+            "targeted_by", "targeted_at", "tier", "public_sector", "using_ce", "ce_active_users", "tech_stack",
+            "it_employees", "devops_adoption", "carr", "segment", "region", "created_at", "updated_at",
         ]
-        read_only_fields = ["tier", "targeted", "segment", "region", "created_at", "updated_at"]
+        # The tier is recomputed from the qualifiers on every save (services.save_account).
+        read_only_fields = ["tier", "targeted_by", "targeted_at", "segment", "region", "created_at", "updated_at"]
 
     def validate_parent(self, parent: Account | None) -> Account | None:
         if parent is not None and self.instance is not None:
