@@ -112,11 +112,33 @@ def test_demo_scores_are_the_sum_of_their_ledger() -> None:
     from django.db.models import Sum
 
     call_command("seed_demo", leads=60)
-    for lead in Lead.objects.all():
-        assert lead.score == (lead.score_entries.aggregate(total=Sum("points"))["total"] or 0)
+    # A converted lead's ledger moved to its contact with its activities.
+    for person in [*Lead.objects.filter(converted_to=None), *Contact.objects.all()]:
+        assert person.score == (person.score_entries.aggregate(total=Sum("points"))["total"] or 0)
 
 
 @pytest.mark.django_db
 def test_demo_leads_carry_their_email_domain() -> None:
     call_command("seed_demo", leads=40)
     assert all(lead.email.endswith("@" + lead.email_domain) for lead in Lead.objects.all())
+
+
+@pytest.mark.django_db
+def test_seed_converts_qualifying_leads_into_opportunities_at_every_step() -> None:
+    from opportunities.models import IQM, Disposition, Opportunity, Stage, StageChange
+
+    seed()
+
+    stages = set(Opportunity.objects.values_list("stage", flat=True))
+    assert {Stage.PENDING_ACCEPTANCE, Stage.DISCOVERY, Stage.CLOSED_WON, Stage.CLOSED_LOST} <= stages
+    for opportunity in Opportunity.objects.select_related("lead", "owner", "sdr"):
+        assert opportunity.lead.status == Status.QUALIFIED and opportunity.lead.converted_to_id
+        assert opportunity.owner.role in (Role.SAL, Role.AE) and opportunity.sdr != opportunity.owner
+        # Made by change_stage, so every move is in the history and the snapshots agree.
+        assert StageChange.objects.filter(opportunity=opportunity, new=opportunity.stage).exists()
+        assert opportunity.is_sao == (opportunity.sales_accepted_date is not None)
+    won = Opportunity.objects.get(stage=Stage.CLOSED_WON, pk=Opportunity.objects.filter(
+        stage=Stage.CLOSED_WON).values("pk")[:1])
+    assert won.sales_qualified and won.initial_iacv is not None
+    assert IQM.objects.filter(disposition=Disposition.SAO, opportunity__sales_accepted_date__isnull=False).exists()
+    assert IQM.objects.filter(disposition=Disposition.NO_SHOW).exists()

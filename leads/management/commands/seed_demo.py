@@ -19,6 +19,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 from django.utils import timezone
 
+from leads.management.demo_opportunities import seed_opportunities
 from leads.management.demo_sequences import seed_sequences
 from leads.models import (
     Account,
@@ -191,11 +192,13 @@ class Command(BaseCommand):
             contact_activities, contact_history = save_people(Contact, contact_plans, users["integration"])
             enrollments, events = seed_sequences(rng, now, users)
             rescore_everyone()
+            # Through the services, after the scores: conversion moves each ledger along.
+            opportunities, iqms = seed_opportunities(rng, now, users)
         self.stdout.write(
             f"Demo data: {len(users)} users, {len(TEAMS)} teams, {len(accounts)} accounts, "
             f"{len(lead_plans)} leads, {len(contact_plans)} contacts, {activities + contact_activities} activities, "
-            f"{history + contact_history} status changes, {enrollments} enrolments, {events} sequence events "
-            f"in {time.monotonic() - started:.1f}s."
+            f"{history + contact_history} status changes, {enrollments} enrolments, {events} sequence events, "
+            f"{opportunities} opportunities, {iqms} IQMs in {time.monotonic() - started:.1f}s."
         )
 
 
