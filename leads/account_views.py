@@ -14,7 +14,9 @@ from django.urls import URLPattern, path
 from django.views.decorators.http import require_POST
 from rest_framework.exceptions import ValidationError
 
+from opportunities import services as opportunity_services
 from opportunities.models import Opportunity
+from opportunities.views import new_opportunity_form
 from sdrcrm.errors import Refused
 from sdrcrm.models import User
 from sdrcrm.pagination import Keyset
@@ -82,6 +84,8 @@ def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "qualifiers": [tiers.LABELS[key] for key in tiers.qualifiers_of(account)],
         "may_target": user.is_prospector or user.is_manager or user.is_ops,
         "may_unflag": targeting.may_unflag(user, account),
+        "new_opportunity": new_opportunity_form(account, user)
+        if opportunity_services.may_create_opportunity(user) else None,
     })
 
 

@@ -16,7 +16,7 @@ from rest_framework.response import Response
 
 from sdrcrm.access import ScopedViewSetMixin
 from sdrcrm.errors import Refused
-from sdrcrm.models import SELLING_ROLES, User
+from sdrcrm.models import User
 
 from . import services
 from .models import Opportunity, Stage
@@ -85,17 +85,7 @@ class OpportunityViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.Retri
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         account = data.pop("account")
-        stage = data.get("stage", Stage.PENDING_ACCEPTANCE)
-        if "owner" not in data:
-            # Sellers and ops create their own; an SDR owns only their own pre-opportunity.
-            if user.role in SELLING_ROLES or user.is_ops or user.is_manager or stage == Stage.PRE_OPPORTUNITY:
-                data["owner"] = user
-            else:
-                raise Refused("Give the owner: the SAL/AE who is to accept the opportunity.", field="owner")
-        if ("sdr" not in data and user.is_prospector and data["owner"].pk != user.pk
-                and not data.get("professional_services")):
-            data["sdr"] = user  # the SDR who creates it for a seller is the one credited
-        opportunity = services.create_opportunity(account, data, by=user)
+        opportunity = services.create_opportunity(account, services.with_defaults(data, user), by=user)
         return Response(self.get_serializer(opportunity).data, status=status.HTTP_201_CREATED)
 
     def perform_update(self, serializer: serializers.BaseSerializer) -> None:

@@ -15,6 +15,22 @@ class OpportunityFilterForm(forms.Form):
     cursor = forms.CharField(required=False)
 
 
+class NewOpportunityForm(forms.Form):
+    """A new opportunity on an account's page; the owner and contact lists are set per request."""
+
+    name = forms.CharField(required=False, max_length=255, help_text="Default: '<Account> - New business'")
+    stage = forms.ChoiceField(choices=[(Stage.PENDING_ACCEPTANCE, Stage.PENDING_ACCEPTANCE.label),
+                                       (Stage.PRE_OPPORTUNITY, f"{Stage.PRE_OPPORTUNITY.label} (my own, warm)")])
+    owner = forms.ModelChoiceField(queryset=None, required=False, label="Owner (SAL/AE)")
+    primary_contact = forms.ModelChoiceField(queryset=None, required=False)
+    iacv = forms.DecimalField(max_digits=14, decimal_places=2, min_value=0, required=False, label="IACV")
+
+    def __init__(self, *args, owners, contacts, **kwargs) -> None:  # noqa: ANN001, ANN002, ANN003
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = owners
+        self.fields["primary_contact"].queryset = contacts
+
+
 class StageForm(forms.Form):
     stage = forms.ChoiceField(choices=Stage.choices)
     closed_lost_reason = forms.ChoiceField(choices=[("", "—"), *ClosedLostReason.choices], required=False,

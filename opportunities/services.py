@@ -53,6 +53,23 @@ def may_create_opportunity(user: User) -> bool:
     return user.is_ops or user.is_manager or user.is_prospector or user.role in SELLING_ROLES
 
 
+def with_defaults(data: dict[str, Any], by: User) -> dict[str, Any]:
+    """Who owns and who is credited when the creator does not say: sellers, managers and ops
+    own what they create, an SDR owns only their own pre-opportunity, and the SDR who creates
+    a deal for a seller is the one credited (never on professional services)."""
+    data = dict(data)
+    stage = data.get("stage", Stage.PENDING_ACCEPTANCE)
+    if data.get("owner") is None:
+        if by.role in SELLING_ROLES or by.is_ops or by.is_manager or stage == Stage.PRE_OPPORTUNITY:
+            data["owner"] = by
+        else:
+            raise Refused("Give the owner: the SAL/AE who is to accept the opportunity.", field="owner")
+    if ("sdr" not in data and by.is_prospector and data["owner"].pk != by.pk and stage != Stage.PRE_OPPORTUNITY
+            and not data.get("professional_services")):
+        data["sdr"] = by
+    return data
+
+
 def may_decide_acceptance(user: User | None, opportunity: Opportunity) -> bool:
     """Accepting (or unqualifying) a pending opportunity is the SAL/AE's call (handbook: "the SAL
     or AE should move the opportunity"), or ops'. None is the system (admin scripts, jobs)."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Q
@@ -12,15 +14,17 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 from rest_framework.exceptions import ValidationError
 
+from leads.models import Account, Contact
 from sdrcrm.errors import Refused
-from sdrcrm.models import User
+from sdrcrm.models import SELLING_ROLES, User
 from sdrcrm.pagination import Keyset
 
 from . import services
-from .forms import OpportunityFilterForm, QualificationForm, StageForm
+from .forms import NewOpportunityForm, OpportunityFilterForm, QualificationForm, StageForm
 from .models import ClosedLostReason, Opportunity, Stage
 
 KEYSET = Keyset(["created_at"], default="-created_at", page_size=50)
+PEOPLE_CAP = 50
 
 
 @login_required
@@ -142,7 +146,43 @@ def opportunity_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("opportunities:detail", pk=pk)
 
 
+def new_opportunity_form(account: Account, user: User, data: Any = None) -> NewOpportunityForm:
+    owners = User.objects.filter(role__in=SELLING_ROLES, is_active=True).order_by("username")
+    # The page lists at most PEOPLE_CAP contacts, so the select offers those.
+    contacts = (Contact.objects.visible_to(user).filter(account=account).order_by("last_name", "id")
+                .values_list("pk", flat=True)[:PEOPLE_CAP])
+    return NewOpportunityForm(data, owners=owners,
+                              contacts=Contact.objects.filter(pk__in=list(contacts)).order_by("last_name", "id"))
+
+
+@login_required
+@require_POST
+def opportunity_new(request: HttpRequest, account_pk: int) -> HttpResponse:
+    """A new opportunity on an account (SPEC §7: it starts in 0-Pending Acceptance, or in
+    00-Pre Opportunity for an SDR's own warm conversation)."""
+    user: User = request.user
+    account = get_object_or_404(Account.objects.visible_to(user), pk=account_pk)
+    if not services.may_create_opportunity(user):
+        messages.error(request, "Only sales development, their managers, ops and sellers create opportunities.")
+        return redirect("accounts:detail", pk=account_pk)
+    form = new_opportunity_form(account, user, request.POST)
+    if not form.is_valid():
+        messages.error(request, "Check the new opportunity: " + "; ".join(
+            f"{field}: {' '.join(errors)}" for field, errors in form.errors.items()))
+        return redirect("accounts:detail", pk=account_pk)
+    data = {key: value for key, value in form.cleaned_data.items() if value not in (None, "")}
+    data.setdefault("name", f"{account.name} - New business")
+    try:
+        opportunity = services.create_opportunity(account, services.with_defaults(data, user), by=user)
+    except Refused as exc:
+        messages.error(request, exc.message)
+        return redirect("accounts:detail", pk=account_pk)
+    messages.success(request, f"Opened {opportunity.name} in {opportunity.get_stage_display()}.")
+    return redirect("opportunities:detail", pk=opportunity.pk)
+
+
 urlpatterns: list[URLPattern] = [
+    path("new/<int:account_pk>/", opportunity_new, name="new"),
     path("", opportunity_list, name="list"),
     path("<int:pk>/", opportunity_detail, name="detail"),
     path("<int:pk>/stage/", opportunity_stage, name="stage"),

@@ -292,3 +292,56 @@ def test_opportunities_and_stage_changes_are_not_added_or_deleted_in_the_admin(o
     assert ops_client.get(f"/admin/opportunities/opportunity/{pending.pk}/change/").status_code == 200
     assert ops_client.get("/admin/opportunities/opportunity/").status_code == 200
     assert StageChange.objects.filter(pk=change.pk).exists() and Opportunity.objects.filter(pk=pending.pk).exists()
+
+
+# --- New opportunity from the account page ------------------------------------------------------
+
+def test_an_sdr_opens_an_opportunity_for_an_ae_from_the_account_page_and_is_credited(client, sdr):
+    from leads.models import Account
+
+    ae = UserFactory(role="ae")
+    account = AccountFactory(name="Initech")
+    client.force_login(sdr)
+    assert "Open opportunity" in client.get(f"/accounts/{account.pk}/").content.decode()
+
+    response = client.post(f"/opportunities/new/{account.pk}/", {"stage": "pending_acceptance", "owner": ae.pk,
+                                                                 "iacv": "12000"}, follow=True)
+
+    opportunity = Opportunity.objects.get(account=account)
+    assert (opportunity.name, opportunity.owner, opportunity.sdr, opportunity.stage) == (
+        "Initech - New business", ae, sdr, "pending_acceptance")
+    assert "Opened Initech - New business" in response.content.decode()
+    assert Account.objects.filter(pk=account.pk).exists()
+
+
+def test_an_sdrs_pre_opportunity_is_their_own_with_nobody_credited(client, sdr):
+    account = AccountFactory()
+    client.force_login(sdr)
+    client.post(f"/opportunities/new/{account.pk}/", {"stage": "pre_opportunity", "name": "Warm chat"})
+    opportunity = Opportunity.objects.get(account=account)
+    assert (opportunity.owner, opportunity.sdr, opportunity.stage) == (sdr, None, "pre_opportunity")
+
+
+def test_an_sdr_without_an_owner_for_a_pending_opportunity_gets_the_rule_and_nothing_is_written(client, sdr):
+    account = AccountFactory()
+    client.force_login(sdr)
+    response = client.post(f"/opportunities/new/{account.pk}/", {"stage": "pending_acceptance"}, follow=True)
+    assert "Give the owner" in response.content.decode()
+    assert not Opportunity.objects.filter(account=account).exists()
+
+
+def test_a_bad_iacv_on_the_new_opportunity_form_is_a_message(client, sdr):
+    account = AccountFactory()
+    client.force_login(sdr)
+    response = client.post(f"/opportunities/new/{account.pk}/", {"stage": "pending_acceptance", "iacv": "lots"},
+                           follow=True)
+    assert "Check the new opportunity" in response.content.decode()
+    assert not Opportunity.objects.filter(account=account).exists()
+
+
+def test_an_integration_cannot_open_one_and_an_invisible_account_is_404(client, integration):
+    account = AccountFactory(created_by=integration)
+    client.force_login(integration)
+    client.post(f"/opportunities/new/{account.pk}/", {"stage": "pre_opportunity"})
+    assert not Opportunity.objects.filter(account=account).exists()
+    assert client.post(f"/opportunities/new/{AccountFactory().pk}/", {"stage": "pre_opportunity"}).status_code == 404
