@@ -14,7 +14,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import Q, QuerySet
 
 from leads.models import OPEN_STATUSES, Lead, Queue
 from sdrcrm.models import Notification, User
@@ -131,18 +131,15 @@ def _reassign_untouched(now: datetime, counts: dict[str, int]) -> None:
 
 
 def _next_other_member(pool_name: str, owner_id: int) -> tuple[User | None, list[int]]:
-    """The pool's next turn, passing over the current owner while anyone else in the pool
-    is available. The owner's passed turn is spent (round robin state moves on)."""
-    member, candidates = services.next_in_pool(pool_name)
-    if member is None or member.pk != owner_id or set(candidates) == {owner_id}:
+    """The pool's next turn among the members other than the current owner, whose own
+    round-robin state is left alone: losing a lead is no turn taken. When nobody else is
+    available but the owner is, the owner (the lead stays); when nobody is, None."""
+    member, candidates = services.next_in_pool(pool_name, exclude=owner_id)
+    if member is not None:
         return member, candidates
-    # Smooth weighted round robin gives every available member a turn within (sum of weights) picks.
-    turns = PoolMember.objects.filter(pool__name=pool_name, user_id__in=candidates).aggregate(t=Sum("weight"))["t"]
-    for _ in range(turns or 1):
-        member, candidates = services.next_in_pool(pool_name)
-        if member is None or member.pk != owner_id:
-            break
-    return member, candidates
+    owner = (PoolMember.objects.filter(pool__name=pool_name, user_id=owner_id, user__is_available=True,
+                                       user__is_active=True).select_related("user").first())
+    return (owner.user, [owner_id]) if owner else (None, [])
 
 
 def _reassign(lead: Lead, now: datetime) -> str:

@@ -139,16 +139,17 @@ def territory_facts(region: str | None = None) -> list[engine.TerritoryFacts]:
     ]
 
 
-def next_in_pool(pool_name: str) -> tuple[User | None, list[int]]:
+def next_in_pool(pool_name: str, exclude: int | None = None) -> tuple[User | None, list[int]]:
     """The pool member whose turn it is (smooth weighted round robin), or None when no
     member is available. Runs under the pool's row lock, so concurrent requests queue
-    here and no turn is skipped or given twice."""
+    here and no turn is skipped or given twice. `exclude`: a member who sits this turn
+    out with their round-robin state untouched (the owner a lead is taken from)."""
     with transaction.atomic():
         pool = Pool.objects.select_for_update().filter(name=pool_name).first()
         if pool is None:
             return None, []
         members = list(PoolMember.objects.filter(pool=pool, user__is_available=True, user__is_active=True)
-                       .select_related("user").order_by("position", "id"))
+                       .exclude(user_id=exclude).select_related("user").order_by("position", "id"))
         if not members:
             return None, []
         total = sum(m.weight for m in members)

@@ -277,3 +277,21 @@ def test_an_owner_change_without_a_running_clock_starts_none():
     lead = LeadFactory(owner=UserFactory(role=Role.SDR))
     services.update_person(lead, {"owner": UserFactory(role=Role.SDR)}, by=UserFactory(role=Role.OPS))
     assert Lead.objects.get(pk=lead.pk).sla_due_at is None
+
+
+def test_losing_a_lead_to_the_sla_does_not_spend_the_owners_round_robin_turn(bdrs):
+    ann, bob = bdrs
+    first = request("a@one.com")
+    second = request("b@two.com", at=MONDAY_4PM)  # due later: only the first breaches
+    assert (first.owner, second.owner) == (ann, bob)
+    check_sla(MONDAY_4PM)
+    ann_before = PoolMember.objects.values_list("credit", "assigned").get(user=ann)
+    bob_assigned = PoolMember.objects.values_list("assigned", flat=True).get(user=bob)
+
+    check_sla(TUESDAY_4PM)
+
+    first.refresh_from_db()
+    assert first.owner == bob
+    # Ann's turn came up, but passing a lead on is no turn taken: her state is as it was.
+    assert PoolMember.objects.values_list("credit", "assigned").get(user=ann) == ann_before
+    assert PoolMember.objects.values_list("assigned", flat=True).get(user=bob) == bob_assigned + 1
