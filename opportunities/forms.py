@@ -28,7 +28,10 @@ class NewOpportunityForm(forms.Form):
     def __init__(self, *args, owners, contacts, **kwargs) -> None:  # noqa: ANN001, ANN002, ANN003
         super().__init__(*args, **kwargs)
         self.fields["owner"].queryset = owners
+        self.fields["owner"].label_from_instance = lambda user: (
+            f"{user.get_full_name() or user.username} ({user.get_role_display()})")
         self.fields["primary_contact"].queryset = contacts
+        self.fields["primary_contact"].label_from_instance = lambda contact: contact.full_name or contact.email
 
 
 class StageForm(forms.Form):

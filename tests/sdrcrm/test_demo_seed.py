@@ -142,3 +142,13 @@ def test_seed_converts_qualifying_leads_into_opportunities_at_every_step() -> No
     assert won.sales_qualified and won.initial_iacv is not None
     assert IQM.objects.filter(disposition=Disposition.SAO, opportunity__sales_accepted_date__isnull=False).exists()
     assert IQM.objects.filter(disposition=Disposition.NO_SHOW).exists()
+
+
+@pytest.mark.django_db
+def test_demo_accounts_carry_the_tier_their_qualifiers_give() -> None:
+    from leads import tiers
+
+    call_command("seed_demo", leads=40)
+    accounts = list(Account.objects.all())
+    assert len({account.tier for account in accounts}) >= 3
+    assert all(account.tier == tiers.tier(len(tiers.qualifiers_of(account))) for account in accounts)

@@ -19,6 +19,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 from django.utils import timezone
 
+from leads import tiers
 from leads.management.demo_opportunities import seed_opportunities
 from leads.management.demo_sequences import seed_sequences
 from leads.models import (
@@ -273,6 +274,7 @@ def pick_country(rng: random.Random) -> str:
 def create_accounts(rng: random.Random, users: dict[str, User]) -> list[Account]:
     sellers = {Region.AMER: users["sal"], Region.EMEA: users["ae"], Region.APAC: users["ae"]}
     bdrs = {u.region: u for u in users.values() if u.role == Role.BDR}
+    tier_rng = random.Random(7)  # its own stream, so the rest of the demo stays as it was
     accounts = []
     for brand, kind in rng.sample([(b, k) for b in BRANDS for k in KINDS], ACCOUNT_COUNT):
         country = pick_country(rng)
@@ -305,8 +307,21 @@ def create_accounts(rng: random.Random, users: dict[str, User]) -> list[Account]
         if rng.random() < 0.25:
             account.using_ce = True
             account.ce_active_users = rng.randint(5, 400)
+        add_tier_facts(account, tier_rng)
         accounts.append(account)
     return Account.objects.bulk_create(accounts)
+
+
+TECH_STACKS = ["Jenkins, Jira, Bitbucket", "Kubernetes, Terraform, ArgoCD", "SVN, Bamboo", "AWS, Azure, microservices",
+               "GitHub Actions, SonarQube (SAST)", "Mainframe, COBOL", ""]
+
+
+def add_tier_facts(account: Account, rng: random.Random) -> None:
+    """The tier qualifiers no other demo field holds, and the tier save_account would set."""
+    account.it_employees = min(account.employee_count or 0, rng.choice([0, 40, 120, 300, 900]))
+    account.tech_stack = rng.choice(TECH_STACKS)
+    account.devops_adoption = rng.random() < 0.3
+    account.tier = tiers.tier(len(tiers.qualifiers_of(account)))
 
 
 def between(rng: random.Random, start: datetime, end: datetime) -> datetime:
