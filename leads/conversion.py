@@ -48,7 +48,6 @@ OPPORTUNITY_FIELDS = frozenset({
 # Who converts decides where the opportunity came from, unless the caller says.
 SOURCE_BY_ROLE = {Role.SDR: Source.SDR_GENERATED, Role.BDR: Source.BDR_GENERATED,
                   Role.SAL: Source.AE_GENERATED, Role.AE: Source.AE_GENERATED}
-NAME_MAX = 255  # Opportunity.name; an account name of 255 characters plus a suffix must still fit
 MAX_IACV = 10**12 - 1  # the largest whole amount the 14-digit, 2-decimal column holds
 
 
@@ -316,9 +315,7 @@ def _open_opportunity(data: dict[str, Any], lead: Lead, account: Account, contac
                       reseller_account: Account | None, reseller_contact: Contact | None,
                       by: User | None, now: datetime) -> Opportunity:
     if not data.get("name"):
-        # Handbook naming: "<End user account> via <Reseller account>" for reseller deals.
-        suffix = f" via {reseller_account.name}" if reseller_account is not None else " - New business"
-        data["name"] = f"{account.name[:NAME_MAX - len(suffix)]}{suffix}"[:NAME_MAX]
+        data["name"] = opportunities.default_name(account, reseller_account)
     values = {**data, "stage": Stage.PENDING_ACCEPTANCE, "lead": lead, "primary_contact": contact}
     if reseller_account is not None:
         values.update(reseller_account=reseller_account, reseller_contact=reseller_contact)

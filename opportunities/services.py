@@ -98,6 +98,14 @@ def check_sdr(sdr: User | None) -> None:
         raise Refused("The credited SDR must be an active SDR or BDR.", field="sdr")
 
 
+def default_name(account: Account, reseller_account: Account | None = None) -> str:
+    """"<Account> - New business", or the handbook's "<End user> via <Reseller>" for a reseller
+    deal, cut so that a 255-character account name plus the suffix still fits the column."""
+    suffix = f" via {reseller_account.name}" if reseller_account is not None else " - New business"
+    limit = Opportunity._meta.get_field("name").max_length
+    return f"{account.name[:limit - len(suffix)]}{suffix}"[:limit]
+
+
 def check_credit(owner: User | None, sdr: User | None, professional_services: bool) -> None:
     """The credited SDR is never the owner, and professional services are never credited
     to sales development."""

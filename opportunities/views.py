@@ -171,7 +171,7 @@ def opportunity_new(request: HttpRequest, account_pk: int) -> HttpResponse:
             f"{field}: {' '.join(errors)}" for field, errors in form.errors.items()))
         return redirect("accounts:detail", pk=account_pk)
     data = {key: value for key, value in form.cleaned_data.items() if value not in (None, "")}
-    data.setdefault("name", f"{account.name} - New business")
+    data.setdefault("name", services.default_name(account))
     try:
         opportunity = services.create_opportunity(account, services.with_defaults(data, user), by=user)
     except Refused as exc:

@@ -345,3 +345,14 @@ def test_an_integration_cannot_open_one_and_an_invisible_account_is_404(client, 
     client.post(f"/opportunities/new/{account.pk}/", {"stage": "pre_opportunity"})
     assert not Opportunity.objects.filter(account=account).exists()
     assert client.post(f"/opportunities/new/{AccountFactory().pk}/", {"stage": "pre_opportunity"}).status_code == 404
+
+
+def test_a_255_character_account_name_still_gives_a_default_name_that_fits(client, sdr):
+    ae = UserFactory(role="ae")
+    account = AccountFactory(name="A" * 255)
+    client.force_login(sdr)
+
+    client.post(f"/opportunities/new/{account.pk}/", {"stage": "pending_acceptance", "owner": ae.pk})
+
+    name = Opportunity.objects.get(account=account).name
+    assert len(name) == 255 and name.endswith(" - New business")
