@@ -82,7 +82,7 @@ def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "opportunities": opportunities[:PEOPLE_CAP], "more_opportunities": len(opportunities) > PEOPLE_CAP,
         "cap": PEOPLE_CAP,
         "qualifiers": [tiers.LABELS[key] for key in tiers.qualifiers_of(account)],
-        "may_target": user.is_prospector or user.is_manager or user.is_ops,
+        "may_target": targeting.may_target(user),
         "may_unflag": targeting.may_unflag(user, account),
         "new_opportunity": new_opportunity_form(account, user)
         if opportunity_services.may_create_opportunity(user) else None,
@@ -96,17 +96,12 @@ def account_target(request: HttpRequest, pk: int) -> HttpResponse:
     user: User = request.user
     account = get_object_or_404(Account.objects.visible_to(user), pk=pk)
     flag = request.POST.get("targeted") == "on"
-    if not (user.is_prospector or user.is_manager or user.is_ops):
-        messages.error(request, "Only sales development flags targeted accounts.")
-    elif not flag and not targeting.may_unflag(user, account):
-        messages.error(request, "Only who flagged the account, a manager or ops may unflag it.")
+    try:
+        targeting.set_targeted(account, flag, by=user)
+    except Refused as exc:
+        messages.error(request, exc.message)
     else:
-        try:
-            targeting.set_targeted(account, flag, by=user)
-        except Refused as exc:
-            messages.error(request, exc.message)
-        else:
-            messages.success(request, "Targeted." if flag else "No longer targeted.")
+        messages.success(request, "Targeted." if flag else "No longer targeted.")
     return redirect("accounts:detail", pk=pk)
 
 

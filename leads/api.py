@@ -322,8 +322,6 @@ class AccountViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveM
         data = TargetInput(data=request.data)
         data.is_valid(raise_exception=True)
         account = get_object_or_404(self.get_queryset(), pk=pk)
-        if not data.validated_data["targeted"] and not targeting.may_unflag(request.user, account):
-            raise PermissionDenied("Only who flagged the account, a manager or ops may unflag it.")
         targeting.set_targeted(account, data.validated_data["targeted"], by=request.user)
         account.refresh_from_db()
         return Response(AccountSerializer(account, context={"request": request}).data)

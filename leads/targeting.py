@@ -16,6 +16,11 @@ from sdrcrm.models import User
 from .models import Account
 
 
+def may_target(user: User) -> bool:
+    """Sales development flags accounts: SDRs and BDRs, their managers and ops."""
+    return user.is_prospector or user.is_manager or user.is_ops
+
+
 def may_unflag(user: User, account: Account) -> bool:
     """Who flagged an account, a manager or ops may unflag it; nobody takes an SDR's flag away."""
     return account.targeted_by_id in (None, user.pk) or user.is_manager or user.is_ops
@@ -36,6 +41,10 @@ def set_targeted(account: Account, targeted: bool, by: User | None, now: datetim
     flag, and its clock for the quiet-days job, stands). Unflagging clears who and when.
     """
     now = now or timezone.now()
+    if by is not None and not may_target(by):
+        raise Refused("Only sales development flags targeted accounts.", status=403)
+    if by is not None and not targeted and not may_unflag(by, account):
+        raise Refused("Only who flagged the account, a manager or ops may unflag it.", status=403)
     if not targeted:
         changed = Account.objects.filter(pk=account.pk, targeted=True).update(
             targeted=False, targeted_by=None, targeted_at=None, updated_at=now)

@@ -306,15 +306,48 @@ def test_the_target_action_holds_the_limit(api, sdr):
 
 
 @pytest.mark.django_db
-def test_only_the_flagger_a_manager_or_ops_unflag_through_the_target_action(api, sdr, teammate, manager):
+def test_a_teammate_cannot_unflag_an_sdrs_target_through_the_target_action(api, sdr, teammate):
     account = AccountFactory()
     set_targeted(account, True, by=sdr)
 
     refused = api.as_user(teammate).post(f"{ACCOUNTS}{account.pk}/target/", {"targeted": False}, format="json")
-    allowed = api.as_user(manager).post(f"{ACCOUNTS}{account.pk}/target/", {"targeted": False}, format="json")
 
     assert refused.status_code == 403
+    assert Account.objects.get(pk=account.pk).targeted is True
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("who", ["sdr", "manager", "ops"])
+def test_the_flagger_a_manager_or_ops_unflag_through_the_target_action(api, sdr, manager, ops, who):
+    account = AccountFactory()
+    set_targeted(account, True, by=sdr)
+    unflagger = {"sdr": sdr, "manager": manager, "ops": ops}[who]
+
+    allowed = api.as_user(unflagger).post(f"{ACCOUNTS}{account.pk}/target/", {"targeted": False}, format="json")
+
     assert allowed.status_code == 200 and Account.objects.get(pk=account.pk).targeted is False
+
+
+@pytest.mark.django_db
+def test_a_patch_cannot_unflag_someone_elses_target_either(api, sdr, teammate):
+    account = AccountFactory(bdr_assigned=teammate)  # the teammate may edit the account's fields
+    set_targeted(account, True, by=sdr)
+
+    response = api.as_user(teammate).patch(f"{ACCOUNTS}{account.pk}/", {"targeted": False}, format="json")
+
+    assert response.status_code == 403
+    assert Account.objects.get(pk=account.pk).targeted_by == sdr
+
+
+@pytest.mark.django_db
+def test_a_seller_cannot_flag_through_the_target_action(api):
+    ae = UserFactory(role=Role.AE)
+    account = AccountFactory(owner=ae)
+
+    response = api.as_user(ae).post(f"{ACCOUNTS}{account.pk}/target/", {"targeted": True}, format="json")
+
+    assert response.status_code == 403
+    assert Account.objects.get(pk=account.pk).targeted is False
 
 
 @pytest.mark.django_db
