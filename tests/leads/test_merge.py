@@ -561,7 +561,7 @@ def test_merging_from_the_page_merges_and_says_so(sdr):
     response = client.post(f"/leads/{keep.pk}/merge/", {"duplicate": gone.pk}, follow=True)
 
     assert not Lead.objects.filter(pk=gone.pk).exists()
-    assert "into this lead" in response.content.decode()
+    assert f"Merged {gone.full_name} ({gone.email}) into this lead; ops can undo it." in response.content.decode()
 
 
 @pytest.mark.parametrize("value", ["", "abc", "0", str(10**20), "-3"])
