@@ -5,11 +5,12 @@ turns are not taken (the answer names the pool), and nothing is written."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Prefetch
+from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 
 from leads.models import Lead
 
@@ -62,16 +63,17 @@ def replay(ruleset: RuleSet, start: datetime, end: datetime) -> ReplayReport:
     first_decisions = Prefetch("routing_decisions", to_attr="log",
                                queryset=RoutingDecision.objects.select_related("pool", "queue").order_by("at", "id"))
     open_opportunity = Exists(services.open_opportunities().filter(account=OuterRef("account_id")))
-    leads = (Lead.objects.filter(created_at__gte=start, created_at__lt=end).select_related("account")
+    leads = (Lead.objects.filter(created_at__gte=start, created_at__lt=end).select_related("account__owner")
              .annotate(open_opportunity=open_opportunity).prefetch_related(first_decisions).order_by("pk"))
-    for lead in leads[: MAX_LEADS + 1].iterator(chunk_size=500):
+    for lead, colleagues in _with_colleagues(leads[: MAX_LEADS + 1]):
         if report.leads == MAX_LEADS:
             report.truncated = True
             break
         report.leads += 1
         actual = lead.log[0] if lead.log else None
         request = (actual.inputs.get("request") or "") if actual else ""
-        decision = engine.decide(services.load_facts(lead, request, territories, lead.open_opportunity), rules)
+        facts = services.load_facts(lead, request, territories, lead.open_opportunity, colleagues)
+        decision = engine.decide(facts, rules)
         would_rule = decision.rule.kind if decision.rule else "none"
         would = destination(decision.action, decision.owner_id, decision.pool, decision.queue)
         report.would_by_rule[would_rule] += 1
@@ -90,3 +92,20 @@ def replay(ruleset: RuleSet, start: datetime, end: datetime) -> ReplayReport:
         if (would_rule, would) != (did_rule, did):
             report.changed += 1
     return report
+
+
+def _with_colleagues(leads: QuerySet[Lead], chunk: int = 500) -> Iterator[tuple[Lead, list[engine.DomainLead]]]:
+    """Each lead with the owned leads at its email domain, read once per chunk of leads."""
+    batch: list[Lead] = []
+    for lead in leads.iterator(chunk_size=chunk):
+        batch.append(lead)
+        if len(batch) == chunk:
+            yield from _pair(batch)
+            batch = []
+    yield from _pair(batch)
+
+
+def _pair(batch: list[Lead]) -> Iterator[tuple[Lead, list[engine.DomainLead]]]:
+    colleagues = services.domain_colleagues(batch)
+    for lead in batch:
+        yield lead, colleagues.get(lead.email_domain, [])

@@ -85,15 +85,17 @@ def rules_of(ruleset: RuleSet) -> list[engine.Rule]:
 
 
 def load_facts(lead: Lead, request: str, territories: list[engine.TerritoryFacts] | None = None,
-               open_opportunity: bool | None = None) -> engine.Facts:
+               open_opportunity: bool | None = None,
+               colleagues: list[engine.DomainLead] | None = None) -> engine.Facts:
     """The engine's facts about `lead`. Replay over many leads passes what it loaded in
-    bulk: `territories`, and whether the lead's account has an open opportunity."""
+    bulk: `territories`, whether the lead's account has an open opportunity, and the owned
+    leads at its email domain (`domain_colleagues`)."""
     account_facts = None
     account = lead.account
     if account is not None:
         paired = None
         if account.owner_id and account.is_named:  # only named accounts go to the paired SDR
-            paired = User.objects.filter(pk=account.owner_id).values_list("paired_sdr_id", flat=True).first()
+            paired = account.owner.paired_sdr_id
         account_facts = engine.AccountFacts(
             id=account.pk, name=account.name, type=account.type, owner_id=account.owner_id,
             bdr_assigned_id=account.bdr_assigned_id, prospecting_status=account.bdr_prospecting_status,
@@ -104,10 +106,12 @@ def load_facts(lead: Lead, request: str, territories: list[engine.TerritoryFacts
     domain = domains.email_domain(lead.email)
     domain_leads: list[engine.DomainLead] = []
     if account is None and domain and not domains.is_free(domain):
-        rows = (Lead.objects.filter(email_domain=domain, owner__isnull=False,
-                                    status__in=[Status.MQL, Status.ACCEPTED, Status.QUALIFYING])
-                .exclude(pk=lead.pk).values_list("pk", "owner_id", "status", "mql_at")[:50])
-        domain_leads = [engine.DomainLead(*row) for row in rows]
+        if colleagues is None:
+            rows = (COLLEAGUES.filter(email_domain=domain).exclude(pk=lead.pk)
+                    .values_list("pk", "owner_id", "status", "mql_at")[:MAX_COLLEAGUES])
+            domain_leads = [engine.DomainLead(*row) for row in rows]
+        else:
+            domain_leads = [c for c in colleagues if c.lead_id != lead.pk][:MAX_COLLEAGUES]
     size = lead.segment if lead.segment != "pubsec" else (
         account.segment if account else segments.segment_for(lead.employee_count))
     if territories is None:
@@ -119,6 +123,22 @@ def load_facts(lead: Lead, request: str, territories: list[engine.TerritoryFacts
         domain=domain, account=account_facts, domain_leads=domain_leads,
         territory_sdr_id=territory.sdr_id if territory else None, territory_name=territory.name if territory else "",
     )
+
+
+# Rules 4 and 5 look at owned leads of the same company domain that are MQL or being worked.
+COLLEAGUES = Lead.objects.filter(owner__isnull=False, status__in=[Status.MQL, Status.ACCEPTED, Status.QUALIFYING])
+MAX_COLLEAGUES = 50
+
+
+def domain_colleagues(leads: Sequence[Lead]) -> dict[str, list[engine.DomainLead]]:
+    """load_facts' `colleagues` for many leads at once (replay): one query per call."""
+    wanted = {lead.email_domain for lead in leads
+              if lead.account_id is None and lead.email_domain and not domains.is_free(lead.email_domain)}
+    found: dict[str, list[engine.DomainLead]] = {domain: [] for domain in wanted}
+    rows = COLLEAGUES.filter(email_domain__in=wanted).values_list("email_domain", "pk", "owner_id", "status", "mql_at")
+    for domain, *row in rows:
+        found[domain].append(engine.DomainLead(*row))
+    return found
 
 
 def has_open_opportunity(account: Account) -> bool:

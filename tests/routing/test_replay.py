@@ -12,7 +12,7 @@ from routing import services as routing
 from routing.models import Pool, PoolMember, RoutingDecision, RoutingRule, RuleSet, Territory
 from routing.replay import replay
 from sdrcrm.models import Role
-from tests.factories import OpportunityFactory, UserFactory
+from tests.factories import LeadFactory, OpportunityFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -95,3 +95,18 @@ def test_replay_sees_open_opportunities_without_a_query_per_lead(ops, routed, dj
         report = replay(draft, now - timedelta(hours=1), now + timedelta(hours=1))
 
     assert report.would_by_rule["open_opportunity"] == 5
+
+
+def test_replay_reads_domain_colleagues_once_per_chunk_not_per_lead(ops, routed, django_assert_max_num_queries):
+    owner = UserFactory(role=Role.SDR)
+    for n in range(2):  # owned MQLs the new leads at their domains would follow (rule 4)
+        LeadFactory(email=f"first{n}@startup{n}.io", owner=owner, status="mql", mql_at=timezone.now())
+    for n in range(6):
+        ingest(f"p{n}@startup{n % 2}.io", country="US")
+    draft = routing.create_draft(by=ops)
+    now = timezone.now()
+
+    with django_assert_max_num_queries(8):
+        report = replay(draft, now - timedelta(hours=1), now + timedelta(hours=1))
+
+    assert report.would_by_rule["domain_mql"] == 6
