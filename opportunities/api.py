@@ -10,17 +10,18 @@ from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from leads.api import id_filter, user_param
 from sdrcrm.access import ScopedViewSetMixin
 from sdrcrm.errors import Refused
 from sdrcrm.models import User
 
 from . import services
 from .models import Opportunity, Stage
-from .serializers import MAX_ID, OpportunitySerializer, StageChangeSerializer, StageInput
+from .serializers import OpportunitySerializer, StageChangeSerializer, StageInput
 
 
 class StrictBooleanField(forms.NullBooleanField):
@@ -47,7 +48,7 @@ class OpportunityFilter(django_filters.FilterSet):
     stage = django_filters.MultipleChoiceFilter(choices=Stage.choices)
     owner = django_filters.CharFilter(method="filter_person", help_text="`me` or a user id")
     sdr = django_filters.CharFilter(method="filter_person", help_text="`me` or a user id (the credited SDR)")
-    account = django_filters.NumberFilter(field_name="account_id", min_value=1, max_value=MAX_ID)
+    account = id_filter(field_name="account_id")
     sao = StrictBooleanFilter(field_name="sales_accepted_date", lookup_expr="isnull", exclude=True,
                                        help_text="true: accepted (SAO) only; false: not accepted")
     search = django_filters.CharFilter(field_name="name", lookup_expr="istartswith", max_length=100,
@@ -58,12 +59,7 @@ class OpportunityFilter(django_filters.FilterSet):
         fields = ["stage", "owner", "sdr", "account", "sao", "search"]
 
     def filter_person(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        if value == "me":
-            return queryset.filter(**{name: self.request.user})
-        # isdecimal, not isdigit: int() refuses digits such as "²".
-        if not value.isdecimal() or int(value) > MAX_ID:
-            raise ValidationError({name: ["Give `me` or a user id."]})
-        return queryset.filter(**{f"{name}_id": int(value)})
+        return queryset.filter(**{name: user_param(self.request.user, value, name)})
 
 
 class OpportunityViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,

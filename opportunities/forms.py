@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from django import forms
 
+from leads.serializers import MAX_ID
+
 from .models import ClosedLostReason, Opportunity, Stage
-from .serializers import MAX_DETAILS, MAX_ID, MAX_SEATS
+from .serializers import MAX_DETAILS, MAX_SEATS
 
 
 class OpportunityFilterForm(forms.Form):

@@ -10,11 +10,11 @@ import django_filters
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from leads.api import id_filter
+from leads.api import id_filter, user_param
 from leads.models import Account, Contact, Lead, Sequence
 from leads.serializers import MAX_ID
 from sdrcrm.access import ScopedViewSetMixin
@@ -92,12 +92,7 @@ class IQMFilter(django_filters.FilterSet):
         fields = ["sdr", "lead", "contact", "opportunity", "disposition", "start"]
 
     def filter_sdr(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        if value == "me":
-            return queryset.filter(sdr=self.request.user)
-        # isdecimal, not isdigit: int() refuses digits such as "²".
-        if not value.isdecimal() or int(value) > MAX_ID:
-            raise ValidationError({"sdr": ["Give `me` or a user id."]})
-        return queryset.filter(sdr_id=int(value))
+        return queryset.filter(sdr=user_param(self.request.user, value, "sdr"))
 
 
 def find(scope: QuerySet, pk: int | None, field: str) -> Any:
@@ -150,7 +145,7 @@ class IQMViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModel
         iqm = self.get_object()
         data = IQMChangeInput(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        iqm = iqms.update_iqm(iqm, resolve(request.user, dict(data.validated_data)), by=request.user)
+        iqm = iqms.update_iqm(iqm, resolve(request.user, dict(data.validated_data)))
         return Response(IQMSerializer(iqm).data)
 
     @staticmethod

@@ -63,8 +63,8 @@ def lead_context(lead: Lead, user: User, can_edit: bool) -> dict[str, Any]:
     """What the lead page shows of IQMs: the ones the user may see (at most four queries)."""
     listed = list(IQM.objects.visible_to(user).filter(lead=lead).select_related("sdr", "opportunity")
                   .order_by("-start", "-id")[:MAX_LISTED])
-    editable = set(IQM.objects.editable_by(user).filter(pk__in=[i.pk for i in listed]).values_list("pk", flat=True)
-                   ) if listed else set()
+    # IQMs are written by whoever reads them (IQMQuerySet.editable_by is visible_to).
+    editable = {iqm.pk for iqm in listed}
     for iqm in listed:
         iqm.can_change = iqm.pk in editable  # type: ignore[attr-defined]
     # Opportunities the disposition form may link: the lead's account's, and any already linked.
@@ -143,8 +143,7 @@ def iqm_disposition(request: HttpRequest, pk: int) -> HttpResponse:
             messages.error(request, "That opportunity is not one you can see.")
             return _back(request, iqm)
     try:
-        iqm = iqms.update_iqm(iqm, {"disposition": form.cleaned_data["disposition"], "opportunity": opportunity},
-                              by=user)
+        iqm = iqms.update_iqm(iqm, {"disposition": form.cleaned_data["disposition"], "opportunity": opportunity})
     except Refused as exc:
         messages.error(request, exc.message)
     else:

@@ -84,7 +84,7 @@ def book_iqm(person: Lead | Contact, data: dict[str, Any], by: User, now: dateti
     return iqm
 
 
-def update_iqm(iqm: IQM, data: dict[str, Any], by: User, now: datetime | None = None) -> IQM:
+def update_iqm(iqm: IQM, data: dict[str, Any], now: datetime | None = None) -> IQM:
     """Change the times, notes, disposition, SDR, attributed sequence or opportunity
     (None unlinks it). The rules are checked on the result, so unlinking the opportunity
     of an `sao` IQM is refused like setting `sao` without one."""

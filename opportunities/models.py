@@ -33,11 +33,10 @@ UNACCEPTED_STAGES = {Stage.PRE_OPPORTUNITY, Stage.PENDING_ACCEPTANCE}
 LATER_OPEN_STAGES = {Stage.SCOPING, Stage.TECHNICAL_EVALUATION, Stage.PROPOSAL, Stage.NEGOTIATING,
                      Stage.AWAITING_SIGNATURE}
 OPEN_STAGES = UNACCEPTED_STAGES | {Stage.DISCOVERY} | LATER_OPEN_STAGES
-CLOSED_STAGES = {Stage.CLOSED_WON, Stage.CLOSED_LOST, Stage.UNQUALIFIED, Stage.DUPLICATE}
 # Open stages an accepted opportunity moves between, backwards too (handbook: "Reverting an
 # Opportunity to a Previous Stage").
 ACCEPTED_OPEN_STAGES = {Stage.DISCOVERY} | LATER_OPEN_STAGES
-# No way out of these; a closed-lost one may be reopened for a while (Opportunity.may_reopen).
+# No way out of these; a closed-lost one may be reopened for a while (Opportunity.reopen_expired).
 FINAL_STAGES = {Stage.CLOSED_WON, Stage.UNQUALIFIED, Stage.DUPLICATE}
 # Once accepted ("qualified" in the handbook) an opportunity never goes back to these.
 BEFORE_ACCEPTANCE_ONLY = {Stage.PRE_OPPORTUNITY, Stage.PENDING_ACCEPTANCE, Stage.UNQUALIFIED, Stage.DUPLICATE}
@@ -220,6 +219,10 @@ class Opportunity(models.Model):
             return None
         closed = self.closed_at or self.stage_changed_at
         return closed + timedelta(days=settings.OPPORTUNITY_REOPEN_DAYS)
+
+    def reopen_expired(self, now: datetime) -> bool:
+        deadline = self.reopen_deadline()
+        return deadline is not None and now > deadline
 
 
 class StageChange(models.Model):

@@ -7,12 +7,11 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from leads.models import Account, Contact
+from leads.serializers import MAX_ID
 from sdrcrm.models import User
 
 from .models import ClosedLostReason, Opportunity, Source, Stage, StageChange
 
-# The largest id a bigint primary key holds: larger ids are a 400, not a database error.
-MAX_ID = 2**63 - 1
 MAX_DETAILS = 10_000
 MAX_SEATS = 10_000_000
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -15,15 +16,16 @@ from sdrcrm.errors import Refused
 from sdrcrm.models import SELLING_ROLES, Notification, Segment, User
 
 from .models import (
+    FINAL_STAGES,
     LATER_OPEN_STAGES,
     OPEN_STAGES,
+    UNACCEPTED_STAGES,
     ClosedLostReason,
     Opportunity,
     Stage,
     StageChange,
 )
 
-STARTING_STAGES = {Stage.PENDING_ACCEPTANCE, Stage.PRE_OPPORTUNITY}
 # What people edit (update_opportunity). Stage, the snapshots and the closed-lost reason move
 # only with change_stage; the account and the converted lead stay what they were at creation.
 EDITABLE_FIELDS = frozenset({
@@ -68,6 +70,14 @@ def with_defaults(data: dict[str, Any], by: User) -> dict[str, Any]:
             and not data.get("professional_services")):
         data["sdr"] = by
     return data
+
+
+def offered_stages(opportunity: Opportunity, user: User) -> list[str]:
+    """The stages a page offers: the map's, less the acceptance decisions that are not the user's."""
+    stages = opportunity.next_stages()
+    if opportunity.stage == Stage.PENDING_ACCEPTANCE and not may_decide_acceptance(user, opportunity):
+        stages = [stage for stage in stages if stage not in (Stage.DISCOVERY, Stage.UNQUALIFIED)]
+    return stages
 
 
 def may_decide_acceptance(user: User | None, opportunity: Opportunity) -> bool:
@@ -134,7 +144,7 @@ def create_opportunity(account: Account, data: dict[str, Any], by: User | None,
     if by is not None and not may_create_opportunity(by):
         raise Refused("Only sales development, their managers, ops and sellers create opportunities.", status=403)
     stage = data.pop("stage", Stage.PENDING_ACCEPTANCE)
-    if stage not in STARTING_STAGES:
+    if stage not in UNACCEPTED_STAGES:
         raise Refused("Every opportunity starts in 0-Pending Acceptance (or 00-Pre Opportunity).", field="stage")
     unknown = sorted(set(data) - CREATE_FIELDS)
     if unknown:
@@ -188,8 +198,8 @@ def check_update(opportunity: Opportunity, data: dict[str, Any]) -> dict[str, An
         raise Refused("An opportunity needs a name.", field="name")
     iacv = changes.get("iacv", opportunity.iacv)
     details = changes.get("closed_won_details", opportunity.closed_won_details)
-    if opportunity.stage == Stage.CLOSED_WON and iacv >= settings.LARGE_DEAL_IACV and not details.strip():
-        raise Refused(_won_details_message(), field="closed_won_details")
+    if opportunity.stage == Stage.CLOSED_WON:
+        _check_won_details(iacv, details)
     return changes
 
 
@@ -234,9 +244,10 @@ def _copy(source: Opportunity, target: Opportunity) -> None:
 # --- the stage function ---------------------------------------------------------------------
 
 
-def _won_details_message() -> str:
-    return (f"Closing won a deal with IACV of {settings.LARGE_DEAL_IACV:,} or more needs closed-won details: "
-            "why we won it.")
+def _check_won_details(iacv: Decimal, details: str) -> None:
+    if iacv >= settings.LARGE_DEAL_IACV and not details.strip():
+        raise Refused(f"Closing won a deal with IACV of {settings.LARGE_DEAL_IACV:,} or more needs closed-won "
+                      "details: why we won it.", field="closed_won_details")
 
 
 def _refuse_move(opportunity: Opportunity, new: str) -> None:
@@ -244,7 +255,7 @@ def _refuse_move(opportunity: Opportunity, new: str) -> None:
     old = opportunity.stage
     if old == new:
         raise Refused(f"The opportunity is already in {label(new)}.", field="stage")
-    if old in (Stage.CLOSED_WON, Stage.UNQUALIFIED, Stage.DUPLICATE):
+    if old in FINAL_STAGES:
         raise Refused(f"{label(old)} is final: the opportunity cannot move any more.", field="stage")
     if new == Stage.PRE_OPPORTUNITY:
         raise Refused("00-Pre Opportunity is a starting stage: only a new opportunity starts there.", field="stage")
@@ -326,7 +337,7 @@ def change_stage(opportunity: Opportunity, stage: str, *, by: User | None, close
     old = locked.stage
     if stage not in locked.next_stages():
         _refuse_move(locked, stage)
-    if old == Stage.CLOSED_LOST and now > locked.reopen_deadline():
+    if locked.reopen_expired(now):
         raise Refused(f"A closed-lost opportunity can be reopened only within {settings.OPPORTUNITY_REOPEN_DAYS} "
                       "days of closing; create a new opportunity instead.", field="stage")
     _check_inputs(locked, stage, closed_lost_reason, merged_into, closed_lost_details, closed_won_details)
@@ -340,9 +351,8 @@ def change_stage(opportunity: Opportunity, stage: str, *, by: User | None, close
     if stage == Stage.PENDING_ACCEPTANCE and locked.owner.is_prospector:
         raise Refused(f"Give the opportunity to its SAL/AE (change the owner) before moving it to {label(stage)}; "
                       "the SDR keeps the credit.", field="owner")
-    if (stage == Stage.CLOSED_WON and locked.iacv >= settings.LARGE_DEAL_IACV
-            and not (closed_won_details.strip() or locked.closed_won_details.strip())):
-        raise Refused(_won_details_message(), field="closed_won_details")
+    if stage == Stage.CLOSED_WON:
+        _check_won_details(locked.iacv, closed_won_details.strip() or locked.closed_won_details)
 
     updates: dict[str, Any] = {"stage": stage, "stage_changed_at": now}
     if accepting:

@@ -50,16 +50,7 @@ def opportunity_list(request: HttpRequest) -> HttpResponse:
     params.pop("cursor", None)
     return render(request, "opportunities/list.html", {
         "form": form, "opportunities": rows, "next_cursor": next_cursor, "base_query": params.urlencode(),
-        "stages": Stage.choices,
     })
-
-
-def stage_options(opportunity: Opportunity, user: User) -> list[tuple[str, str]]:
-    """The stages the page offers: the map's, less the acceptance decisions that are not the user's."""
-    stages = opportunity.next_stages()
-    if opportunity.stage == Stage.PENDING_ACCEPTANCE and not services.may_decide_acceptance(user, opportunity):
-        stages = [stage for stage in stages if stage not in (Stage.DISCOVERY, Stage.UNQUALIFIED)]
-    return [(stage, Stage(stage).label) for stage in stages]
 
 
 @login_required
@@ -70,13 +61,13 @@ def opportunity_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "created_by"),
         pk=pk)
     can_edit = Opportunity.objects.editable_by(request.user).filter(pk=pk).exists()
-    deadline = opportunity.reopen_deadline()
-    reopen_closed = deadline is not None and timezone.now() > deadline
+    reopen_closed = opportunity.reopen_expired(timezone.now())
     return render(request, "opportunities/detail.html", {
         "opportunity": opportunity,
         "can_edit": can_edit,
-        "next_stages": [] if reopen_closed else stage_options(opportunity, request.user),
-        "reopen_deadline": deadline,
+        "next_stages": [] if reopen_closed else [
+            (stage, Stage(stage).label) for stage in services.offered_stages(opportunity, request.user)],
+        "reopen_deadline": opportunity.reopen_deadline(),
         "reopen_closed": reopen_closed,
         "reasons": ClosedLostReason.choices,
         "qualification_form": QualificationForm(instance=opportunity),

@@ -73,7 +73,7 @@ def seed_opportunities(rng: random.Random, now: datetime, users: dict[str, User]
             moved += timedelta(days=rng.randint(1, 6))
         iqm.refresh_from_db()
         disposition = Disposition.SAO if opportunity.is_sao else Disposition.QUALIFIED_MEETING
-        update_iqm(iqm, {"disposition": disposition}, by=sdr, now=met + timedelta(hours=3))
+        update_iqm(iqm, {"disposition": disposition}, now=met + timedelta(hours=3))
     for lead in no_shows:
         # Meetings nobody came to, three weeks ago: the stale_opportunities job flags them.
         missed = now - timedelta(days=21)

@@ -210,11 +210,11 @@ def test_updating_to_sao_needs_an_sao_opportunity(sdr):
     account = AccountFactory()
     iqm = book(LeadFactory(owner=sdr, account=account), sdr, opportunity=OpportunityFactory(account=account))
 
-    refused(lambda: update_iqm(iqm, {"disposition": Disposition.SAO}, by=sdr, now=NOW), field="disposition")
+    refused(lambda: update_iqm(iqm, {"disposition": Disposition.SAO}, now=NOW), field="disposition")
     assert IQM.objects.get(pk=iqm.pk).disposition == Disposition.SCHEDULED
 
     accepted = sao(account=account)
-    update_iqm(iqm, {"disposition": Disposition.SAO, "opportunity": accepted}, by=sdr, now=NOW)
+    update_iqm(iqm, {"disposition": Disposition.SAO, "opportunity": accepted}, now=NOW)
     assert IQM.objects.filter(pk=iqm.pk).values_list("disposition", "opportunity").get() == ("sao", accepted.pk)
 
 
@@ -223,7 +223,7 @@ def test_unlinking_the_opportunity_of_an_sao_iqm_is_refused(sdr):
     iqm = book(LeadFactory(owner=sdr, account=opportunity.account), sdr, disposition=Disposition.SAO,
                opportunity=opportunity)
 
-    refused(lambda: update_iqm(iqm, {"opportunity": None}, by=sdr, now=NOW), field="disposition")
+    refused(lambda: update_iqm(iqm, {"opportunity": None}, now=NOW), field="disposition")
 
     assert IQM.objects.get(pk=iqm.pk).opportunity == opportunity
 
@@ -235,7 +235,7 @@ def test_an_update_changes_times_notes_and_disposition(sdr):
     iqm = book(LeadFactory(owner=sdr), sdr)
 
     update_iqm(iqm, {**when(hours=48, length=1), "description": "Rescheduled by the prospect",
-                     "disposition": Disposition.RESCHEDULED}, by=sdr, now=NOW)
+                     "disposition": Disposition.RESCHEDULED}, now=NOW)
 
     stored = IQM.objects.get(pk=iqm.pk)
     assert (stored.start, stored.end) == (NOW + 48 * HOUR, NOW + 49 * HOUR)
@@ -247,26 +247,26 @@ def test_an_update_recomputes_the_subject_from_the_person(sdr):
     iqm = book(lead, sdr)
     Lead.objects.filter(pk=lead.pk).update(last_name="Lovelace")
 
-    update_iqm(iqm, {"location": "Room 2"}, by=sdr, now=NOW)
+    update_iqm(iqm, {"location": "Room 2"}, now=NOW)
 
     assert IQM.objects.get(pk=iqm.pk).subject == "Ada Lovelace - IQM"
 
 
 def test_the_subject_and_the_person_cannot_be_written(sdr):
     iqm = book(LeadFactory(owner=sdr), sdr)
-    refused(lambda: update_iqm(iqm, {"subject": "Lunch"}, by=sdr, now=NOW), field="subject")
-    refused(lambda: update_iqm(iqm, {"lead": LeadFactory()}, by=sdr, now=NOW), field="lead")
+    refused(lambda: update_iqm(iqm, {"subject": "Lunch"}, now=NOW), field="subject")
+    refused(lambda: update_iqm(iqm, {"lead": LeadFactory()}, now=NOW), field="lead")
 
 
 def test_an_update_checks_the_times_together(sdr):
     iqm = book(LeadFactory(owner=sdr), sdr)
-    refused(lambda: update_iqm(iqm, {"end": iqm.start - HOUR}, by=sdr, now=NOW), field="end")
-    refused(lambda: update_iqm(iqm, {"start": None}, by=sdr, now=NOW), field="start")
+    refused(lambda: update_iqm(iqm, {"end": iqm.start - HOUR}, now=NOW), field="end")
+    refused(lambda: update_iqm(iqm, {"start": None}, now=NOW), field="start")
 
 
 def test_an_update_to_an_opportunity_of_another_account_is_refused(sdr):
     iqm = book(LeadFactory(owner=sdr, account=AccountFactory()), sdr)
-    refused(lambda: update_iqm(iqm, {"opportunity": OpportunityFactory()}, by=sdr, now=NOW), field="opportunity")
+    refused(lambda: update_iqm(iqm, {"opportunity": OpportunityFactory()}, now=NOW), field="opportunity")
 
 
 def test_notes_on_a_meeting_whose_sdr_has_left_still_save(sdr):
@@ -274,7 +274,7 @@ def test_notes_on_a_meeting_whose_sdr_has_left_still_save(sdr):
     sdr.is_active = False
     sdr.save()
 
-    update_iqm(iqm, {"description": "Follow-up sent"}, by=sdr, now=NOW)
+    update_iqm(iqm, {"description": "Follow-up sent"}, now=NOW)
 
     assert IQM.objects.get(pk=iqm.pk).description == "Follow-up sent"
 
