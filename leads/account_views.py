@@ -84,7 +84,7 @@ def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "qualifiers": [tiers.LABELS[key] for key in tiers.qualifiers_of(account)],
         "may_target": targeting.may_target(user),
         "may_unflag": targeting.may_unflag(user, account),
-        "new_opportunity": new_opportunity_form(account, user)
+        "new_opportunity": new_opportunity_form(account, user, contacts=contacts[:PEOPLE_CAP])
         if opportunity_services.may_create_opportunity(user) else None,
     })
 

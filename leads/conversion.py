@@ -183,11 +183,8 @@ def _opportunity_data(data: Mapping[str, Any], by: User | None) -> dict[str, Any
     if owner.role not in SELLING_ROLES or not owner.is_active:
         raise Refused(f"{owner.username} cannot own the opportunity: it goes to an active SAL or AE.",
                       field="opportunity")
-    # The converting SDR/BDR is credited unless someone else is named (or nobody, or the
-    # deal is professional services, which is never credited to sales development).
-    if ("sdr" not in data and by is not None and by.is_prospector and by.pk != owner.pk
-            and not data.get("professional_services")):
-        data["sdr"] = by
+    if by is not None:  # the converting SDR/BDR is credited unless someone else is named
+        data = opportunities.with_defaults(data, by)
     if not data.get("source") and by is not None and by.role in SOURCE_BY_ROLE:
         data["source"] = SOURCE_BY_ROLE[Role(by.role)]
     return data

@@ -103,7 +103,7 @@ def duplicate_querysets(lead: Lead, user: User) -> dict[str, QuerySet]:
         querysets[DOMAIN_LAST_NAME] = leads.filter(email_domain=domain, last_name__iexact=last_name).exclude(
             same_email)
     querysets[CONTACT_EMAIL] = Contact.objects.visible_to(user).filter(email__in=variants)
-    return {kind: qs.select_related("owner").order_by("created_at", "id") for kind, qs in querysets.items()}
+    return {kind: qs.order_by("created_at", "id") for kind, qs in querysets.items()}
 
 
 def find_duplicates(lead: Lead, user: User, limit: int = DUPLICATE_LIMIT) -> list[Duplicate]:

@@ -137,13 +137,15 @@ def opportunity_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("opportunities:detail", pk=pk)
 
 
-def new_opportunity_form(account: Account, user: User, data: Any = None) -> NewOpportunityForm:
+def new_opportunity_form(account: Account, user: User, data: Any = None,
+                         contacts: list[Contact] | None = None) -> NewOpportunityForm:
+    """`contacts`: the account's contacts the page already shows (the select offers those)."""
     owners = User.objects.filter(role__in=SELLING_ROLES, is_active=True).order_by("username")
-    # The page lists at most PEOPLE_CAP contacts, so the select offers those.
-    contacts = (Contact.objects.visible_to(user).filter(account=account).order_by("last_name", "id")
-                .values_list("pk", flat=True)[:PEOPLE_CAP])
-    return NewOpportunityForm(data, owners=owners,
-                              contacts=Contact.objects.filter(pk__in=list(contacts)).order_by("last_name", "id"))
+    if contacts is None:
+        contacts = list(Contact.objects.visible_to(user).filter(account=account).order_by("last_name", "id")
+                        .only("pk")[:PEOPLE_CAP])
+    return NewOpportunityForm(data, owners=owners, contacts=Contact.objects.filter(
+        pk__in=[contact.pk for contact in contacts]).order_by("last_name", "id"))
 
 
 @login_required
