@@ -7,7 +7,7 @@ from django.db.models import Q, QuerySet
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.generics import get_object_or_404
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -242,9 +242,8 @@ class LeadViewSet(ConvertActionMixin, MergeActionsMixin, ScopedViewSetMixin, mix
         data = SpamInput(data=request.data)
         data.is_valid(raise_exception=True)
         lead = self.get_object()
-        if not lead_spam.may_mark_spam(request.user, lead, editable=True):  # get_object checked it
-            raise PermissionDenied("Only the lead's owner, their manager or ops may mark it as spam.")
-        lead_spam.mark_spam(lead, by=request.user, block_domain=data.validated_data["block_domain"])
+        lead_spam.mark_spam(lead, by=request.user, block_domain=data.validated_data["block_domain"],
+                            editable=True)  # get_object checked it
         lead.refresh_from_db()
         return Response(LeadSerializer(lead, context={"request": request}).data)
 

@@ -127,8 +127,8 @@ class EnrollmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         # activities on any lead (leads.api.ActivityViewSet); it reads back only its own.
         user = self.request.user
         if self.action == "events" and self.request.method == "POST" and user.role == Role.INTEGRATION:
-            enrollment = (Enrollment.objects.select_related("sequence").annotate(step_count=step_counts())
-                          .filter(pk=self.kwargs["pk"]).first() if str(self.kwargs["pk"]).isdecimal() else None)
+            enrollment = (Enrollment.objects.select_related("sequence").filter(pk=self.kwargs["pk"]).first()
+                          if str(self.kwargs["pk"]).isdecimal() else None)
             if enrollment is None:
                 raise NotFound("No enrolment with this id.")
             return enrollment

@@ -4,6 +4,7 @@ import json
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.utils import timezone
 from rest_framework import serializers
 
@@ -203,7 +204,7 @@ class ActivityInput(ActivityFields):
 
 
 class BulkLeadInput(serializers.Serializer):
-    leads = serializers.ListField(child=serializers.JSONField(), min_length=1, max_length=1000,
+    leads = serializers.ListField(child=serializers.JSONField(), min_length=1, max_length=settings.BULK_MAX_ITEMS,
                                   help_text="Up to 1,000 leads, each the body of POST leads/ plus optional "
                                             "`activities`: a list of {type, occurred_at, details, source_system}.")
 

@@ -34,10 +34,13 @@ def hash_email(email: str) -> str:
 
 
 @transaction.atomic
-def mark_spam(lead: Lead, by: User | None, block_domain: bool, now: datetime | None = None) -> bool:
+def mark_spam(lead: Lead, by: User | None, block_domain: bool, now: datetime | None = None,
+              editable: bool | None = None) -> bool:
     """Mark `lead` for tonight's spam deletion and close it as Unqualified (spam) if it is
     open. Marking again changes nothing but the block-domain choice. Returns True when
-    this call marked it."""
+    this call marked it. `editable`: as for may_mark_spam."""
+    if by is not None and not may_mark_spam(by, lead, editable=editable):
+        raise Refused("Only the lead's owner, their manager or ops may mark it as spam.", status=403)
     now = now or timezone.now()
     if lead.converted_to_id is not None or lead.status == Status.QUALIFIED:
         raise Refused("A converted lead is a contact now; it cannot be deleted as spam.", field="lead")
