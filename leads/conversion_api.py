@@ -16,7 +16,7 @@ from rest_framework.response import Response
 
 from opportunities.models import Deployment, Initiative, Source
 from opportunities.serializers import SourceField
-from sdrcrm.models import PROSPECTING_ROLES, SELLING_ROLES, User
+from sdrcrm.models import User, active_prospectors, active_sellers
 
 from . import conversion
 from .models import Account, AccountType, Lead
@@ -63,11 +63,11 @@ def active_users(user: User) -> QuerySet:
 
 
 def sellers(user: User) -> QuerySet:
-    return User.objects.filter(is_active=True, role__in=SELLING_ROLES)
+    return active_sellers()
 
 
 def prospectors(user: User) -> QuerySet:
-    return User.objects.filter(is_active=True, role__in=PROSPECTING_ROLES)
+    return active_prospectors()
 
 
 def visible_accounts(user: User) -> QuerySet:

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 
 from opportunities.models import Opportunity
 from sdrcrm.errors import Refused
-from sdrcrm.models import SELLING_ROLES, User
+from sdrcrm.models import User, active_sellers
 
 from . import conversion, domains
 from .models import OPEN_STATUSES, Account, Contact, Lead
@@ -25,7 +25,7 @@ from .serializers import MAX_ID
 
 
 def sellers() -> QuerySet[User]:
-    return User.objects.filter(is_active=True, role__in=SELLING_ROLES).order_by("username")
+    return active_sellers().order_by("username")
 
 
 class ConvertForm(forms.Form):

@@ -106,6 +106,11 @@ def duplicate_querysets(lead: Lead, user: User) -> dict[str, QuerySet]:
     return {kind: qs.order_by("created_at", "id") for kind, qs in querysets.items()}
 
 
+def merges_into(lead: Lead) -> QuerySet[Tombstone]:
+    """The merge tombstones of leads merged into `lead` (by the partial index tombstone_merged_into)."""
+    return Tombstone.objects.filter(kind=Tombstone.Kind.MERGE, merged_into_id=lead.pk)
+
+
 def find_duplicates(lead: Lead, user: User, limit: int = DUPLICATE_LIMIT) -> list[Duplicate]:
     """Other leads with the same email, other leads at the same company domain with the
     same last name, and contacts with the same email, oldest first, at most `limit` of

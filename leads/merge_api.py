@@ -126,7 +126,7 @@ class MergeActionsMixin:
         """The leads merged into this one, newest first, with who merged them and whether
         the merge was undone."""
         lead = self.get_object()
-        tombstones = Tombstone.objects.filter(kind=Tombstone.Kind.MERGE, merged_into_id=lead.pk).select_related(
+        tombstones = lead_merge.merges_into(lead).select_related(
             "marked_by", "undone_by")
         rows, cursor = MERGES.page(tombstones, MERGES.default, request.query_params.get("cursor"),
                                    MERGES.size(request.query_params.get("page_size")))
@@ -148,8 +148,7 @@ class MergeActionsMixin:
         number = int(tombstone_id)
         tombstone = None
         if number <= MAX_ID:
-            tombstone = Tombstone.objects.filter(pk=number, kind=Tombstone.Kind.MERGE,
-                                                 merged_into_id=lead.pk).first()
+            tombstone = lead_merge.merges_into(lead).filter(pk=number).first()
         if tombstone is None:
             raise NotFound(f"No merge {tombstone_id} into lead {lead.pk}.")
         restored = lead_merge.undo_merge(tombstone, by=request.user)

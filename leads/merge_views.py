@@ -18,7 +18,7 @@ from sdrcrm.errors import Refused
 from sdrcrm.models import User
 
 from . import merge as lead_merge
-from .models import Lead, Status, Tombstone
+from .models import Lead, Status
 from .sequence_views import editable_lead
 from .serializers import MAX_ID
 
@@ -34,7 +34,7 @@ def lead_context(lead: Lead, user: User, can_edit: bool) -> dict[str, Any]:
     candidates = [d.person.pk for d in duplicates if d.is_lead and d.person.spam_marked_at is None]
     if can_edit and open_lead and candidates:
         mergeable = set(Lead.objects.editable_by(user).filter(pk__in=candidates).values_list("pk", flat=True))
-    merges = list(Tombstone.objects.filter(kind=Tombstone.Kind.MERGE, merged_into_id=lead.pk)
+    merges = list(lead_merge.merges_into(lead)
                   .select_related("marked_by", "undone_by").order_by("-deleted_at", "-id")[:MERGES_SHOWN])
     return {
         "merge_duplicates": [(d, d.is_lead and d.person.pk in mergeable) for d in duplicates],
@@ -71,7 +71,7 @@ def merge_undo_view(request: HttpRequest, pk: int, tombstone_id: int) -> HttpRes
     lead = get_object_or_404(Lead.objects.visible_to(request.user), pk=pk)
     if not request.user.is_ops:
         raise PermissionDenied("Only Sales-Dev Ops may undo a merge.")
-    tombstone = get_object_or_404(Tombstone, pk=tombstone_id, kind=Tombstone.Kind.MERGE, merged_into_id=lead.pk)
+    tombstone = get_object_or_404(lead_merge.merges_into(lead), pk=tombstone_id)
     try:
         restored = lead_merge.undo_merge(tombstone, by=request.user)
     except Refused as exc:

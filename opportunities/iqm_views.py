@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 from leads.models import Lead
 from leads.serializers import MAX_ID
 from sdrcrm.errors import Refused
-from sdrcrm.models import PROSPECTING_ROLES, User
+from sdrcrm.models import User, active_prospectors
 
 from . import iqms
 from .models import IQM, ActivitySource, Disposition, Opportunity
@@ -51,7 +51,7 @@ def first_error(form: forms.Form) -> str:
 def assignable_sdrs(user: User) -> list[User]:
     """Whom a manager, ops or a seller may assign an IQM to (an SDR or BDR books for
     themselves unless the API says otherwise)."""
-    sdrs = User.objects.filter(is_active=True, role__in=PROSPECTING_ROLES)
+    sdrs = active_prospectors()
     if user.is_manager:
         sdrs = sdrs.filter(team__in=user.managed_team_ids())
     elif not user.is_ops:

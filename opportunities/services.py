@@ -405,12 +405,12 @@ def _notify_sdr_lead(opportunity: Opportunity, by: User | None) -> None:
     sdr = opportunity.sdr
     if sdr is None:
         return
-    lead = sdr.manager or (sdr.team.manager if sdr.team_id else None)
-    if lead is None:
+    team_lead = sdr.reports_to_id()
+    if team_lead is None:
         return
     who = (by.get_full_name() or by.username) if by is not None else "the system"
     Notification.objects.create(
-        user=lead, kind="opportunity_unqualified", opportunity=opportunity,
+        user_id=team_lead, kind="opportunity_unqualified", opportunity=opportunity,
         message=f"{opportunity.name} from {sdr.get_full_name() or sdr.username} was unqualified by {who}: "
                 "schedule a feedback session with the AE.",
     )

@@ -16,7 +16,7 @@ from rest_framework.exceptions import ValidationError
 
 from leads.models import Account, Contact
 from sdrcrm.errors import Refused
-from sdrcrm.models import SELLING_ROLES, User
+from sdrcrm.models import User, active_sellers
 from sdrcrm.pagination import Keyset
 
 from . import services
@@ -140,7 +140,7 @@ def opportunity_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def new_opportunity_form(account: Account, user: User, data: Any = None,
                          contacts: list[Contact] | None = None) -> NewOpportunityForm:
     """`contacts`: the account's contacts the page already shows (the select offers those)."""
-    owners = User.objects.filter(role__in=SELLING_ROLES, is_active=True).order_by("username")
+    owners = active_sellers().order_by("username")
     if contacts is None:
         contacts = list(Contact.objects.visible_to(user).filter(account=account).order_by("last_name", "id")
                         .only("pk")[:PEOPLE_CAP])

@@ -71,11 +71,6 @@ def _clock_applies(lead: Lead) -> bool:
     return lead.owner_id is not None and lead.status in OPEN_STATUSES and lead.converted_to_id is None
 
 
-def _manager_id(user: User) -> int | None:
-    """The owner's manager; without one on the user record, the manager of their team."""
-    if user.manager_id:
-        return user.manager_id
-    return user.team.manager_id if user.team_id and user.team else None
 
 
 def _name(user: User | None) -> str:
@@ -106,7 +101,7 @@ def _breach_overdue(now: datetime, counts: dict[str, int]) -> None:
                 message = (f"SLA breached: {lead.full_name} ({lead.email}), owned by {_name(owner)}, has had no "
                            "follow-up (call, email, meeting, reply or chat) within one business day; it was due "
                            f"{_local(due, owner.region or lead.region)}.")
-                for user_id in dict.fromkeys([owner.pk, _manager_id(owner)]):
+                for user_id in dict.fromkeys([owner.pk, owner.reports_to_id()]):
                     if user_id:
                         alerts.append(Notification(user_id=user_id, kind="sla_breach", message=message, lead=lead))
             Notification.objects.bulk_create(alerts)

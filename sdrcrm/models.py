@@ -81,12 +81,28 @@ class User(AbstractUser):
     def is_prospector(self) -> bool:
         return self.role in PROSPECTING_ROLES
 
+    def reports_to_id(self) -> int | None:
+        """Who this user reports to: their manager, else their team's manager."""
+        if self.manager_id:
+            return self.manager_id
+        return self.team.manager_id if self.team_id and self.team else None
+
     def managed_team_ids(self) -> list[int]:
         """Teams a manager runs: the ones they are named manager of, and their own."""
         ids = list(self.managed_teams.values_list("id", flat=True))
         if self.team_id and self.team_id not in ids:
             ids.append(self.team_id)
         return ids
+
+
+def active_sellers() -> models.QuerySet[User]:
+    """Who may own an opportunity: active SALs and AEs."""
+    return User.objects.filter(is_active=True, role__in=SELLING_ROLES)
+
+
+def active_prospectors() -> models.QuerySet[User]:
+    """Who may be credited with an opportunity or assigned an IQM: active SDRs and BDRs."""
+    return User.objects.filter(is_active=True, role__in=PROSPECTING_ROLES)
 
 
 class JobRun(models.Model):

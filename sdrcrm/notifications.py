@@ -29,11 +29,15 @@ def inbox(user: User) -> QuerySet[Notification]:
     return Notification.objects.filter(user=user)
 
 
+def may_read_channels(user: User) -> bool:
+    return user.is_manager or user.is_ops
+
+
 def channel_feed(user: User, channel: str) -> QuerySet[Notification]:
     """A channel's notifications; managers and ops read them, nobody else."""
     if channel not in CHANNELS:
         raise ValidationError({"channel": [f"Unknown channel; one of: {', '.join(CHANNELS)}."]})
-    if not (user.is_manager or user.is_ops):
+    if not may_read_channels(user):
         return Notification.objects.none()
     return Notification.objects.filter(channel=channel)
 

@@ -45,7 +45,7 @@ def home(request: HttpRequest) -> HttpResponse:
 def notification_list(request: HttpRequest) -> HttpResponse:
     """Your notifications (or, for managers and ops, a channel's), newest first, 50 a page."""
     channel = request.GET.get("channel", "")
-    reader = request.user.is_manager or request.user.is_ops
+    reader = inbox.may_read_channels(request.user)
     try:
         feed = inbox.channel_feed(request.user, channel) if channel else inbox.inbox(request.user)
         rows, next_cursor = NOTIFICATIONS_KEYSET.page(feed, "-created_at", request.GET.get("cursor"),
