@@ -10,6 +10,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 
 from sdrcrm.models import Notification
+from sdrcrm.pagination import after
 
 from .models import Account, Activity, Enrollment, Lead, Queue, Status
 
@@ -52,8 +53,7 @@ def queue_inquiries(now: datetime) -> dict[str, int]:
         # the key, so each batch continues after the last row read.
         page = waiting
         if last is not None:
-            page = page.filter(status_changed_at__gte=last[0]).filter(
-                Q(status_changed_at__gt=last[0]) | Q(status_changed_at=last[0], id__gt=last[1]))
+            page = after(page, "status_changed_at", *last)
         rows = list(page.order_by("status_changed_at", "id").values_list("status_changed_at", "id")[:batch])
         if not rows:
             return {"queued": queued, "owners_cleared": owners_cleared}

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from sdrcrm.errors import Refused
 from sdrcrm.models import User
+from sdrcrm.pagination import after
 
 from . import domains, services
 from .models import (
@@ -428,7 +429,7 @@ def follow_up_unresponsive(now: datetime) -> dict[str, int]:
         # the cursor makes progress certain even if a row were to stay in the index.
         batch = awaiting
         if cursor is not None:
-            batch = batch.filter(Q(finished_at__gt=cursor[0]) | Q(finished_at=cursor[0], id__gt=cursor[1]))
+            batch = after(batch, "finished_at", *cursor)
         # No row locks: the moves are conditional updates (a reply applied meanwhile
         # wins), and locking enrolments before people would invert apply_event's order.
         with transaction.atomic():

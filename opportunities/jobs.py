@@ -22,6 +22,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 
 from sdrcrm.models import Notification
+from sdrcrm.pagination import after
 
 from .models import IQM, Disposition, Opportunity, Stage
 
@@ -57,8 +58,7 @@ def remind_stale_opportunities(now: datetime) -> int:
         page = stale
         if last is not None:
             # Reminding does not change the key, so each batch continues after the last row read.
-            page = page.filter(stage_changed_at__gte=last[0]).filter(
-                Q(stage_changed_at__gt=last[0]) | Q(stage_changed_at=last[0], id__gt=last[1]))
+            page = after(page, "stage_changed_at", *last)
         rows = list(page.order_by("stage_changed_at", "id").values_list(
             "stage_changed_at", "id", "name", "owner_id", "iqm_subject", "iqm_end")[:batch])
         if not rows:
@@ -98,7 +98,7 @@ def flag_unrebooked_no_shows(now: datetime) -> int:
     while True:
         page = waiting
         if last is not None:
-            page = page.filter(start__gte=last[0]).filter(Q(start__gt=last[0]) | Q(start=last[0], id__gt=last[1]))
+            page = after(page, "start", *last)
         rows = list(page.order_by("start", "id").values_list(
             "start", "id", "subject", "lead_id", "opportunity_id", "opportunity__name", "opportunity__owner_id",
             "account__owner_id", "sdr_id")[:batch])

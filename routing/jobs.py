@@ -14,10 +14,11 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
 from leads.models import OPEN_STATUSES, Lead, Queue
 from sdrcrm.models import Notification, User
+from sdrcrm.pagination import after
 
 from . import services, sla
 from .models import Pool, PoolMember, RoutingDecision
@@ -58,7 +59,7 @@ def _batches(queryset: QuerySet[Lead]) -> Iterator[list[Lead]]:
     while True:
         page = queryset
         if last is not None:
-            page = page.filter(Q(sla_due_at__gt=last[0]) | Q(sla_due_at=last[0], id__gt=last[1]))
+            page = after(page, "sla_due_at", *last)
         rows = list(page.order_by("sla_due_at", "id")[: settings.JOB_BATCH_SIZE])
         if not rows:
             return

@@ -54,11 +54,7 @@ class Keyset:
         queryset = queryset.order_by(ordering, "-id" if descending else "id")
         if cursor:
             value, last_id = self._decode(cursor, queryset.model, field)
-            op = "lt" if descending else "gt"
-            # The plain bound (field >= value) is implied by the OR, but only it lets the
-            # index scan start at the cursor; without it a deep page walks every row before.
-            queryset = queryset.filter(**{f"{field}__{op}e": value}).filter(
-                Q(**{f"{field}__{op}": value}) | Q(**{field: value, f"id__{op}": last_id}))
+            queryset = after(queryset, field, value, last_id, descending)
         rows = list(queryset[: size + 1])
         if len(rows) <= size:
             return rows, None
@@ -127,3 +123,12 @@ class KeysetPagination(BasePagination):
             {"name": "ordering", "required": False, "in": "query", "schema": {"type": "string"},
              "description": f"One of {', '.join(getattr(view, 'ordering_fields', ['id']))}, '-' for descending."},
         ]
+
+
+def after(queryset: QuerySet, field: str, value: Any, last_id: int, descending: bool = False) -> QuerySet:
+    """The rows after (value, last_id) in (field, id) order: the keyset step of pages and of
+    the jobs' batches. The plain bound (field >= value) is implied by the OR, but only it
+    lets the index scan start at the cursor; without it a deep page walks every row before."""
+    op = "lt" if descending else "gt"
+    return queryset.filter(**{f"{field}__{op}e": value}).filter(
+        Q(**{f"{field}__{op}": value}) | Q(**{field: value, f"id__{op}": last_id}))
