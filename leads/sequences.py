@@ -10,30 +10,24 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from sdrcrm.errors import Refused
 from sdrcrm.models import User
-from sdrcrm.pagination import after
 
 from . import domains, services
 from .models import (
     MAX_CLOCK_SKEW,
     OPEN_STATUSES,
-    Activity,
-    ActivityType,
     Cause,
     Contact,
     Enrollment,
     Lead,
     Person,
-    RecycleReason,
     Sequence,
     SequenceEvent,
     SequenceStep,
@@ -388,90 +382,3 @@ APPLY = {
     Kind.FINISHED: _apply_finished,
     Kind.BOUNCED: _apply_bounced,
 }
-
-
-def requeue_stranded_events(now: datetime) -> dict[str, int]:
-    """`sequence_events` (every 10 minutes): events stored long ago and still not applied
-    lost their task; enqueue them again (applying twice is harmless anyway)."""
-    from .tasks import apply_sequence_event  # tasks import this module
-
-    cutoff = now - timedelta(seconds=settings.SEQUENCE_EVENT_REQUEUE_AFTER_SECONDS)
-    requeued, cursor = 0, 0
-    while True:
-        ids = list(SequenceEvent.objects.filter(applied_at__isnull=True, received_at__lte=cutoff, id__gt=cursor)
-                   .order_by("id").values_list("id", flat=True)[: settings.JOB_BATCH_SIZE])
-        if not ids:
-            return {"requeued": requeued}
-        for event_id in ids:
-            apply_sequence_event.delay(event_id)
-        requeued += len(ids)
-        cursor = ids[-1]
-
-
-# --- The `unresponsive` job ---------------------------------------------------------
-
-
-def follow_up_unresponsive(now: datetime) -> dict[str, int]:
-    """`unresponsive` (hourly): a person whose sequence finished without a reply at least
-    UNRESPONSIVE_AFTER_DAYS ago, still Accepted, with no reply since and no newer active
-    enrolment → Unresponsive (or Recycle, no response, per UNRESPONSIVE_STATUS). Every
-    enrolment looked at is marked followed up, so a re-run finds nothing."""
-    cutoff = now - timedelta(days=settings.UNRESPONSIVE_AFTER_DAYS)
-    target = Status.RECYCLE if settings.UNRESPONSIVE_STATUS == "recycle" else Status.UNRESPONSIVE
-    reason = RecycleReason.NO_RESPONSE if target == Status.RECYCLE else ""
-    checked = moved = 0
-    cursor: tuple[datetime, int] | None = None
-    awaiting = Enrollment.objects.filter(
-        state=Enrollment.State.FINISHED, finish_reason=Reason.COMPLETED, followed_up_at=None, finished_at__lte=cutoff
-    )
-    while True:
-        # The partial index enrollment_awaiting_followup, in (finished_at, id) order;
-        # the cursor makes progress certain even if a row were to stay in the index.
-        batch = awaiting
-        if cursor is not None:
-            batch = after(batch, "finished_at", *cursor)
-        # No row locks: the moves are conditional updates (a reply applied meanwhile
-        # wins), and locking enrolments before people would invert apply_event's order.
-        with transaction.atomic():
-            rows = list(batch.select_related("lead", "contact").order_by("finished_at", "id")
-                        [:settings.JOB_BATCH_SIZE])
-            if not rows:
-                return {"checked": checked, "moved": moved}
-            cursor = (rows[-1].finished_at, rows[-1].pk)  # type: ignore[assignment]
-            quiet = _without_reply_or_active(rows)
-            for enrollment in rows:
-                person = enrollment.person
-                if enrollment.pk in quiet and person.status == Status.ACCEPTED and services.transition(
-                    person, target, reason=reason, cause=Cause.JOB, now=now
-                ):
-                    moved += 1
-            Enrollment.objects.filter(pk__in=[e.pk for e in rows]).update(followed_up_at=now)
-            checked += len(rows)
-
-
-def _without_reply_or_active(rows: list[Enrollment]) -> set[int]:
-    """The enrolments in `rows` whose person has not replied since (in any enrolment, or
-    as a sequence-reply activity) and is not in a newer active enrolment: a few queries
-    per batch, not per row."""
-    lead_ids = {e.lead_id for e in rows if e.lead_id}
-    contact_ids = {e.contact_id for e in rows if e.contact_id}
-    person_q = Q(lead_id__in=lead_ids) | Q(contact_id__in=contact_ids)
-    busy = set(Enrollment.objects.filter(person_q, state=Enrollment.State.ACTIVE).values_list("lead_id", "contact_id"))
-    replies: dict[tuple[int | None, int | None], datetime] = {}
-    for key_lead, key_contact, at in [
-        *Enrollment.objects.filter(person_q, replied_at__isnull=False).values_list("lead_id", "contact_id",
-                                                                                   "replied_at"),
-        *Activity.objects.filter(person_q, type=ActivityType.SEQUENCE_REPLY).values_list("lead_id", "contact_id",
-                                                                                          "occurred_at"),
-    ]:
-        key = (key_lead, key_contact)
-        replies[key] = max(at, replies.get(key, at))
-    quiet = set()
-    for enrollment in rows:
-        key = (enrollment.lead_id, enrollment.contact_id)
-        last_reply = replies.get(key)
-        if key in busy or (last_reply is not None and enrollment.finished_at and last_reply >= enrollment.finished_at):
-            continue
-        quiet.add(enrollment.pk)
-    return quiet
-

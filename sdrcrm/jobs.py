@@ -12,7 +12,6 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from leads import jobs as lead_jobs
-from leads import sequences
 from leads import spam as lead_spam
 from opportunities import jobs as opportunity_jobs
 from routing import jobs as routing_jobs
@@ -28,8 +27,8 @@ JOBS: dict[str, Callable[[datetime], dict[str, int]]] = {
     "inquiry_queue": lead_jobs.queue_inquiries,
     "spam_deletion": lead_spam.delete_marked_spam,
     "targeted_accounts": lead_jobs.unflag_quiet_accounts,
-    "unresponsive": sequences.follow_up_unresponsive,
-    "sequence_events": sequences.requeue_stranded_events,
+    "unresponsive": lead_jobs.follow_up_unresponsive,
+    "sequence_events": lead_jobs.requeue_stranded_events,
     "stale_opportunities": opportunity_jobs.stale_opportunities,
 }
 

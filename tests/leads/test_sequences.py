@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.utils import timezone
 
+from leads import jobs as lead_jobs
 from leads import sequences, services
 from leads.models import (
     Activity,
@@ -541,7 +542,7 @@ def completed(days_ago: timedelta, status: str = Status.ACCEPTED, **kwargs) -> E
 def test_seven_days_after_a_sequence_finished_without_reply_the_lead_is_unresponsive():
     enrollment = completed(timedelta(days=7))
 
-    counts = sequences.follow_up_unresponsive(NOW)
+    counts = lead_jobs.follow_up_unresponsive(NOW)
 
     assert status_of(enrollment.lead) == Status.UNRESPONSIVE
     assert history(enrollment.lead) == [(Status.ACCEPTED, Status.UNRESPONSIVE, Cause.JOB)]
@@ -551,7 +552,7 @@ def test_seven_days_after_a_sequence_finished_without_reply_the_lead_is_unrespon
 def test_six_days_23_hours_after_it_finished_nothing_happens_yet():
     enrollment = completed(timedelta(days=6, hours=23))
 
-    assert sequences.follow_up_unresponsive(NOW) == {"checked": 0, "moved": 0}
+    assert lead_jobs.follow_up_unresponsive(NOW) == {"checked": 0, "moved": 0}
     assert status_of(enrollment.lead) == Status.ACCEPTED
     enrollment.refresh_from_db()
     assert enrollment.followed_up_at is None
@@ -559,11 +560,11 @@ def test_six_days_23_hours_after_it_finished_nothing_happens_yet():
 
 def test_running_the_unresponsive_job_twice_with_the_same_clock_does_nothing_new():
     enrollment = completed(timedelta(days=8))
-    sequences.follow_up_unresponsive(NOW)
+    lead_jobs.follow_up_unresponsive(NOW)
     # Back to accepted by hand: a second run must not move it again.
     services.transition(Lead.objects.get(pk=enrollment.lead_id), Status.ACCEPTED, by=None)
 
-    assert sequences.follow_up_unresponsive(NOW) == {"checked": 0, "moved": 0}
+    assert lead_jobs.follow_up_unresponsive(NOW) == {"checked": 0, "moved": 0}
     assert status_of(enrollment.lead) == Status.ACCEPTED
 
 
@@ -571,7 +572,7 @@ def test_the_recycle_setting_recycles_for_no_response(settings):
     settings.UNRESPONSIVE_STATUS = "recycle"
     enrollment = completed(timedelta(days=7))
 
-    sequences.follow_up_unresponsive(NOW)
+    lead_jobs.follow_up_unresponsive(NOW)
 
     lead = Lead.objects.get(pk=enrollment.lead_id)
     assert (lead.status, lead.status_reason) == (Status.RECYCLE, RecycleReason.NO_RESPONSE)
@@ -581,14 +582,14 @@ def test_the_recycle_setting_recycles_for_no_response(settings):
 def test_the_wait_is_a_setting(settings):
     settings.UNRESPONSIVE_AFTER_DAYS = 3
     enrollment = completed(timedelta(days=3))
-    sequences.follow_up_unresponsive(NOW)
+    lead_jobs.follow_up_unresponsive(NOW)
     assert status_of(enrollment.lead) == Status.UNRESPONSIVE
 
 
 def test_a_lead_no_longer_accepted_is_followed_up_but_not_moved():
     enrollment = completed(timedelta(days=9), status=Status.QUALIFYING)
 
-    assert sequences.follow_up_unresponsive(NOW) == {"checked": 1, "moved": 0}
+    assert lead_jobs.follow_up_unresponsive(NOW) == {"checked": 1, "moved": 0}
     assert status_of(enrollment.lead) == Status.QUALIFYING
     enrollment.refresh_from_db()
     assert enrollment.followed_up_at == NOW
@@ -598,28 +599,28 @@ def test_a_reply_since_in_a_later_enrolment_keeps_the_lead_accepted():
     enrollment = completed(timedelta(days=9))
     EnrollmentFactory(lead=enrollment.lead, state=Enrollment.State.FINISHED, finish_reason=Reason.BOUNCED,
                       finished_at=NOW - timedelta(days=1), replied_at=NOW - timedelta(days=2))
-    sequences.follow_up_unresponsive(NOW)
+    lead_jobs.follow_up_unresponsive(NOW)
     assert status_of(enrollment.lead) == Status.ACCEPTED
 
 
 def test_a_sequence_reply_activity_since_keeps_the_lead_accepted():
     enrollment = completed(timedelta(days=9))
     Activity.objects.create(lead=enrollment.lead, type=ActivityType.SEQUENCE_REPLY, occurred_at=NOW - timedelta(days=1))
-    sequences.follow_up_unresponsive(NOW)
+    lead_jobs.follow_up_unresponsive(NOW)
     assert status_of(enrollment.lead) == Status.ACCEPTED
 
 
 def test_a_lead_in_a_new_active_enrolment_keeps_accepted():
     enrollment = completed(timedelta(days=9))
     EnrollmentFactory(lead=enrollment.lead)
-    sequences.follow_up_unresponsive(NOW)
+    lead_jobs.follow_up_unresponsive(NOW)
     assert status_of(enrollment.lead) == Status.ACCEPTED
 
 
 def test_enrolments_finished_for_other_reasons_are_not_followed_up():
     enrollment = EnrollmentFactory(lead__status=Status.ACCEPTED, state=Enrollment.State.FINISHED,
                                    finish_reason=Reason.MANUAL, finished_at=NOW - timedelta(days=30))
-    sequences.follow_up_unresponsive(NOW)
+    lead_jobs.follow_up_unresponsive(NOW)
     assert status_of(enrollment.lead) == Status.ACCEPTED
 
 
@@ -627,13 +628,13 @@ def test_the_unresponsive_job_works_through_every_batch(settings):
     settings.JOB_BATCH_SIZE = 2
     enrollments = [completed(timedelta(days=7, hours=n)) for n in range(5)]
 
-    assert sequences.follow_up_unresponsive(NOW) == {"checked": 5, "moved": 5}
+    assert lead_jobs.follow_up_unresponsive(NOW) == {"checked": 5, "moved": 5}
     assert {status_of(e.lead) for e in enrollments} == {Status.UNRESPONSIVE}
 
 
 def test_a_contact_whose_sequence_ran_out_becomes_unresponsive():
     enrollment = completed(timedelta(days=7), lead=None, contact=ContactFactory(status=Status.ACCEPTED))
-    sequences.follow_up_unresponsive(NOW)
+    lead_jobs.follow_up_unresponsive(NOW)
     assert Contact.objects.get(pk=enrollment.contact_id).status == Status.UNRESPONSIVE
 
 
@@ -655,7 +656,7 @@ def test_events_stranded_without_a_task_are_enqueued_again_and_applied(settings)
     cutoff = timezone.now() - timedelta(seconds=settings.SEQUENCE_EVENT_REQUEUE_AFTER_SECONDS)
     SequenceEvent.objects.filter(pk=old.pk).update(received_at=cutoff - timedelta(seconds=1))
 
-    counts = sequences.requeue_stranded_events(timezone.now())
+    counts = lead_jobs.requeue_stranded_events(timezone.now())
 
     assert counts == {"requeued": 1}
     old.refresh_from_db()
@@ -663,4 +664,4 @@ def test_events_stranded_without_a_task_are_enqueued_again_and_applied(settings)
     assert old.applied_at is not None and fresh.applied_at is None
     lead.refresh_from_db()
     assert lead.status == Status.ACCEPTED
-    assert sequences.requeue_stranded_events(timezone.now()) == {"requeued": 0}
+    assert lead_jobs.requeue_stranded_events(timezone.now()) == {"requeued": 0}
