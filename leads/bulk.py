@@ -32,7 +32,7 @@ from sdrcrm.errors import Refused
 from sdrcrm.models import User
 
 from . import domains, services
-from .models import Account, Activity, BlockedDomain, Cause, Lead, Status, StatusChange
+from .models import Account, Activity, BlockedDomain, Cause, Lead, StatusChange
 from .services import A
 
 Item = tuple[dict[str, Any], list[dict[str, Any]]]
@@ -197,15 +197,13 @@ def _advance(item: FastItem, new_types: set[str], now: datetime) -> bool:
     move = services.score_move(lead, new_types)
     if move is not None:
         _move(item, *move, now)
-    if move is not None and move[0] == Status.MQL:
-        lead.last_mql_at = now
-        lead.mql_at = lead.mql_at or now
     return not services.needs_routing(lead)
 
 
 def _move(item: FastItem, new: str, reason: str, now: datetime) -> None:
     item.moves.append((item.lead.status, new, reason))
-    item.lead.status, item.lead.status_reason, item.lead.status_changed_at = new, reason, now
+    for name, value in services.status_fields(item.lead, new, reason, now).items():
+        setattr(item.lead, name, value)
 
 
 def write_fast_items(items: list[FastItem], by: User | None, now: datetime) -> None:

@@ -238,6 +238,18 @@ def transition(
     return _move(person, new, reason=reason, cause=cause, by=by, now=now)
 
 
+def status_fields(person: Person, new: str, reason: str, now: datetime) -> dict[str, Any]:
+    """What moving `person` to `new` writes on the record (history aside)."""
+    fields: dict[str, Any] = {"status": new, "status_reason": reason, "status_changed_at": now}
+    if new == Status.MQL:
+        fields["last_mql_at"] = now
+        if person.mql_at is None:
+            fields["mql_at"] = now
+    if new == Status.RECYCLE:
+        fields["behaviour_counted_since"] = now  # behaviour points start again from zero
+    return fields
+
+
 def _move(person: Person, new: str, *, reason: str, cause: str, by: User | None,
           now: datetime | None, converting: bool = False) -> bool:
     old = person.status
@@ -257,14 +269,7 @@ def _move(person: Person, new: str, *, reason: str, cause: str, by: User | None,
             field="reason",
         )
     now = now or timezone.now()
-    updates: dict[str, Any] = {"status": new, "status_reason": reason, "status_changed_at": now,
-                               "updated_at": now}
-    if new == Status.MQL:
-        updates["last_mql_at"] = now
-        if person.mql_at is None:
-            updates["mql_at"] = now
-    if new == Status.RECYCLE:
-        updates["behaviour_counted_since"] = now  # behaviour points start again from zero
+    updates = {**status_fields(person, new, reason, now), "updated_at": now}
     model = type(person)
     with transaction.atomic():
         changed = model.objects.filter(pk=person.pk, status=old).update(**updates)
