@@ -17,7 +17,6 @@ from django.utils import timezone
 
 from routing import engine as routing_engine
 from routing import geo as routing_geo
-from routing import jobs as routing_sla
 from routing import services as routing
 from routing import sla
 from routing.engine import Decision
@@ -213,7 +212,7 @@ def update_person(person: Person, data: Mapping[str, Any], by: User | None) -> P
         sequences.finish_enrollments(person, sequences.Reason.INACTIVE)
     if new_owner and isinstance(person, Lead) and person.sla_due_at and person.owner_id:
         # The new owner gets their own business day, not what is left of the last one's.
-        routing_sla.start_sla_clock(person, person.owner_id, person.sla_pool, timezone.now())
+        routing.start_sla_clock(person, person.owner_id, person.sla_pool, timezone.now())
     if {"title", "email"} & data.keys():
         score_and_advance(person, new_types=set(), by=by, now=timezone.now())
     return person
@@ -310,7 +309,7 @@ def record_activity(
         created_by=by,
     )
     if isinstance(person, Lead) and type in sla.FOLLOW_UP_TYPES and (person.sla_due_at or person.sla_breached_at):
-        routing_sla.stop_sla_clock(person)  # SPEC §5: the follow-up the SLA asks for
+        routing.stop_sla_clock(person)  # SPEC §5: the follow-up the SLA asks for
     score_and_advance(person, new_types={type}, by=by, now=now)
     return activity
 
@@ -404,7 +403,7 @@ def route_lead(lead: Lead, request: str = "", now: datetime | None = None) -> Ro
     record = routing.record_decision(lead, decision, facts, ruleset, now, owner_id=owner_id, pool_name=pool,
                                      queue=queue, candidates=candidates, reason=reason)
     if owner_id is not None and decision.action in ("owner", "pool") and facts.request in sla.SLA_REQUESTS:
-        routing_sla.start_sla_clock(lead, owner_id, pool, now)  # SPEC §5: the follow-up SLA starts
+        routing.start_sla_clock(lead, owner_id, pool, now)  # SPEC §5: the follow-up SLA starts
     _notify_for(lead, decision, record)
     return record
 

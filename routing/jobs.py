@@ -28,20 +28,6 @@ from .models import Pool, PoolMember, RoutingDecision
 SHORTEST_BUSINESS_DAY = timedelta(hours=23)
 
 
-def start_sla_clock(lead: Lead, owner_id: int, pool_name: str, now: datetime) -> None:
-    """The owner has one business day of their own region from `now` to follow up."""
-    region = User.objects.filter(pk=owner_id).values_list("region", flat=True).first() or lead.region
-    due = sla.add_business_days(now, 1, region)
-    Lead.objects.filter(pk=lead.pk).update(sla_due_at=due, sla_breached_at=None, sla_pool=pool_name)
-    lead.sla_due_at, lead.sla_breached_at, lead.sla_pool = due, None, pool_name
-
-
-def stop_sla_clock(lead: Lead) -> None:
-    """A follow-up touch: the lead is no longer owed one (nor listed as breached)."""
-    Lead.objects.filter(pk=lead.pk, sla_due_at__isnull=False).update(sla_due_at=None, sla_breached_at=None)
-    lead.sla_due_at = lead.sla_breached_at = None
-
-
 def check_sla(now: datetime) -> dict[str, int]:
     """`sla_breaches`: stamp and alert the leads whose follow-up is overdue, then (setting
     SLA_REASSIGN_AFTER_SECOND_DAY) reassign those still untouched a business day later."""

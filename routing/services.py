@@ -15,7 +15,7 @@ from leads.models import Account, Lead, Queue, Status
 from opportunities.models import OPEN_STAGES, Opportunity
 from sdrcrm.models import Notification, Role, User
 
-from . import engine, geo, segments
+from . import engine, geo, segments, sla
 from .models import Pool, PoolMember, RoutingDecision, RoutingRule, RuleSet, Territory
 
 REQUEST_BY_SOURCE = {
@@ -314,3 +314,18 @@ def import_territories(rows: list[dict[str, str]], dry_run: bool) -> dict[str, A
     return {"dry_run": False, "valid": len(parsed), "errors": [], "written": len(parsed)}
 
 
+# --- The SLA clock (SPEC §5): started by routing, stopped by a follow-up touch ---------
+
+
+def start_sla_clock(lead: Lead, owner_id: int, pool_name: str, now: datetime) -> None:
+    """The owner has one business day of their own region from `now` to follow up."""
+    region = User.objects.filter(pk=owner_id).values_list("region", flat=True).first() or lead.region
+    due = sla.add_business_days(now, 1, region)
+    Lead.objects.filter(pk=lead.pk).update(sla_due_at=due, sla_breached_at=None, sla_pool=pool_name)
+    lead.sla_due_at, lead.sla_breached_at, lead.sla_pool = due, None, pool_name
+
+
+def stop_sla_clock(lead: Lead) -> None:
+    """A follow-up touch: the lead is no longer owed one (nor listed as breached)."""
+    Lead.objects.filter(pk=lead.pk, sla_due_at__isnull=False).update(sla_due_at=None, sla_breached_at=None)
+    lead.sla_due_at = lead.sla_breached_at = None
