@@ -81,7 +81,9 @@ TEMPLATES = [
 ]
 
 # --- Database -------------------------------------------------------------------------
-DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'var' / 'db.sqlite3'}")}
+# An empty DATABASE_URL (`DATABASE_URL= make …`) means the default, not a broken setting.
+DATABASES = {"default": environ.Env.db_url_config(
+    env.str("DATABASE_URL", default="") or f"sqlite:///{BASE_DIR / 'var' / 'db.sqlite3'}")}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     (BASE_DIR / "var").mkdir(exist_ok=True)
     # WAL lets readers run beside the writer; IMMEDIATE makes concurrent writers (web,
