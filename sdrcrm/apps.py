@@ -6,6 +6,7 @@ class SdrcrmConfig(AppConfig):
     verbose_name = "SDR CRM"
 
     def ready(self) -> None:
+        from . import authentication  # noqa: F401  its signals keep the token cache right in every process
         from .celery import ensure_filesystem_broker_folders
 
         ensure_filesystem_broker_folders()

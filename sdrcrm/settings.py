@@ -47,6 +47,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "sdrcrm.config.PinConfigMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -150,7 +151,7 @@ STORAGES = {
 # --- REST API -------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "sdrcrm.authentication.CachedTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -186,6 +187,8 @@ API_THROTTLE_RATE = env.str("API_THROTTLE_RATE", default="1200/minute")
 # Integrations push leads and events: SPEC §11 asks for 150 leads/s, two requests each.
 API_INTEGRATION_THROTTLE_RATE = env.str("API_INTEGRATION_THROTTLE_RATE", default="60000/minute")
 API_ANON_THROTTLE_RATE = env.str("API_ANON_THROTTLE_RATE", default="120/minute")
+# How long an API token's user is cached (sdrcrm/authentication.py); 0 reads it every time.
+API_TOKEN_CACHE_SECONDS = env.int("API_TOKEN_CACHE_SECONDS", default=60)
 
 # --- Cache (throttling) ---------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
