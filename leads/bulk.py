@@ -16,7 +16,7 @@ updates only ever look at owned leads, and a fast item has no owner.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -28,6 +28,7 @@ from routing import services as routing
 from scoring import rules as engine
 from scoring import services as scoring
 from scoring.models import ScoreEntry
+from sdrcrm.bulk_insert import insert_new, new_row
 from sdrcrm.errors import Refused
 from sdrcrm.models import User
 
@@ -67,7 +68,7 @@ def ingest_batch(items: list[Item], by: User | None) -> list[BatchOutcome]:
     if fast:
         try:
             with transaction.atomic():
-                write_fast_items(fast, by, now)
+                write_fast_items(fast, now)
         except IntegrityError:
             # A concurrent request stored one of these emails first: take the careful path.
             slow = sorted(slow + [item.index for item in fast])
@@ -89,8 +90,7 @@ def ingest_one(item: Item, index: int, by: User | None) -> BatchOutcome:
                 activity = dict(activity)
                 services.record_activity(result.lead, activity.pop("type"), by=by, **activity)
     except Refused as refused:
-        errors = {refused.field: [refused.message]} if refused.field else {}
-        return BatchOutcome(index, "rejected", detail=refused.message, errors=errors)
+        return BatchOutcome(index, "rejected", detail=refused.message, errors=refused.errors)
     result.lead.refresh_from_db()
     return BatchOutcome(index, "created" if result.created else "updated", lead=result.lead)
 
@@ -115,8 +115,7 @@ def plan_batch(items: list[Item], by: User | None, now: datetime,
         try:
             item = plan_new_lead(index, data, activities, by, now, blocked, accounts, rules)
         except Refused as refused:
-            errors = {refused.field: [refused.message]} if refused.field else {}
-            outcomes[index] = BatchOutcome(index, "rejected", detail=refused.message, errors=errors)
+            outcomes[index] = BatchOutcome(index, "rejected", detail=refused.message, errors=refused.errors)
             continue
         if item is None:
             slow.append(index)
@@ -152,7 +151,7 @@ class AccountIndex:
 
 def plan_new_lead(index: int, data: dict[str, Any], activities: list[dict[str, Any]], by: User | None,
                   now: datetime, blocked: set[str], accounts: AccountIndex,
-                  rules: list[engine.Rule]) -> FastItem | None:
+                  rules: Sequence[engine.Rule]) -> FastItem | None:
     """What ingest_lead + record_activity would do for a new lead, without the database;
     None when the lead would be routed on the way (the careful path does that)."""
     data = services.clean_person_fields(data)
@@ -164,29 +163,38 @@ def plan_new_lead(index: int, data: dict[str, Any], activities: list[dict[str, A
         lead.account = accounts.match(email, lead.company)
     routing.classify(lead, match=False)
 
-    profile = engine.Profile(title=lead.title, email=email)
+    # engine.score, with the profile's awards worked out once: the profile does not change.
+    profile_awards = engine.profile_awards(engine.Profile(title=lead.title, email=email), rules)
     item = FastItem(index, lead, [], [])
     rows: list[scoring.ActivityRow] = []
     facts: list[engine.ActivityFact] = []
     # The same steps as score_and_advance after the ingest, then after each activity.
-    lead.score, item.awards = engine.score(profile, facts, rules)
+    lead.score, item.awards = _score(profile_awards, facts, rules)
     if not _advance(item, set(), now):
         return None
     for number, raw in enumerate(activities, start=1):
         raw = dict(raw)
-        activity = Activity(type=raw.pop("type"), occurred_at=raw.get("occurred_at") or now,
-                            details=dict(raw.get("details") or {}), source_system=raw.get("source_system", ""),
-                            created_by=by)
+        activity = new_row(Activity, lead_id=None, contact_id=None, type=raw.pop("type"),
+                        occurred_at=raw.get("occurred_at") or now, details=dict(raw.get("details") or {}),
+                        source_system=raw.get("source_system", ""), created_by_id=by.pk if by else None,
+                        created_at=None)  # auto_now_add: stamped on insert
         item.activities.append(activity)
         # Numbered in arrival order, as database ids would be; mapped to real ids on write.
         facts.append(engine.ActivityFact(number, activity.type, activity.occurred_at))
         rows.append(scoring.ActivityRow(number, activity.type, activity.occurred_at, activity.details))
-        lead.score, item.awards = engine.score(profile, facts, rules)
+        lead.score, item.awards = _score(profile_awards, facts, rules)
         for name, value in scoring.engagement_changes(lead, rows, now).items():
             setattr(lead, name, value)
         if not _advance(item, {activity.type}, now):
             return None
     return item
+
+
+def _score(profile_awards: list[engine.Award], facts: list[engine.ActivityFact],
+           rules: Sequence[engine.Rule]) -> tuple[int, list[engine.Award]]:
+    """engine.score(profile, facts, rules) given the profile's awards."""
+    awards = profile_awards + engine.behaviour_awards(facts, rules)
+    return sum(award.points for award in awards), awards
 
 
 def _advance(item: FastItem, new_types: set[str], now: datetime) -> bool:
@@ -206,25 +214,28 @@ def _move(item: FastItem, new: str, reason: str, now: datetime) -> None:
         setattr(item.lead, name, value)
 
 
-def write_fast_items(items: list[FastItem], by: User | None, now: datetime) -> None:
+def write_fast_items(items: list[FastItem], now: datetime) -> None:
     """Four bulk inserts for the whole batch."""
-    Lead.objects.bulk_create([item.lead for item in items])
+    insert_new(Lead, [item.lead for item in items], check="email")
+    # The rows below are given the lead's id rather than the lead: the same columns, without
+    # a related-object descriptor per row.
     activities = []
     for item in items:
         for activity in item.activities:
-            activity.lead = item.lead
+            activity.lead_id = item.lead.pk
             activities.append(activity)
-    Activity.objects.bulk_create(activities)
+    insert_new(Activity, activities, check="lead_id")
     entries, history = [], []
     for item in items:
+        lead_id = item.lead.pk
         ids = {number: activity.pk for number, activity in enumerate(item.activities, start=1)}
         entries.extend(
-            ScoreEntry(lead=item.lead, rule_key=award.rule_key, rule_version=award.rule_version,
-                       activity_id=ids.get(award.activity_id) if award.activity_id else None,
-                       points=award.points, reason=award.reason[:255], at=now)
+            new_row(ScoreEntry, lead_id=lead_id, contact_id=None, rule_key=award.rule_key,
+                 rule_version=award.rule_version, activity_id=ids.get(award.activity_id) if award.activity_id else None,
+                 points=award.points, reason=award.reason[:255], at=now)
             for award in item.awards if award.points
         )
-        history.extend(StatusChange(lead=item.lead, old=old, new=new, reason=reason, cause=Cause.SCORE,
-                                    by=None, at=now) for old, new, reason in item.moves)
-    ScoreEntry.objects.bulk_create(entries)
-    StatusChange.objects.bulk_create(history)
+        history.extend(new_row(StatusChange, lead_id=lead_id, contact_id=None, old=old, new=new, reason=reason,
+                            cause=Cause.SCORE, by_id=None, at=now) for old, new, reason in item.moves)
+    insert_new(ScoreEntry, entries, check="lead_id")
+    insert_new(StatusChange, history, check="lead_id")

@@ -1,0 +1,143 @@
+"""Bulk items are validated by leads.serializers.ItemValidator, which visits only the
+fields an item names: what it accepts, and every error it gives, must be what the
+serializer it wraps would give."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
+
+from leads.api import LeadViewSet
+from leads.models import ActivityType, InitialSource, Queue
+from leads.serializers import ActivityFields, ItemValidator, LeadSerializer
+from tests.leads.test_api_bad_input import BAD_ACTIVITIES, BAD_NEW_LEADS, MISSING, NEW_LEAD
+
+pytestmark = pytest.mark.django_db
+
+GOOD_LEADS = {
+    "the usual four": {**NEW_LEAD, "country": "de"},
+    "every writable field": {
+        **NEW_LEAD, "first_name": " Ann ", "title": "VP Sales", "phone": 49301234, "company": "Acme",
+        "state": "Berlin", "city": "Berlin", "employee_count": "250", "industry": "Software",
+        "public_sector": "true", "last_interesting_moment": "Webinar", "inactive": False, "opted_out": 0,
+        "last_interesting_moment_at": "2026-01-05T10:00:00+01:00", "high_priority": "yes",
+    },
+    "blanks and nulls": {**NEW_LEAD, "first_name": "", "title": "  ", "employee_count": None, "owner": None,
+                         "queue": None, "country": ""},
+    "read-only and unknown keys": {**NEW_LEAD, "status": "mql", "score": 500, "id": 7, "colour": "blue"},
+    "only an email": {"email": "x@acme.com"},
+    "nothing": {},
+}
+GOOD_ACTIVITIES = {
+    "type only": {"type": ActivityType.PRICING_PAGE_VISIT},
+    "everything": {"type": ActivityType.TRIAL_REQUEST, "occurred_at": "2026-01-05T10:00:00Z",
+                   "details": {"plan": "premium", "seats": [1, 2]}, "source_system": "web"},
+    "unknown keys": {"type": ActivityType.CALL, "lead": 5, "colour": "blue"},
+}
+
+
+def outcome(validator, data) -> tuple[str, object]:
+    try:
+        return "valid", validator.run_validation(data)
+    except ValidationError as invalid:
+        return "invalid", invalid.detail
+
+
+def bad_activity(extra: dict) -> dict:
+    body = {"type": ActivityType.PRICING_PAGE_VISIT, **extra}
+    return {key: value for key, value in body.items() if value is not MISSING}
+
+
+@pytest.mark.parametrize("body", [*GOOD_LEADS.values(), *(body for body, _ in BAD_NEW_LEADS.values())],
+                         ids=[*GOOD_LEADS, *BAD_NEW_LEADS])
+def test_a_lead_item_validates_exactly_as_the_lead_serializer(body):
+    serializer = LeadSerializer(partial=True)
+
+    assert outcome(ItemValidator(serializer), dict(body)) == outcome(serializer, dict(body))
+
+
+def test_a_lead_item_with_an_owner_or_a_queue_validates_exactly_as_the_lead_serializer(sdr):
+    serializer = LeadSerializer(partial=True)
+    inquiry = Queue.objects.get(name=Queue.INQUIRY)
+    for body in ({**NEW_LEAD, "owner": sdr.pk}, {**NEW_LEAD, "queue": inquiry.pk},
+                 {**NEW_LEAD, "owner": sdr.pk, "queue": inquiry.pk}):  # both: refused by validate()
+        assert outcome(ItemValidator(serializer), body) == outcome(serializer, body)
+    assert outcome(ItemValidator(serializer), {**NEW_LEAD, "owner": sdr.pk})[1]["owner"] == sdr
+
+
+@pytest.mark.parametrize("body", [*GOOD_ACTIVITIES.values(), *(bad_activity(extra) for extra, _ in
+                                                                BAD_ACTIVITIES.values())],
+                         ids=[*GOOD_ACTIVITIES, *BAD_ACTIVITIES])
+def test_an_activity_item_validates_exactly_as_the_activity_fields(body):
+    serializer = ActivityFields()
+
+    assert outcome(ItemValidator(serializer), dict(body)) == outcome(serializer, dict(body))
+
+
+def test_each_activity_gets_its_own_default_details():
+    validator = ItemValidator(ActivityFields())
+    first, second = (validator.run_validation({"type": ActivityType.CALL}) for _ in range(2))
+
+    assert first == {"type": "call", "details": {}, "source_system": ""}
+    first["details"]["x"] = 1
+    assert second["details"] == {}
+
+
+def test_bulk_items_get_the_results_and_messages_the_serializers_give():
+    items = [
+        {**NEW_LEAD, "activities": [{"type": "pricing_page_visit"}, {"type": "teleport"}, "call", {}]},
+        {**NEW_LEAD, "employee_count": -1, "country": "XX", "activities": "many"},
+        {"last_name": "No email", "activities": [{"type": "call", "occurred_at": "9999-12-31T23:59:59Z"}]},
+        {**NEW_LEAD, "email": None},
+        {**NEW_LEAD, "activities": [{"type": "call", "occurred_at": (timezone.now() - timedelta(days=1)).isoformat(),
+                                     "details": {"a": 1}}]},
+        {**NEW_LEAD, "initial_source": InitialSource.TRIAL_SAAS, "activities": None},
+        [],
+    ]
+    for item in items:
+        plain = LeadViewSet._validate_bulk_item(item, LeadSerializer(partial=True), ActivityFields())
+        lean = LeadViewSet._validate_bulk_item(item, ItemValidator(LeadSerializer(partial=True)),
+                                               ItemValidator(ActivityFields()))
+        assert lean == plain
+
+
+class UniqueTogetherLike:
+    """A serializer-level validator: size 99 is refused for any code."""
+
+    def __call__(self, attrs: dict) -> None:
+        if attrs.get("size") == 99:
+            raise serializers.ValidationError({"size": ["Not 99."]})
+
+
+class Unusual(serializers.Serializer):
+    """What LeadSerializer and ActivityFields do not use: serializer-level validators, a
+    validate_<field> method, a hidden field, a default, a field read from another key."""
+
+    code = serializers.CharField(max_length=5)
+    size = serializers.IntegerField(required=False, default=3)
+    note = serializers.CharField(required=False, source="remark")
+    stamp = serializers.HiddenField(default="hidden")
+    tags = serializers.ListField(child=serializers.CharField(), required=False)
+
+    class Meta:
+        validators = [UniqueTogetherLike()]
+
+    def validate_code(self, value: str) -> str:
+        if value == "nope":
+            raise serializers.ValidationError("No nope.")
+        return value.upper()
+
+
+@pytest.mark.parametrize("partial", [False, True])
+@pytest.mark.parametrize("body", [
+    {"code": "ab"}, {"code": "ab", "size": "7", "note": "n", "stamp": "given", "tags": ["x"]},
+    {"code": "nope"}, {"code": "toolong"}, {}, {"code": "ab", "size": 99}, {"code": "ab", "tags": "x"},
+])
+def test_an_unusual_serializer_validates_exactly_as_itself(body, partial):
+    serializer = Unusual(partial=partial)
+
+    assert outcome(ItemValidator(serializer), dict(body)) == outcome(serializer, dict(body))

@@ -1,0 +1,123 @@
+"""sdrcrm.bulk_insert.insert_new writes what bulk_create writes (on PostgreSQL it builds the
+statement itself; on SQLite it is bulk_create)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from unittest import mock
+
+import pytest
+from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from leads.models import Account, Activity, Lead, Status, StatusChange
+from scoring.models import ScoreEntry
+from sdrcrm.bulk_insert import insert_new, new_row
+from sdrcrm.models import Segment
+from tests.conftest import on_postgres
+
+pytestmark = pytest.mark.django_db
+
+NOW = timezone.now().replace(microsecond=123456)
+EARLIER = NOW - timedelta(days=3)
+
+
+def new_lead(email: str, user, **fields) -> Lead:
+    # Values of the kinds Django converts on the way (an int in a text column, choices
+    # members) next to plain ones, defaults and NULLs.
+    values = {"last_name": "Doe", "first_name": "Ann", "initial_source": "webcast", "lead_source": "webcast",
+              "status": Status.MQL, "status_changed_at": EARLIER, "mql_at": EARLIER, "score": 95,
+              "phone": 1234567, "employee_count": 40, "high_priority": True, "segment": Segment.SMB,
+              "created_by": user, "email_domain": email.split("@")[1], **fields}
+    return Lead(email=email, **values)
+
+
+def insert(model, objs, check: str) -> None:
+    """insert_new, which on PostgreSQL must write with its own statement: a fallback to
+    bulk_create there would make these tests compare bulk_create with itself."""
+    if not on_postgres():
+        insert_new(model, objs, check=check)  # SQLite: bulk_create by design
+        return
+    with mock.patch.object(QuerySet, "bulk_create", side_effect=AssertionError("fell back to bulk_create")):
+        insert_new(model, objs, check=check)
+
+
+def row(model, pk: int, *leave_out: str) -> dict:
+    values = model.objects.filter(pk=pk).values().get()
+    return {key: value for key, value in values.items() if key not in ("id", *leave_out)}
+
+
+# Rows that differ in some columns, so that some columns are sent per row and some once.
+VARIANTS: list[dict] = [
+    {},
+    {"mql_at": None, "first_name": "", "account": None},
+    {"title": "VP", "score": -5, "phone": "030 1"},
+]
+
+
+def test_new_leads_are_written_as_bulk_create_writes_them(integration):
+    account = Account.objects.create(name="Acme", domain="acme.com")
+    with mock.patch("django.utils.timezone.now", return_value=NOW):  # auto_now and auto_now_add
+        django_made = [new_lead(f"d{i}@acme.com", integration, **{"account": account, **v})
+                       for i, v in enumerate(VARIANTS)]
+        Lead.objects.bulk_create(django_made)
+        ours = [new_lead(f"o{i}@acme.com", integration, **{"account": account, **v}) for i, v in enumerate(VARIANTS)]
+        insert(Lead, ours, check="email")
+
+    for lead, twin in zip(ours, django_made, strict=True):
+        assert row(Lead, lead.pk, "email") == row(Lead, twin.pk, "email")
+        assert Lead.objects.get(pk=lead.pk).email == lead.email  # each object got its own row's id
+        assert lead.created_at == lead.updated_at == NOW and lead.email_domain == "acme.com"
+        assert not lead._state.adding
+    assert row(Lead, ours[0].pk)["phone"] == "1234567"
+    assert row(Lead, ours[1].pk)["account_id"] is None and row(Lead, ours[2].pk)["title"] == "VP"
+
+
+def test_activities_ledger_rows_and_history_are_written_as_bulk_create_writes_them(integration):
+    lead = Lead.objects.create(email="a@acme.com", last_name="Doe", initial_source="webcast", status_changed_at=NOW)
+    details = {"page": "/pricing", "utm": ["a", "b"], "n": 2, "nested": {"ok": True, "none": None}}
+
+    def activity() -> Activity:
+        return Activity(lead=lead, type="pricing_page_visit", occurred_at=EARLIER, details=dict(details),
+                        source_system="web", created_by=integration)
+
+    with mock.patch("django.utils.timezone.now", return_value=NOW):
+        Activity.objects.bulk_create([django_made := activity()])
+        ours = [activity(), Activity(lead=lead, type="webcast_registered", occurred_at=NOW)]
+        insert(Activity, ours, check="lead_id")
+    assert row(Activity, ours[0].pk) == row(Activity, django_made.pk)
+    assert Activity.objects.get(pk=ours[1].pk).details == {}
+    assert Activity.objects.get(pk=ours[0].pk).details == details
+
+    entries = [ScoreEntry(lead=lead, rule_key="pricing", rule_version=2, activity=ours[0], points=10,
+                          reason="Pricing page", at=NOW) for _ in range(2)]
+    ScoreEntry.objects.bulk_create(entries[:1])
+    insert(ScoreEntry, entries[1:], check="lead_id")
+    assert row(ScoreEntry, entries[1].pk) == row(ScoreEntry, entries[0].pk)
+
+    moves = [StatusChange(lead=lead, old="raw", new="inquiry", reason="", cause="score", at=NOW) for _ in range(2)]
+    StatusChange.objects.bulk_create(moves[:1])
+    insert(StatusChange, moves[1:], check="lead_id")
+    assert row(StatusChange, moves[1].pk) == row(StatusChange, moves[0].pk)
+
+
+def test_a_taken_email_raises_the_integrity_error_bulk_ingest_falls_back_on(integration):
+    Lead.objects.create(email="a@acme.com", last_name="Doe", initial_source="webcast", status_changed_at=NOW)
+    twin = Lead(email="a@acme.com", last_name="Twin", initial_source="webcast", status_changed_at=NOW)
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        insert(Lead, [twin], check="email")
+    assert Lead.objects.get().last_name == "Doe"
+
+
+def test_new_row_builds_what_the_model_builds_and_refuses_a_missing_column():
+    values = dict(lead_id=None, contact_id=None, type="pricing_page_visit", occurred_at=timezone.now(),
+                  details={"a": 1}, source_system="web", created_by_id=None, created_at=None)
+    made = new_row(Activity, **values)
+    expected = Activity(**values)
+    assert [getattr(made, f.attname) for f in Activity._meta.concrete_fields] == \
+        [getattr(expected, f.attname) for f in Activity._meta.concrete_fields]
+    del values["source_system"]
+    with pytest.raises(TypeError, match="source_system"):
+        new_row(Activity, **values)
