@@ -3,3 +3,16 @@ from django.apps import AppConfig
 
 class RoutingConfig(AppConfig):
     name = "routing"
+
+    def ready(self) -> None:
+        from leads.models import Queue
+        from sdrcrm import config
+
+        from . import services
+        from .models import Pool, RoutingRule, RuleSet, Territory
+
+        config.register("active_ruleset", services.read_active_ruleset)
+        config.register("territories", services.read_territories)
+        config.register("queue_ids", services.read_queue_ids)
+        config.register("pool_ids", services.read_pool_ids)
+        config.watch(RuleSet, RoutingRule, Territory, Pool, Queue)

@@ -21,7 +21,7 @@ from sdrcrm.models import Notification, User
 from sdrcrm.pagination import after
 
 from . import services, sla
-from .models import Pool, PoolMember, RoutingDecision
+from .models import PoolMember, RoutingDecision
 
 # A business day is never shorter than a calendar day less a DST hour, so a lead breached
 # less than this after its due time cannot have reached its second deadline: SQL skips it.
@@ -56,8 +56,6 @@ def _batches(queryset: QuerySet[Lead]) -> Iterator[list[Lead]]:
 def _clock_applies(lead: Lead) -> bool:
     # A lead that lost its owner, was closed or converted owes nobody a follow-up.
     return lead.owner_id is not None and lead.status in OPEN_STATUSES and lead.converted_to_id is None
-
-
 
 
 def _name(user: User | None) -> str:
@@ -142,7 +140,7 @@ def _reassign(lead: Lead, now: datetime) -> str:
         queue = None
         updates: dict[str, Any]
         if member is None:
-            queue = Queue.objects.get(name=Queue.UNASSIGNED)
+            queue = services.queue_named(Queue.UNASSIGNED)
             outcome, action, owner_id = "unassigned", "queue", None
             reason = (f"{why}; nobody in pool {pool_name} is available: moved from {_name(old)} to queue "
                       "Unassigned, ops alerted.")
@@ -163,7 +161,7 @@ def _reassign(lead: Lead, now: datetime) -> str:
                   "sla_breached_at": breached_at.isoformat(), "previous_owner": old.username}
         RoutingDecision.objects.create(
             lead=lead, ruleset=None, rule_kind="sla", rule_position=None, action=action, inputs=inputs,
-            candidates=candidates, owner_id=owner_id, pool=Pool.objects.filter(name=pool_name).first(),
+            candidates=candidates, owner_id=owner_id, pool_id=services.pool_id(pool_name),
             queue=queue, reason=reason, at=now,
         )
         message = f"{lead.full_name} ({lead.email}): {reason}"

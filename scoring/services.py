@@ -6,6 +6,7 @@ rule version."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,6 +18,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 from leads.models import Activity, ActivityType, Contact, Lead, Person
+from sdrcrm import config
 
 from . import rules as engine
 from .models import ScoreEntry, ScoringRule, ScoringRuleChange
@@ -28,8 +30,13 @@ TRIAL_DAYS = 30
 AFTER_TRIAL_DAYS = 30
 
 
-def load_rules() -> list[engine.Rule]:
-    return [rule.as_rule() for rule in ScoringRule.objects.all()]
+def load_rules() -> Sequence[engine.Rule]:
+    """The scoring rules, from the per-process configuration cache."""
+    return config.get("scoring_rules")
+
+
+def read_rules() -> tuple[engine.Rule, ...]:
+    return tuple(rule.as_rule() for rule in ScoringRule.objects.all())
 
 
 @dataclass
@@ -46,19 +53,28 @@ def _activities(person: Person) -> list[ActivityRow]:
     return [ActivityRow(*row) for row in rows]
 
 
-def rescore(person: Person, rules: list[engine.Rule] | None = None, now: datetime | None = None,
-            activities: list[ActivityRow] | None = None, new: bool = False) -> int:
-    """Bring the person's ledger and score in line with the rules; return the score.
-    `new`: the person was created in this transaction, so it has no ledger and no
-    activities yet (two queries saved on every ingest)."""
+def rescore(person: Person, rules: Sequence[engine.Rule] | None = None, now: datetime | None = None,
+            activities: list[ActivityRow] | None = None) -> int:
+    """Bring the person's ledger and score in line with the rules; return the score."""
+    updates = rescore_ledger(person, rules, now, activities)
+    if updates:
+        type(person).objects.filter(pk=person.pk).update(**updates)
+    return person.score
+
+
+def rescore_ledger(person: Person, rules: Sequence[engine.Rule] | None = None, now: datetime | None = None,
+                   activities: list[ActivityRow] | None = None, new: bool = False) -> dict[str, Any]:
+    """rescore() but for saving the person: writes the ledger rows, sets the person's
+    score and engagement fields in memory, and returns those that changed for the caller
+    to save in its own update. `new`: the person was created in this transaction, so it
+    has no ledger and no activities yet (two queries saved on every ingest)."""
     if new:
         activities = []
     now = now or timezone.now()
     rules = load_rules() if rules is None else rules
     activities = _activities(person) if activities is None else activities
     facts = [engine.ActivityFact(a.id, a.type, a.occurred_at) for a in activities]
-    profile = engine.Profile(title=person.title, email=getattr(person, "email", "") or "")
-    total, awards = engine.score(profile, facts, rules, person.behaviour_counted_since)
+    total, awards = engine.score(_profile(person), facts, rules, person.behaviour_counted_since)
 
     field = person.PERSON_FIELD
     current: dict[tuple[str, int | None], int] = defaultdict(int)
@@ -85,14 +101,21 @@ def rescore(person: Person, rules: list[engine.Rule] | None = None, now: datetim
     if total != person.score:
         updates["score"] = total
     updates.update(engagement_changes(person, activities, now))
-    if updates:
-        type(person).objects.filter(pk=person.pk).update(**updates)
-        for name, value in updates.items():
-            setattr(person, name, value)
-    return total
+    for name, value in updates.items():
+        setattr(person, name, value)
+    return updates
 
 
-def _version_of(rules: list[engine.Rule], key: str) -> int:
+def profile_score(person: Person) -> int:
+    """The score of a person with no behaviour yet: what rescore() gives a new one."""
+    return engine.score(_profile(person), [], load_rules(), person.behaviour_counted_since)[0]
+
+
+def _profile(person: Person) -> engine.Profile:
+    return engine.Profile(title=person.title, email=getattr(person, "email", "") or "")
+
+
+def _version_of(rules: Sequence[engine.Rule], key: str) -> int:
     return next((rule.version for rule in rules if rule.key == key), 0)
 
 

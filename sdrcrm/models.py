@@ -155,3 +155,13 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} → {self.user}"
+
+
+class ConfigStamp(models.Model):
+    """One row whose token changes with every change to the configuration that ingest
+    caches (scoring and routing rules, territories, pools, queues): see sdrcrm.config."""
+
+    token = models.CharField(max_length=32)
+
+    def __str__(self) -> str:
+        return self.token

@@ -36,6 +36,15 @@ def test_then_by_normalised_company_name():
     assert ingest("jo@other.com", company="GLOBEX, Inc.").account == account
 
 
+def test_the_domain_wins_over_an_older_account_with_the_company_name():
+    by_name = services.save_account(Account(), {"name": "Initech", "domain": "initech-old.com"})
+    by_domain = services.save_account(Account(), {"name": "Initrode", "domain": "initech.com"})
+    services.save_account(Account(), {"name": "Initrode Two", "domain": "initech.com"})  # a younger twin
+    assert by_name.pk < by_domain.pk
+    assert routing.match_account("jo@initech.com", "Initech") == by_domain
+    assert routing.match_account("jo@elsewhere.com", "Initech") == by_name
+
+
 def test_free_mail_never_matches_an_account():
     services.save_account(Account(), {"name": "Gmail", "domain": "gmail.com"})
     assert ingest("jo@gmail.com").account is None

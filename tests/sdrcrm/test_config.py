@@ -1,0 +1,117 @@
+"""The per-process configuration cache (sdrcrm.config): read once, seen changed by the
+next read after any change, in any process, and never poisoned by a rolled-back or
+concurrent change."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import transaction
+
+from routing import services as routing
+from routing.models import Pool, Territory
+from scoring import services as scoring
+from scoring.models import ScoringRule
+from sdrcrm import config
+from sdrcrm.models import ConfigStamp
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def points_of(key: str) -> int:
+    return next(rule.points for rule in scoring.load_rules() if rule.key == key)
+
+
+def test_a_second_read_costs_one_token_query_and_no_rule_query(django_assert_num_queries):
+    scoring.load_rules()
+    with django_assert_num_queries(1):  # the token
+        scoring.load_rules()
+
+
+def test_a_saved_rule_is_seen_by_the_next_read():
+    rule = ScoringRule.objects.get(key="activity-trial-request")
+    before = points_of(rule.key)
+    rule.points = before + 7
+    rule.save()
+    assert points_of(rule.key) == before + 7
+
+
+def test_a_change_in_another_process_is_seen_through_the_token():
+    rule = ScoringRule.objects.get(key="activity-trial-request")
+    before = points_of(rule.key)
+    # Another process writes the row and the token; this process's cache knows neither.
+    ScoringRule.objects.filter(pk=rule.pk).update(points=before + 3)
+    assert points_of(rule.key) == before  # no signal, no new token: still cached
+    ConfigStamp.objects.filter(pk=1).update(token="another-process-token")
+    assert points_of(rule.key) == before + 3
+
+
+def test_a_rolled_back_change_leaves_the_cache_right():
+    rule = ScoringRule.objects.get(key="activity-trial-request")
+    before = points_of(rule.key)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        rule.points = before + 11
+        rule.save()
+        assert points_of(rule.key) == before + 11  # the change is visible to its own transaction
+        raise RuntimeError("rolled back")
+    assert points_of(rule.key) == before
+
+
+def test_a_change_committed_while_loading_is_not_cached_under_the_old_token():
+    rule = ScoringRule.objects.get(key="activity-trial-request")
+    before = points_of(rule.key)
+    real_loader = config.LOADERS["scoring_rules"]
+
+    def loader_racing_a_change():
+        rules = real_loader()  # read before the change...
+        ScoringRule.objects.filter(pk=rule.pk).update(points=before + 5)
+        config.changed()  # ...which commits with its token while we load
+        return rules
+
+    config.ConfigStamp.objects.filter(pk=1).update(token="forces-a-load")
+    config.LOADERS["scoring_rules"] = loader_racing_a_change
+    try:
+        assert points_of(rule.key) == before  # this read got the old rows
+    finally:
+        config.LOADERS["scoring_rules"] = real_loader
+    assert points_of(rule.key) == before + 5  # ...but did not keep them
+
+
+def test_a_pinned_unit_of_work_keeps_its_view_but_sees_its_own_changes():
+    rule = ScoringRule.objects.get(key="activity-trial-request")
+    before = points_of(rule.key)
+    with config.pinned():
+        assert points_of(rule.key) == before
+        ScoringRule.objects.filter(pk=rule.pk).update(points=before + 2)
+        ConfigStamp.objects.filter(pk=1).update(token="someone-else-changed-it")
+        assert points_of(rule.key) == before  # the token is read once per request
+        rule.points = before + 4
+        rule.save()  # our own change unpins
+        assert points_of(rule.key) == before + 4
+    assert points_of(rule.key) == before + 4
+
+
+def test_territories_pools_and_queues_are_watched():
+    sdr = UserFactory(role="sdr", region="emea")
+    assert not [t for t in routing.territory_facts("emea") if t.name == "DACH"]
+    territory = Territory.objects.create(name="DACH", region="emea", countries="DE,AT,CH", sdr=sdr)
+    assert [t.sdr_id for t in routing.territory_facts("emea") if t.name == "DACH"] == [sdr.pk]
+    territory.delete()
+    assert not [t for t in routing.territory_facts("emea") if t.name == "DACH"]
+    pool = Pool.objects.get(name="EMEA BDR")
+    assert routing.pool_id("EMEA BDR") == pool.pk
+    pool.name = "EMEA BDR (renamed)"
+    pool.save()
+    assert routing.pool_id("EMEA BDR") is None and routing.pool_id("EMEA BDR (renamed)") == pool.pk
+    queue = routing.queue_named("Unassigned")
+    queue.name = "Unassigned (renamed)"
+    queue.save()
+    with pytest.raises(routing.Queue.DoesNotExist):
+        routing.queue_named("Unassigned")
+
+
+def test_without_the_stamp_row_nothing_is_cached(django_assert_num_queries):
+    ConfigStamp.objects.all().delete()
+    scoring.load_rules()
+    with django_assert_num_queries(2):  # the token, then the rules again
+        scoring.load_rules()
