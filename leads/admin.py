@@ -129,6 +129,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 @admin.register(Enrollment)
 class EnrollmentAdmin(ReadOnlyAdmin):
     list_display = ["id", "sequence", "lead", "contact", "state", "current_step", "finish_reason", "enrolled_at"]
+    list_select_related = ["sequence", "lead", "contact"]
     list_filter = ["state", "finish_reason", "sequence"]
     raw_id_fields = ["lead", "contact"]
     show_full_result_count = False
@@ -137,6 +138,7 @@ class EnrollmentAdmin(ReadOnlyAdmin):
 @admin.register(SequenceEvent)
 class SequenceEventAdmin(ReadOnlyAdmin):
     list_display = ["id", "enrollment", "kind", "step", "occurred_at", "received_at", "applied_at", "result"]
+    list_select_related = ["enrollment__sequence", "enrollment__lead", "enrollment__contact"]
     list_filter = ["kind"]
     show_full_result_count = False
 
@@ -144,5 +146,6 @@ class SequenceEventAdmin(ReadOnlyAdmin):
 @admin.register(Tombstone)
 class TombstoneAdmin(ReadOnlyAdmin):
     list_display = ["kind", "original_id", "email_domain", "marked_by", "marked_at", "deleted_at"]
+    list_select_related = ["marked_by"]
     list_filter = ["kind"]
     search_fields = ["email_hash", "email_domain"]

@@ -144,7 +144,7 @@ def _lock(*leads: Lead | None) -> None:
 
 
 def _check_not_converted(lead: Lead, field: str) -> None:
-    if lead.converted_to_id is not None or lead.status == Status.QUALIFIED:
+    if lead.is_converted:
         raise Refused(f"{lead.full_name or lead.email} was already converted.", field=field)
 
 
@@ -301,11 +301,7 @@ def _fill_blanks(contact: Contact, lead: Lead) -> None:
     for field in services.PERSON_COPY_FIELDS:
         if not getattr(contact, field) and getattr(lead, field):
             setattr(contact, field, getattr(lead, field))
-    # The first MQL is the earliest of the two, the last MQL the latest.
-    if lead.mql_at and (contact.mql_at is None or lead.mql_at < contact.mql_at):
-        contact.mql_at = lead.mql_at
-    if lead.last_mql_at and (contact.last_mql_at is None or lead.last_mql_at > contact.last_mql_at):
-        contact.last_mql_at = lead.last_mql_at
+    contact.mql_at, contact.last_mql_at = services.combined_mql_dates(contact, lead)
 
 
 def _open_opportunity(data: dict[str, Any], lead: Lead, account: Account, contact: Contact,

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 
+from routing import services as routing
 from sdrcrm.models import Notification
 from sdrcrm.pagination import after
 
@@ -51,8 +52,8 @@ def queue_inquiries(now: datetime) -> dict[str, int]:
     to the Inquiry Queue, where anyone may adopt them. The queue replaces the owner (a lead
     has one or the other). Leads already there are left alone, and so are leads another
     queue holds on purpose (Community Advocate, Sales Admin); Unassigned ones do move."""
-    queue = Queue.objects.get(name=Queue.INQUIRY)
-    unassigned = Queue.objects.filter(name=Queue.UNASSIGNED).values_list("id", flat=True).first()
+    queue = routing.queue_named(Queue.INQUIRY)
+    unassigned = routing.queue_id(Queue.UNASSIGNED)
     waiting = (
         Lead.objects.filter(status=Status.INQUIRY, converted_to__isnull=True)
         .filter(Q(queue__isnull=True) | Q(queue_id=unassigned))

@@ -146,7 +146,7 @@ def _blank(value: Any) -> bool:
 
 
 def check_mergeable(lead: Lead, field: str) -> None:
-    if lead.converted_to_id is not None or lead.status == Status.QUALIFIED:
+    if lead.is_converted:
         raise Refused(f"{lead.full_name} (lead {lead.pk}) was converted; it is a contact now and cannot be merged.",
                       field=field)
     if lead.spam_marked_at is not None:
@@ -159,8 +159,7 @@ def _combine(keep: Lead, gone: Lead) -> None:
     # The oldest initial source is the one of the record created first.
     first = min((keep, gone), key=lambda lead: (lead.created_at, lead.pk))
     keep.initial_source = first.initial_source
-    keep.mql_at = min((t for t in (keep.mql_at, gone.mql_at) if t), default=None)
-    keep.last_mql_at = max((t for t in (keep.last_mql_at, gone.last_mql_at) if t), default=None)
+    keep.mql_at, keep.last_mql_at = services.combined_mql_dates(keep, gone)
     for name in FILL_FIELDS:
         if _blank(getattr(keep, name)) and not _blank(getattr(gone, name)):
             setattr(keep, name, getattr(gone, name))

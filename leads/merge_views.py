@@ -18,7 +18,7 @@ from sdrcrm.errors import Refused
 from sdrcrm.models import User
 
 from . import merge as lead_merge
-from .models import Lead, Status
+from .models import Lead
 from .sequence_views import editable_lead
 from .serializers import MAX_ID
 
@@ -29,7 +29,7 @@ MERGES_SHOWN = 10
 def lead_context(lead: Lead, user: User, can_edit: bool) -> dict[str, Any]:
     """What the Duplicates card shows (five queries at most)."""
     duplicates = lead_merge.find_duplicates(lead, user)
-    open_lead = lead.converted_to_id is None and lead.status != Status.QUALIFIED and lead.spam_marked_at is None
+    open_lead = not lead.is_converted and lead.spam_marked_at is None
     mergeable: set[int] = set()
     candidates = [d.person.pk for d in duplicates if d.is_lead and d.person.spam_marked_at is None]
     if can_edit and open_lead and candidates:

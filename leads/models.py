@@ -321,8 +321,12 @@ class Person(models.Model):
     employee_count = models.PositiveIntegerField(null=True, blank=True)
     industry = models.CharField(max_length=100, blank=True)
     public_sector = models.BooleanField(default=False)
-    owner = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    queue = models.ForeignKey(Queue, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    # No single-column indexes on owner, queue and created_by: each table's composite
+    # indexes start with them (every index costs each insert and each non-HOT update).
+    owner = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                              db_index=False)
+    queue = models.ForeignKey(Queue, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                              db_index=False)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.RAW)
     status_reason = models.CharField(max_length=40, blank=True)
     status_changed_at = models.DateTimeField()
@@ -346,7 +350,8 @@ class Person(models.Model):
     segment = models.CharField(max_length=20, choices=Segment.choices, default=Segment.UNKNOWN)
     region = models.CharField(max_length=10, choices=Region.choices, blank=True)
     sub_region = models.CharField(max_length=20, blank=True)
-    created_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                                   db_index=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -372,7 +377,7 @@ class Lead(Person):
     email = models.EmailField(max_length=254, unique=True)
     # The email's domain, kept by the ingest service: routing finds colleagues at the same
     # company with an index instead of a LIKE '%@domain' scan.
-    email_domain = models.CharField(max_length=253, default="", db_default="", db_index=True)
+    email_domain = models.CharField(max_length=253, default="", db_default="")  # index lead_email_domain
     account = models.ForeignKey(
         Account, null=True, blank=True, on_delete=models.SET_NULL, related_name="matched_leads"
     )
@@ -410,6 +415,8 @@ class Lead(Person):
             models.Index(fields=["score", "id"], name="lead_score"),
             models.Index(fields=["last_name", "id"], name="lead_last_name"),
             models.Index(fields=["created_by", "id"], name="lead_created_by"),
+            # Equality only: no second, LIKE-able copy as db_index would make on PostgreSQL.
+            models.Index(fields=["email_domain"], name="lead_email_domain"),
             models.Index(fields=["active_until", "id"], name="lead_active_until",
                          condition=Q(is_passive=False)),
             # The sla_breaches job: running clocks by due time, then breached ones (also the
@@ -421,6 +428,11 @@ class Lead(Person):
             models.Index(fields=["spam_marked_at", "id"], name="lead_spam_marked",
                          condition=Q(spam_marked_at__isnull=False)),
         ]
+
+    @property
+    def is_converted(self) -> bool:
+        """Converted into a contact (a Qualified lead is, whatever its link says)."""
+        return self.converted_to_id is not None or self.status == Status.QUALIFIED
 
 
 class Contact(Person):
@@ -444,7 +456,9 @@ class Contact(Person):
         ]
         indexes = [
             models.Index(fields=["owner", "status", "status_changed_at", "id"], name="contact_owner_status"),
+            models.Index(fields=["queue", "status_changed_at", "id"], name="contact_queue"),
             models.Index(fields=["created_at", "id"], name="contact_created"),
+            models.Index(fields=["created_by", "id"], name="contact_created_by"),
             models.Index(fields=["account", "id"], name="contact_account"),
         ]
 

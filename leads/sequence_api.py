@@ -7,22 +7,23 @@ from types import SimpleNamespace
 from typing import Any
 
 import django_filters
-from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.exceptions import NotFound
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from sdrcrm.access import check_editable
 from sdrcrm.errors import Refused
 from sdrcrm.models import Role, User
 from sdrcrm.pagination import KeysetPagination
 
 from . import sequences
-from .api import id_filter
-from .models import Contact, Enrollment, Lead, Person, Sequence, SequenceEvent, SequenceStep
+from .api import find_person_by_id, id_filter
+from .models import Contact, Enrollment, Lead, Sequence, SequenceEvent, SequenceStep
 from .sequence_serializers import (
     EnrollmentCreatedSerializer,
     EnrollmentInput,
@@ -86,18 +87,6 @@ class EnrollmentFilter(django_filters.FilterSet):
         fields = ["lead", "contact", "sequence", "state"]
 
 
-def visible_enrollments(user: User) -> QuerySet:
-    """Enrolments of the leads and contacts the user may read (integrations also read
-    the ones they made)."""
-    if not user.is_authenticated:
-        return Enrollment.objects.none()
-    if user.is_ops:
-        return Enrollment.objects.all()
-    scope = Q(lead__in=Lead.objects.visible_to(user)) | Q(contact__in=Contact.objects.visible_to(user))
-    if user.role == Role.INTEGRATION:
-        scope |= Q(enrolled_by=user)
-    return Enrollment.objects.filter(scope)
-
 
 def step_counts() -> Subquery:
     return Subquery(
@@ -119,7 +108,7 @@ class EnrollmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     def get_queryset(self) -> QuerySet:
         if getattr(self, "swagger_fake_view", False):
             return Enrollment.objects.none()
-        return (visible_enrollments(self.request.user).select_related("sequence", "enrolled_by")
+        return (Enrollment.objects.visible_to(self.request.user).select_related("sequence", "enrolled_by")
                 .annotate(step_count=step_counts()))
 
     def get_object(self) -> Enrollment:
@@ -175,26 +164,15 @@ class EnrollmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     @action(detail=True, methods=["post"])
     def finish(self, request: Request, pk: str | None = None) -> Response:
         """Finish an active enrolment by hand (reason `manual`)."""
-        enrollment = sequences.finish_enrollment(self.get_object(), by=request.user)
+        enrollment = sequences.finish_enrollment(self.get_object())
         return Response(EnrollmentSerializer(self.get_queryset().get(pk=enrollment.pk)).data)
-
-
-def check_editable(person: Person, user: User) -> None:
-    if user.role == Role.INTEGRATION:
-        return
-    if not type(person).objects.editable_by(user).filter(pk=person.pk).exists():
-        raise PermissionDenied(f"You may read this {type(person)._meta.verbose_name} but not change it.")
 
 
 def find_person(user: User, data: dict[str, Any]) -> Lead | Contact:
     """The lead or contact to enrol: 404 if the user may not see it, 403 if only read it.
     Integrations (the sequencing tool) may enrol anyone they can name."""
-    model: type[Lead] | type[Contact] = Lead if data.get("lead") else Contact
-    pk = data.get("lead") or data.get("contact")
-    scope = model.objects.all() if user.role == Role.INTEGRATION else model.objects.visible_to(user)
-    person = scope.filter(pk=pk).first()
-    if person is None:
-        raise NotFound(f"No {model._meta.verbose_name} with id {pk}.")
-    check_editable(person, user)
+    person = find_person_by_id(user, data)
+    if user.role != Role.INTEGRATION:
+        check_editable(person, user)
     return person
 

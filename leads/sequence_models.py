@@ -3,11 +3,29 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
 USER = settings.AUTH_USER_MODEL
+
+
+class EnrollmentQuerySet(models.QuerySet["Enrollment"]):
+    def visible_to(self, user: Any) -> EnrollmentQuerySet:
+        """Enrolments of the leads and contacts the user may read (integrations also read
+        the ones they made)."""
+        from .models import Contact, Lead  # leads/models.py imports this module
+
+        if not user.is_authenticated:
+            return self.none()
+        if user.is_ops:
+            return self.all()
+        scope = Q(lead__in=Lead.objects.visible_to(user)) | Q(contact__in=Contact.objects.visible_to(user))
+        if user.role == "integration":
+            scope |= Q(enrolled_by=user)
+        return self.filter(scope)
 
 
 class Touch(models.TextChoices):
@@ -84,6 +102,8 @@ class Enrollment(models.Model):
     # Set by the `unresponsive` job once it has handled a finished-without-reply
     # enrolment, so the next hourly run skips it (and a re-run is a no-op).
     followed_up_at = models.DateTimeField(null=True, blank=True)
+
+    objects = EnrollmentQuerySet.as_manager()
 
     class Meta:
         constraints = [

@@ -42,7 +42,7 @@ class SequenceSerializer(serializers.ModelSerializer):
         return sequences.create_sequence(validated_data, by=self.context["request"].user)
 
     def update(self, instance: Sequence, validated_data: dict[str, Any]) -> Sequence:
-        return sequences.update_sequence(instance, validated_data, by=self.context["request"].user)
+        return sequences.update_sequence(instance, validated_data)
 
 
 class EnrollmentSerializer(serializers.ModelSerializer):

@@ -19,7 +19,6 @@ from .models import Enrollment, Lead, Sequence, SequenceEvent
 from .sequence_api import active_counts, step_counts
 
 Kind = SequenceEvent.Kind
-EVENT_KINDS = {Kind.STEP_COMPLETED, Kind.REPLIED, Kind.FINISHED, Kind.BOUNCED}
 
 
 def lead_context(lead: Lead, can_edit: bool) -> dict[str, Any]:
@@ -51,7 +50,7 @@ def editable_lead(request: HttpRequest, pk: int) -> Lead | None:
 def _lead_enrollment(request: HttpRequest, pk: int) -> Enrollment:
     user: User = request.user
     return get_object_or_404(
-        Enrollment.objects.select_related("sequence", "lead").filter(lead__in=Lead.objects.visible_to(user)), pk=pk
+        Enrollment.objects.visible_to(user).filter(lead__isnull=False).select_related("sequence", "lead"), pk=pk
     )
 
 
@@ -88,7 +87,7 @@ def enrollment_event(request: HttpRequest, pk: int) -> HttpResponse:
     kind = request.POST.get("kind", "")
     step_text = request.POST.get("step", "")
     step = int(step_text) if step_text.isdecimal() and len(step_text) < 4 else None
-    if kind not in EVENT_KINDS:
+    if kind not in Kind.values:
         messages.error(request, "Pick what happened: a step completed, a reply, finished or bounced.")
         return redirect("leads:detail", pk=lead.pk)
     try:
@@ -112,7 +111,7 @@ def enrollment_finish(request: HttpRequest, pk: int) -> HttpResponse:
     if editable_lead(request, enrollment.lead_id) is None:
         return redirect("leads:detail", pk=enrollment.lead_id)
     try:
-        sequences.finish_enrollment(enrollment, by=request.user)
+        sequences.finish_enrollment(enrollment)
     except Refused as exc:
         messages.error(request, exc.message)
     else:

@@ -38,7 +38,6 @@ from .models import (
 
 Kind = SequenceEvent.Kind
 Reason = Enrollment.FinishReason
-CLOSED_STATUSES = frozenset(Status.values) - OPEN_STATUSES
 # The statuses a first completed step (or a reply) accepts; the transition map allows
 # `bad_data` → `accepted` too, but a bad-data record is closed and never enrolled.
 ACCEPT_FROM = OPEN_STATUSES - {Status.ACCEPTED, Status.QUALIFYING}
@@ -124,7 +123,7 @@ def create_sequence(data: Mapping[str, Any], by: User | None) -> Sequence:
 
 
 @transaction.atomic
-def update_sequence(sequence: Sequence, data: Mapping[str, Any], by: User | None) -> Sequence:
+def update_sequence(sequence: Sequence, data: Mapping[str, Any]) -> Sequence:
     """Edit a sequence; `steps`, when given, replaces them all. Steps may not be removed
     while an enrolment has completed them (its current step would point nowhere)."""
     data = dict(data)
@@ -162,7 +161,7 @@ def _check_enrollable(person: Person, sequence: Sequence) -> None:
         raise Refused(f"{name} is marked inactive; they cannot be enrolled in a sequence.")
     if isinstance(person, Lead) and person.converted_to_id is not None:
         raise Refused(f"{name} was converted; enrol their contact instead.")
-    if person.status in CLOSED_STATUSES:
+    if person.status not in OPEN_STATUSES:
         raise Refused(f"{name} is {Status(person.status).label}, a closed status; reopen them before enrolling.")
     current = active_enrollment(person)
     if current is not None:
@@ -202,7 +201,7 @@ def finish_enrollments(person: Person, reason: str, now: datetime | None = None)
     )
 
 
-def finish_enrollment(enrollment: Enrollment, by: User | None, now: datetime | None = None) -> Enrollment:
+def finish_enrollment(enrollment: Enrollment, now: datetime | None = None) -> Enrollment:
     """Finish one enrolment by hand."""
     changed = Enrollment.objects.filter(pk=enrollment.pk, state=Enrollment.State.ACTIVE).update(
         state=Enrollment.State.FINISHED, finish_reason=Reason.MANUAL, finished_at=now or timezone.now()
@@ -233,14 +232,12 @@ def record_event(
     happened before it finished (the tool's events may arrive out of order); anything
     else is refused.
     """
-    from .tasks import apply_sequence_event  # tasks imports this module
-
     now = now or timezone.now()
     external_id = (external_id or "").strip()
     if external_id:
         stored = SequenceEvent.objects.filter(enrollment=enrollment, external_id=external_id).first()
         if stored is not None:
-            _enqueue_if_pending(stored, apply_sequence_event)
+            _enqueue_if_pending(stored)
             return stored
     if kind not in Kind.values:
         raise Refused(f"'{kind}' is not a sequence event; one of: {', '.join(Kind.values)}.", field="kind")
@@ -267,16 +264,18 @@ def record_event(
     except IntegrityError:
         # The same external id, sent twice at once: the other request stored it.
         event = SequenceEvent.objects.get(enrollment=enrollment, external_id=external_id)
-    _enqueue_if_pending(event, apply_sequence_event)
+    _enqueue_if_pending(event)
     return event
 
 
-def _enqueue_if_pending(event: SequenceEvent, task: Any) -> None:
+def _enqueue_if_pending(event: SequenceEvent) -> None:
     # Enqueueing an event that is stored but not yet applied again is harmless (applying
     # is idempotent) and recovers an event whose task was lost.
+    from .tasks import apply_sequence_event  # tasks imports this module
+
     if event.applied_at is None:
         event_id = event.pk
-        transaction.on_commit(lambda: task.delay(event_id))
+        transaction.on_commit(lambda: apply_sequence_event.delay(event_id))
 
 
 def apply_event(event_id: int, now: datetime | None = None) -> SequenceEvent | None:

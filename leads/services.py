@@ -4,7 +4,7 @@ call these functions, never the ORM directly for a status or an ingest."""
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -147,23 +147,34 @@ def ingest_lead(data: Mapping[str, Any], by: User | None, now: datetime | None =
     if existing is None:
         lead = new_lead(email, source, data, by, now)
         routing.classify(lead)
+        lead.score = scoring.profile_score(lead)  # saved with the lead: no update after the ledger
         try:
             with transaction.atomic():  # a savepoint: a concurrent twin may win the insert
                 lead.save()
         except IntegrityError:
             existing = Lead.objects.select_for_update().get(email=email)
         else:
-            score_and_advance(lead, new_types=set(), by=by, now=now, new=True)
+            score_and_advance(lead, new_types=set(), now=now, new=True)
             return IngestResult(lead, created=True)
     _check_can_update(existing, by)
     if source:
         data["lead_source"] = source
+    was_inactive = existing.inactive
     for field, value in data.items():
         setattr(existing, field, value)
     routing.classify(existing)
     existing.save()
-    score_and_advance(existing, new_types=set(), by=by, now=now)
+    _finish_sequences_if_inactive(existing, was_inactive)
+    score_and_advance(existing, new_types=set(), now=now)
     return IngestResult(existing, created=False)
+
+
+def _finish_sequences_if_inactive(person: Person, was_inactive: bool) -> None:
+    """SPEC §6: a record marked inactive leaves its sequences."""
+    if person.inactive and not was_inactive:
+        from . import sequences  # sequences imports this module
+
+        sequences.finish_enrollments(person, sequences.Reason.INACTIVE)
 
 
 def _check_can_update(lead: Lead, by: User | None) -> None:
@@ -200,21 +211,18 @@ def update_person(person: Person, data: Mapping[str, Any], by: User | None) -> P
     new_owner = "owner" in data and data["owner"] != person.owner
     if new_owner:
         check_owner_assignable(data["owner"], by)
-    becomes_inactive = bool(data.get("inactive")) and not person.inactive
+    was_inactive = person.inactive
     for field, value in data.items():
         setattr(person, field, value)
     if isinstance(person, Lead):
         routing.classify(person)
     person.save()
-    if becomes_inactive:
-        from . import sequences  # sequences imports this module
-
-        sequences.finish_enrollments(person, sequences.Reason.INACTIVE)
+    _finish_sequences_if_inactive(person, was_inactive)
     if new_owner and isinstance(person, Lead) and person.sla_due_at and person.owner_id:
         # The new owner gets their own business day, not what is left of the last one's.
         routing.start_sla_clock(person, person.owner_id, person.sla_pool, timezone.now())
     if {"title", "email"} & data.keys():
-        score_and_advance(person, new_types=set(), by=by, now=timezone.now())
+        score_and_advance(person, new_types=set(), now=timezone.now())
     return person
 
 
@@ -250,7 +258,9 @@ def status_fields(person: Person, new: str, reason: str, now: datetime) -> dict[
 
 
 def _move(person: Person, new: str, *, reason: str, cause: str, by: User | None,
-          now: datetime | None, converting: bool = False) -> bool:
+          now: datetime | None, converting: bool = False, also: dict[str, Any] | None = None) -> bool:
+    """`also`: more fields to write in the same update (saved even when the move is not
+    made); their values are already on `person`."""
     old = person.status
     if new not in Status.values:
         raise Refused(f"'{new}' is not a status.", field="status")
@@ -270,9 +280,11 @@ def _move(person: Person, new: str, *, reason: str, cause: str, by: User | None,
     now = now or timezone.now()
     updates = {**status_fields(person, new, reason, now), "updated_at": now}
     model = type(person)
-    with transaction.atomic():
-        changed = model.objects.filter(pk=person.pk, status=old).update(**updates)
+    with transaction.atomic(savepoint=False):
+        changed = model.objects.filter(pk=person.pk, status=old).update(**(also or {}), **updates)
         if not changed:
+            if also:
+                model.objects.filter(pk=person.pk).update(**also)
             return False
         StatusChange.objects.create(
             **{person.PERSON_FIELD: person}, old=old, new=new, reason=reason, cause=cause, by=by, at=now
@@ -310,22 +322,23 @@ def record_activity(
     )
     if isinstance(person, Lead) and type in sla.FOLLOW_UP_TYPES and (person.sla_due_at or person.sla_breached_at):
         routing.stop_sla_clock(person)  # SPEC §5: the follow-up the SLA asks for
-    score_and_advance(person, new_types={type}, by=by, now=now)
+    score_and_advance(person, new_types={type}, now=now)
     return activity
 
 
-def score_and_advance(person: Person, new_types: set[str], by: User | None, now: datetime,
+def score_and_advance(person: Person, new_types: set[str], now: datetime,
                       new: bool = False) -> None:
     """Re-score, then apply what the behaviour and the score imply: an unsubscribe opts
     out and unqualifies; a form fill makes a raw lead an inquiry; 90 points make MQL.
-    `new`: the person was just created (see scoring.services.rescore)."""
-    scoring.rescore(person, now=now, new=new)
+    `new`: the person was just created (see scoring.services.rescore_ledger)."""
+    changes = scoring.rescore_ledger(person, now=now, new=new)
     if A.EMAIL_UNSUBSCRIBE in new_types:
-        type(person).objects.filter(pk=person.pk).update(opted_out=True)
-        person.opted_out = True
+        changes["opted_out"] = person.opted_out = True
     move = score_move(person, new_types)
     if move is not None:
-        _move(person, move[0], reason=move[1], cause=Cause.SCORE, by=None, now=now)
+        _move(person, move[0], reason=move[1], cause=Cause.SCORE, by=None, now=now, also=changes)
+    elif changes:
+        type(person).objects.filter(pk=person.pk).update(**changes)
     # An unsubscribe closed the person (or it was closed already): routing skips it.
     if isinstance(person, Lead) and needs_routing(person):
         request = next((t for t in (A.PROFESSIONAL_SERVICES_REQUEST, A.TRIAL_REQUEST, A.CONTACT_REQUEST)
@@ -352,7 +365,7 @@ def reaches_mql(person: Person) -> bool:
 
 
 @transaction.atomic
-def rescore_leads(ids: list[int], rules: list[Any]) -> None:
+def rescore_leads(ids: list[int], rules: Sequence[Any]) -> None:
     """Re-score leads after a rule change: a re-score may make a lead MQL, never less."""
     for lead in Lead.objects.filter(pk__in=ids).order_by("pk"):
         scoring.rescore(lead, rules=rules)
@@ -364,7 +377,7 @@ def needs_routing(lead: Lead) -> bool:
     """Unowned (no owner, or only in Unassigned), open, and at the routing threshold."""
     if lead.owner_id is not None or lead.status not in OPEN_STATUSES:
         return False
-    if lead.queue_id is not None and lead.queue.name != Queue.UNASSIGNED:
+    if lead.queue_id is not None and lead.queue_id != routing.queue_id(Queue.UNASSIGNED):
         return False
     return lead.score >= settings.ROUTING_THRESHOLD
 
@@ -376,24 +389,29 @@ def route_lead(lead: Lead, request: str = "", now: datetime | None = None) -> Ro
     facts = routing.load_facts(lead, request)
     decision = routing_engine.decide(facts, rules)
     owner_id, pool, queue, candidates, reason = decision.owner_id, decision.pool, None, decision.candidates, ""
+    owner_region = None
     if decision.action == "pool":
         member, candidates = routing.next_in_pool(decision.pool)
         owner_id = member.pk if member else None
         if member is None:
-            queue = Queue.objects.get(name=Queue.UNASSIGNED)
+            queue = routing.queue_named(Queue.UNASSIGNED)
             reason = f"{decision.reason} Nobody in {decision.pool} is available: queue Unassigned, ops alerted."
             decision = Decision(**{**decision.__dict__, "notify": (*decision.notify, "ops")})
         else:
+            owner_region = member.region
             reason = f"{decision.reason} Next in turn: {member.get_full_name() or member.username}."
     elif decision.action == "queue":
-        queue = Queue.objects.get(name=decision.queue)
+        queue = routing.queue_named(decision.queue)
+    # SPEC §5: a contact or professional-services request starts the follow-up SLA.
+    starts_clock = owner_id is not None and decision.action in ("owner", "pool") and facts.request in sla.SLA_REQUESTS
     if decision.action == "convert":
         account = lead.account
         convert_into_account(lead, account, owner_id=owner_id, cause=Cause.ROUTING, now=now)
     elif decision.action == "recycle":
         _move(lead, Status.RECYCLE, reason=RecycleReason.EVALUATING, cause=Cause.ROUTING, by=None, now=now)
     elif owner_id is not None:
-        _assign(lead, owner_id=owner_id, queue=None)
+        clock = routing.sla_clock(lead, owner_id, pool, now, owner_region) if starts_clock else {}
+        _assign(lead, owner_id=owner_id, queue=None, **clock)
         if decision.rule and decision.rule.kind == "domain_mql":
             # SPEC §5 rule 4: the other MQLs at the domain go to the same owner too.
             Lead.objects.filter(pk__in=[d.lead_id for d in facts.domain_leads if d.status == Status.MQL]).exclude(
@@ -402,15 +420,17 @@ def route_lead(lead: Lead, request: str = "", now: datetime | None = None) -> Ro
         _assign(lead, owner_id=None, queue=queue)
     record = routing.record_decision(lead, decision, facts, ruleset, now, owner_id=owner_id, pool_name=pool,
                                      queue=queue, candidates=candidates, reason=reason)
-    if owner_id is not None and decision.action in ("owner", "pool") and facts.request in sla.SLA_REQUESTS:
-        routing.start_sla_clock(lead, owner_id, pool, now)  # SPEC §5: the follow-up SLA starts
     _notify_for(lead, decision, record)
     return record
 
 
-def _assign(lead: Lead, owner_id: int | None, queue: Queue | None) -> None:
-    Lead.objects.filter(pk=lead.pk).update(owner_id=owner_id, queue=queue, updated_at=timezone.now())
+def _assign(lead: Lead, owner_id: int | None, queue: Queue | None, **fields: Any) -> None:
+    """Give the lead to `owner_id` or `queue`; `fields`: more of its fields to write."""
+    fields["updated_at"] = timezone.now()
+    Lead.objects.filter(pk=lead.pk).update(owner_id=owner_id, queue=queue, **fields)
     lead.owner_id, lead.queue = owner_id, queue
+    for name, value in fields.items():
+        setattr(lead, name, value)
     if queue is not None and queue.name == Queue.COMMUNITY_ADVOCATE:
         from . import sequences  # sequences imports this module
 
@@ -439,6 +459,13 @@ def convert_into_account(lead: Lead, account: Account, owner_id: int | None, cau
 
     owner = User.objects.filter(pk=owner_id).first() if owner_id is not None else None
     return conversion.convert_lead(lead, by=by, account=account, contact_owner=owner, cause=cause, now=now).contact
+
+
+def combined_mql_dates(a: Person, b: Person) -> tuple[datetime | None, datetime | None]:
+    """When two records become one (merge, conversion into a contact): the first MQL is
+    the earlier of the two, the last MQL the later."""
+    return (min((t for t in (a.mql_at, b.mql_at) if t), default=None),
+            max((t for t in (a.last_mql_at, b.last_mql_at) if t), default=None))
 
 
 def promote_to_mql(person: Person, now: datetime | None = None) -> bool:
@@ -490,7 +517,7 @@ def save_account(account: Account, data: Mapping[str, Any], by: User | None = No
     account.domain = domains.normalise_domain(account.domain) if account.domain else ""
     account.name_key = normalise_company(account.name)
     account.region = routing_geo.region_for(account.country, account.state)[0]
-    account.tier = tiers.tier(len(tiers.qualifiers_of(account)))
+    account.tier = tiers.tier_of(account)
     account.save()
     if targeted is not None:
         targeting.set_targeted(account, targeted, by=by)

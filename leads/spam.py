@@ -42,7 +42,7 @@ def mark_spam(lead: Lead, by: User | None, block_domain: bool, now: datetime | N
     if by is not None and not may_mark_spam(by, lead, editable=editable):
         raise Refused("Only the lead's owner, their manager or ops may mark it as spam.", status=403)
     now = now or timezone.now()
-    if lead.converted_to_id is not None or lead.status == Status.QUALIFIED:
+    if lead.is_converted:
         raise Refused("A converted lead is a contact now; it cannot be deleted as spam.", field="lead")
     domain = lead.email_domain or domains.email_domain(lead.email)
     if block_domain and domains.is_free(domain):

@@ -106,6 +106,11 @@ def qualifiers_of(account: Any) -> list[str]:
                       account.devops_adoption)
 
 
+def tier_of(account: Any) -> str:
+    """The account's tier from the qualifiers it meets."""
+    return tier(len(qualifiers_of(account)))
+
+
 def tier(count: int) -> str:
     """A for four or five qualifiers, B three, C two, D one, F none."""
     if count < 0:

@@ -9,6 +9,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from sdrcrm.errors import Refused
@@ -56,12 +57,16 @@ class StageChangeInline(admin.TabularInline):
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).select_related("by")
+
 
 @admin.register(Opportunity)
 class OpportunityAdmin(admin.ModelAdmin):
     form = OpportunityAdminForm
     list_display = ["name", "account", "stage", "owner", "sdr", "iacv", "sales_accepted_date", "sales_qualified",
                     "created_at"]
+    list_select_related = ["account", "owner", "sdr"]  # nullable keys: Django would not join them
     list_filter = ["stage", "source", "sales_qualified", "professional_services"]
     search_fields = ["name"]
     show_full_result_count = False
@@ -93,6 +98,7 @@ class OpportunityAdmin(admin.ModelAdmin):
 @admin.register(StageChange)
 class StageChangeAdmin(admin.ModelAdmin):
     list_display = ["opportunity", "old", "new", "by", "at"]
+    list_select_related = ["opportunity", "by"]
     list_filter = ["new"]
     show_full_result_count = False
     raw_id_fields = ["opportunity", "by"]

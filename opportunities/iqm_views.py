@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 from leads.models import Lead
 from leads.serializers import MAX_ID
 from sdrcrm.errors import Refused
-from sdrcrm.models import User, active_prospectors
+from sdrcrm.models import SELLING_ROLES, User, active_prospectors
 
 from . import iqms
 from .models import IQM, ActivitySource, Disposition, Opportunity
@@ -54,7 +54,7 @@ def assignable_sdrs(user: User) -> list[User]:
     sdrs = active_prospectors()
     if user.is_manager:
         sdrs = sdrs.filter(team__in=user.managed_team_ids())
-    elif not user.is_ops:
+    elif not (user.is_ops or user.role in SELLING_ROLES):
         return []
     return list(sdrs.order_by("username")[:MAX_CHOICES])
 
@@ -63,13 +63,11 @@ def lead_context(lead: Lead, user: User, can_edit: bool) -> dict[str, Any]:
     """What the lead page shows of IQMs: the ones the user may see (at most four queries)."""
     listed = list(IQM.objects.visible_to(user).filter(lead=lead).select_related("sdr", "opportunity")
                   .order_by("-start", "-id")[:MAX_LISTED])
-    # IQMs are written by whoever reads them (IQMQuerySet.editable_by is visible_to).
-    editable = {iqm.pk for iqm in listed}
-    for iqm in listed:
-        iqm.can_change = iqm.pk in editable  # type: ignore[attr-defined]
+    # Every IQM listed takes a disposition: IQMs are written by whoever reads them
+    # (IQMQuerySet.editable_by is visible_to).
     # Opportunities the disposition form may link: the lead's account's, and any already linked.
     opportunities: dict[int, Opportunity] = {}
-    if lead.account_id and editable:
+    if lead.account_id and listed:
         account_opps = Opportunity.objects.visible_to(user).filter(account_id=lead.account_id)
         opportunities = {o.pk: o for o in account_opps.order_by("-created_at", "-id")[:MAX_CHOICES]}
     for iqm in listed:
@@ -128,10 +126,7 @@ def lead_book_iqm(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def iqm_disposition(request: HttpRequest, pk: int) -> HttpResponse:
     user: User = request.user
-    iqm = get_object_or_404(IQM.objects.visible_to(user), pk=pk)
-    if not IQM.objects.editable_by(user).filter(pk=pk).exists():
-        messages.error(request, "You may read this IQM but not change it.")
-        return _back(request, iqm)
+    iqm = get_object_or_404(IQM.objects.editable_by(user), pk=pk)  # the same scope as visible_to
     form = DispositionForm(request.POST)
     if not form.is_valid():
         messages.error(request, first_error(form))

@@ -198,10 +198,6 @@ class Opportunity(models.Model):
     def is_sao(self) -> bool:
         return self.sales_accepted_date is not None
 
-    @property
-    def is_open(self) -> bool:
-        return self.stage in OPEN_STAGES
-
     def next_stages(self) -> list[str]:
         """The stages the map allows from here, in stage order. Acceptance narrows it: an
         accepted opportunity never returns before acceptance, and one never accepted enters

@@ -23,10 +23,14 @@ class ScopedViewSetMixin:
     def get_object(self) -> Any:
         obj = super().get_object()  # type: ignore[misc]
         if self.request.method not in SAFE_METHODS:
-            editable = self.model.objects.editable_by(self.request.user)  # type: ignore[attr-defined]
-            if not editable.filter(pk=obj.pk).exists():
-                raise PermissionDenied(f"You may read this {self.model._meta.verbose_name} but not change it.")
+            check_editable(obj, self.request.user)
         return obj
+
+
+def check_editable(obj: Model, user: Any) -> None:
+    """403 unless `user` may change `obj` (its model's `editable_by`)."""
+    if not type(obj).objects.editable_by(user).filter(pk=obj.pk).exists():  # type: ignore[attr-defined]
+        raise PermissionDenied(f"You may read this {obj._meta.verbose_name} but not change it.")
 
 
 class IsOpsOrReadOnly(BasePermission):

@@ -26,8 +26,7 @@ def first_message(errors: Any) -> str:
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, Refused):
-        errors = {exc.field: [exc.message]} if exc.field else {}
-        return Response({"detail": exc.message, "errors": errors}, status=exc.status)
+        return Response({"detail": exc.message, "errors": exc.errors}, status=exc.status)
     if isinstance(exc, RecursionError):
         # Python's JSON parser gives up on a deeply nested body ([[[[…) this way; the
         # parsers wrap only ValueError in ParseError.

@@ -7,3 +7,8 @@ class Refused(Exception):
         self.message = message
         self.field = field
         self.status = status
+
+    @property
+    def errors(self) -> dict[str, list[str]]:
+        """The API's `errors` of this refusal: the field to blame, if any."""
+        return {self.field: [self.message]} if self.field else {}

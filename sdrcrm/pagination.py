@@ -60,6 +60,8 @@ class Keyset:
             return rows, None
         rows = rows[:size]
         last = rows[-1]
+        if isinstance(last, dict):  # a values() queryset
+            return rows, self._encode(last[field], last["id"])
         return rows, self._encode(getattr(last, field), last.pk)
 
     @staticmethod

@@ -90,6 +90,16 @@ def test_the_contact_owner_may_be_the_customer_accounts_owner(api, sdr, ae):
     assert Contact.objects.get().owner == ae
 
 
+def test_the_contact_goes_to_the_contact_owner_given(api, sdr, ae):
+    # At a prospect the contact would stay with the converting SDR; naming the account's
+    # owner must hand it over (the customer case above defaults to that owner anyway).
+    account = AccountFactory(type=AccountType.PROSPECT, owner=ae)
+    lead = LeadFactory(owner=sdr, status=Status.QUALIFYING, account=account)
+    response = post(api.as_user(sdr), lead, {"contact_owner": ae.pk})
+    assert response.status_code == 200, response.content
+    assert Contact.objects.get().owner == ae
+
+
 def test_an_sdr_may_not_give_the_contact_to_someone_else(api, sdr, teammate, lead):
     response = post(api.as_user(sdr), lead, {"new_account": {"name": "Initech"}, "contact_owner": teammate.pk})
     assert "may not assign records" in assert_refused(response, "contact_owner")

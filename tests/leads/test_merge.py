@@ -143,7 +143,7 @@ def test_the_duplicate_queries_use_indexes_not_a_scan_of_all_leads(sdr):
         # The contacts table is tiny here: price sequential scans out so the plan shows
         # whether the query can use an index at all.
         cursor.execute("SET LOCAL enable_seqscan = off")
-    indexes = {EMAIL: "leads_lead_email", DOMAIN_LAST_NAME: "leads_lead_email_domain",
+    indexes = {EMAIL: "leads_lead_email", DOMAIN_LAST_NAME: "lead_email_domain",
                CONTACT_EMAIL: "leads_contact_email"}
     for kind, queryset in merge.duplicate_querysets(lead, sdr).items():
         plan = queryset[: merge.DUPLICATE_LIMIT].explain()
@@ -194,9 +194,13 @@ def test_blanks_are_filled_from_the_other_and_values_are_kept(sdr):
     assert (keep.title, keep.phone, keep.company) == ("VP Engineering", "+1 555 0100", "Initech")
 
 
-@pytest.mark.parametrize("flag", ["opted_out", "inactive", "high_priority"])
-def test_a_flag_either_lead_has_is_kept(sdr, flag):
-    keep, gone = pair(sdr, **{flag: True})
+@pytest.mark.parametrize("side", ["keep", "gone"])
+@pytest.mark.parametrize("flag", ["opted_out", "inactive", "high_priority", "public_sector"])
+def test_a_flag_either_lead_has_is_kept(sdr, flag, side):
+    keep, gone = pair(sdr)
+    flagged = keep if side == "keep" else gone
+    Lead.objects.filter(pk=flagged.pk).update(**{flag: True})
+    flagged.refresh_from_db()
 
     merge_leads(keep, gone, by=sdr, now=NOW)
 

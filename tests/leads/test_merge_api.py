@@ -89,6 +89,7 @@ def test_a_manager_merges_their_teams_leads(api, sdr, teammate, manager):
 
     assert response.status_code == 200, response.content
     assert Lead.objects.get(pk=keep.pk).owner == sdr
+    assert not Lead.objects.filter(pk=gone.pk).exists()
 
 
 @pytest.mark.parametrize("body", [

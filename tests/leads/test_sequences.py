@@ -136,13 +136,13 @@ def test_update_sequence_refuses_to_drop_a_step_an_enrolment_completed():
     enrollment = EnrollmentFactory(sequence__steps=3, current_step=3)
 
     with pytest.raises(Refused, match="completed step 3; keep at least 3 steps"):
-        sequences.update_sequence(enrollment.sequence, {"steps": [{"day_offset": 0, "type": "call"}]}, by=None)
+        sequences.update_sequence(enrollment.sequence, {"steps": [{"day_offset": 0, "type": "call"}]})
     assert enrollment.sequence.steps.count() == 3
 
 
 def test_update_sequence_replaces_the_steps():
     sequence = SequenceFactory(steps=3)
-    sequences.update_sequence(sequence, {"steps": [{"day_offset": 1, "type": "call"}]}, by=None)
+    sequences.update_sequence(sequence, {"steps": [{"day_offset": 1, "type": "call"}]})
     assert list(sequence.steps.values_list("position", "day_offset", "type")) == [(1, 1, "call")]
 
 
@@ -394,8 +394,10 @@ def test_the_task_applies_a_stored_event():
 
 
 def test_the_task_exits_quietly_when_the_event_is_gone():
+    waiting = sequences.record_event(EnrollmentFactory(), Kind.REPLIED, now=NOW)  # applied after commit only
     apply_sequence_event(987654321)  # no exception, nothing written
-    assert not StatusChange.objects.exists()
+    waiting.refresh_from_db()
+    assert waiting.applied_at is None and not StatusChange.objects.exists()
 
 
 def test_the_task_leaves_an_applied_event_alone():
@@ -468,7 +470,9 @@ def test_record_event_refuses_a_new_step_on_a_finished_enrolment():
 def test_record_event_takes_a_late_reply_on_a_finished_enrolment():
     enrollment = EnrollmentFactory(state=Enrollment.State.FINISHED, finish_reason=Reason.COMPLETED, finished_at=NOW)
     recorded = sequences.record_event(enrollment, Kind.REPLIED, now=NOW + timedelta(days=2))
-    assert recorded.pk is not None
+    applied = sequences.apply_event(recorded.pk, now=NOW + timedelta(days=2))
+    enrollment.refresh_from_db()
+    assert applied.applied_at is not None and enrollment.replied_at is not None
 
 
 # --- Finishing enrolments from elsewhere ------------------------------------------------
@@ -478,6 +482,15 @@ def test_marking_a_lead_inactive_finishes_its_active_enrolment():
     enrollment = EnrollmentFactory()
 
     services.update_person(enrollment.lead, {"inactive": True}, by=None)
+
+    enrollment.refresh_from_db()
+    assert (enrollment.state, enrollment.finish_reason) == (Enrollment.State.FINISHED, Reason.INACTIVE)
+
+
+def test_an_ingest_marking_a_lead_inactive_finishes_its_active_enrolment():
+    enrollment = EnrollmentFactory()
+
+    services.ingest_lead({"email": enrollment.lead.email, "inactive": True}, by=None)
 
     enrollment.refresh_from_db()
     assert (enrollment.state, enrollment.finish_reason) == (Enrollment.State.FINISHED, Reason.INACTIVE)

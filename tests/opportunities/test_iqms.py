@@ -364,6 +364,17 @@ def test_a_manager_picks_the_sdr_on_the_booking_form(client, sdr, manager):
     assert IQM.objects.values_list("sdr", "booked_by").get() == (sdr.pk, manager.pk)
 
 
+def test_a_seller_who_owns_the_lead_picks_the_sdr_on_the_booking_form(client, sdr):
+    seller = UserFactory(role=Role.AE)
+    lead = LeadFactory(owner=seller)
+    client.force_login(seller)
+    assert 'name="sdr"' in lead_page(client, lead)
+
+    client.post(book_url(lead), {**BOOKING, "sdr": sdr.pk})
+
+    assert IQM.objects.values_list("sdr", "booked_by").get() == (sdr.pk, seller.pk)
+
+
 def test_a_read_only_teammate_gets_no_form_and_cannot_book(client, sdr, teammate):
     lead = LeadFactory(owner=teammate)
     client.force_login(sdr)

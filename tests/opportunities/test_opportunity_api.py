@@ -201,6 +201,7 @@ def test_the_sdr_may_only_read_once_it_is_in_discovery(api, accepted, sdr):
 def test_ops_edit_an_accepted_opportunity(api, accepted, ops):
     response = send(api.as_user(ops), "patch", url(accepted), {"competition": "Jenkins"})
     assert response.status_code == 200, response.content
+    assert Opportunity.objects.get(pk=accepted.pk).competition == "Jenkins"
 
 
 def test_editing_the_sdr_into_the_owner_is_refused(api, accepted, ae):
@@ -215,6 +216,8 @@ def test_switching_on_professional_services_with_an_sdr_credited_is_refused(api,
 
     response = send(api.as_user(ae), "patch", url(accepted), {"professional_services": True, "sdr": None})
     assert response.status_code == 200, response.content
+    changed = Opportunity.objects.get(pk=accepted.pk)
+    assert (changed.professional_services, changed.sdr_id) == (True, None)
 
 
 def test_a_patch_cannot_change_the_stage(api, pending, ae):

@@ -321,7 +321,7 @@ def add_tier_facts(account: Account, rng: random.Random) -> None:
     account.it_employees = min(account.employee_count or 0, rng.choice([0, 40, 120, 300, 900]))
     account.tech_stack = rng.choice(TECH_STACKS)
     account.devops_adoption = rng.random() < 0.3
-    account.tier = tiers.tier(len(tiers.qualifiers_of(account)))
+    account.tier = tiers.tier_of(account)
 
 
 def between(rng: random.Random, start: datetime, end: datetime) -> datetime:
