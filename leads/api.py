@@ -39,6 +39,7 @@ from .serializers import (
     LeadSerializer,
     StatusChangeSerializer,
     StatusInput,
+    input_validator,
 )
 
 MAX_BULK_ACTIVITIES = 50
@@ -152,11 +153,10 @@ class LeadViewSet(ConvertActionMixin, MergeActionsMixin, ScopedViewSetMixin, mix
 
     @extend_schema(responses={201: LeadSerializer, 200: LeadSerializer})
     def create(self, request: Request) -> Response:
-        serializer = LeadSerializer(data=request.data, partial=True, context={"request": request})
-        serializer.is_valid(raise_exception=True)
-        if not serializer.validated_data.get("email"):
+        data = input_validator(LeadSerializer, request, partial=True).run_validation(request.data)
+        if not data.get("email"):
             raise ValidationError({"email": ["This field is required."]})
-        result = services.ingest_lead(serializer.validated_data, by=request.user)
+        result = services.ingest_lead(data, by=request.user)
         code = status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
         # LeadSerializer's representation, built as the list builds it (leads/listing.py).
         return Response(listing.render_leads([result.lead])[0], status=code)
@@ -174,8 +174,8 @@ class LeadViewSet(ConvertActionMixin, MergeActionsMixin, ScopedViewSetMixin, mix
         batch.is_valid(raise_exception=True)
         # One serializer of each kind for the whole batch: DRF builds a serializer's
         # fields on first use, which costs more than validating an item.
-        lead_input = ItemValidator(LeadSerializer(partial=True, context={"request": request}))
-        activity_input = ItemValidator(ActivityFields(context={"request": request}))
+        lead_input = input_validator(LeadSerializer, request, partial=True)
+        activity_input = input_validator(ActivityFields, request)
         items, results = [], {}
         for index, raw in enumerate(batch.validated_data["leads"]):
             item = self._validate_bulk_item(raw, lead_input, activity_input)
@@ -347,15 +347,14 @@ class ActivityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
 
     @extend_schema(request=ActivityInput, responses={201: ActivitySerializer, 404: OpenApiResponse()})
     def create(self, request: Request) -> Response:
-        data = ActivityInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        person = self._find_person(request.user, data.validated_data)
+        data = input_validator(ActivityInput, request).run_validation(request.data)
+        person = self._find_person(request.user, data)
         activity = services.record_activity(
             person,
-            data.validated_data["type"],
-            occurred_at=data.validated_data.get("occurred_at"),
-            details=data.validated_data["details"],
-            source_system=data.validated_data["source_system"],
+            data["type"],
+            occurred_at=data.get("occurred_at"),
+            details=data["details"],
+            source_system=data["source_system"],
             by=request.user,
         )
         return Response(ActivitySerializer(activity).data, status=status.HTTP_201_CREATED)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from datetime import datetime
 from typing import Any
 
@@ -260,6 +261,24 @@ class ItemValidator:
             return self.serializer.run_validation(data)  # raises DRF's own error
         assert ret is not None, ".validate() should return the validated data"
         return ret
+
+
+# Per thread: a validator's serializer holds the request it validates for.
+_validators = threading.local()
+
+
+def input_validator(serializer_class: type[serializers.Serializer], request: Any, **kwargs: Any) -> ItemValidator:
+    """The ItemValidator of `serializer_class(**kwargs)`, made once per thread and given
+    this request's context: DRF builds a serializer's fields each time one is made, which
+    was a tenth of an ingest request (POST leads/, POST activities/). `run_validation`
+    returns what `is_valid()` would leave in `validated_data`, or raises its errors."""
+    cache = _validators.__dict__.setdefault("by_class", {})
+    key = (serializer_class, tuple(sorted(kwargs.items())))
+    validator = cache.get(key)
+    if validator is None:
+        validator = cache[key] = ItemValidator(serializer_class(**kwargs))
+    validator.serializer._context = {"request": request}
+    return validator
 
 
 def _skips_absent(field: serializers.Field) -> bool:

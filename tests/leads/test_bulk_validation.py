@@ -4,6 +4,7 @@ serializer it wraps would give."""
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
@@ -13,7 +14,7 @@ from rest_framework.exceptions import ValidationError
 
 from leads.api import LeadViewSet
 from leads.models import ActivityType, InitialSource, Queue
-from leads.serializers import ActivityFields, ItemValidator, LeadSerializer
+from leads.serializers import ActivityFields, ItemValidator, LeadSerializer, input_validator
 from tests.leads.test_api_bad_input import BAD_ACTIVITIES, BAD_NEW_LEADS, MISSING, NEW_LEAD
 
 pytestmark = pytest.mark.django_db
@@ -141,3 +142,39 @@ def test_an_unusual_serializer_validates_exactly_as_itself(body, partial):
     serializer = Unusual(partial=partial)
 
     assert outcome(ItemValidator(serializer), dict(body)) == outcome(serializer, dict(body))
+
+
+# --- one validator per thread for POST leads/ and POST activities/ ----------------------------
+
+def test_a_thread_reuses_its_validator_with_the_request_of_the_moment():
+    first, second = object(), object()
+
+    validator = input_validator(LeadSerializer, first, partial=True)
+    again = input_validator(LeadSerializer, second, partial=True)
+
+    assert again is validator
+    assert validator.serializer.context == {"request": second}
+    assert validator.serializer.partial
+    assert input_validator(LeadSerializer, second) is not validator  # other arguments, other validator
+
+
+def test_each_thread_has_its_own_validator():
+    here = input_validator(ActivityFields, object())
+    made = []
+    thread = threading.Thread(target=lambda: made.append(input_validator(ActivityFields, object())))
+    thread.start()
+    thread.join()
+
+    assert made and made[0] is not here
+
+
+def test_a_refused_body_leaves_nothing_behind_for_the_next(api, sdr):
+    client = api.as_user(sdr)
+    refused = client.post("/api/v1/leads/", {**NEW_LEAD, "email": "a@acme.com", "title": "x" * 300,
+                                            "employee_count": 250}, format="json")
+    accepted = client.post("/api/v1/leads/", {"email": "b@acme.com", "last_name": "Bee",
+                                             "initial_source": InitialSource.WEBCAST}, format="json")
+
+    assert refused.status_code == 400 and "title" in refused.json()["errors"]
+    assert accepted.status_code == 201, accepted.content
+    assert accepted.json()["employee_count"] is None and accepted.json()["title"] == ""
