@@ -46,7 +46,7 @@ class PoolMember(models.Model):
     user = models.ForeignKey(USER, on_delete=models.CASCADE, related_name="pool_memberships")
     position = models.PositiveIntegerField(default=0)
     weight = models.PositiveIntegerField(default=1)
-    # Smooth weighted round robin state (changed only under the pool's row lock).
+    # Smooth weighted round robin state (changed only under the members' row locks).
     credit = models.IntegerField(default=0)
     assigned = models.PositiveIntegerField(default=0)
 

@@ -199,18 +199,21 @@ def read_territories() -> tuple[engine.TerritoryFacts, ...]:
 
 def next_in_pool(pool_name: str, exclude: int | None = None) -> tuple[User | None, list[int]]:
     """The pool member whose turn it is (smooth weighted round robin), or None when no
-    member is available. Runs under the pool's row lock, so concurrent requests queue
-    here and no turn is skipped or given twice. `exclude`: a member who sits this turn
-    out with their round-robin state untouched (the owner a lead is taken from)."""
+    member is available. Runs under the available members' row locks, taken in id
+    order by every caller: concurrent requests queue here, each reads the rows as the
+    one before it left them, and no turn is skipped or given twice. `exclude`: a member
+    who sits this turn out with their round-robin state untouched (the owner a lead is
+    taken from). The user comes with the fields routing reads (name, region)."""
     pool = pool_id(pool_name)
     if pool is None:
         return None, []
-    # No savepoint: inside a caller's transaction the lock is held to its commit anyway.
+    # No savepoint: inside a caller's transaction the locks are held to its commit anyway.
     with transaction.atomic(savepoint=False):
-        if not Pool.objects.select_for_update().filter(pk=pool).exists():
-            return None, []
-        members = list(PoolMember.objects.filter(pool_id=pool, user__is_available=True, user__is_active=True)
-                       .exclude(user_id=exclude).select_related("user").order_by("position", "id"))
+        members = list(PoolMember.objects.select_for_update(of=("self",))
+                       .filter(pool_id=pool, user__is_available=True, user__is_active=True)
+                       .exclude(user_id=exclude).select_related("user").only(*MEMBER_FIELDS)
+                       .order_by("id"))  # the lock order: ids never change, positions do
+        members.sort(key=lambda m: (m.position, m.id))
         if not members:
             return None, []
         total = sum(m.weight for m in members)
@@ -220,11 +223,15 @@ def next_in_pool(pool_name: str, exclude: int | None = None) -> tuple[User | Non
         chosen.credit -= total
         chosen.assigned += 1
         # The same in one statement (cheaper than bulk_update's CASE per member): every
-        # member gains its weight, the chosen one pays the total. Exact under the lock.
+        # member gains its weight, the chosen one pays the total. Exact under the locks.
         chosen_only = Case(When(pk=chosen.pk, then=Value(1)), default=Value(0))
         PoolMember.objects.filter(pk__in=[m.pk for m in members]).update(
             credit=F("credit") + F("weight") - chosen_only * total, assigned=F("assigned") + chosen_only)
         return chosen.user, [m.user_id for m in members]
+
+
+MEMBER_FIELDS = ("pool_id", "user_id", "position", "weight", "credit", "assigned",
+                 "user__username", "user__first_name", "user__last_name", "user__region")
 
 
 @transaction.atomic
@@ -237,6 +244,9 @@ def save_pool(pool: Pool, data: dict[str, Any], members: list[dict[str, Any]] | 
     if members is None:
         return pool
     wanted = {m["user"].pk: m for m in members}
+    # Lock the members in next_in_pool's order (by id) before touching any: routing waits
+    # for this edit instead of deadlocking with it.
+    list(PoolMember.objects.select_for_update().filter(pool=pool).order_by("id").values_list("pk"))
     PoolMember.objects.filter(pool=pool).exclude(user__in=wanted).delete()
     kept = list(PoolMember.objects.filter(pool=pool))
     for member in kept:

@@ -10,6 +10,7 @@ from django.db import connection
 
 from leads import services
 from leads.models import Lead
+from routing import services as routing
 from routing.models import Pool, PoolMember
 from sdrcrm.models import Role
 from tests.conftest import on_postgres, require
@@ -52,3 +53,31 @@ def test_eight_clients_share_240_trials_exactly_80_each_and_none_for_the_absent(
     assert owners[None] == 0
     assert sorted(PoolMember.objects.filter(pool=pool, user__in=members).values_list("assigned", flat=True)) == [
         80, 80, 80]
+
+
+def edit_pool_while_routing(pool: Pool, users: list, rounds: int) -> int:
+    try:
+        for n in range(rounds):
+            order = users if n % 2 else users[::-1]  # positions flip every edit
+            routing.save_pool(pool, {}, [{"user": user, "position": i, "weight": 1} for i, user in enumerate(order)])
+        return rounds
+    finally:
+        connection.close()
+
+
+def test_ops_editing_a_pool_while_leads_are_routed_neither_deadlocks_nor_loses_a_turn():
+    require(on_postgres(), "CI must run the concurrency test on PostgreSQL",
+            "row-lock concurrency is tested on PostgreSQL (DATABASE_URL=postgres://…)")
+    members = [UserFactory(role=Role.BDR) for _ in range(3)]
+    pool = Pool.objects.get(name="EMEA BDR")
+    for i, user in enumerate(members):
+        PoolMember.objects.create(pool=pool, user=user, position=i)
+
+    with ThreadPoolExecutor(max_workers=CLIENTS + 1) as executor:
+        editor = executor.submit(edit_pool_while_routing, pool, members, 40)
+        ids = [pk for batch in executor.map(send_trials, range(CLIENTS)) for pk in batch]
+        assert editor.result() == 40
+
+    owners = Counter(Lead.objects.filter(pk__in=ids).values_list("owner_id", flat=True))
+    assert owners[None] == 0 and sum(owners.values()) == CLIENTS * PER_CLIENT
+    assert sum(PoolMember.objects.filter(pool=pool).values_list("assigned", flat=True)) == CLIENTS * PER_CLIENT
