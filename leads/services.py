@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from routing import engine as routing_engine
@@ -143,7 +144,7 @@ def ingest_lead(data: Mapping[str, Any], by: User | None, now: datetime | None =
     email = check_email_allowed(data.pop("email", "") or "")
     check_owner_assignable(data.get("owner"), by)
     source = data.pop("initial_source", None)
-    existing = Lead.objects.select_for_update().filter(email=email).first()
+    existing = by_email(Lead.objects.select_for_update(), email)
     if existing is None:
         lead = new_lead(email, source, data, by, now)
         routing.classify(lead)
@@ -412,10 +413,11 @@ def route_lead(lead: Lead, request: str = "", now: datetime | None = None) -> Ro
     elif owner_id is not None:
         clock = routing.sla_clock(lead, owner_id, pool, now, owner_region) if starts_clock else {}
         _assign(lead, owner_id=owner_id, queue=None, **clock)
-        if decision.rule and decision.rule.kind == "domain_mql":
+        others = [d.lead_id for d in facts.domain_leads if d.status == Status.MQL and d.owner_id != owner_id]
+        if others and decision.rule and decision.rule.kind == "domain_mql":
             # SPEC §5 rule 4: the other MQLs at the domain go to the same owner too.
-            Lead.objects.filter(pk__in=[d.lead_id for d in facts.domain_leads if d.status == Status.MQL]).exclude(
-                owner_id=owner_id).update(owner_id=owner_id, queue=None, updated_at=now)
+            Lead.objects.filter(pk__in=others).exclude(owner_id=owner_id).update(
+                owner_id=owner_id, queue=None, updated_at=now)
     elif queue is not None:
         _assign(lead, owner_id=None, queue=queue)
     record = routing.record_decision(lead, decision, facts, ruleset, now, owner_id=owner_id, pool_name=pool,
@@ -472,6 +474,12 @@ def promote_to_mql(person: Person, now: datetime | None = None) -> bool:
     return _move(person, Status.MQL, reason="", cause=Cause.SCORE, by=None, now=now)
 
 
+def by_email(leads: QuerySet[Lead], email: str) -> Lead | None:
+    """The lead of `leads` with this (unique) email: no ORDER BY, which `first()` adds and
+    the hot ingest lookups paid for in compiling and planning."""
+    return next(iter(leads.filter(email=email)[:1]), None)
+
+
 def find_person_by_email(email: str, user: User | None) -> Lead | Contact | None:
     """The lead with this email, else the newest contact with it, among what `user` sees
     (everyone's when `user` is None)."""
@@ -480,7 +488,7 @@ def find_person_by_email(email: str, user: User | None) -> Lead | Contact | None
     if user is not None:
         leads, contacts = leads.visible_to(user), contacts.visible_to(user)
     # A converted lead lives on as its contact.
-    lead = leads.filter(email=email, converted_to__isnull=True).first()
+    lead = by_email(leads.filter(converted_to__isnull=True), email)
     if lead is not None:
         return lead
     return contacts.filter(email=email).order_by("-id").first()
