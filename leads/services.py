@@ -150,12 +150,17 @@ def ingest_lead(data: Mapping[str, Any], by: User | None, now: datetime | None =
         routing.classify(lead)
         lead.score = scoring.profile_score(lead)  # saved with the lead: no update after the ledger
         try:
-            with transaction.atomic():  # a savepoint: a concurrent twin may win the insert
+            # A savepoint: a concurrent twin may win the insert (its pool turn is undone too).
+            with transaction.atomic():
+                route = _route_before_saving(lead, now)
                 lead.save()
         except IntegrityError:
             existing = Lead.objects.select_for_update().get(email=email)
         else:
-            score_and_advance(lead, new_types=set(), now=now, new=True)
+            score_and_advance(lead, new_types=set(), now=now, new=True, route=route is None)
+            if route is not None:
+                _after_assign(lead, route, now)
+                log_route(lead, route, now)
             return IngestResult(lead, created=True)
     _check_can_update(existing, by)
     if source:
@@ -168,6 +173,22 @@ def ingest_lead(data: Mapping[str, Any], by: User | None, now: datetime | None =
     _finish_sequences_if_inactive(existing, was_inactive)
     score_and_advance(existing, new_types=set(), now=now)
     return IngestResult(existing, created=False)
+
+
+def _route_before_saving(lead: Lead, now: datetime) -> Route | None:
+    """A new lead that routing gives to an owner or a queue is saved with them (one write
+    instead of an insert and an update). None: nothing to route yet, or the decision
+    needs the saved lead (convert, recycle, or an MQL move first): score_and_advance
+    routes it after the insert, as any other."""
+    if not needs_routing(lead) or score_move(lead, set()) is not None:
+        return None
+    route = plan_route(lead, "", now)
+    if not route.assigns:
+        return None
+    lead.owner_id, lead.queue = route.owner_id, route.queue
+    for name, value in route.fields.items():
+        setattr(lead, name, value)
+    return route
 
 
 def _finish_sequences_if_inactive(person: Person, was_inactive: bool) -> None:
@@ -328,10 +349,11 @@ def record_activity(
 
 
 def score_and_advance(person: Person, new_types: set[str], now: datetime,
-                      new: bool = False) -> None:
+                      new: bool = False, route: bool = True) -> None:
     """Re-score, then apply what the behaviour and the score imply: an unsubscribe opts
     out and unqualifies; a form fill makes a raw lead an inquiry; 90 points make MQL.
-    `new`: the person was just created (see scoring.services.rescore_ledger)."""
+    `new`: the person was just created (see scoring.services.rescore_ledger); `route`:
+    False when the caller has routed it already."""
     changes = scoring.rescore_ledger(person, now=now, new=new)
     if A.EMAIL_UNSUBSCRIBE in new_types:
         changes["opted_out"] = person.opted_out = True
@@ -341,7 +363,7 @@ def score_and_advance(person: Person, new_types: set[str], now: datetime,
     elif changes:
         type(person).objects.filter(pk=person.pk).update(**changes)
     # An unsubscribe closed the person (or it was closed already): routing skips it.
-    if isinstance(person, Lead) and needs_routing(person):
+    if route and isinstance(person, Lead) and needs_routing(person):
         request = next((t for t in (A.PROFESSIONAL_SERVICES_REQUEST, A.TRIAL_REQUEST, A.CONTACT_REQUEST)
                         if t in new_types), "")
         route_lead(person, request=request, now=now)
@@ -386,6 +408,41 @@ def needs_routing(lead: Lead) -> bool:
 def route_lead(lead: Lead, request: str = "", now: datetime | None = None) -> RoutingDecision:
     """Run the active routing rules for a lead and carry the decision out; log it."""
     now = now or timezone.now()
+    route = plan_route(lead, request, now)
+    if route.decision.action == "convert":
+        convert_into_account(lead, lead.account, owner_id=route.owner_id, cause=Cause.ROUTING, now=now)
+    elif route.decision.action == "recycle":
+        _move(lead, Status.RECYCLE, reason=RecycleReason.EVALUATING, cause=Cause.ROUTING, by=None, now=now)
+    elif route.assigns:
+        _assign(lead, owner_id=route.owner_id, queue=route.queue, **route.fields)
+        _after_assign(lead, route, now)
+    return log_route(lead, route, now)
+
+
+@dataclass
+class Route:
+    """A routing decision made and its pool turn taken, not yet carried out on the lead."""
+
+    decision: Decision
+    facts: routing_engine.Facts
+    ruleset: Any
+    owner_id: int | None
+    pool: str
+    queue: Queue | None
+    candidates: Sequence[int]
+    reason: str
+    fields: dict[str, Any]  # the SLA clock, when the decision starts it
+
+    @property
+    def assigns(self) -> bool:
+        """Carried out by giving the lead to an owner or a queue (not convert or recycle)."""
+        return self.decision.action not in ("convert", "recycle") and (
+            self.owner_id is not None or self.queue is not None)
+
+
+def plan_route(lead: Lead, request: str, now: datetime) -> Route:
+    """Decide, and take the pool turn when the decision is a pool; the lead is not written,
+    so a new lead can be saved with its owner (ingest_lead)."""
     ruleset, rules = routing.active_ruleset()
     facts = routing.load_facts(lead, request)
     decision = routing_engine.decide(facts, rules)
@@ -405,24 +462,33 @@ def route_lead(lead: Lead, request: str = "", now: datetime | None = None) -> Ro
         queue = routing.queue_named(decision.queue)
     # SPEC §5: a contact or professional-services request starts the follow-up SLA.
     starts_clock = owner_id is not None and decision.action in ("owner", "pool") and facts.request in sla.SLA_REQUESTS
-    if decision.action == "convert":
-        account = lead.account
-        convert_into_account(lead, account, owner_id=owner_id, cause=Cause.ROUTING, now=now)
-    elif decision.action == "recycle":
-        _move(lead, Status.RECYCLE, reason=RecycleReason.EVALUATING, cause=Cause.ROUTING, by=None, now=now)
-    elif owner_id is not None:
-        clock = routing.sla_clock(lead, owner_id, pool, now, owner_region) if starts_clock else {}
-        _assign(lead, owner_id=owner_id, queue=None, **clock)
-        others = [d.lead_id for d in facts.domain_leads if d.status == Status.MQL and d.owner_id != owner_id]
-        if others and decision.rule and decision.rule.kind == "domain_mql":
+    fields = routing.sla_clock(lead, owner_id, pool, now, owner_region) if starts_clock else {}
+    if owner_id is not None:
+        queue = None
+    return Route(decision, facts, ruleset, owner_id, pool, queue, candidates, reason, fields)
+
+
+def _after_assign(lead: Lead, route: Route, now: datetime) -> None:
+    """What giving the lead away brings with it, once the lead is saved."""
+    if route.owner_id is not None and route.decision.rule and route.decision.rule.kind == "domain_mql":
+        others = [d.lead_id for d in route.facts.domain_leads
+                  if d.status == Status.MQL and d.owner_id != route.owner_id]
+        if others:
             # SPEC §5 rule 4: the other MQLs at the domain go to the same owner too.
-            Lead.objects.filter(pk__in=others).exclude(owner_id=owner_id).update(
-                owner_id=owner_id, queue=None, updated_at=now)
-    elif queue is not None:
-        _assign(lead, owner_id=None, queue=queue)
-    record = routing.record_decision(lead, decision, facts, ruleset, now, owner_id=owner_id, pool_name=pool,
-                                     queue=queue, candidates=candidates, reason=reason)
-    _notify_for(lead, decision, record)
+            Lead.objects.filter(pk__in=others).exclude(owner_id=route.owner_id).update(
+                owner_id=route.owner_id, queue=None, updated_at=now)
+    if route.queue is not None and route.queue.name == Queue.COMMUNITY_ADVOCATE:
+        from . import sequences  # sequences imports this module
+
+        # SPEC §6: community program requests leave the SDR cadences.
+        sequences.finish_enrollments(lead, sequences.Reason.COMMUNITY_PROGRAM)
+
+
+def log_route(lead: Lead, route: Route, now: datetime) -> RoutingDecision:
+    record = routing.record_decision(lead, route.decision, route.facts, route.ruleset, now, owner_id=route.owner_id,
+                                     pool_name=route.pool, queue=route.queue, candidates=route.candidates,
+                                     reason=route.reason)
+    _notify_for(lead, route.decision, record)
     return record
 
 
@@ -433,11 +499,6 @@ def _assign(lead: Lead, owner_id: int | None, queue: Queue | None, **fields: Any
     lead.owner_id, lead.queue = owner_id, queue
     for name, value in fields.items():
         setattr(lead, name, value)
-    if queue is not None and queue.name == Queue.COMMUNITY_ADVOCATE:
-        from . import sequences  # sequences imports this module
-
-        # SPEC §6: community program requests leave the SDR cadences.
-        sequences.finish_enrollments(lead, sequences.Reason.COMMUNITY_PROGRAM)
 
 
 def _notify_for(lead: Lead, decision: Decision, record: RoutingDecision) -> None:
