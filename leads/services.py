@@ -12,8 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from routing import engine as routing_engine
@@ -144,7 +143,7 @@ def ingest_lead(data: Mapping[str, Any], by: User | None, now: datetime | None =
     email = check_email_allowed(data.pop("email", "") or "")
     check_owner_assignable(data.get("owner"), by)
     source = data.pop("initial_source", None)
-    existing = by_email(Lead.objects.select_for_update(), email)
+    existing = lead_by_email(email, lock=True)
     if existing is None:
         lead = new_lead(email, source, data, by, now)
         routing.classify(lead)
@@ -535,21 +534,30 @@ def promote_to_mql(person: Person, now: datetime | None = None) -> bool:
     return _move(person, Status.MQL, reason="", cause=Cause.SCORE, by=None, now=now)
 
 
-def by_email(leads: QuerySet[Lead], email: str) -> Lead | None:
-    """The lead of `leads` with this (unique) email: no ORDER BY, which `first()` adds and
-    the hot ingest lookups paid for in compiling and planning."""
-    return next(iter(leads.filter(email=email)[:1]), None)
+def lead_by_email(email: str, *, lock: bool = False, unconverted: bool = False) -> Lead | None:
+    """The lead with this (unique, normalised) email, every field loaded; `lock`: FOR
+    UPDATE; `unconverted`: only a lead not converted yet. Hand-written because both
+    ingest requests run it and the ORM spent longer compiling its 47 columns than the
+    database took to answer."""
+    sql = "SELECT * FROM leads_lead WHERE email = %s"
+    if unconverted:
+        sql += " AND converted_to_id IS NULL"
+    if lock and connection.features.has_select_for_update:  # SQLite locks the whole database
+        sql += " FOR UPDATE"
+    return next(iter(Lead.objects.raw(sql, [email])), None)
 
 
 def find_person_by_email(email: str, user: User | None) -> Lead | Contact | None:
     """The lead with this email, else the newest contact with it, among what `user` sees
     (everyone's when `user` is None)."""
     email = email.strip().lower()
-    leads, contacts = Lead.objects.all(), Contact.objects.all()
-    if user is not None:
-        leads, contacts = leads.visible_to(user), contacts.visible_to(user)
+    contacts = Contact.objects.all()
     # A converted lead lives on as its contact.
-    lead = by_email(leads.filter(converted_to__isnull=True), email)
+    if user is None:
+        lead = lead_by_email(email, unconverted=True)
+    else:
+        contacts = contacts.visible_to(user)
+        lead = Lead.objects.visible_to(user).filter(email=email, converted_to__isnull=True).first()
     if lead is not None:
         return lead
     return contacts.filter(email=email).order_by("-id").first()

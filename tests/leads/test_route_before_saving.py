@@ -13,6 +13,7 @@ from leads import services
 from leads.models import Lead, Queue
 from routing.models import PoolMember, RoutingDecision
 from sdrcrm.models import Role
+from tests.conftest import on_postgres, require
 from tests.factories import LeadFactory, UserFactory
 from tests.routing.test_routing_services import pool_of
 
@@ -51,6 +52,8 @@ def test_a_lead_sent_to_a_queue_on_arrival_is_inserted_in_it():
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("seeded")
 def test_a_twin_that_wins_the_insert_gives_the_pool_turn_back(monkeypatch):
+    require(on_postgres(), "CI must run the twin-insert test on PostgreSQL",
+            "a twin insert from a second connection needs PostgreSQL (DATABASE_URL=postgres://…)")
     bdr, other = UserFactory(role=Role.BDR), UserFactory(role=Role.BDR)
     pool_of("EMEA BDR", bdr, other)
     plan = services.plan_route
