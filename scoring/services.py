@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
@@ -79,10 +79,7 @@ def rescore_ledger(person: Person, rules: Sequence[engine.Rule] | None = None, n
     field = person.PERSON_FIELD
     current: dict[tuple[str, int | None], int] = defaultdict(int)
     if person.pk is not None and not new:
-        for key, activity_id, points in (
-            ScoreEntry.objects.filter(**{field: person.pk}).values_list("rule_key", "activity_id")
-            .annotate(total=Sum("points")).values_list("rule_key", "activity_id", "total")
-        ):
+        for key, activity_id, points in _ledger_sums(field, person.pk):
             current[(key, activity_id)] += points
     wanted = {(a.rule_key, a.activity_id): a for a in awards}
     entries = []
@@ -104,6 +101,16 @@ def rescore_ledger(person: Person, rules: Sequence[engine.Rule] | None = None, n
     for name, value in updates.items():
         setattr(person, name, value)
     return updates
+
+
+def _ledger_sums(field: str, pk: int) -> list[tuple[str, int | None, int]]:
+    """(rule, activity, points) summed over the person's ledger. Hand-written: every
+    ingested activity runs it, and the ORM's GROUP BY compiled slower than it ran."""
+    column = connection.ops.quote_name(ScoreEntry._meta.get_field(field).column)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT rule_key, activity_id, SUM(points) FROM scoring_scoreentry WHERE {column} = %s"
+                       " GROUP BY rule_key, activity_id", [pk])
+        return cursor.fetchall()
 
 
 def profile_score(person: Person) -> int:
