@@ -191,10 +191,17 @@ def _route_before_saving(lead: Lead, now: datetime) -> Route | None:
     route = plan_route(lead, "", now)
     if not route.assigns:
         return None
+    _take(lead, route)
+    return route
+
+
+def _take(lead: Lead, route: Route) -> dict[str, Any]:
+    """Give the lead (in memory) to the route's owner or queue; the fields to save."""
     lead.owner_id, lead.queue = route.owner_id, route.queue
+    fields = {"owner_id": route.owner_id, "queue_id": route.queue.pk if route.queue else None, **route.fields}
     for name, value in route.fields.items():
         setattr(lead, name, value)
-    return route
+    return fields
 
 
 def _finish_sequences_if_inactive(person: Person, was_inactive: bool) -> None:
@@ -364,14 +371,29 @@ def score_and_advance(person: Person, new_types: set[str], now: datetime,
     if A.EMAIL_UNSUBSCRIBE in new_types:
         changes["opted_out"] = person.opted_out = True
     move = score_move(person, new_types)
+    # An unsubscribe closes the person (or it was closed already): routing skips it. An
+    # open move (inquiry, MQL) leaves needs_routing's answer as it was.
+    routes = route and isinstance(person, Lead) and (move is None or move[0] in OPEN_STATUSES) \
+        and needs_routing(person)
+    request = next((t for t in (A.PROFESSIONAL_SERVICES_REQUEST, A.TRIAL_REQUEST, A.CONTACT_REQUEST)
+                    if t in new_types), "")
+    if move is not None and routes:
+        # The move and the owner routing gives in one UPDATE of the lead.
+        plan = plan_route(person, request, now)
+        if plan.assigns:
+            _move(person, move[0], reason=move[1], cause=Cause.SCORE, by=None, now=now,
+                  also={**changes, **_take(person, plan)})
+            _after_assign(person, plan, now)
+        else:
+            _move(person, move[0], reason=move[1], cause=Cause.SCORE, by=None, now=now, also=changes)
+            carry_out(person, plan, now)
+        log_route(person, plan, now)
+        return
     if move is not None:
         _move(person, move[0], reason=move[1], cause=Cause.SCORE, by=None, now=now, also=changes)
     elif changes:
         type(person).objects.filter(pk=person.pk).update(**changes)
-    # An unsubscribe closed the person (or it was closed already): routing skips it.
-    if route and isinstance(person, Lead) and needs_routing(person):
-        request = next((t for t in (A.PROFESSIONAL_SERVICES_REQUEST, A.TRIAL_REQUEST, A.CONTACT_REQUEST)
-                        if t in new_types), "")
+    if routes:
         route_lead(person, request=request, now=now)
 
 
@@ -415,6 +437,11 @@ def route_lead(lead: Lead, request: str = "", now: datetime | None = None) -> Ro
     """Run the active routing rules for a lead and carry the decision out; log it."""
     now = now or timezone.now()
     route = plan_route(lead, request, now)
+    carry_out(lead, route, now)
+    return log_route(lead, route, now)
+
+
+def carry_out(lead: Lead, route: Route, now: datetime) -> None:
     if route.decision.action == "convert":
         convert_into_account(lead, lead.account, owner_id=route.owner_id, cause=Cause.ROUTING, now=now)
     elif route.decision.action == "recycle":
@@ -422,7 +449,6 @@ def route_lead(lead: Lead, request: str = "", now: datetime | None = None) -> Ro
     elif route.assigns:
         _assign(lead, owner_id=route.owner_id, queue=route.queue, **route.fields)
         _after_assign(lead, route, now)
-    return log_route(lead, route, now)
 
 
 @dataclass

@@ -1,5 +1,6 @@
-"""A new lead that routing gives away at once is saved with its owner (one write), and
-everything else about it is what routing after the insert would give."""
+"""Routing writes a lead once: a new lead that routing gives away at once is inserted
+with its owner, and an activity that makes a lead MQL and routes it updates it once;
+everything else is what routing after the write would give."""
 
 from __future__ import annotations
 
@@ -82,3 +83,21 @@ def test_a_twin_that_wins_the_insert_gives_the_pool_turn_back(monkeypatch):
     assert sorted(PoolMember.objects.values_list("user_id", "assigned")) == sorted([(bdr.pk, 1), (other.pk, 0)])
     assert Lead.objects.get(email="cto@firm.de").owner_id == bdr.pk
     assert RoutingDecision.objects.filter(lead=result.lead).count() == 1
+
+
+@pytest.mark.django_db
+def test_an_activity_that_makes_a_lead_mql_and_routes_it_updates_the_lead_once():
+    bdr = UserFactory(role=Role.BDR)
+    pool_of("EMEA BDR", bdr)
+    lead = services.ingest_lead({"email": "dev@firm.de", **HOT, "title": "Developer"}, by=None).lead
+    assert lead.owner_id is None  # 5 points: not routed on arrival
+
+    with CaptureQueriesContext(connection) as queries:
+        services.record_activity(lead, "contact_request")
+
+    stored = Lead.objects.get(pk=lead.pk)
+    assert (stored.status, stored.owner_id, stored.score) == ("mql", bdr.pk, lead.score)
+    assert stored.mql_at is not None and stored.sla_due_at is not None
+    assert stored.status_changes.get().new == "mql"
+    assert RoutingDecision.objects.get(lead=lead).owner_id == bdr.pk
+    assert len([q for q in queries.captured_queries if q["sql"].startswith('UPDATE "leads_lead"')]) == 1
