@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db
 # Rules, rule set, territories, pools and queues come from the configuration cache:
 # one query for its token per request (sdrcrm.config); the API token's user is cached too.
 LEAD_QUERIES = 10  # a new lead has no activities or ledger to load, and is saved with its score
-ACTIVITY_QUERIES = 14  # score, MQL and owner in one update, colleagues at the domain, pool turn (one locking read), decision
+ACTIVITY_QUERIES = 14  # score, MQL and owner in one update, colleagues at the domain, pool turn, decision
 
 
 def ingest_one(client, n: int) -> None:
