@@ -373,8 +373,8 @@ def score_and_advance(person: Person, new_types: set[str], now: datetime,
     move = score_move(person, new_types)
     # An unsubscribe closes the person (or it was closed already): routing skips it. An
     # open move (inquiry, MQL) leaves needs_routing's answer as it was.
-    routes = route and isinstance(person, Lead) and (move is None or move[0] in OPEN_STATUSES) \
-        and needs_routing(person)
+    routes = (route and isinstance(person, Lead) and (move is None or move[0] in OPEN_STATUSES)
+              and needs_routing(person))
     request = next((t for t in (A.PROFESSIONAL_SERVICES_REQUEST, A.TRIAL_REQUEST, A.CONTACT_REQUEST)
                     if t in new_types), "")
     if move is not None and routes:
@@ -442,6 +442,7 @@ def route_lead(lead: Lead, request: str = "", now: datetime | None = None) -> Ro
 
 
 def carry_out(lead: Lead, route: Route, now: datetime) -> None:
+    """Convert, recycle, or give the lead to the route's owner or queue."""
     if route.decision.action == "convert":
         convert_into_account(lead, lead.account, owner_id=route.owner_id, cause=Cause.ROUTING, now=now)
     elif route.decision.action == "recycle":
