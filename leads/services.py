@@ -22,6 +22,7 @@ from routing import sla
 from routing.engine import Decision
 from routing.models import RoutingDecision
 from scoring import services as scoring
+from sdrcrm import rows
 from sdrcrm.errors import Refused
 from sdrcrm.models import Role, User
 
@@ -572,41 +573,16 @@ def lead_by_email(email: str, *, lock: bool = False, unconverted: bool = False) 
     """The lead with this (unique, normalised) email, every field loaded; `lock`: FOR
     UPDATE; `unconverted`: only a lead not converted yet. Hand-written because both
     ingest requests run it, and the ORM (or Lead.objects.raw) spent longer preparing its
-    47 columns than the database took to answer. Values are converted as the ORM would."""
-    fields = Lead._meta.concrete_fields
-    sql = f"SELECT {', '.join(connection.ops.quote_name(f.column) for f in fields)} FROM leads_lead WHERE email = %s"
+    47 columns than the database took to answer."""
+    attnames = [f.attname for f in Lead._meta.concrete_fields]
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in Lead._meta.concrete_fields)
+    sql = f"SELECT {columns} FROM leads_lead WHERE email = %s"
     if unconverted:
         sql += " AND converted_to_id IS NULL"
     if lock and connection.features.has_select_for_update:  # SQLite locks the whole database
         sql += " FOR UPDATE"
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [email])
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    values = list(row)
-    for i, col, converters in _lead_converters():
-        for convert in converters:
-            values[i] = convert(values[i], col, connection)
-    return Lead.from_db(connection.alias, [f.attname for f in fields], values)
-
-
-_converters: dict[str, list[tuple[int, Any, list[Any]]]] = {}
-
-
-def _lead_converters() -> list[tuple[int, Any, list[Any]]]:
-    """The database's and the fields' converters for Lead's columns (as the ORM applies
-    to every row it reads), worked out once per database vendor."""
-    found = _converters.get(connection.vendor)
-    if found is None:
-        found = []
-        for i, field in enumerate(Lead._meta.concrete_fields):
-            col = field.get_col(Lead._meta.db_table)
-            converters = connection.ops.get_db_converters(col) + col.get_db_converters(connection)
-            if converters:
-                found.append((i, col, converters))
-        _converters[connection.vendor] = found
-    return found
+    found = rows.fetch(Lead, attnames, sql, [email])
+    return Lead.from_db(connection.alias, attnames, found[0]) if found else None
 
 
 def find_person_by_email(email: str, user: User | None) -> Lead | Contact | None:

@@ -13,7 +13,7 @@ from django.db.models import QuerySet
 from leads import domains
 from leads.models import Account, Lead, Queue, Status
 from opportunities.models import OPEN_STAGES, Opportunity
-from sdrcrm import config
+from sdrcrm import config, rows
 from sdrcrm.models import Notification, Role, User
 
 from . import engine, geo, segments, sla
@@ -145,9 +145,7 @@ def load_facts(lead: Lead, request: str, territories: list[engine.TerritoryFacts
     domain_leads: list[engine.DomainLead] = []
     if account is None and domain and not domains.is_free(domain):
         if colleagues is None:
-            rows = (COLLEAGUES.filter(email_domain=domain).exclude(pk=lead.pk)
-                    .values_list("pk", "owner_id", "status", "mql_at")[:MAX_COLLEAGUES])
-            domain_leads = [engine.DomainLead(*row) for row in rows]
+            domain_leads = [engine.DomainLead(*row) for row in _colleagues(domain, lead.pk)]
         else:
             domain_leads = [c for c in colleagues if c.lead_id != lead.pk][:MAX_COLLEAGUES]
     size = lead.segment if lead.segment != "pubsec" else (
@@ -164,8 +162,21 @@ def load_facts(lead: Lead, request: str, territories: list[engine.TerritoryFacts
 
 
 # Rules 4 and 5 look at owned leads of the same company domain that are MQL or being worked.
-COLLEAGUES = Lead.objects.filter(owner__isnull=False, status__in=[Status.MQL, Status.ACCEPTED, Status.QUALIFYING])
+COLLEAGUE_STATUSES = (Status.MQL, Status.ACCEPTED, Status.QUALIFYING)
+COLLEAGUES = Lead.objects.filter(owner__isnull=False, status__in=COLLEAGUE_STATUSES)
 MAX_COLLEAGUES = 50
+
+
+def _colleagues(domain: str, exclude: int | None) -> list[list[Any]]:
+    """COLLEAGUES at the domain but the lead itself: (id, owner, status, mql_at) rows.
+    Hand-written: every routed lead runs it (sdrcrm.rows)."""
+    sql = (f"SELECT id, owner_id, status, mql_at FROM leads_lead WHERE email_domain = %s AND owner_id IS NOT NULL"
+           f" AND status IN ({', '.join(['%s'] * len(COLLEAGUE_STATUSES))})")
+    params: list[Any] = [domain, *(status.value for status in COLLEAGUE_STATUSES)]
+    if exclude is not None:
+        sql += " AND id <> %s"
+        params.append(exclude)
+    return rows.fetch(Lead, ("id", "owner_id", "status", "mql_at"), sql + f" LIMIT {MAX_COLLEAGUES}", params)
 
 
 def domain_colleagues(leads: Sequence[Lead]) -> dict[str, list[engine.DomainLead]]:
@@ -173,8 +184,8 @@ def domain_colleagues(leads: Sequence[Lead]) -> dict[str, list[engine.DomainLead
     wanted = {lead.email_domain for lead in leads
               if lead.account_id is None and lead.email_domain and not domains.is_free(lead.email_domain)}
     found: dict[str, list[engine.DomainLead]] = {domain: [] for domain in wanted}
-    rows = COLLEAGUES.filter(email_domain__in=wanted).values_list("email_domain", "pk", "owner_id", "status", "mql_at")
-    for domain, *row in rows:
+    for domain, *row in COLLEAGUES.filter(email_domain__in=wanted).values_list(
+            "email_domain", "pk", "owner_id", "status", "mql_at"):
         found[domain].append(engine.DomainLead(*row))
     return found
 

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 from leads.models import Activity, ActivityType, Contact, Lead, Person
-from sdrcrm import config
+from sdrcrm import config, rows
 
 from . import rules as engine
 from .models import ScoreEntry, ScoringRule, ScoringRuleChange
@@ -48,9 +48,14 @@ class ActivityRow:
 
 
 def _activities(person: Person) -> list[ActivityRow]:
-    rows = Activity.objects.filter(**{person.PERSON_FIELD: person.pk}).values_list(
-        "id", "type", "occurred_at", "details")
-    return [ActivityRow(*row) for row in rows]
+    # Hand-written: every ingested activity runs it (sdrcrm.rows).
+    column = connection.ops.quote_name(Activity._meta.get_field(person.PERSON_FIELD).column)
+    found = rows.fetch(Activity, ACTIVITY_COLUMNS, f"SELECT {', '.join(ACTIVITY_COLUMNS)} FROM leads_activity"
+                       f" WHERE {column} = %s", [person.pk])
+    return [ActivityRow(*row) for row in found]
+
+
+ACTIVITY_COLUMNS = ("id", "type", "occurred_at", "details")
 
 
 def rescore(person: Person, rules: Sequence[engine.Rule] | None = None, now: datetime | None = None,

@@ -1,0 +1,43 @@
+"""Rows read by hand-written SQL, converted as the ORM converts what it reads.
+
+The few statements every ingest runs with a fixed shape are written out in the service
+that owns them (the ORM spent longer compiling them than the database took to run them);
+their values still go through Django's converters (SQLite's datetimes and booleans, JSON
+columns), so callers get what a queryset would give."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from django.db import connection, models
+
+_converters: dict[tuple[str, type[models.Model], tuple[str, ...]], list[tuple[int, Any, list[Any]]]] = {}
+
+
+def fetch(model: type[models.Model], attnames: Sequence[str], sql: str, params: Sequence[Any]) -> list[list[Any]]:
+    """The rows of `sql`, which selects the columns of `attnames` of `model` in that order."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = [list(row) for row in cursor.fetchall()]
+    converters = _converters_for(model, tuple(attnames))
+    if converters:
+        for row in rows:
+            for i, col, convs in converters:
+                for convert in convs:
+                    row[i] = convert(row[i], col, connection)
+    return rows
+
+
+def _converters_for(model: type[models.Model], attnames: tuple[str, ...]) -> list[tuple[int, Any, list[Any]]]:
+    key = (connection.vendor, model, attnames)
+    found = _converters.get(key)
+    if found is None:
+        found = []
+        for i, attname in enumerate(attnames):
+            col = next(f for f in model._meta.concrete_fields if f.attname == attname).get_col(model._meta.db_table)
+            convs = connection.ops.get_db_converters(col) + col.get_db_converters(connection)
+            if convs:
+                found.append((i, col, convs))
+        _converters[key] = found
+    return found
