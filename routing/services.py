@@ -410,7 +410,8 @@ def sla_clock(lead: Lead, owner_id: int, pool_name: str, now: datetime,
     """The lead's fields that start the SLA clock (not saved). `owner_region`: the
     owner's region when the caller has the owner at hand."""
     if owner_region is None:
-        owner_region = User.objects.filter(pk=owner_id).values_list("region", flat=True).first()
+        found = rows.fetch(User, ("region",), "SELECT region FROM sdrcrm_user WHERE id = %s", [owner_id])
+        owner_region = found[0][0] if found else None
     due = sla.add_business_days(now, 1, owner_region or lead.region)
     return {"sla_due_at": due, "sla_breached_at": None, "sla_pool": pool_name}
 
