@@ -107,9 +107,8 @@ def check_email_allowed(email: str, blocked: set[str] | None = None) -> str:
 
 def _is_blocked(domain: str) -> bool:
     # Hand-written: every ingested lead asks, and the ORM's exists() compiled slower than it ran.
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT 1 FROM {BlockedDomain._meta.db_table} WHERE domain = %s LIMIT 1", [domain])
-        return cursor.fetchone() is not None
+    return bool(rows.fetch(BlockedDomain, ("domain",), "SELECT domain FROM leads_blockeddomain WHERE domain = %s",
+                           [domain]))
 
 
 def clean_person_fields(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -574,15 +573,17 @@ def lead_by_email(email: str, *, lock: bool = False, unconverted: bool = False) 
     UPDATE; `unconverted`: only a lead not converted yet. Hand-written because both
     ingest requests run it, and the ORM (or Lead.objects.raw) spent longer preparing its
     47 columns than the database took to answer."""
-    attnames = [f.attname for f in Lead._meta.concrete_fields]
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in Lead._meta.concrete_fields)
-    sql = f"SELECT {columns} FROM leads_lead WHERE email = %s"
+    sql = f"SELECT {LEAD_COLUMNS} FROM leads_lead WHERE email = %s"
     if unconverted:
         sql += " AND converted_to_id IS NULL"
     if lock and connection.features.has_select_for_update:  # SQLite locks the whole database
         sql += " FOR UPDATE"
-    found = rows.fetch(Lead, attnames, sql, [email])
-    return Lead.from_db(connection.alias, attnames, found[0]) if found else None
+    found = rows.fetch(Lead, LEAD_ATTNAMES, sql, [email])
+    return Lead.from_db(connection.alias, LEAD_ATTNAMES, found[0]) if found else None
+
+
+LEAD_ATTNAMES = [f.attname for f in Lead._meta.concrete_fields]
+LEAD_COLUMNS = ", ".join(f'"{f.column}"' for f in Lead._meta.concrete_fields)  # quoted as both databases quote
 
 
 def find_person_by_email(email: str, user: User | None) -> Lead | Contact | None:

@@ -108,14 +108,13 @@ def rescore_ledger(person: Person, rules: Sequence[engine.Rule] | None = None, n
     return updates
 
 
-def _ledger_sums(field: str, pk: int) -> list[tuple[str, int | None, int]]:
+def _ledger_sums(field: str, pk: int) -> list[list[Any]]:
     """(rule, activity, points) summed over the person's ledger. Hand-written: every
     ingested activity runs it, and the ORM's GROUP BY compiled slower than it ran."""
     column = connection.ops.quote_name(ScoreEntry._meta.get_field(field).column)
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT rule_key, activity_id, SUM(points) FROM scoring_scoreentry WHERE {column} = %s"
-                       " GROUP BY rule_key, activity_id", [pk])
-        return cursor.fetchall()
+    return rows.fetch(ScoreEntry, ("rule_key", "activity_id", "points"),
+                      f"SELECT rule_key, activity_id, SUM(points) FROM scoring_scoreentry WHERE {column} = %s"
+                      " GROUP BY rule_key, activity_id", [pk])
 
 
 def profile_score(person: Person) -> int:

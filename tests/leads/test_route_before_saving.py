@@ -44,10 +44,12 @@ def test_a_lead_routed_on_arrival_is_inserted_with_its_owner_and_sla_and_never_u
 def test_a_lead_sent_to_a_queue_on_arrival_is_inserted_in_it():
     pool_of("EMEA BDR", UserFactory(role=Role.BDR, is_available=False))  # nobody there: Unassigned
 
-    lead = services.ingest_lead({"email": "cto@firm.de", **HOT}, by=None).lead
+    with CaptureQueriesContext(connection) as queries:
+        lead = services.ingest_lead({"email": "cto@firm.de", **HOT}, by=None).lead
 
     assert Lead.objects.filter(pk=lead.pk).values_list("owner_id", "queue__name").get() == (None, Queue.UNASSIGNED)
     assert RoutingDecision.objects.get(lead=lead).queue.name == Queue.UNASSIGNED
+    assert not [q["sql"] for q in queries.captured_queries if q["sql"].startswith('UPDATE "leads_lead"')]
 
 
 @pytest.mark.django_db(transaction=True)

@@ -34,14 +34,20 @@ def send_trials(client: int) -> list[int]:
         connection.close()
 
 
-def test_eight_clients_share_240_trials_exactly_80_each_and_none_for_the_absent():
+def emea_pool_of(*users) -> Pool:
+    """On PostgreSQL only: the EMEA BDR pool (where DE trials go) with these members."""
     require(on_postgres(), "CI must run the concurrency test on PostgreSQL",
             "row-lock concurrency is tested on PostgreSQL (DATABASE_URL=postgres://…)")
+    pool = Pool.objects.get(name="EMEA BDR")
+    for i, user in enumerate(users):
+        PoolMember.objects.create(pool=pool, user=user, position=i)
+    return pool
+
+
+def test_eight_clients_share_240_trials_exactly_80_each_and_none_for_the_absent():
     members = [UserFactory(role=Role.BDR) for _ in range(3)]
     absent = UserFactory(role=Role.BDR, is_available=False)
-    pool = Pool.objects.get(name="EMEA BDR")
-    for i, user in enumerate([*members, absent]):
-        PoolMember.objects.create(pool=pool, user=user, position=i)
+    pool = emea_pool_of(*members, absent)
 
     with ThreadPoolExecutor(max_workers=CLIENTS) as executor:
         ids = [pk for batch in executor.map(send_trials, range(CLIENTS)) for pk in batch]
@@ -66,12 +72,8 @@ def edit_pool_while_routing(pool: Pool, users: list, rounds: int) -> int:
 
 
 def test_ops_editing_a_pool_while_leads_are_routed_neither_deadlocks_nor_loses_a_turn():
-    require(on_postgres(), "CI must run the concurrency test on PostgreSQL",
-            "row-lock concurrency is tested on PostgreSQL (DATABASE_URL=postgres://…)")
     members = [UserFactory(role=Role.BDR) for _ in range(3)]
-    pool = Pool.objects.get(name="EMEA BDR")
-    for i, user in enumerate(members):
-        PoolMember.objects.create(pool=pool, user=user, position=i)
+    pool = emea_pool_of(*members)
 
     with ThreadPoolExecutor(max_workers=CLIENTS + 1) as executor:
         editor = executor.submit(edit_pool_while_routing, pool, members, 40)
