@@ -8,7 +8,7 @@ table, and the API driven by concurrent clients over HTTP.
 
 Steps: create the database if missing and migrate it; seed bench users, pools,
 territories and (COPY) leads up to --leads; start gunicorn on a free port; run the
-scenarios (ingest, bulk, views, queries); with --jobs, time each periodic job over the
+scenarios (ingest, bulk, views, queries, roundrobin); with --jobs, time each periodic job over the
 database (bench/jobs.py); write bench/results/<timestamp>.json and print a table against
 the targets. gunicorn is stopped however the run ends. See bench/README.md.
 """
@@ -44,7 +44,7 @@ ROOT = BENCH_DIR.parent
 RESULTS_DIR = BENCH_DIR / "results"
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/sdrcrm_bench"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/5"
-SCENARIOS = ("ingest", "bulk", "views", "queries")
+SCENARIOS = ("ingest", "bulk", "views", "queries", "roundrobin")
 TARGETS = {
     "ingest_leads_per_second": 150,
     "ingest_p95_ms": 150,
@@ -52,6 +52,7 @@ TARGETS = {
     "views_p95_ms": 100,
     "views_queries": 5,
     "job_seconds": 60,
+    "roundrobin_assignments_per_second": 1000,
 }
 CLIENTS = 8
 NOISY_PCT = 10  # a phase where other processes took more of the machine is run again
@@ -689,6 +690,15 @@ def print_table(results: dict[str, Any]) -> None:
                          f"{stats['queries_median']} ({stats['db_ms_median']}, {stats['request_ms_median']})",
                          f"<= {TARGETS['views_queries']}" if is_view else "",
                          verdict(stats["queries_max"] <= TARGETS["views_queries"]) if is_view else ""))
+    if "roundrobin" in s:
+        rr = s["roundrobin"]
+        rows.append((f"round robin assignments/s ({rr['assigners']} assigners)", f"{rr['assignments_per_second']}",
+                     f">= {TARGETS['roundrobin_assignments_per_second']}",
+                     verdict(rr["assignments_per_second"] >= TARGETS["roundrobin_assignments_per_second"])))
+        rows.append(("  the turns alone, no lead written: turns/s", f"{rr['turns_only']['assignments_per_second']}",
+                     "", ""))
+        rows.append(("  round robin: per-member spread, every turn taken once", f"{rr['spread']}, {rr['exact']}",
+                     "<= 1, True", verdict(rr["spread"] <= 1 and rr["exact"])))
     if "jobs" in s:
         jobs = s["jobs"]
         for name, job in jobs["jobs"].items():
@@ -731,6 +741,7 @@ def main() -> None:
                         help="seconds to wait for an idle machine before each timed phase (0: do not wait)")
     parser.add_argument("--retries", type=int, default=2,
                         help=f"runs again a scenario during which other processes took over {NOISY_PCT}%% of the CPU")
+    parser.add_argument("--roundrobin-seconds", type=float, default=20, help="seconds of the round-robin scenario")
     parser.add_argument("--jobs", action="store_true",
                         help="also time each periodic job over the database, after the scenarios (bench/jobs.py)")
     args = parser.parse_args()
@@ -785,6 +796,14 @@ def main() -> None:
                     "views", lambda: scenario_views(server.port, sdr, args, meter), args.retries)
         finally:
             server.stop()
+    if "roundrobin" in scenarios:
+        print(f"Round robin: {CLIENTS} assigners, {args.roundrobin_seconds:g} s (in process)", flush=True)
+        meter = CpuMeter(server, pg_params(args.database_url)["dbname"], args.quiet_wait)
+        quiet = meter.wait_for_quiet() if args.quiet_wait > 0 else {}
+        results["scenarios"]["roundrobin"] = {
+            **last_json(run_django(["bench/roundrobin.py", "run", "--assigners", str(CLIENTS),
+                                    "--seconds", str(args.roundrobin_seconds)], env, echo=False)),
+            "machine_busy_before_pct": quiet.get("busy_before_pct")}
     if "queries" in scenarios:
         print("Queries per request (in process, Django test client)", flush=True)
         results["scenarios"]["queries"] = last_json(run_django(["bench/seed.py", "queries"], env, echo=False))
