@@ -6,7 +6,12 @@ class SdrcrmConfig(AppConfig):
     verbose_name = "SDR CRM"
 
     def ready(self) -> None:
-        from . import authentication  # noqa: F401  its signals keep the token cache right in every process
+        from django.db.models.signals import post_migrate
+
+        # authentication: its signals keep the token cache right in every process.
+        from . import authentication, config  # noqa: F401
         from .celery import ensure_filesystem_broker_folders
 
         ensure_filesystem_broker_folders()
+        # Running processes drop their cached configuration once a migration has run.
+        post_migrate.connect(config.changed_after_migrate, sender=self, dispatch_uid="config-after-migrate")

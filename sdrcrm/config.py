@@ -3,7 +3,8 @@ set, territories, queue and pool ids), cached in each process.
 
 A cached value is keyed by the token of the one `ConfigStamp` row. Every save or
 delete of a watched model writes a new random token in the same transaction, so the
-next read in any process (web or worker) sees the change; a rolled-back change leaves
+next read in any process (web or worker) sees the change (so does every `migrate`, for
+the data migrations that write rows without signals); a rolled-back change leaves
 the old token, which still matches the old rows. A request reads the token once
 (`pinned`, from the middleware) and keeps that view of the configuration to its end;
 code outside a request reads it on every call.
@@ -55,6 +56,14 @@ def changed() -> None:
         holder.clear()  # this unit of work sees its own change from here on
     if not ConfigStamp.objects.filter(pk=1).update(token=token):
         ConfigStamp.objects.create(pk=1, token=token)
+
+
+def changed_after_migrate(using: str, **kwargs: Any) -> None:
+    """post_migrate: a data migration may have rewritten watched rows without signals."""
+    from django.db import DEFAULT_DB_ALIAS, connections
+
+    if using == DEFAULT_DB_ALIAS and ConfigStamp._meta.db_table in connections[using].introspection.table_names():
+        changed()
 
 
 def _read_token() -> str:

@@ -187,15 +187,16 @@ API_THROTTLE_RATE = env.str("API_THROTTLE_RATE", default="1200/minute")
 # Integrations push leads and events: SPEC §11 asks for 150 leads/s, two requests each.
 API_INTEGRATION_THROTTLE_RATE = env.str("API_INTEGRATION_THROTTLE_RATE", default="60000/minute")
 API_ANON_THROTTLE_RATE = env.str("API_ANON_THROTTLE_RATE", default="120/minute")
-# How long an API token's user is cached (sdrcrm/authentication.py); 0 reads it every time.
-API_TOKEN_CACHE_SECONDS = env.int("API_TOKEN_CACHE_SECONDS", default=60)
-
-# --- Cache (throttling) ---------------------------------------------------------------
+# --- Cache (throttling, API token users) ------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# How long an API token's user is cached (sdrcrm/authentication.py); 0 reads it every time.
+# Off by default without Redis: a process's own memory cannot hear that another process
+# revoked a token or deactivated a user, so the token would keep working there.
+API_TOKEN_CACHE_SECONDS = env.int("API_TOKEN_CACHE_SECONDS", default=60 if REDIS_URL else 0)
 
 # --- Celery ---------------------------------------------------------------------------
 CELERY_DATA_DIR = BASE_DIR / "var" / "celery"

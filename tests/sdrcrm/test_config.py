@@ -5,6 +5,7 @@ concurrent change."""
 from __future__ import annotations
 
 import pytest
+from django.core.management import call_command
 from django.db import transaction
 
 from routing import services as routing
@@ -115,3 +116,11 @@ def test_without_the_stamp_row_nothing_is_cached(django_assert_num_queries):
     scoring.load_rules()
     with django_assert_num_queries(2):  # the token, then the rules again
         scoring.load_rules()
+
+
+def test_a_migration_changes_the_token():
+    # A data migration writes rules without signals; processes must not keep the old ones.
+    config.changed()
+    before = ConfigStamp.objects.get(pk=1).token
+    call_command("migrate", verbosity=0)
+    assert ConfigStamp.objects.get(pk=1).token != before

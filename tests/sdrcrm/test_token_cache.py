@@ -3,9 +3,13 @@ and every change to the token or the user is seen by the next request."""
 
 from __future__ import annotations
 
+import os
 import pickle
+import subprocess
+import sys
 
 import pytest
+from django.conf import settings as django_settings
 from django.core.cache import cache
 from rest_framework.authtoken.models import Token
 
@@ -18,6 +22,12 @@ ME = "/api/v1/users/me/"
 
 def token_queries(queries) -> int:
     return sum('"authtoken_token"' in q["sql"] for q in queries)
+
+
+@pytest.fixture(autouse=True)
+def cache_on(settings):
+    """On whatever cache the suite runs with (it is off by default without Redis)."""
+    settings.API_TOKEN_CACHE_SECONDS = 60
 
 
 def test_the_second_request_reads_no_token(api, sdr, django_assert_max_num_queries):
@@ -75,3 +85,19 @@ def test_the_cache_holds_neither_the_token_nor_the_password_hash(api, sdr):
 def test_an_unknown_token_is_refused(api):
     api.credentials(HTTP_AUTHORIZATION="Token " + "0" * 40)
     assert api.get(ME).status_code == 401
+
+
+def configured_cache_seconds(redis_url: str) -> str:
+    """API_TOKEN_CACHE_SECONDS as the settings work it out from this environment."""
+    env = {k: v for k, v in os.environ.items() if k != "API_TOKEN_CACHE_SECONDS"}
+    env.update(REDIS_URL=redis_url, DJANGO_SETTINGS_MODULE="sdrcrm.settings")
+    result = subprocess.run(
+        [sys.executable, "-c", "from django.conf import settings; print(settings.API_TOKEN_CACHE_SECONDS)"],
+        cwd=django_settings.BASE_DIR, env=env, capture_output=True, text=True, timeout=60, check=True)
+    return result.stdout.strip()
+
+
+def test_the_cache_is_on_with_redis_and_off_with_each_process_own_memory():
+    # Each process's own memory would keep a token another process revoked working.
+    assert configured_cache_seconds("redis://127.0.0.1:6379/9") == "60"
+    assert configured_cache_seconds("") == "0"
