@@ -1,8 +1,7 @@
-"""The SDR lead views of SPEC §8, as queryset filters shared by the API and the pages."""
+"""The SDR lead views of SPEC §8, as filters shared by the API, the pages and the team
+queues (which count them all in one pass, leads/queues.py)."""
 
 from __future__ import annotations
-
-from collections.abc import Callable
 
 from django.db.models import F, Q, QuerySet
 
@@ -13,23 +12,19 @@ from .models import Status
 
 WORKING = (Status.INQUIRY, Status.MQL, Status.ACCEPTED, Status.QUALIFYING)
 
-LEAD_VIEWS: dict[str, tuple[str, Callable[[QuerySet], QuerySet]]] = {
-    "my_mqls": ("My MQLs (S1)", lambda qs: qs.filter(status=Status.MQL)),
-    "high_priority": ("S1 High Priority", lambda qs: qs.filter(status=Status.MQL, high_priority=True)),
-    "my_inquiries": ("My Inquiries", lambda qs: qs.filter(status=Status.INQUIRY)),
-    "callable": ("Callable (S2)", lambda qs: qs.filter(status__in=WORKING).exclude(phone="")),
-    "my_qualifying": ("My Qualifying (S3)", lambda qs: qs.filter(status=Status.QUALIFYING)),
-    "new_lim": (
-        "New LIM",
-        lambda qs: qs.filter(
-            status__in=(Status.MQL, Status.RECYCLE, Status.RAW),
-            last_interesting_moment_at__gt=F("status_changed_at"),
-        ),
-    ),
+# key: (label, condition)
+LEAD_VIEWS: dict[str, tuple[str, Q]] = {
+    "my_mqls": ("My MQLs (S1)", Q(status=Status.MQL)),
+    "high_priority": ("S1 High Priority", Q(status=Status.MQL, high_priority=True)),
+    "my_inquiries": ("My Inquiries", Q(status=Status.INQUIRY)),
+    "callable": ("Callable (S2)", Q(status__in=WORKING) & ~Q(phone="")),
+    "my_qualifying": ("My Qualifying (S3)", Q(status=Status.QUALIFYING)),
+    "new_lim": ("New LIM", Q(status__in=(Status.MQL, Status.RECYCLE, Status.RAW),
+                             last_interesting_moment_at__gt=F("status_changed_at"))),
 }
-CONTACT_VIEWS: dict[str, tuple[str, Callable[[QuerySet], QuerySet]]] = {
-    "my_mql_contacts": ("My MQL contacts", lambda qs: qs.filter(status=Status.MQL)),
-    "my_qualifying_contacts": ("My Qualifying contacts", lambda qs: qs.filter(status=Status.QUALIFYING)),
+CONTACT_VIEWS: dict[str, tuple[str, Q]] = {
+    "my_mql_contacts": ("My MQL contacts", Q(status=Status.MQL)),
+    "my_qualifying_contacts": ("My Qualifying contacts", Q(status=Status.QUALIFYING)),
 }
 
 
@@ -40,7 +35,7 @@ def apply_view(queryset: QuerySet, key: str, user: User, owner: User | None = No
     views = views if views is not None else LEAD_VIEWS
     if key not in views:
         raise Refused(f"Unknown view '{key}'; one of: {', '.join(views)}.", field="view")
-    queryset = views[key][1](queryset)
+    queryset = queryset.filter(views[key][1])
     if user.is_prospector or not (user.is_manager or user.is_ops):
         return queryset.filter(owner=user)
     if owner is not None:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import conversion_views, merge_views, sequence_views, views
+from . import conversion_views, merge_views, queue_views, sequence_views, views
 
 app_name = "leads"
 urlpatterns = [
@@ -14,4 +14,5 @@ urlpatterns = [
     path("<int:pk>/spam/", views.lead_spam_mark, name="spam"),
     *conversion_views.urlpatterns,
     *merge_views.urlpatterns,
+    *queue_views.urlpatterns,
 ]

@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 
 from leads.api import AccountViewSet, ActivityViewSet, ContactViewSet, LeadViewSet
+from leads.queue_api import TeamQueuesView
 from leads.sequence_api import EnrollmentViewSet, SequenceViewSet
 from opportunities.api import OpportunityViewSet
 from opportunities.iqm_api import IQMViewSet
@@ -90,4 +91,8 @@ router.register("routing/pools", PoolViewSet)
 router.register("routing/territories", TerritoryViewSet)
 router.register("routing/rules", RuleSetViewSet, basename="ruleset")
 
-urlpatterns = [path("auth/token/", TokenView.as_view(), name="api-token"), *router.urls]
+urlpatterns = [
+    path("auth/token/", TokenView.as_view(), name="api-token"),
+    path("dashboards/queues/", TeamQueuesView.as_view(), name="dashboard-queues"),
+    *router.urls,
+]

@@ -1,0 +1,36 @@
+"""The manager's Team queues page (leads/queues.py has what it shows)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import URLPattern, path
+
+from sdrcrm.errors import Refused
+
+from . import queues
+
+
+@login_required
+def team_queues_view(request: HttpRequest) -> HttpResponse:
+    raw = request.GET.get("team") or ""
+    try:
+        team_id = int(raw) if raw else None
+    except ValueError:
+        team_id = -1  # no team has it: refused below like any other unknown id
+    try:
+        board = queues.team_queues(request.user, team_id)
+    except Refused as exc:
+        if exc.status == 403:
+            raise PermissionDenied(exc.message) from None
+        messages.error(request, exc.message)
+        return redirect("leads:queues")
+    return render(request, "leads/queues.html", {"board": board, "breaches_shown": queues.BREACHES_SHOWN})
+
+
+urlpatterns: list[URLPattern] = [
+    path("queues/", team_queues_view, name="queues"),
+]
