@@ -8,6 +8,7 @@ from typing import Any
 
 import django_filters
 from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -45,12 +46,13 @@ class ReadOrOpsAndManagersWrite(BasePermission):
         return request.method in SAFE_METHODS or user.is_ops or user.is_manager
 
 
-def active_counts() -> Subquery:
-    return Subquery(
+def active_counts() -> Coalesce:
+    # A sequence nobody is in has no row to count: 0, not null.
+    return Coalesce(Subquery(
         Enrollment.objects.filter(sequence=OuterRef("pk"), state=Enrollment.State.ACTIVE)
         .order_by().values("sequence").annotate(n=Count("id")).values("n"),
         output_field=IntegerField(),
-    )
+    ), 0)
 
 
 class SequenceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,

@@ -13,7 +13,7 @@ from rest_framework.fields import SkipField, empty
 
 from routing import geo
 from sdrcrm.models import User
-from sdrcrm.serializers import ReusedFieldsMixin
+from sdrcrm.serializers import BlankChoicesMixin, ReusedFieldsMixin
 
 from .models import MAX_CLOCK_SKEW, Account, Activity, ActivityType, Contact, Lead, Queue, StatusChange
 
@@ -71,7 +71,7 @@ PERSON_READ_ONLY = [
 ]
 
 
-class PersonSerializer(ReusedFieldsMixin, serializers.ModelSerializer):
+class PersonSerializer(ReusedFieldsMixin, BlankChoicesMixin, serializers.ModelSerializer):
     owner = serializers.PrimaryKeyRelatedField(
         queryset=User.objects.filter(is_active=True), required=False, allow_null=True
     )
@@ -88,7 +88,7 @@ class PersonSerializer(ReusedFieldsMixin, serializers.ModelSerializer):
 
 
 class LeadSerializer(PersonSerializer):
-    matched_account = serializers.PrimaryKeyRelatedField(source="account", read_only=True)
+    matched_account = serializers.PrimaryKeyRelatedField(source="account", read_only=True, allow_null=True)
 
     class Meta:
         model = Lead
@@ -118,7 +118,7 @@ class ContactSerializer(PersonSerializer):
         return account
 
 
-class AccountSerializer(serializers.ModelSerializer):
+class AccountSerializer(BlankChoicesMixin, serializers.ModelSerializer):
     employee_count = serializers.IntegerField(
         min_value=0, max_value=MAX_EMPLOYEES, required=False, allow_null=True
     )
@@ -169,8 +169,8 @@ class StatusChangeSerializer(serializers.ModelSerializer):
 
 
 class ActivitySerializer(ReusedFieldsMixin, serializers.ModelSerializer):
-    lead = serializers.PrimaryKeyRelatedField(read_only=True)
-    contact = serializers.PrimaryKeyRelatedField(read_only=True)
+    lead = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
+    contact = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
 
     class Meta:
         model = Activity

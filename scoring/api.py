@@ -3,6 +3,7 @@ from __future__ import annotations
 from rest_framework import mixins, serializers, viewsets
 
 from sdrcrm.access import IsOpsOrReadOnly
+from sdrcrm.serializers import BlankChoicesMixin
 
 from . import services
 from .models import ScoringRule, ScoringRuleChange
@@ -16,7 +17,7 @@ class ScoringRuleChangeSerializer(serializers.ModelSerializer):
         fields = ["version", "old", "new", "by", "at"]
 
 
-class ScoringRuleSerializer(serializers.ModelSerializer):
+class ScoringRuleSerializer(BlankChoicesMixin, serializers.ModelSerializer):
     points = serializers.IntegerField(min_value=-1000, max_value=1000)
     changes = ScoringRuleChangeSerializer(many=True, read_only=True)
 

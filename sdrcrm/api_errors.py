@@ -49,3 +49,37 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     elif isinstance(response.data, dict) and "errors" not in response.data:
         response.data["errors"] = {}
     return response
+
+
+# The error answers every operation may give, as the schema documents them (a
+# drf-spectacular postprocessing hook): clients and schemathesis learn their shape.
+ERROR_RESPONSES = {
+    "400": "Invalid input: `detail` says what is wrong, `errors` which field.",
+    "401": "No credentials, or they are wrong.",
+    "403": "Not allowed for your role or this record.",
+    "404": "No such record, or not one you may see.",
+    "405": "Method not allowed here.",
+    "406": "No acceptable representation (JSON is offered).",
+    "409": "Conflicts with another change made at the same time; retry.",
+    "415": "Unsupported request media type.",
+    "429": "Throttled: retry after the time in the Retry-After header.",
+}
+ERROR_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "detail": {"type": "string", "description": "what is wrong, in words"},
+        "errors": {"type": "object", "description": "per field, its messages (nested for nested input)"},
+    },
+    "required": ["detail"],
+}
+
+
+def add_error_responses(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
+    result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+    body = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            for code, description in ERROR_RESPONSES.items():
+                response = operation.setdefault("responses", {}).setdefault(code, {"description": description})
+                response.setdefault("content", body)  # an operation's own error answer has the same body
+    return result

@@ -5,6 +5,7 @@ from typing import Any
 
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import models
 from rest_framework import serializers
 
 from .models import JobRun, Team, User
@@ -34,6 +35,25 @@ class ReusedFieldsMixin:
                                         for key, value in kwargs.items()})
             for name, field_class, args, kwargs in recipe
         }
+
+
+class BlankChoicesMixin:
+    """For a ModelSerializer: a read-only choice field whose model field may be blank
+    keeps `allow_blank`, which DRF drops, so the schema allows the "" it returns."""
+
+    def build_standard_field(self, field_name: str, model_field: Any) -> tuple[type, dict[str, Any]]:
+        field_class, kwargs = super().build_standard_field(field_name, model_field)  # type: ignore[misc]
+        # Text only: "" is no value for a number field with choices (it would reach its validators).
+        if "choices" in kwargs and model_field.blank and isinstance(model_field, (models.CharField, models.TextField)):
+            kwargs["allow_blank"] = True
+        return field_class, kwargs
+
+    def include_extra_kwargs(self, kwargs: dict[str, Any], extra_kwargs: dict[str, Any]) -> dict[str, Any]:
+        blank = "choices" in kwargs and kwargs.get("allow_blank")
+        kwargs = super().include_extra_kwargs(kwargs, extra_kwargs)  # type: ignore[misc]
+        if blank:
+            kwargs["allow_blank"] = True
+        return kwargs
 
 
 class TeamSerializer(serializers.ModelSerializer):

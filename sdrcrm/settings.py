@@ -161,11 +161,16 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "sdrcrm.api_errors.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": ["sdrcrm.throttling.FixedWindowUserThrottle"],
+    # The API speaks JSON (SPEC §10); only the territory CSV import takes a file upload.
+    # Form bodies would turn nested input (a bulk's leads, a pool's members) into strings.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "SDR CRM API",
     "DESCRIPTION": "Leads, scoring, routing and the sales-development lifecycle.",
     "VERSION": "1",
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "sdrcrm.api_errors.add_error_responses"],
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     # Swagger UI served from our own static files, not a CDN.

@@ -7,6 +7,8 @@ from leads import account_views
 
 from . import views
 
+handler404 = views.not_found
+
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),

@@ -7,6 +7,7 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
+from django.views.defaults import page_not_found
 from rest_framework.exceptions import ValidationError
 
 from . import notifications as inbox
@@ -65,3 +66,11 @@ def notifications_read_all(request: HttpRequest) -> HttpResponse:
     marked = inbox.mark_all_read(request.user)
     messages.success(request, f"Marked {marked} notification{'' if marked == 1 else 's'} as read.")
     return redirect("notifications")
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """404: JSON under /api/ (the API's error shape, so clients parse every answer the
+    same way), Django's page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": f"No API endpoint or record at {request.path}.", "errors": {}}, status=404)
+    return page_not_found(request, exception)

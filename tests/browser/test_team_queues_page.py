@@ -32,7 +32,7 @@ def test_a_manager_reads_the_queues_picks_a_team_and_opens_an_sdrs_view(page, li
     login(page, live_server, manager)
     page.get_by_role("link", name="Team queues").click()
 
-    sams = page.locator("#per-sdr tr[data-sdr='%s']" % sdr.username)
+    sams = page.locator(f"#per-sdr tr[data-sdr='{sdr.username}']")
     expect(sams.locator("td[data-view='my_mqls']")).to_contain_text("2")
     expect(sams.locator("td[data-view='my_mqls']")).to_contain_text("oldest 3")
     expect(sams.locator("td[data-view='sla_breaches']")).to_contain_text("1")
