@@ -8,7 +8,7 @@ table, and the API driven by concurrent clients over HTTP.
 
 Steps: create the database if missing and migrate it; seed bench users, pools,
 territories and (COPY) leads up to --leads; start gunicorn on a free port; run the
-scenarios (ingest, bulk, views, queries, roundrobin); with --jobs, time each periodic job over the
+scenarios (ingest, bulk, views, dashboards, queries, roundrobin); with --jobs, time each periodic job over the
 database (bench/jobs.py); write bench/results/<timestamp>.json and print a table against
 the targets. gunicorn is stopped however the run ends. See bench/README.md.
 """
@@ -44,7 +44,7 @@ ROOT = BENCH_DIR.parent
 RESULTS_DIR = BENCH_DIR / "results"
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/sdrcrm_bench"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/5"
-SCENARIOS = ("ingest", "bulk", "views", "queries", "roundrobin")
+SCENARIOS = ("ingest", "bulk", "views", "dashboards", "queries", "roundrobin")
 TARGETS = {
     "ingest_leads_per_second": 150,
     "ingest_p95_ms": 150,
@@ -53,6 +53,7 @@ TARGETS = {
     "views_queries": 5,
     "job_seconds": 60,
     "roundrobin_assignments_per_second": 1000,
+    "dashboards_p95_ms": 500,
 }
 CLIENTS = 8
 NOISY_PCT = 10  # a phase where other processes took more of the machine is run again
@@ -61,6 +62,8 @@ STOP = threading.Event()
 BULK_SIZE = 1000
 VIEW_SAMPLES = 200
 DEEP_PAGES = 50
+DASHBOARD_CLIENTS = (1, 2)  # one manager, then two at once: managers, not an integration's rate
+DASHBOARD_SAMPLES = 40
 
 
 # --- Environment, database, seeding -------------------------------------------------------
@@ -607,6 +610,37 @@ def scenario_views(port: int, token: str, args: argparse.Namespace, meter: CpuMe
     return result
 
 
+def scenario_dashboards(port: int, token: str, meter: CpuMeter) -> dict[str, Any]:
+    """The manager's team queues (GET dashboards/queues/), for all their teams and for the
+    first one; with one client, then with two."""
+    status, body, _ = Client(port, token).call("GET", "/api/v1/dashboards/queues/")
+    if status != 200:
+        return {"error": f"dashboards/queues/ answered {status}: {body[:200]!r}"}
+    teams = json.loads(body)["teams"]
+    result: dict[str, Any] = {"samples": DASHBOARD_SAMPLES, "teams": len(teams)}
+    targets = {"all_teams": "/api/v1/dashboards/queues/"}
+    if teams:
+        targets["one_team"] = f"/api/v1/dashboards/queues/?team={teams[0]['id']}"
+    for clients in DASHBOARD_CLIENTS:
+        for label, target in targets.items():
+            tally = Tally()
+
+            def work(n: int, target: str = target, tally: Tally = tally, label: str = label,
+                     clients: int = clients) -> None:
+                client = Client(port, token)
+                for _ in range(DASHBOARD_SAMPLES // clients):
+                    if STOP.is_set():
+                        break
+                    status, body, seconds = client.call("GET", target)
+                    tally.add(label, status, seconds, body)
+
+            meter.start()
+            run_clients(clients, work)
+            result[f"{label}_{clients}"] = {**tally.summary()[label], "clients": clients,
+                                            "cpu": meter.stop(units=DASHBOARD_SAMPLES)}
+    return result
+
+
 def noise_pct(result: Any) -> float:
     """The largest CPU share other processes took in any timed phase of a result."""
     if isinstance(result, dict):
@@ -683,6 +717,18 @@ def print_table(results: dict[str, Any]) -> None:
             per_request, share = stats["cpu"]["cpu_ms_per_unit"], stats["cpu"]["share_of_machine_pct"]
             rows.append((f"  {name}: req/s, ms CPU per request (app, pg), other", f"{stats['requests_per_second']}, "
                          f"{per_request.get('app')}, {per_request.get('postgres')}, {share.get('other')}%", "", ""))
+    if "dashboards" in s:
+        d = s["dashboards"]
+        if "error" in d:
+            rows.append(("dashboards", d["error"][:60], "", "FAIL"))
+        for label in (f"{teams}_{clients}" for clients in DASHBOARD_CLIENTS for teams in ("all_teams", "one_team")):
+            if label in d:
+                stats = d[label]
+                rows.append((f"team queues, {label.rsplit('_', 1)[0].replace('_', ' ')}, {stats['clients']} client(s) "
+                             "p50/p95/p99 ms",
+                             f"{stats['p50_ms']}/{stats['p95_ms']}/{stats['p99_ms']}",
+                             f"p95 <= {TARGETS['dashboards_p95_ms']}",
+                             verdict(stats["p95_ms"] <= TARGETS["dashboards_p95_ms"] and not stats["errors"])))
     if "queries" in s:
         for endpoint, stats in s["queries"].items():
             is_view = endpoint.startswith("GET")
@@ -707,7 +753,7 @@ def print_table(results: dict[str, Any]) -> None:
                          verdict(job["seconds"] <= TARGETS["job_seconds"])))
         rows.append(("  jobs: leads in the table, machine busy before", f"{jobs['leads']:,}, "
                      f"{jobs.get('machine_busy_before_pct', '?')}% before", "", ""))
-    for name in ("ingest", "bulk", "views"):
+    for name in ("ingest", "bulk", "views", "dashboards"):
         if name in s and "noise_pct" in s[name]:
             noisy = s[name]["noise_pct"] > NOISY_PCT
             rows.append((f"{name}: CPU taken by other processes (runs)", f"{s[name]['noise_pct']}% "
@@ -773,7 +819,7 @@ def main() -> None:
     print(f"  {seed.VIEW_SDR} owns {seeding['view_sdr_leads']:,} leads, {seeding['view_sdr_mqls']:,} MQLs")
 
     server = Server(env, args.workers, args.timeout)
-    if {"ingest", "bulk", "views"} & set(scenarios):
+    if {"ingest", "bulk", "views", "dashboards"} & set(scenarios):
         try:
             print(f"gunicorn: {' '.join(server.command[1:])}")
             server.start()
@@ -794,6 +840,12 @@ def main() -> None:
                       flush=True)
                 results["scenarios"]["views"] = run_quietest(
                     "views", lambda: scenario_views(server.port, sdr, args, meter), args.retries)
+            if "dashboards" in scenarios:
+                print(f"Dashboards: team queues of {seed.MANAGER_USER}, {DASHBOARD_SAMPLES} samples, "
+                      f"1 then 2 clients", flush=True)
+                manager = get_token(server.port, seed.MANAGER_USER)
+                results["scenarios"]["dashboards"] = run_quietest(
+                    "dashboards", lambda: scenario_dashboards(server.port, manager, meter), args.retries)
         finally:
             server.stop()
     if "roundrobin" in scenarios:
