@@ -24,7 +24,7 @@ BREACHES_SHOWN = 50
 @dataclass(frozen=True)
 class Cell:
     count: int = 0
-    oldest: datetime | None = None  # the oldest status change among them
+    oldest: datetime | None = None  # the oldest status change among them (breaches: the earliest due time)
 
 
 @dataclass
