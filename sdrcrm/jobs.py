@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Max, Subquery
 from django.utils import timezone
 
 from leads import jobs as lead_jobs
@@ -66,3 +67,10 @@ def run_job(name: str, now: datetime | None = None) -> JobRun:
     )
     run.refresh_from_db()
     return run
+
+
+def latest_runs() -> list[tuple[str, JobRun | None]]:
+    """Every job with its latest run (None: never ran), by name; one query."""
+    last_ids = JobRun.objects.order_by().values("name").annotate(last=Max("id")).values("last")
+    latest = {run.name: run for run in JobRun.objects.filter(id__in=Subquery(last_ids))}
+    return [(name, latest.get(name)) for name in sorted(JOBS)]

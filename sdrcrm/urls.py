@@ -23,4 +23,5 @@ urlpatterns = [
     path("opportunities/", include("opportunities.urls")),
     path("notifications/", views.notification_list, name="notifications"),
     path("notifications/read-all/", views.notifications_read_all, name="notifications-read-all"),
+    path("jobs/", views.job_runs, name="job-runs"),
 ]

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -10,11 +11,14 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.defaults import page_not_found
 from rest_framework.exceptions import ValidationError
 
+from . import jobs
 from . import notifications as inbox
 from .celery import app as celery_app
+from .models import JobRun
 from .pagination import Keyset
 
 NOTIFICATIONS_KEYSET = Keyset(["created_at"], default="-created_at", page_size=50)
+JOB_RUNS_KEYSET = Keyset(["started_at"], default="-started_at", page_size=50)
 
 
 @require_GET
@@ -66,6 +70,33 @@ def notifications_read_all(request: HttpRequest) -> HttpResponse:
     marked = inbox.mark_all_read(request.user)
     messages.success(request, f"Marked {marked} notification{'' if marked == 1 else 's'} as read.")
     return redirect("notifications")
+
+
+@login_required
+def job_runs(request: HttpRequest) -> HttpResponse:
+    """Managers and ops: every periodic job's latest run, then the runs, newest first,
+    by job and state."""
+    if not (request.user.is_manager or request.user.is_ops):
+        raise PermissionDenied("Job runs are for SDR managers and Sales-Dev Ops.")
+    name, state = request.GET.get("name", ""), request.GET.get("state", "")
+    if (name and name not in jobs.JOBS) or (state and state not in JobRun.State.values):
+        messages.error(request, "No such job or state; showing every run.")
+        return redirect("job-runs")
+    runs = JobRun.objects.all()
+    if name:
+        runs = runs.filter(name=name)
+    if state:
+        runs = runs.filter(state=state)
+    try:
+        rows, next_cursor = JOB_RUNS_KEYSET.page(runs, "-started_at", request.GET.get("cursor"),
+                                                 JOB_RUNS_KEYSET.page_size)
+    except ValidationError:
+        messages.error(request, "That page link is out of date; showing the first page.")
+        return redirect("job-runs")
+    return render(request, "job_runs.html", {
+        "latest": jobs.latest_runs(), "runs": rows, "next_cursor": next_cursor, "name": name, "state": state,
+        "job_names": sorted(jobs.JOBS), "states": JobRun.State.choices,
+    })
 
 
 def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:

@@ -1,0 +1,76 @@
+"""The Jobs page (/jobs/): every periodic job's latest run, then the runs, for managers
+and ops (SPEC §8, manager pages: job runs)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from sdrcrm import jobs
+from sdrcrm.models import JobRun
+
+pytestmark = pytest.mark.django_db
+NOW = timezone.now().replace(second=0, microsecond=0)
+
+
+def run(name: str, minutes_ago: int, state=JobRun.State.SUCCEEDED, **fields) -> JobRun:
+    return JobRun.objects.create(name=name, slot=NOW - timedelta(minutes=minutes_ago), state=state,
+                                 finished_at=NOW, **fields)
+
+
+def test_latest_runs_gives_every_job_its_newest_run_or_none(django_assert_num_queries):
+    run("sla_breaches", 30)
+    newest = run("sla_breaches", 15, counts={"breached": 2})
+    failed = run("inquiry_queue", 60, state=JobRun.State.FAILED, errors="boom")
+    with django_assert_num_queries(1):
+        latest = dict(jobs.latest_runs())
+    assert set(latest) == set(jobs.JOBS)
+    assert latest["sla_breaches"] == newest
+    assert latest["inquiry_queue"] == failed
+    assert latest["spam_deletion"] is None
+
+
+def test_the_page_shows_the_latest_runs_and_filters_the_list(client, manager):
+    run("sla_breaches", 30, counts={"breached": 1})
+    run("sla_breaches", 15, counts={"breached": 2})
+    run("inquiry_queue", 60, state=JobRun.State.FAILED, errors="Traceback: boom")
+    client.force_login(manager)
+
+    page = client.get("/jobs/").content.decode()
+    assert "breached 2" in page and "never ran" in page and "Traceback: boom" in page
+
+    only_failed = client.get("/jobs/", {"state": "failed"}).context["runs"]
+    assert [r.name for r in only_failed] == ["inquiry_queue"]
+    sla = client.get("/jobs/", {"name": "sla_breaches"}).context["runs"]
+    assert [r.counts["breached"] for r in sla] == [2, 1]  # newest first
+
+
+def test_the_runs_are_paged_by_keyset(client, ops):
+    for minutes in range(55):
+        run("sla_breaches", minutes)
+    client.force_login(ops)
+    first = client.get("/jobs/")
+    assert len(first.context["runs"]) == 50
+    second = client.get("/jobs/", {"cursor": first.context["next_cursor"]})
+    assert len(second.context["runs"]) == 5
+    assert not {r.pk for r in first.context["runs"]} & {r.pk for r in second.context["runs"]}
+
+
+def test_sdrs_may_not_and_bad_filters_get_a_message(client, sdr, manager):
+    client.force_login(sdr)
+    assert client.get("/jobs/").status_code == 403
+    client.force_login(manager)
+    for query in ({"name": "no_such_job"}, {"state": "sleeping"}, {"cursor": "garbage"}):
+        response = client.get("/jobs/", query, follow=True)
+        assert response.status_code == 200
+        assert response.redirect_chain, query
+        assert "showing" in response.content.decode()
+
+
+def test_the_menu_shows_jobs_to_managers(client, manager, sdr):
+    client.force_login(manager)
+    assert 'href="/jobs/"' in client.get("/leads/").content.decode()
+    client.force_login(sdr)
+    assert 'href="/jobs/"' not in client.get("/leads/").content.decode()
