@@ -17,12 +17,11 @@ from . import queues
 @login_required
 def team_queues_view(request: HttpRequest) -> HttpResponse:
     raw = request.GET.get("team") or ""
+    if raw and not raw.isdecimal():  # what int() takes ("²" is a digit, not a decimal)
+        messages.error(request, "Pick a team from the list; showing all your teams.")
+        return redirect("leads:queues")
     try:
-        team_id = int(raw) if raw else None
-    except ValueError:
-        team_id = -1  # no team has it: refused below like any other unknown id
-    try:
-        board = queues.team_queues(request.user, team_id)
+        board = queues.team_queues(request.user, int(raw) if raw else None)
     except Refused as exc:
         if exc.status == 403:
             raise PermissionDenied(exc.message) from None

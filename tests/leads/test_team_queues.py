@@ -138,10 +138,13 @@ def test_the_page_refuses_sdrs_and_answers_a_bad_team_with_a_message(client, sdr
     client.force_login(sdr)
     assert client.get("/leads/queues/").status_code == 403
     client.force_login(manager)
-    for bad in ("abc", str(other_sdr.team_id), "-1"):
+    response = client.get(f"/leads/queues/?team={other_sdr.team_id}", follow=True)
+    assert response.status_code == 200
+    assert "among the teams you watch" in response.content.decode()
+    for bad in ("abc", "-1", "1.5", "²"):
         response = client.get(f"/leads/queues/?team={bad}", follow=True)
         assert response.status_code == 200
-        assert "among the teams you watch" in response.content.decode()
+        assert "Pick a team from the list" in response.content.decode()
 
 
 def test_the_menu_shows_team_queues_to_managers_only(client, sdr, manager):
