@@ -7,7 +7,7 @@ import re
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import URLPattern, path
@@ -68,10 +68,8 @@ def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
     # the people and deals the user may see.
     leads = list(Lead.objects.visible_to(user).filter(account=account).select_related("owner", "queue")
                  .order_by("-created_at", "-id")[:PEOPLE_CAP + 1])
-    # A contact has no page of its own; its name leads to the lead it was converted from.
-    from_lead = Lead.objects.filter(converted_to=OuterRef("pk")).order_by("id").values("pk")[:1]
     contacts = list(Contact.objects.visible_to(user).filter(account=account).select_related("owner")
-                    .annotate(lead_id=Subquery(from_lead)).order_by("last_name", "id")[:PEOPLE_CAP + 1])
+                    .order_by("last_name", "id")[:PEOPLE_CAP + 1])
     opportunities = list(Opportunity.objects.visible_to(user)
                          .filter(Q(account=account) | Q(reseller_account=account))
                          .select_related("owner", "account").order_by("-created_at", "-id")[:PEOPLE_CAP + 1])

@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from leads import account_views
+from leads import account_views, contact_views
 
 from . import views
 
@@ -20,6 +20,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("leads/", include("leads.urls")),
     path("accounts/", include((account_views.urlpatterns, "accounts"))),
+    path("contacts/", include((contact_views.urlpatterns, "contacts"))),
     path("opportunities/", include("opportunities.urls")),
     path("notifications/", views.notification_list, name="notifications"),
     path("notifications/read-all/", views.notifications_read_all, name="notifications-read-all"),

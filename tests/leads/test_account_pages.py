@@ -142,14 +142,12 @@ def test_the_account_page_lists_its_people_with_links(client, sdr, ae):
     lead = LeadFactory(owner=sdr, account=shown, first_name="Lee", last_name="Lead", status=Status.MQL)
     contact = ContactFactory(account=shown, owner=sdr, first_name="Cora", last_name="Contact",
                              email="cora@initech.com")
-    converted_from = LeadFactory(owner=sdr, status=Status.QUALIFIED, converted_to=contact)
     client.force_login(sdr)
 
     page = client.get(f"/accounts/{shown.pk}/").content.decode()
 
     assert f'<a href="/leads/{lead.pk}/">Lee Lead</a>' in page
-    # A contact's name leads to the lead it was converted from.
-    assert f'<a href="/leads/{converted_from.pk}/">Cora Contact</a>' in page
+    assert f'<a href="/contacts/{contact.pk}/">Cora Contact</a>' in page
     assert 'href="mailto:cora@initech.com"' in page
 
 
