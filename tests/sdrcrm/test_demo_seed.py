@@ -9,6 +9,7 @@ import pytest
 from django.contrib.auth import authenticate
 from django.core.management import call_command
 
+from leads import queues
 from leads.models import Account, Activity, Contact, Lead, RecycleReason, Status, StatusChange, UnqualifiedReason
 from sdrcrm.models import Role, Team, User
 
@@ -153,3 +154,14 @@ def test_demo_accounts_carry_the_tier_their_qualifiers_give() -> None:
     accounts = list(Account.objects.all())
     assert len({account.tier for account in accounts}) >= 3
     assert all(account.tier == tiers.tier(len(tiers.qualifiers_of(account))) for account in accounts)
+
+
+@pytest.mark.django_db
+def test_demo_managers_see_sla_breaches_on_their_team_queues() -> None:
+    seed()
+    manager = User.objects.get(username="manager")
+    board = queues.team_queues(manager)
+    assert board.breached, "the demo shows no SLA breach"
+    assert sum(row.breaches.count for row in board.rows) == len(board.breached)
+    assert all(lead.owner.role in (Role.SDR, Role.BDR) and lead.initial_source == "contact_request"
+               for lead in board.breached)

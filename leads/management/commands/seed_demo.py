@@ -193,6 +193,7 @@ class Command(BaseCommand):
             contact_activities, contact_history = save_people(Contact, contact_plans, users["integration"])
             enrollments, events = seed_sequences(rng, now, users)
             rescore_everyone()
+            breach_slas(now)
             # Through the services, after the scores: conversion moves each ledger along.
             opportunities, iqms = seed_opportunities(rng, now, users)
         self.stdout.write(
@@ -201,6 +202,20 @@ class Command(BaseCommand):
             f"{history + contact_history} status changes, {enrollments} enrolments, {events} sequence events, "
             f"{opportunities} opportunities, {iqms} IQMs in {time.monotonic() - started:.1f}s."
         )
+
+
+SLA_BREACHES = 4
+
+
+def breach_slas(now: datetime) -> None:
+    """A few owned contact requests whose follow-up day has passed, marked as the
+    `sla_breaches` job marks them: the managers' team queues show them."""
+    late = (Lead.objects.filter(status=Status.MQL, owner__role__in=PROSPECTING_ROLES,
+                                initial_source=InitialSource.CONTACT_REQUEST, sla_due_at__isnull=True)
+            .order_by("id").values_list("pk", flat=True)[:SLA_BREACHES])
+    for n, pk in enumerate(late):
+        due = now - timedelta(hours=2 + 3 * n)  # within the day: not yet reassigned (SPEC §5)
+        Lead.objects.filter(pk=pk).update(sla_due_at=due, sla_breached_at=due + timedelta(minutes=15))
 
 
 def create_users(now: datetime) -> dict[str, User]:
