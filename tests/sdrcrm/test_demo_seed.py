@@ -165,3 +165,10 @@ def test_demo_managers_see_sla_breaches_on_their_team_queues() -> None:
     assert sum(row.breaches.count for row in board.rows) == len(board.breached)
     assert all(lead.owner.role in (Role.SDR, Role.BDR) and lead.initial_source == "contact_request"
                for lead in board.breached)
+
+
+@pytest.mark.django_db
+def test_demo_sdrs_have_contacts_in_their_mql_contact_view() -> None:
+    seed()
+    owners = set(Contact.objects.filter(status=Status.MQL).values_list("owner__role", flat=True))
+    assert Role.SDR in owners

@@ -435,11 +435,17 @@ def plan_contacts(rng: random.Random, now: datetime, count: int, customers: list
     if not customers:
         return []
     statuses = list(CONTACT_STATUS_WEIGHTS)
+    # The SDR of the account's region works its MQL and accepted contacts (their contact
+    # views, SPEC §8); the account's seller owns the rest.
+    sdrs = {user.region: user for user in reversed(prospectors_of(users)) if user.role == Role.SDR}
     plans = []
     for i in range(count):
         account = customers[i % len(customers)]
         status = rng.choices(statuses, weights=list(CONTACT_STATUS_WEIGHTS.values()))[0]
-        contact = Contact(account=account, owner=account.owner, company=account.name,
+        owner = account.owner
+        if status in (S.MQL, S.ACCEPTED):
+            owner = sdrs.get(account.region) or owner
+        contact = Contact(account=account, owner=owner, company=account.name,
                           employee_count=account.employee_count, industry=account.industry,
                           segment=account.segment, created_by=users["integration"])
         # The ".c" keeps contact addresses apart from the leads' first.last{i} ones.
