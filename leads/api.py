@@ -17,6 +17,7 @@ from scoring import services as scoring
 from scoring.api import ScoreExplanationSerializer
 from sdrcrm.access import ScopedViewSetMixin
 from sdrcrm.api_errors import first_message
+from sdrcrm.field_history_api import FieldHistoryMixin
 from sdrcrm.models import Region, Role, Segment, User
 
 from . import bulk as lead_bulk
@@ -131,7 +132,7 @@ def bulk_result(lead: Lead) -> dict[str, Any]:
     }
 
 
-class LeadViewSet(ConvertActionMixin, MergeActionsMixin, ScopedViewSetMixin, mixins.ListModelMixin,
+class LeadViewSet(ConvertActionMixin, MergeActionsMixin, FieldHistoryMixin, ScopedViewSetMixin, mixins.ListModelMixin,
                   mixins.RetrieveModelMixin, mixins.UpdateModelMixin, viewsets.GenericViewSet):
     """Leads. `POST` creates a lead or updates the one with the same email."""
 
@@ -276,7 +277,7 @@ class LeadViewSet(ConvertActionMixin, MergeActionsMixin, ScopedViewSetMixin, mix
         })
 
 
-class ContactViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+class ContactViewSet(FieldHistoryMixin, ScopedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
                      mixins.UpdateModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
     model = Contact
     serializer_class = ContactSerializer
@@ -306,7 +307,7 @@ class AccountFilter(django_filters.FilterSet):
         return queryset.filter(Q(name__istartswith=value.strip()) | Q(domain__startswith=value.strip().lower()))
 
 
-class AccountViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+class AccountViewSet(FieldHistoryMixin, ScopedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
                      mixins.UpdateModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
     model = Account
     serializer_class = AccountSerializer

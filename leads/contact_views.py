@@ -12,6 +12,7 @@ from django.urls import URLPattern, path
 from django.views.decorators.http import require_POST
 from rest_framework.exceptions import ValidationError
 
+from sdrcrm import field_history
 from sdrcrm.errors import Refused
 from sdrcrm.pagination import Keyset
 
@@ -68,6 +69,7 @@ def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "from_leads": Lead.objects.visible_to(request.user).filter(converted_to=contact).order_by("id"),
         "history": contact.status_changes.select_related("by").order_by("-at", "-id")[:HISTORY_SHOWN],
         "activities": contact.activities.order_by("-occurred_at", "-id")[:HISTORY_SHOWN],
+        "field_changes": field_history.changes_of(contact)[:HISTORY_SHOWN],
         "status_form": StatusForm(),
         "next_statuses": [(s, Status(s).label) for s in sorted(TRANSITIONS[contact.status])
                           if s != Status.QUALIFIED],

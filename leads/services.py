@@ -22,7 +22,7 @@ from routing import sla
 from routing.engine import Decision
 from routing.models import RoutingDecision
 from scoring import services as scoring
-from sdrcrm import rows
+from sdrcrm import field_history, rows
 from sdrcrm.errors import Refused
 from sdrcrm.models import Role, User
 
@@ -172,10 +172,12 @@ def ingest_lead(data: Mapping[str, Any], by: User | None, now: datetime | None =
     if source:
         data["lead_source"] = source
     was_inactive = existing.inactive
+    before = field_history.values_of(existing, data)
     for field, value in data.items():
         setattr(existing, field, value)
     routing.classify(existing)
     existing.save()
+    field_history.record(existing, before, by, at=now)
     _finish_sequences_if_inactive(existing, was_inactive)
     score_and_advance(existing, new_types=set(), now=now)
     return IngestResult(existing, created=False)
@@ -247,11 +249,13 @@ def update_person(person: Person, data: Mapping[str, Any], by: User | None) -> P
     if new_owner:
         check_owner_assignable(data["owner"], by)
     was_inactive = person.inactive
+    before = field_history.values_of(person, data)
     for field, value in data.items():
         setattr(person, field, value)
     if isinstance(person, Lead):
         routing.classify(person)
     person.save()
+    field_history.record(person, before, by)
     _finish_sequences_if_inactive(person, was_inactive)
     if new_owner and isinstance(person, Lead) and person.sla_due_at and person.owner_id:
         # The new owner gets their own business day, not what is left of the last one's.
@@ -628,6 +632,7 @@ def save_account(account: Account, data: Mapping[str, Any], by: User | None = No
     flag goes through leads.targeting, which holds the per-SDR limit, flagged by `by`."""
     data = dict(data)
     targeted = data.pop("targeted", None)
+    before = field_history.values_of(account, data) if account.pk else None  # an edit, not a creation
     for field, value in data.items():
         setattr(account, field, value)
     account.domain = domains.normalise_domain(account.domain) if account.domain else ""
@@ -635,6 +640,8 @@ def save_account(account: Account, data: Mapping[str, Any], by: User | None = No
     account.region = routing_geo.region_for(account.country, account.state)[0]
     account.tier = tiers.tier_of(account)
     account.save()
+    if before is not None:
+        field_history.record(account, before, by)
     if targeted is not None:
         targeting.set_targeted(account, targeted, by=by)
     routing.refresh_hierarchy_segments(account)

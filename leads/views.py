@@ -11,6 +11,7 @@ from rest_framework.exceptions import ValidationError
 
 from opportunities import iqm_views
 from scoring import services as scoring
+from sdrcrm import field_history
 from sdrcrm.errors import Refused
 from sdrcrm.models import User
 from sdrcrm.pagination import Keyset
@@ -83,6 +84,7 @@ def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "can_edit": can_edit,
         "history": lead.status_changes.select_related("by").order_by("-at", "-id")[:50],
         "activities": lead.activities.order_by("-occurred_at", "-id")[:50],
+        "field_changes": field_history.changes_of(lead)[:50],
         "status_form": StatusForm(),
         "next_statuses": next_statuses,
         "score": scoring.explain(lead, ledger=False),

@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from leads.api import id_filter, user_param
 from sdrcrm.access import ScopedViewSetMixin
 from sdrcrm.errors import Refused
+from sdrcrm.field_history_api import FieldHistoryMixin
 from sdrcrm.models import User
 
 from . import services
@@ -62,7 +63,7 @@ class OpportunityFilter(django_filters.FilterSet):
         return queryset.filter(**{name: user_param(self.request.user, value, name)})
 
 
-class OpportunityViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+class OpportunityViewSet(FieldHistoryMixin, ScopedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
                          mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.GenericViewSet):
     """Opportunities you can see. Edits are PATCH (no PUT); stage moves are `POST {id}/stage/`."""
 

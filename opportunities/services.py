@@ -12,6 +12,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from leads.models import Account, Contact
+from sdrcrm import field_history
 from sdrcrm.errors import Refused
 from sdrcrm.models import SELLING_ROLES, Notification, Segment, User
 
@@ -221,9 +222,11 @@ def update_opportunity(opportunity: Opportunity, data: dict[str, Any], by: User 
     _check_editable(locked, by)
     changes = check_update(locked, data)
     if changes:
+        before = field_history.values_of(locked, changes)
         for field, value in changes.items():
             setattr(locked, field, value)
         locked.save(update_fields=[*changes, "updated_at"])
+        field_history.record(locked, before, by)
     _copy(locked, opportunity)
     return opportunity
 

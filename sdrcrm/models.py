@@ -131,6 +131,32 @@ class JobRun(models.Model):
         return f"{self.name} @ {self.slot:%Y-%m-%d %H:%M}"
 
 
+class FieldChange(models.Model):
+    """One field of a lead, contact, account or opportunity changed by an edit (SPEC §11,
+    data): by whom, when, from what to what (as text). Written by sdrcrm.field_history."""
+
+    class Record(models.TextChoices):
+        LEAD = "lead", "Lead"
+        CONTACT = "contact", "Contact"
+        ACCOUNT = "account", "Account"
+        OPPORTUNITY = "opportunity", "Opportunity"
+
+    record = models.CharField(max_length=20, choices=Record.choices)
+    record_id = models.BigIntegerField()
+    field = models.CharField(max_length=60)
+    # Null is "no value" (an unset owner), apart from an empty text.
+    old = models.TextField(null=True, blank=True)  # noqa: DJ001
+    new = models.TextField(null=True, blank=True)  # noqa: DJ001
+    by = models.ForeignKey("User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["record", "record_id", "at", "id"], name="fieldchange_record")]
+
+    def __str__(self) -> str:
+        return f"{self.record} {self.record_id}: {self.field} {self.old!r} → {self.new!r}"
+
+
 class Notification(models.Model):
     """Something a person should know: an alert shown in the app (and sent on by mail or
     chat integrations later)."""
