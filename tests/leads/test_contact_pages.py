@@ -107,3 +107,13 @@ def test_refused_moves_and_read_only_contacts_change_nothing(client, sdr, teamma
 def test_the_menu_links_the_contacts(client, sdr):
     client.force_login(sdr)
     assert 'href="/contacts/"' in client.get("/leads/").content.decode()
+
+
+def test_a_teammates_contact_reads_but_offers_no_status_form(client, sdr, teammate):
+    theirs = ContactFactory(owner=teammate, status=Status.MQL)
+    client.force_login(sdr)
+    page = client.get(f"/contacts/{theirs.pk}/").content.decode()
+    assert "You can read this contact but not change it." in page
+    assert f'action="/contacts/{theirs.pk}/status/"' not in page
+    client.force_login(teammate)
+    assert f'action="/contacts/{theirs.pk}/status/"' in client.get(f"/contacts/{theirs.pk}/").content.decode()

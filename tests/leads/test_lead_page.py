@@ -6,7 +6,7 @@ from leads import services
 from leads.models import Lead
 from routing.models import Territory
 from sdrcrm.models import Role
-from tests.factories import LeadFactory, UserFactory
+from tests.factories import LeadFactory, TeamFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -53,3 +53,15 @@ def test_a_teammate_who_may_only_read_cannot_change_the_status_from_the_page(cli
 
     assert "You may read this lead but not change it." in response.content.decode()
     assert Lead.objects.get(pk=lead.pk).status == "mql"
+
+
+def test_a_teammates_lead_reads_but_offers_no_status_form(client):
+    team = TeamFactory()
+    owner, reader = UserFactory(role=Role.SDR, team=team), UserFactory(role=Role.SDR, team=team)
+    lead = LeadFactory(owner=owner, status="mql")
+    client.force_login(reader)
+    page = client.get(f"/leads/{lead.pk}/").content.decode()
+    assert "You can read this lead but not change it." in page
+    assert f'action="/leads/{lead.pk}/status/"' not in page
+    client.force_login(owner)
+    assert f'action="/leads/{lead.pk}/status/"' in client.get(f"/leads/{lead.pk}/").content.decode()
