@@ -5,6 +5,7 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 
+from sdrcrm import field_history
 from sdrcrm.errors import Refused
 
 from . import sequences, services
@@ -27,8 +28,22 @@ PERSON_READONLY = ["status", "status_reason", "status_changed_at", "score", "mql
                    "initial_source", "created_at", "updated_at", "created_by"]
 
 
+class FieldHistoryAdmin(admin.ModelAdmin):
+    """An edit in the admin leaves field history like an edit through the services."""
+
+    def save_model(self, request, obj, form, change):  # noqa: ANN001, ANN201 - Django's signature
+        # The form has already set the new values on `obj`: the old ones come from the row.
+        before = field_history.values_of(type(obj).objects.get(pk=obj.pk), form.changed_data) if change else None
+        self.write(request, obj)
+        if before is not None:
+            field_history.record(obj, before, request.user)
+
+    def write(self, request, obj):  # noqa: ANN001, ANN201
+        obj.save()
+
+
 @admin.register(Lead)
-class LeadAdmin(admin.ModelAdmin):
+class LeadAdmin(FieldHistoryAdmin):
     list_display = ["email", "first_name", "last_name", "company", "status", "score", "owner", "queue"]
     list_filter = ["status", "segment", "region", "initial_source"]
     search_fields = ["email", "last_name", "company"]
@@ -38,7 +53,7 @@ class LeadAdmin(admin.ModelAdmin):
 
 
 @admin.register(Contact)
-class ContactAdmin(admin.ModelAdmin):
+class ContactAdmin(FieldHistoryAdmin):
     list_display = ["email", "first_name", "last_name", "account", "status", "owner"]
     list_filter = ["status", "segment", "region"]
     search_fields = ["email", "last_name", "company"]
@@ -48,7 +63,7 @@ class ContactAdmin(admin.ModelAdmin):
 
 
 @admin.register(Account)
-class AccountAdmin(admin.ModelAdmin):
+class AccountAdmin(FieldHistoryAdmin):
     list_display = ["name", "domain", "type", "segment", "region", "owner", "tier"]
     list_filter = ["type", "segment", "region", "tier", "is_named"]
     search_fields = ["name", "domain"]
@@ -56,7 +71,7 @@ class AccountAdmin(admin.ModelAdmin):
     # Derived on save, or flagged by SDRs under their limit (accounts/{id}/target/).
     readonly_fields = ["tier", "segment", "region", "targeted", "targeted_by", "targeted_at"]
 
-    def save_model(self, request, obj, form, change):  # noqa: ANN001, ANN201 - Django's signature
+    def write(self, request, obj):  # noqa: ANN001, ANN201
         # The form set the fields; save_account derives domain, region, tier and segments.
         services.save_account(obj, {}, by=request.user)
 

@@ -4,12 +4,14 @@ leaves one row per changed field, readable at `{id}/field-history/` and on the p
 from __future__ import annotations
 
 from decimal import Decimal
+from types import SimpleNamespace
 
 import pytest
+from django.contrib import admin
 
 from leads.models import Status
 from sdrcrm.models import FieldChange
-from tests.factories import ContactFactory, LeadFactory, OpportunityFactory
+from tests.factories import AccountFactory, ContactFactory, LeadFactory, OpportunityFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -101,3 +103,20 @@ def test_the_newest_changes_come_first(api, sdr):
     for n in range(3):
         api.as_user(sdr).patch(f"/api/v1/leads/{lead.pk}/", {"title": f"Title {n}"})
     assert [row["new"] for row in history(api, sdr, f"/api/v1/leads/{lead.pk}/")] == ["Title 2", "Title 1", "Title 0"]
+
+
+@pytest.mark.parametrize("model_name", ["lead", "contact", "account"])
+def test_an_admin_edit_is_recorded_with_the_old_value_from_the_row(rf, ops, model_name):
+    record = {"lead": LeadFactory, "contact": ContactFactory, "account": AccountFactory}[model_name](
+        industry="Retail")
+    model_admin = admin.site._registry[type(record)]
+    request = rf.post("/admin/")
+    request.user = ops
+    record.industry = "Software"  # as the admin's form sets it before save_model
+    model_admin.save_model(request, record, SimpleNamespace(changed_data=["industry"]), change=True)
+
+    change = FieldChange.objects.get()
+    assert (change.record, change.field, change.old, change.new, change.by) == (
+        model_name, "industry", "Retail", "Software", ops)
+    record.refresh_from_db()
+    assert record.industry == "Software"
