@@ -25,8 +25,10 @@ demo: install
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+## ruff, and the layers of docs/architecture.md (import-linter's contracts in pyproject.toml).
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 bench: install
 	$(BIN)/python bench/run.py $(BENCH_ARGS)

@@ -36,7 +36,7 @@ LEADS_PER_ASSIGNER = 5_000
 
 def prepare() -> None:
     """The pool, rebuilt with its members at no credit."""
-    from routing import services as routing
+    from routing import pools as routing
     from routing.models import Pool
     from sdrcrm.models import User
 
@@ -52,7 +52,7 @@ def assigner(n: int, lead_ids: Sequence[int], deadline: float, write_lead: bool,
     from django.utils import timezone
 
     from leads.models import Lead
-    from routing import services as routing
+    from routing import pools as routing
 
     count = 0
     for lead_id in lead_ids:

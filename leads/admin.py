@@ -1,14 +1,21 @@
-"""Ops' admin. Status is read-only here: it changes only through services.transition, so
-every change leaves a history row."""
+"""Ops' admin. Every save goes through the same services as the API and the pages
+(people.update_person, accounts.save_account, the ingest pipeline for a new lead), so the
+same checks apply and field history is written in one place. Status is read-only here:
+it changes only through lifecycle.transition, so every change leaves a history row.
+Nothing is deleted from here: a lead is marked as spam (deleted at night, leaving a
+tombstone) or merged, a person marked inactive."""
+
+from typing import Any
 
 from django.contrib import admin
 from django.core.exceptions import ValidationError
+from django.db.models import Model
 from django.forms.models import BaseInlineFormSet
+from django.http import HttpRequest
 
-from sdrcrm import field_history
 from sdrcrm.errors import Refused
 
-from . import sequences, services
+from . import accounts, people, sequences, services
 from .models import (
     Account,
     Activity,
@@ -28,22 +35,32 @@ PERSON_READONLY = ["status", "status_reason", "status_changed_at", "score", "mql
                    "initial_source", "created_at", "updated_at", "created_by"]
 
 
-class FieldHistoryAdmin(admin.ModelAdmin):
-    """An edit in the admin leaves field history like an edit through the services."""
+class ServiceAdmin(admin.ModelAdmin):
+    """Saves through the app's services; deletes nothing (see the module docstring)."""
 
     def save_model(self, request, obj, form, change):  # noqa: ANN001, ANN201 - Django's signature
-        # The form has already set the new values on `obj`: the old ones come from the row.
-        before = field_history.values_of(type(obj).objects.get(pk=obj.pk), form.changed_data) if change else None
-        self.write(request, obj)
-        if before is not None:
-            field_history.record(obj, before, request.user)
+        # The form has already set the new values on `obj`: the service gets the row as it
+        # was, and the changed fields with their new values.
+        if change:
+            current = type(obj).objects.get(pk=obj.pk)
+            self.update(current, {field: getattr(obj, field) for field in form.changed_data}, request.user)
+        else:
+            fields = {f.name: getattr(obj, f.name) for f in obj._meta.concrete_fields
+                      if f.editable and not f.primary_key and f.name not in self.get_readonly_fields(request, obj)}
+            obj.pk = self.create(fields, request.user).pk
 
-    def write(self, request, obj):  # noqa: ANN001, ANN201
-        obj.save()
+    def update(self, current: Model, changes: dict[str, Any], by: Any) -> None:
+        people.update_person(current, changes, by=by)
+
+    def create(self, fields: dict[str, Any], by: Any) -> Model:
+        raise NotImplementedError
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 @admin.register(Lead)
-class LeadAdmin(FieldHistoryAdmin):
+class LeadAdmin(ServiceAdmin):
     list_display = ["email", "first_name", "last_name", "company", "status", "score", "owner", "queue"]
     list_filter = ["status", "segment", "region", "initial_source"]
     search_fields = ["email", "last_name", "company"]
@@ -51,9 +68,12 @@ class LeadAdmin(FieldHistoryAdmin):
     raw_id_fields = ["owner", "account", "converted_to"]
     readonly_fields = PERSON_READONLY
 
+    def create(self, fields: dict[str, Any], by: Any) -> Model:
+        return services.ingest_lead(fields, by=by).lead
+
 
 @admin.register(Contact)
-class ContactAdmin(FieldHistoryAdmin):
+class ContactAdmin(ServiceAdmin):
     list_display = ["email", "first_name", "last_name", "account", "status", "owner"]
     list_filter = ["status", "segment", "region"]
     search_fields = ["email", "last_name", "company"]
@@ -61,9 +81,12 @@ class ContactAdmin(FieldHistoryAdmin):
     raw_id_fields = ["owner", "account"]
     readonly_fields = PERSON_READONLY
 
+    def create(self, fields: dict[str, Any], by: Any) -> Model:
+        return people.create_contact(fields, by=by)
+
 
 @admin.register(Account)
-class AccountAdmin(FieldHistoryAdmin):
+class AccountAdmin(ServiceAdmin):
     list_display = ["name", "domain", "type", "segment", "region", "owner", "tier"]
     list_filter = ["type", "segment", "region", "tier", "is_named"]
     search_fields = ["name", "domain"]
@@ -71,9 +94,11 @@ class AccountAdmin(FieldHistoryAdmin):
     # Derived on save, or flagged by SDRs under their limit (accounts/{id}/target/).
     readonly_fields = ["tier", "segment", "region", "targeted", "targeted_by", "targeted_at"]
 
-    def write(self, request, obj):  # noqa: ANN001, ANN201
-        # The form set the fields; save_account derives domain, region, tier and segments.
-        services.save_account(obj, {}, by=request.user)
+    def update(self, current: Model, changes: dict[str, Any], by: Any) -> None:
+        accounts.save_account(current, changes, by=by)  # derives domain, region, tier and segments
+
+    def create(self, fields: dict[str, Any], by: Any) -> Model:
+        return accounts.save_account(Account(created_by=by), fields, by=by)
 
 
 @admin.register(Activity)

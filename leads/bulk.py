@@ -8,8 +8,8 @@ one the blocked domains, two the matching accounts, and four bulk inserts write 
 leads, activities, ledger rows and status history of the whole batch.
 
 Everything else (an email already stored or repeated in the batch, an item given an
-owner, an item that reaches the routing threshold) goes through `services.ingest_lead` and `services.record_activity`
-item by item, in batch order, after the fast items. That order is safe: routing and
+owner, an item that reaches the routing threshold) goes through `services.ingest_lead` and
+`services.record_activity` item by item, in batch order, after the fast items. That order is safe: routing and
 updates only ever look at owned leads, and a fast item has no owner.
 """
 
@@ -24,6 +24,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from routing import facts as routing_facts
 from routing import services as routing
 from scoring import rules as engine
 from scoring import services as scoring
@@ -32,9 +33,8 @@ from sdrcrm.bulk_insert import insert_new, new_row
 from sdrcrm.errors import Refused
 from sdrcrm.models import User
 
-from . import domains, services
+from . import checks, domains, lifecycle, services
 from .models import Account, Activity, BlockedDomain, Cause, Lead, StatusChange
-from .services import A
 
 Item = tuple[dict[str, Any], list[dict[str, Any]]]
 
@@ -126,12 +126,13 @@ def plan_batch(items: list[Item], by: User | None, now: datetime,
 
 class AccountIndex:
     """The accounts a batch's leads match, found in two queries instead of two per lead
-    (the same rule as routing.services.match_account: domain first, then company name)."""
+    (the rule of routing.facts.match_account: on domains.account_keys, the domain's
+    lowest-id account first, then the name's)."""
 
     def __init__(self, people: Iterable[tuple[str, str]]) -> None:
-        people = list(people)
-        wanted_domains = {domains.account_domain(email) for email, _ in people} - {""}
-        wanted_names = {services.normalise_company(company) for _, company in people if company} - {""}
+        keys = [domains.account_keys(email, company) for email, company in people]
+        wanted_domains = {domain for domain, _ in keys} - {""}
+        wanted_names = {name for _, name in keys} - {""}
         self.by_domain: dict[str, Account] = {}
         self.by_name: dict[str, Account] = {}
         if wanted_domains:
@@ -142,11 +143,8 @@ class AccountIndex:
                 self.by_name[account.name_key] = account
 
     def match(self, email: str, company: str) -> Account | None:
-        account = self.by_domain.get(domains.account_domain(email))
-        if account is not None:
-            return account
-        key = services.normalise_company(company) if company else ""
-        return self.by_name.get(key) if key else None
+        domain, name = domains.account_keys(email, company)
+        return self.by_domain.get(domain) or (self.by_name.get(name) if name else None)
 
 
 def plan_new_lead(index: int, data: dict[str, Any], activities: list[dict[str, Any]], by: User | None,
@@ -154,14 +152,14 @@ def plan_new_lead(index: int, data: dict[str, Any], activities: list[dict[str, A
                   rules: Sequence[engine.Rule]) -> FastItem | None:
     """What ingest_lead + record_activity would do for a new lead, without the database;
     None when the lead would be routed on the way (the careful path does that)."""
-    data = services.clean_person_fields(data)
-    email = services.check_email_allowed(data.pop("email", "") or "", blocked=blocked)
+    data = checks.clean_person_fields(data)
+    email = checks.check_email_allowed(data.pop("email", "") or "", blocked=blocked)
     if data.get("owner") is not None:
         return None  # an owned lead shows in routing's facts for its domain: keep the batch order
     lead = services.new_lead(email, data.pop("initial_source", None), data, by, now)
     if lead.account_id is None:
         lead.account = accounts.match(email, lead.company)
-    routing.classify(lead, match=False)
+    routing_facts.classify(lead, match=False)
 
     # engine.score, with the profile's awards worked out once: the profile does not change.
     profile_awards = engine.profile_awards(engine.Profile(title=lead.title, email=email), rules)
@@ -200,17 +198,15 @@ def _score(profile_awards: list[engine.Award], facts: list[engine.ActivityFact],
 def _advance(item: FastItem, new_types: set[str], now: datetime) -> bool:
     """services.score_and_advance on the in-memory lead; False if it would route."""
     lead = item.lead
-    if A.EMAIL_UNSUBSCRIBE in new_types:
-        lead.opted_out = True
-    move = services.score_move(lead, new_types)
+    _, move = lifecycle.advance(lead, new_types)  # sets opted_out on the lead itself
     if move is not None:
         _move(item, *move, now)
-    return not services.needs_routing(lead)
+    return not routing.needs_routing(lead)
 
 
 def _move(item: FastItem, new: str, reason: str, now: datetime) -> None:
     item.moves.append((item.lead.status, new, reason))
-    for name, value in services.status_fields(item.lead, new, reason, now).items():
+    for name, value in lifecycle.status_fields(item.lead, new, reason, now).items():
         setattr(item.lead, name, value)
 
 
@@ -235,7 +231,8 @@ def write_fast_items(items: list[FastItem], now: datetime) -> None:
                  points=award.points, reason=award.reason[:255], at=now)
             for award in item.awards if award.points
         )
-        history.extend(new_row(StatusChange, lead_id=lead_id, contact_id=None, old=old, new=new, reason=reason,
-                            cause=Cause.SCORE, by_id=None, at=now) for old, new, reason in item.moves)
+        history.extend(new_row(StatusChange, **lifecycle.history_values("lead", lead_id, old, new, reason, Cause.SCORE,
+                                                                        None, now))
+                       for old, new, reason in item.moves)
     insert_new(ScoreEntry, entries, check="lead_id")
     insert_new(StatusChange, history, check="lead_id")

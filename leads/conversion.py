@@ -25,9 +25,10 @@ from scoring.models import ScoreEntry
 from sdrcrm.errors import Refused
 from sdrcrm.models import SELLING_ROLES, Role, User
 
-from . import domains, sequences, services
+from . import accounts, checks, domains, lifecycle, sequences
 from .models import (
     OPEN_STATUSES,
+    PERSON_COPY_FIELDS,
     Account,
     AccountType,
     Activity,
@@ -131,7 +132,7 @@ def convert_lead(
         # Qualified = "OPP created & hand off to Sales" (handbook): the contact leaves the
         # working views. A closed contact (unqualified, bad data) keeps its status.
         if contact.status in OPEN_STATUSES:
-            services._move(contact, Status.QUALIFIED, reason="", cause=cause, by=by, now=now, converting=True)
+            lifecycle.move_status(contact, Status.QUALIFIED, cause=cause, by=by, now=now)
     return Conversion(lead=lead, contact=contact, account=target, opportunity=created,
                       reseller_contact=reseller_contact)
 
@@ -192,7 +193,7 @@ def _opportunity_data(data: Mapping[str, Any], by: User | None) -> dict[str, Any
 
 def _create_account(data: Mapping[str, Any], by: User | None, owner: User | None, field: str,
                     account_type: str | None = None) -> Account:
-    """A new account through services.save_account (which derives segment, region and the
+    """A new account through accounts.save_account (which derives segment, region and the
     name key). With an opportunity, its owner owns the account too: sellers see only the
     accounts they own, and the deal's account must be theirs to see."""
     unknown = set(data) - NEW_ACCOUNT_FIELDS
@@ -214,7 +215,7 @@ def _create_account(data: Mapping[str, Any], by: User | None, owner: User | None
                       field=field)
     if owner is not None:
         values["owner"] = owner
-    return services.save_account(Account(created_by=by), values)
+    return accounts.save_account(Account(created_by=by), values)
 
 
 def _reseller_account(reseller: Mapping[str, Any], reseller_lead: Lead, end_user: Account, by: User | None,
@@ -244,7 +245,7 @@ def _check_contact_owner(owner: User, account: Account, by: User | None) -> None
             raise Refused(f"{owner.username} is not an active user.", field="contact_owner")
         return
     try:
-        services.check_owner_assignable(owner, by)
+        checks.check_owner_assignable(owner, by)
     except Refused as refused:
         raise Refused(refused.message, field="contact_owner") from None
 
@@ -261,7 +262,7 @@ def _convert_person(lead: Lead, account: Account, *, owner: User | None, by: Use
     contact = (Contact.objects.select_for_update().filter(account=account, email__iexact=lead.email)
                .order_by("id").first())
     if contact is None:
-        fields = {f: getattr(lead, f) for f in (*services.PERSON_COPY_FIELDS, *MQL_FIELDS)}
+        fields = {f: getattr(lead, f) for f in (*PERSON_COPY_FIELDS, *MQL_FIELDS)}
         fields["company"] = lead.company or account.name
         contact = Contact.objects.create(
             **fields, account=account, owner=owner, role=role,
@@ -287,7 +288,7 @@ def _convert_person(lead: Lead, account: Account, *, owner: User | None, by: Use
     sequences.finish_enrollments(lead, sequences.Reason.CONVERTED, now)
     Enrollment.objects.filter(lead=lead).update(**moved_to)
 
-    services._move(lead, Status.QUALIFIED, reason="", cause=cause, by=by, now=now, converting=True)
+    lifecycle.move_status(lead, Status.QUALIFIED, cause=cause, by=by, now=now)
     # An unowned lead (routing rule 2) goes to whoever owns its contact; an owned one keeps
     # its owner, who converted it. Either way it leaves any queue.
     lead_owner_id = lead.owner_id or (owner.pk if owner is not None else None)
@@ -298,10 +299,10 @@ def _convert_person(lead: Lead, account: Account, *, owner: User | None, by: Use
 
 
 def _fill_blanks(contact: Contact, lead: Lead) -> None:
-    for field in services.PERSON_COPY_FIELDS:
+    for field in PERSON_COPY_FIELDS:
         if not getattr(contact, field) and getattr(lead, field):
             setattr(contact, field, getattr(lead, field))
-    contact.mql_at, contact.last_mql_at = services.combined_mql_dates(contact, lead)
+    contact.mql_at, contact.last_mql_at = lifecycle.combined_mql_dates(contact, lead)
 
 
 def _open_opportunity(data: dict[str, Any], lead: Lead, account: Account, contact: Contact,

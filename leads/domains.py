@@ -1,4 +1,5 @@
-"""Email-domain facts: free mail, disposable mail and ops' block list; name casing."""
+"""Pure facts about emails, domains and names: free and disposable mail, the domain and
+normalised company name a lead is matched to an account by, and name casing."""
 
 from __future__ import annotations
 
@@ -6,6 +7,9 @@ import re
 
 from disposable_email_domains import blocklist as DISPOSABLE_DOMAINS
 
+COMPANY_SUFFIXES = frozenset(
+    "inc incorporated llc ltd limited corp corporation co company gmbh ag sa sas bv nv plc pty srl spa oy ab as".split()
+)
 # Consumer mailbox providers: never a company domain, never matched to an account.
 FREE_EMAIL_DOMAINS = frozenset(
     """
@@ -44,6 +48,21 @@ def account_domain(email: str) -> str:
     """The domain a lead is matched to an account by ('' for free mail or no domain)."""
     domain = email_domain(email)
     return normalise_domain(domain) if domain and not is_free(domain) else ""
+
+
+def normalise_company(name: str) -> str:
+    """'ACME, Inc.' and 'Acme Incorporated' → 'acme', for matching leads to accounts."""
+    words = re.sub(r"[^\w\s]", " ", name.lower()).split()
+    while words and words[-1] in COMPANY_SUFFIXES:
+        words.pop()
+    return " ".join(words)
+
+
+def account_keys(email: str, company: str) -> tuple[str, str]:
+    """What a person is matched to an account by: its email's company domain and its
+    normalised company name ('' where there is none). Single and bulk ingest both match
+    on these, the domain first, then the name."""
+    return account_domain(email), normalise_company(company) if company else ""
 
 
 def capitalise_name(name: str) -> str:

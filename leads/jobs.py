@@ -9,11 +9,13 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 
-from routing import services as routing
+from routing import pools
+from sdrcrm import notifications
+from sdrcrm.celery import enqueue
 from sdrcrm.models import Notification
 from sdrcrm.pagination import after
 
-from . import services
+from . import lifecycle
 from .models import (
     Account,
     Activity,
@@ -26,7 +28,6 @@ from .models import (
     SequenceEvent,
     Status,
 )
-from .tasks import apply_sequence_event
 
 
 def expire_active_windows(now: datetime) -> dict[str, int]:
@@ -52,8 +53,8 @@ def queue_inquiries(now: datetime) -> dict[str, int]:
     to the Inquiry Queue, where anyone may adopt them. The queue replaces the owner (a lead
     has one or the other). Leads already there are left alone, and so are leads another
     queue holds on purpose (Community Advocate, Sales Admin); Unassigned ones do move."""
-    queue = routing.queue_named(Queue.INQUIRY)
-    unassigned = routing.queue_id(Queue.UNASSIGNED)
+    queue = pools.queue_named(Queue.INQUIRY)
+    unassigned = pools.queue_id(Queue.UNASSIGNED)
     waiting = (
         Lead.objects.filter(status=Status.INQUIRY, converted_to__isnull=True)
         .filter(Q(queue__isnull=True) | Q(queue_id=unassigned))
@@ -111,13 +112,11 @@ def unflag_quiet_accounts(now: datetime) -> dict[str, int]:
                 .values_list("id", flat=True)
             )
             Account.objects.filter(id__in=ids).update(targeted=False, updated_at=now)
-            alerts = [
-                Notification(user_id=by, kind="targeted_unflagged",
-                             message=f"Account {name} was unflagged as targeted: no lead or contact activity "
-                                     f"in {days} days.")
+            alerts = notifications.send(
+                notifications.Alert(Notification.Kind.TARGETED_UNFLAGGED, f"Account {name} was unflagged as targeted: "
+                                    f"no lead or contact activity in {days} days.", user_id=by)
                 for pk, name, by in rows if pk in ids and by is not None
-            ]
-            Notification.objects.bulk_create(alerts)
+            )
         unflagged += len(ids)
         notified += len(alerts)
 
@@ -136,7 +135,7 @@ def requeue_stranded_events(now: datetime) -> dict[str, int]:
         if not ids:
             return {"requeued": requeued}
         for event_id in ids:
-            apply_sequence_event.delay(event_id)
+            enqueue("leads.tasks.apply_sequence_event", event_id, on_commit=False)
         requeued += len(ids)
         cursor = ids[-1]
 
@@ -175,7 +174,7 @@ def follow_up_unresponsive(now: datetime) -> dict[str, int]:
             quiet = _without_reply_or_active(rows)
             for enrollment in rows:
                 person = enrollment.person
-                if enrollment.pk in quiet and person.status == Status.ACCEPTED and services.transition(
+                if enrollment.pk in quiet and person.status == Status.ACCEPTED and lifecycle.transition(
                     person, target, reason=reason, cause=Cause.JOB, now=now
                 ):
                     moved += 1

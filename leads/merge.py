@@ -19,14 +19,14 @@ from django.db.models import Model, Q, QuerySet
 from django.utils import timezone
 
 from opportunities.models import IQM, Opportunity
-from routing import services as routing
+from routing import facts as routing
 from routing.models import RoutingDecision
 from scoring import services as scoring
 from scoring.models import ScoreEntry
 from sdrcrm.errors import Refused
 from sdrcrm.models import Notification, User
 
-from . import domains, services
+from . import domains, lifecycle
 from .models import Activity, Cause, Contact, Enrollment, Lead, Status, StatusChange, Tombstone
 from .spam import hash_email
 
@@ -159,7 +159,7 @@ def _combine(keep: Lead, gone: Lead) -> None:
     # The oldest initial source is the one of the record created first.
     first = min((keep, gone), key=lambda lead: (lead.created_at, lead.pk))
     keep.initial_source = first.initial_source
-    keep.mql_at, keep.last_mql_at = services.combined_mql_dates(keep, gone)
+    keep.mql_at, keep.last_mql_at = lifecycle.combined_mql_dates(keep, gone)
     for name in FILL_FIELDS:
         if _blank(getattr(keep, name)) and not _blank(getattr(gone, name)):
             setattr(keep, name, getattr(gone, name))
@@ -236,8 +236,7 @@ def merge_leads(survivor: Lead, other: Lead, by: User, now: datetime | None = No
     scoring.rescore(keep, now=now)
     after = _values(keep, SURVIVOR_FIELDS)
     # The merged behaviour may reach 90 points; like any re-score it never takes MQL away.
-    promoted = services.reaches_mql(keep) and services._move(
-        keep, Status.MQL, reason="", cause=Cause.MERGE, by=by, now=now)
+    promoted = lifecycle.reaches_mql(keep) and lifecycle.transition(keep, Status.MQL, cause=Cause.MERGE, by=by, now=now)
 
     tombstone = Tombstone.objects.create(
         kind=Tombstone.Kind.MERGE, original_id=gone.pk, email_hash=hash_email(gone.email),

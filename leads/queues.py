@@ -15,8 +15,8 @@ from django.db.models import Count, Min, Q
 from sdrcrm.errors import Refused
 from sdrcrm.models import Team, User, active_prospectors
 
-from .lead_views import LEAD_VIEWS
 from .models import Lead, Queue
+from .worklists import LEAD_VIEWS
 
 BREACHES_SHOWN = 50
 

@@ -16,10 +16,11 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from sdrcrm.celery import enqueue
 from sdrcrm.errors import Refused
 from sdrcrm.models import User
 
-from . import domains, services
+from . import domains, lifecycle
 from .models import (
     MAX_CLOCK_SKEW,
     OPEN_STATUSES,
@@ -271,11 +272,8 @@ def record_event(
 def _enqueue_if_pending(event: SequenceEvent) -> None:
     # Enqueueing an event that is stored but not yet applied again is harmless (applying
     # is idempotent) and recovers an event whose task was lost.
-    from .tasks import apply_sequence_event  # tasks imports this module
-
     if event.applied_at is None:
-        event_id = event.pk
-        transaction.on_commit(lambda: apply_sequence_event.delay(event_id))
+        enqueue("leads.tasks.apply_sequence_event", event.pk)
 
 
 def apply_event(event_id: int, now: datetime | None = None) -> SequenceEvent | None:
@@ -304,7 +302,7 @@ def _accept(person: Person, cause: str, now: datetime) -> str:
     if person.status not in ACCEPT_FROM:
         return ""
     old = person.status
-    if services.transition(person, Status.ACCEPTED, cause=cause, now=now):
+    if lifecycle.transition(person, Status.ACCEPTED, cause=cause, now=now):
         return f"{person.PERSON_FIELD} {Status(old).label} → Accepted"
     return ""
 
@@ -339,7 +337,7 @@ def _apply_replied(event: SequenceEvent, enrollment: Enrollment, person: Person,
     accepted = _accept(person, Cause.REPLY, now)
     if accepted:
         said.append(accepted)
-    if person.status == Status.ACCEPTED and services.transition(person, Status.QUALIFYING, cause=Cause.REPLY,
+    if person.status == Status.ACCEPTED and lifecycle.transition(person, Status.QUALIFYING, cause=Cause.REPLY,
                                                                  now=now):
         said.append(f"{person.PERSON_FIELD} Accepted → Qualifying")
     elif not accepted:

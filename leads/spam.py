@@ -14,7 +14,7 @@ from django.utils import timezone
 from sdrcrm.errors import Refused
 from sdrcrm.models import User
 
-from . import domains, services
+from . import domains, lifecycle, sequences
 from .models import OPEN_STATUSES, BlockedDomain, Cause, Lead, Status, Tombstone, UnqualifiedReason
 
 
@@ -54,10 +54,8 @@ def mark_spam(lead: Lead, by: User | None, block_domain: bool, now: datetime | N
         Lead.objects.filter(pk=lead.pk).update(spam_block_domain=block_domain)
     lead.refresh_from_db(fields=["spam_marked_at", "spam_marked_by", "spam_block_domain", "status"])
     if lead.status in OPEN_STATUSES:
-        services.transition(lead, Status.UNQUALIFIED, reason=UnqualifiedReason.SPAM, cause=Cause.MANUAL, by=by,
+        lifecycle.transition(lead, Status.UNQUALIFIED, reason=UnqualifiedReason.SPAM, cause=Cause.MANUAL, by=by,
                             now=now)
-    from . import sequences  # sequences imports services, which this module imports too
-
     sequences.finish_enrollments(lead, sequences.Reason.MANUAL, now)  # nobody sequences spam
     return marked
 

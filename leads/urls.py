@@ -1,18 +1,32 @@
+"""Every page route of the leads app: leads (with their sequences, conversion and merges,
+and the managers' team queues), contacts and accounts, each list under its own URL
+namespace (`leads:`, `contacts:`, `accounts:`), included by sdrcrm/urls.py."""
+
 from django.urls import path
 
-from . import conversion_views, merge_views, queue_views, sequence_views, views
+from .views import accounts, contacts, conversion, leads, merge, queues, sequences
 
-app_name = "leads"
-urlpatterns = [
-    path("", views.lead_list, name="list"),
-    path("<int:pk>/", views.lead_detail, name="detail"),
-    path("<int:pk>/status/", views.lead_status, name="status"),
-    path("<int:pk>/enroll/", sequence_views.lead_enroll, name="enroll"),
-    path("enrollments/<int:pk>/event/", sequence_views.enrollment_event, name="enrollment-event"),
-    path("enrollments/<int:pk>/finish/", sequence_views.enrollment_finish, name="enrollment-finish"),
-    path("sequences/", sequence_views.sequence_list, name="sequences"),
-    path("<int:pk>/spam/", views.lead_spam_mark, name="spam"),
-    *conversion_views.urlpatterns,
-    *merge_views.urlpatterns,
-    *queue_views.urlpatterns,
+lead_patterns = [
+    path("", leads.lead_list, name="list"),
+    path("<int:pk>/", leads.lead_detail, name="detail"),
+    path("<int:pk>/status/", leads.lead_status, name="status"),
+    path("<int:pk>/enroll/", sequences.lead_enroll, name="enroll"),
+    path("enrollments/<int:pk>/event/", sequences.enrollment_event, name="enrollment-event"),
+    path("enrollments/<int:pk>/finish/", sequences.enrollment_finish, name="enrollment-finish"),
+    path("sequences/", sequences.sequence_list, name="sequences"),
+    path("<int:pk>/spam/", leads.lead_spam_mark, name="spam"),
+    path("<int:pk>/convert/", conversion.lead_convert, name="convert"),
+    path("<int:pk>/merge/", merge.lead_merge_view, name="merge"),
+    path("<int:pk>/merges/<int:tombstone_id>/undo/", merge.merge_undo_view, name="merge-undo"),
+    path("queues/", queues.team_queues_view, name="queues"),
+]
+contact_patterns = [
+    path("", contacts.contact_list, name="list"),
+    path("<int:pk>/", contacts.contact_detail, name="detail"),
+    path("<int:pk>/status/", contacts.contact_status, name="status"),
+]
+account_patterns = [
+    path("", accounts.account_list, name="list"),
+    path("<int:pk>/", accounts.account_detail, name="detail"),
+    path("<int:pk>/target/", accounts.account_target, name="target"),
 ]

@@ -21,6 +21,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 
+from sdrcrm import notifications
 from sdrcrm.models import Notification
 from sdrcrm.pagination import after
 
@@ -70,15 +71,15 @@ def remind_stale_opportunities(now: datetime) -> int:
             ids = set(stale.filter(id__in=[row[1] for row in rows]).select_for_update(of=("self",))
                       .values_list("id", flat=True))
             Opportunity.objects.filter(id__in=ids).update(stale_reminded_at=now)
-            Notification.objects.bulk_create([
-                Notification(
-                    user_id=owner_id, kind="stale_opportunity", opportunity_id=pk,
+            notifications.send(
+                notifications.Alert(
+                    Notification.Kind.STALE_OPPORTUNITY, user_id=owner_id, opportunity_id=pk,
                     message=f"{name} is still in 0-Pending Acceptance more than {hours} hours after its IQM "
                             f"({subject}, ended {end:%Y-%m-%d %H:%M} UTC): accept it into 1-Discovery or "
                             f"unqualify it.",
                 )
                 for _, pk, name, owner_id, subject, end in rows if pk in ids
-            ])
+            )
         reminded += len(ids)
 
 
@@ -114,12 +115,12 @@ def flag_unrebooked_no_shows(now: datetime) -> int:
                 if pk not in ids:
                     continue
                 what = f"the opportunity {opp_name}" if opp_id else "the lead" if lead_id else "the contact"
-                notes.append(Notification(
+                notes.append(notifications.Alert(
                     # The AE decides; without an opportunity, the account's owner, else the SDR.
-                    user_id=opp_owner or account_owner or sdr_id, kind="no_show_not_rebooked",
+                    Notification.Kind.NO_SHOW_NOT_REBOOKED, user_id=opp_owner or account_owner or sdr_id,
                     opportunity_id=opp_id, lead_id=lead_id,
                     message=f"{subject} on {start:%Y-%m-%d} was a no-show and has not been rebooked in {days} "
                             f"days: unqualify {what}.",
                 ))
-            Notification.objects.bulk_create(notes)
+            notifications.send(notes)
         flagged += len(ids)

@@ -12,7 +12,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from leads.models import Account, Contact
-from sdrcrm import field_history
+from sdrcrm import field_history, notifications
 from sdrcrm.errors import Refused
 from sdrcrm.models import SELLING_ROLES, Notification, Segment, User
 
@@ -395,8 +395,8 @@ def _notify_lost_deal(opportunity: Opportunity, by: User | None) -> None:
     reason = ClosedLostReason(opportunity.closed_lost_reason).label
     details = f" {opportunity.closed_lost_details}" if opportunity.closed_lost_details else ""
     who = f" by {by.get_full_name() or by.username}" if by is not None else ""
-    Notification.objects.create(
-        channel="lost-deals", kind="lost_deal", opportunity=opportunity,
+    notifications.notify_channel(
+        "lost-deals", Notification.Kind.LOST_DEAL, opportunity=opportunity,
         message=f"Lost{who}: {opportunity.name} ({opportunity.account.name}"
                 f"{', large account' if large else ''}), IACV {opportunity.iacv:,}. Reason: {reason}.{details}",
     )
@@ -412,8 +412,8 @@ def _notify_sdr_lead(opportunity: Opportunity, by: User | None) -> None:
     if team_lead is None:
         return
     who = (by.get_full_name() or by.username) if by is not None else "the system"
-    Notification.objects.create(
-        user_id=team_lead, kind="opportunity_unqualified", opportunity=opportunity,
+    notifications.notify(
+        [team_lead], Notification.Kind.OPPORTUNITY_UNQUALIFIED, opportunity=opportunity,
         message=f"{opportunity.name} from {sdr.get_full_name() or sdr.username} was unqualified by {who}: "
                 "schedule a feedback session with the AE.",
     )

@@ -1,4 +1,16 @@
-from . import iqm_views, views
+"""Every page route of the opportunities app (`opportunities:`), included by sdrcrm/urls.py."""
+
+from django.urls import path
+
+from .views import iqms, opportunities
 
 app_name = "opportunities"
-urlpatterns = views.urlpatterns + iqm_views.urlpatterns
+urlpatterns = [
+    path("new/<int:account_pk>/", opportunities.opportunity_new, name="new"),
+    path("", opportunities.opportunity_list, name="list"),
+    path("<int:pk>/", opportunities.opportunity_detail, name="detail"),
+    path("<int:pk>/stage/", opportunities.opportunity_stage, name="stage"),
+    path("<int:pk>/edit/", opportunities.opportunity_edit, name="edit"),
+    path("iqms/lead/<int:pk>/book/", iqms.lead_book_iqm, name="iqm-book"),
+    path("iqms/<int:pk>/disposition/", iqms.iqm_disposition, name="iqm-disposition"),
+]

@@ -3,6 +3,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
+from . import pools
 from .models import Pool, PoolMember, RoutingDecision, RoutingRule, RuleSet, Territory
 
 
@@ -15,8 +16,23 @@ class PoolMemberInline(admin.TabularInline):
 
 @admin.register(Pool)
 class PoolAdmin(admin.ModelAdmin):
+    """Members are saved through pools.save_pool, which locks them in round robin's order
+    (so an edit waits for routing rather than deadlocking with it) and keeps the turn
+    state of the members who stay."""
+
     list_display = ["name", "description"]
     inlines = [PoolMemberInline]
+
+    def save_model(self, request: HttpRequest, obj: Pool, form: Any, change: bool) -> None:
+        pools.save_pool(obj, {}, None)
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        members = [
+            {"user": row["user"], "position": row["position"], "weight": row["weight"]}
+            for formset in formsets for row in formset.cleaned_data
+            if row and not row.get("DELETE")
+        ]
+        pools.save_pool(form.instance, {}, members)
 
 
 @admin.register(Territory)

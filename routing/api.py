@@ -7,6 +7,7 @@ import csv
 import io
 from typing import Any
 
+from django.db import transaction
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
@@ -15,11 +16,11 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from sdrcrm.access import IsOpsOrReadOnly
+from sdrcrm.api.access import IsOpsOrReadOnly
 from sdrcrm.errors import Refused
 from sdrcrm.models import User
 
-from . import services
+from . import geo, pools, rulesets
 from .models import Pool, PoolMember, RoutingDecision, RoutingRule, RuleSet, Territory
 from .replay import replay as replay_ruleset
 
@@ -73,11 +74,11 @@ class PoolSerializer(serializers.ModelSerializer):
 
     def create(self, validated_data: dict[str, Any]) -> Pool:
         members = validated_data.pop("members", [])
-        return services.save_pool(Pool(), validated_data, members)
+        return pools.save_pool(Pool(), validated_data, members)
 
     def update(self, instance: Pool, validated_data: dict[str, Any]) -> Pool:
         members = validated_data.pop("members", None)
-        return services.save_pool(instance, validated_data, members)
+        return pools.save_pool(instance, validated_data, members)
 
 
 class PoolViewSet(viewsets.ModelViewSet):
@@ -94,10 +95,8 @@ class TerritorySerializer(serializers.ModelSerializer):
         fields = ["id", "name", "region", "sub_region", "countries", "segment", "sdr", "sal"]
 
     def validate_countries(self, value: str) -> str:
-        from .geo import country_exists
-
         codes = [c.strip().upper() for c in value.split(",") if c.strip()]
-        unknown = [c for c in codes if not country_exists(c)]
+        unknown = [c for c in codes if not geo.country_exists(c)]
         if unknown:
             raise serializers.ValidationError(f"Unknown country codes: {', '.join(unknown)}.")
         return ",".join(codes)
@@ -128,9 +127,48 @@ class TerritoryViewSet(viewsets.ModelViewSet):
             rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
         except (UnicodeDecodeError, csv.Error) as exc:
             raise Refused(f"The file is not a UTF-8 CSV: {exc}", field="file") from None
-        result = services.import_territories(rows, dry_run=data.validated_data["dry_run"])
+        result = import_territories(rows, dry_run=data.validated_data["dry_run"])
         code = status.HTTP_400_BAD_REQUEST if result["errors"] else status.HTTP_200_OK
         return Response(result, status=code)
+
+
+def import_territories(rows: list[dict[str, str]], dry_run: bool) -> dict[str, Any]:
+    """Validate every row with the API's own field rules first; write all of them in one
+    transaction, or none."""
+    users = {u.username: u for u in User.objects.filter(is_active=True)}
+    errors: list[dict[str, Any]] = []
+    parsed = []
+    for number, row in enumerate(rows, start=2):  # row 1 is the header
+        row = {k.strip().lower(): (v or "").strip() for k, v in row.items() if k}
+        payload = {
+            "name": row.get("name", ""), "region": row.get("region", "").lower(),
+            "sub_region": row.get("sub_region", "").lower(),
+            "countries": ",".join(row.get("countries", "").replace(",", " ").split()),
+            "segment": row.get("segment", "").lower(),
+            "sdr": users[row["sdr"]].pk if row.get("sdr") in users else None,
+            "sal": users[row["sal"]].pk if row.get("sal") in users else None,
+        }
+        problems = {}
+        if row.get("sdr") and row["sdr"] not in users:
+            problems["sdr"] = [f"No active user {row['sdr']!r}."]
+        if row.get("sal") and row["sal"] not in users:
+            problems["sal"] = [f"No active user {row['sal']!r}."]
+        existing = Territory.objects.filter(name=payload["name"]).first()
+        serializer = TerritorySerializer(existing, data=payload)  # the API's own field rules
+        if not serializer.is_valid():
+            problems.update(serializer.errors)
+        if problems:
+            errors.append({"row": number, "errors": problems})
+        else:
+            parsed.append(serializer)
+    if errors or dry_run:
+        return {"dry_run": dry_run, "valid": len(parsed), "errors": errors, "written": 0}
+    with transaction.atomic():
+        for serializer in parsed:
+            serializer.save()
+    return {"dry_run": False, "valid": len(parsed), "errors": [], "written": len(parsed)}
+
+
 
 
 class RoutingRuleSerializer(serializers.ModelSerializer):
@@ -201,12 +239,12 @@ class RuleSetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Up
         return RuleSet.objects.prefetch_related("rules")
 
     def perform_update(self, serializer: serializers.BaseSerializer) -> None:
-        serializer.instance = services.update_draft(serializer.instance, dict(serializer.validated_data))
+        serializer.instance = rulesets.update_draft(serializer.instance, dict(serializer.validated_data))
 
     @extend_schema(request=None, responses={201: RuleSetSerializer})
     @action(detail=False, methods=["post"])
     def draft(self, request: Request) -> Response:
-        ruleset = services.create_draft(by=request.user)
+        ruleset = rulesets.create_draft(by=request.user)
         return Response(RuleSetSerializer(ruleset).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=ReplayInput, responses=ReplayReportSerializer)
@@ -222,6 +260,6 @@ class RuleSetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Up
     @extend_schema(request=None, responses=RuleSetSerializer)
     @action(detail=True, methods=["post"])
     def activate(self, request: Request, pk: str | None = None) -> Response:
-        ruleset = services.activate(self.get_object())
+        ruleset = rulesets.activate(self.get_object())
         return Response(RuleSetSerializer(ruleset).data)
 

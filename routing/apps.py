@@ -8,11 +8,11 @@ class RoutingConfig(AppConfig):
         from leads.models import Queue
         from sdrcrm import config
 
-        from . import services
+        from . import facts, pools, rulesets
         from .models import Pool, RoutingRule, RuleSet, Territory
 
-        config.register("active_ruleset", services.read_active_ruleset)
-        config.register("territories", services.read_territories)
-        config.register("queue_ids", services.read_queue_ids)
-        config.register("pool_ids", services.read_pool_ids)
+        config.register("active_ruleset", rulesets.read_active_ruleset)
+        config.register("territories", facts.read_territories)
+        config.register("queue_ids", pools.read_queue_ids)
+        config.register("pool_ids", pools.read_pool_ids)
         config.watch(RuleSet, RoutingRule, Territory, Pool, Queue)

@@ -1,6 +1,6 @@
 """The routing rules as a pure function: facts about a lead in, a decision out, with its
-reason in words. The first enabled rule that matches decides. No database here; the
-service (routing/services.py) loads the facts and carries the decision out."""
+reason in words. The first enabled rule that matches decides. No database here:
+routing/facts.py loads the facts and routing/services.py carries the decision out."""
 
 from __future__ import annotations
 
@@ -13,6 +13,9 @@ TRIAL = "trial_request"
 CONTACT = "contact_request"
 PROFESSIONAL_SERVICES = "professional_services_request"
 UNASSIGNED = "Unassigned"
+# What a decision does (routing.models.RoutingDecision.Action stores them).
+OWNER, POOL, QUEUE, CONVERT, RECYCLE = "owner", "pool", "queue", "convert", "recycle"
+ACTIONS = (OWNER, POOL, QUEUE, CONVERT, RECYCLE)
 
 # The BDR pool of each region (SPEC §5 rule 7): EMEA has its own; AMER and APAC share one.
 BDR_POOLS = {"emea": "EMEA BDR", "amer": "US/APAC BDR", "apac": "US/APAC BDR"}
@@ -110,7 +113,7 @@ Check = Callable[[Facts, Rule], Decision | None]
 def _account_bdr(f: Facts, rule: Rule) -> Decision | None:
     a = f.account
     if a and a.prospecting_status == "actively_working" and a.bdr_assigned_id:
-        return Decision("owner", f"{a.name} is actively worked by its BDR, who gets the lead.",
+        return Decision(OWNER, f"{a.name} is actively worked by its BDR, who gets the lead.",
                         owner_id=a.bdr_assigned_id, candidates=(a.bdr_assigned_id,))
     return None
 
@@ -118,7 +121,7 @@ def _account_bdr(f: Facts, rule: Rule) -> Decision | None:
 def _customer_smb(f: Facts, rule: Rule) -> Decision | None:
     a = f.account
     if a and a.type == "customer" and f.segment == "smb" and a.owner_id:
-        return Decision("convert", f"{a.name} is a customer and the lead is SMB: it becomes a contact of the "
+        return Decision(CONVERT, f"{a.name} is a customer and the lead is SMB: it becomes a contact of the "
                         "account, owned by the account owner, who is notified.",
                         owner_id=a.owner_id, notify=("account_owner",), candidates=(a.owner_id,))
     return None
@@ -127,7 +130,7 @@ def _customer_smb(f: Facts, rule: Rule) -> Decision | None:
 def _open_opportunity(f: Facts, rule: Rule) -> Decision | None:
     a = f.account
     if a and a.has_open_opportunity and a.type != "customer":
-        return Decision("recycle", f"{a.name} already has an open opportunity: the lead is recycled "
+        return Decision(RECYCLE, f"{a.name} already has an open opportunity: the lead is recycled "
                         "(evaluating) and the account owner is notified.", notify=("account_owner",))
     return None
 
@@ -139,7 +142,7 @@ def _domain_mql(f: Facts, rule: Rule) -> Decision | None:
     if not mqls:
         return None
     first = mqls[0]
-    return Decision("owner", f"Another lead at {f.domain} is an MQL; both go to the owner of the earliest MQL "
+    return Decision(OWNER, f"Another lead at {f.domain} is an MQL; both go to the owner of the earliest MQL "
                     f"(lead {first.lead_id}, MQL since {first.mql_at:%Y-%m-%d}).",
                     owner_id=first.owner_id, candidates=tuple(d.owner_id for d in mqls))
 
@@ -150,7 +153,7 @@ def _domain_working(f: Facts, rule: Rule) -> Decision | None:
     working = [d for d in f.domain_leads if d.status in ("accepted", "qualifying")]
     if not working:
         return None
-    return Decision("owner", f"Another lead at {f.domain} is being worked ({working[0].status}); the new lead "
+    return Decision(OWNER, f"Another lead at {f.domain} is being worked ({working[0].status}); the new lead "
                     "goes to the same owner.", owner_id=working[0].owner_id,
                     candidates=tuple(d.owner_id for d in working))
 
@@ -159,13 +162,13 @@ def _professional_services(f: Facts, rule: Rule) -> Decision | None:
     if f.request != PROFESSIONAL_SERVICES:
         return None
     if f.account and f.account.owner_id:
-        return Decision("owner", f"Professional services request at {f.account.name}: the account's SAL gets it; "
+        return Decision(OWNER, f"Professional services request at {f.account.name}: the account's SAL gets it; "
                         "SAL, SDR and CSM are notified.", owner_id=f.account.owner_id,
                         notify=("account_owner", "sdr", "csm"), candidates=(f.account.owner_id,))
     pool = (rule.param("pools") or {}).get(f.region)
     if not pool:
         return None
-    return Decision("pool", f"Professional services request with no matched account: BDR pool {pool} of "
+    return Decision(POOL, f"Professional services request with no matched account: BDR pool {pool} of "
                     f"{f.region.upper()}.", pool=pool)
 
 
@@ -178,7 +181,7 @@ def _trial(f: Facts, rule: Rule) -> Decision | None:
     if not pool:
         return None
     where = "US public sector" if key == "pubsec" else key.upper()
-    return Decision("pool", f"Trial from {where}: BDR round robin {pool}, whatever the segment.", pool=pool)
+    return Decision(POOL, f"Trial from {where}: BDR round robin {pool}, whatever the segment.", pool=pool)
 
 
 def _contact_request(f: Facts, rule: Rule) -> Decision | None:
@@ -198,7 +201,7 @@ def _contact_request(f: Facts, rule: Rule) -> Decision | None:
         why = "segment unknown"
     if not pool:
         return None
-    return Decision("pool", f"Contact request, {why}: pool {pool}.", pool=pool)
+    return Decision(POOL, f"Contact request, {why}: pool {pool}.", pool=pool)
 
 
 def _named_or_abm(f: Facts, rule: Rule) -> Decision | None:
@@ -206,19 +209,19 @@ def _named_or_abm(f: Facts, rule: Rule) -> Decision | None:
     if a is None:
         return None
     if a.is_named and a.paired_sdr_id:
-        return Decision("owner", f"{a.name} is a named account: the SDR paired with its SAL gets the lead.",
+        return Decision(OWNER, f"{a.name} is a named account: the SDR paired with its SAL gets the lead.",
                         owner_id=a.paired_sdr_id, candidates=(a.paired_sdr_id,))
     if a.abm_tier in (1, 2):
         pool = rule.param("abm_pool")
-        return Decision("pool", f"{a.name} is ABM tier {a.abm_tier}: the ABM SDR ({pool}).", pool=pool)
+        return Decision(POOL, f"{a.name} is ABM tier {a.abm_tier}: the ABM SDR ({pool}).", pool=pool)
     return None
 
 
 def _territory(f: Facts, rule: Rule) -> Decision | None:
     if f.territory_sdr_id:
-        return Decision("owner", f"Territory {f.territory_name} ({f.region.upper()}, {f.segment}) belongs to its "
+        return Decision(OWNER, f"Territory {f.territory_name} ({f.region.upper()}, {f.segment}) belongs to its "
                         "SDR.", owner_id=f.territory_sdr_id, candidates=(f.territory_sdr_id,))
-    return Decision("queue", f"No territory covers {f.region.upper() or 'an unknown region'} / {f.segment}: "
+    return Decision(QUEUE, f"No territory covers {f.region.upper() or 'an unknown region'} / {f.segment}: "
                     "queue Unassigned, ops alerted.", queue=UNASSIGNED, notify=("ops",))
 
 
@@ -243,7 +246,7 @@ def decide(facts: Facts, rules: Sequence[Rule]) -> Decision:
         decision = CHECKS[rule.kind](facts, rule)
         if decision is not None:
             return Decision(**{**decision.__dict__, "rule": rule})
-    return Decision("queue", "No routing rule matched: queue Unassigned, ops alerted.", queue=UNASSIGNED,
+    return Decision(QUEUE, "No routing rule matched: queue Unassigned, ops alerted.", queue=UNASSIGNED,
                     notify=("ops",))
 
 

@@ -17,10 +17,11 @@ from django.db import transaction
 from django.db.models import QuerySet
 
 from leads.models import OPEN_STATUSES, Lead, Queue
+from sdrcrm import notifications
 from sdrcrm.models import Notification, User
 from sdrcrm.pagination import after
 
-from . import services, sla
+from . import facts, pools, sla
 from .models import PoolMember, RoutingDecision
 
 # A business day is never shorter than a calendar day less a DST hour, so a lead breached
@@ -70,7 +71,7 @@ def _breach_overdue(now: datetime, counts: dict[str, int]) -> None:
     overdue = (Lead.objects.filter(sla_due_at__isnull=False, sla_due_at__lte=now, sla_breached_at__isnull=True)
                .select_related("owner__team"))
     for rows in _batches(overdue):
-        alerts: list[Notification] = []
+        alerts: list[notifications.Alert] = []
         with transaction.atomic():
             for lead in rows:
                 # Conditional on what was read: a touch or a reroute meanwhile wins.
@@ -88,8 +89,9 @@ def _breach_overdue(now: datetime, counts: dict[str, int]) -> None:
                            f"{_local(due, owner.region or lead.region)}.")
                 for user_id in dict.fromkeys([owner.pk, owner.reports_to_id()]):
                     if user_id:
-                        alerts.append(Notification(user_id=user_id, kind="sla_breach", message=message, lead=lead))
-            Notification.objects.bulk_create(alerts)
+                        alerts.append(notifications.Alert(Notification.Kind.SLA_BREACH, message, user_id=user_id,
+                                                          lead_id=lead.pk))
+            notifications.send(alerts)
 
 
 def _reassign_untouched(now: datetime, counts: dict[str, int]) -> None:
@@ -114,7 +116,7 @@ def _next_other_member(pool_name: str, owner_id: int) -> tuple[User | None, list
     """The pool's next turn among the members other than the current owner, whose own
     round-robin state is left alone: losing a lead is no turn taken. When nobody else is
     available but the owner is, the owner (the lead stays); when nobody is, None."""
-    member, candidates = services.next_in_pool(pool_name, exclude=owner_id)
+    member, candidates = pools.next_in_pool(pool_name, exclude=owner_id)
     if member is not None:
         return member, candidates
     owner = (PoolMember.objects.filter(pool__name=pool_name, user_id=owner_id, user__is_available=True,
@@ -140,32 +142,32 @@ def _reassign(lead: Lead, now: datetime) -> str:
         queue = None
         updates: dict[str, Any]
         if member is None:
-            queue = services.queue_named(Queue.UNASSIGNED)
-            outcome, action, owner_id = "unassigned", "queue", None
+            queue = pools.queue_named(Queue.UNASSIGNED)
+            outcome, action, owner_id = "unassigned", RoutingDecision.Action.QUEUE, None
             reason = (f"{why}; nobody in pool {pool_name} is available: moved from {_name(old)} to queue "
                       "Unassigned, ops alerted.")
             updates = {"owner_id": None, "queue": queue, "sla_due_at": None, "sla_breached_at": None}
         elif member.pk == old.pk:
-            outcome, action, owner_id = "kept", "owner", old.pk
+            outcome, action, owner_id = "kept", RoutingDecision.Action.OWNER, old.pk
             reason = (f"{why}; nobody else in pool {pool_name} is available, so it stays with {_name(old)} "
                       "and the clock starts again.")
             updates = {"sla_due_at": sla.add_business_days(now, 1, old.region or lead.region),
                        "sla_breached_at": None}
         else:
-            outcome, action, owner_id = "reassigned", "owner", member.pk
+            outcome, action, owner_id = "reassigned", RoutingDecision.Action.OWNER, member.pk
             reason = f"{why}; reassigned from {_name(old)} to {_name(member)} via pool {pool_name}."
             updates = {"owner_id": member.pk, "queue": None, "sla_breached_at": None,
                        "sla_due_at": sla.add_business_days(now, 1, member.region or lead.region)}
         Lead.objects.filter(pk=lead.pk).update(**updates, updated_at=now)
-        inputs = {**services.load_facts(locked, "").as_inputs(), "sla_due_at": due.isoformat(),
+        inputs = {**facts.load_facts(locked, "").as_inputs(), "sla_due_at": due.isoformat(),
                   "sla_breached_at": breached_at.isoformat(), "previous_owner": old.username}
         RoutingDecision.objects.create(
             lead=lead, ruleset=None, rule_kind="sla", rule_position=None, action=action, inputs=inputs,
-            candidates=candidates, owner_id=owner_id, pool_id=services.pool_id(pool_name),
+            candidates=candidates, owner_id=owner_id, pool_id=pools.pool_id(pool_name),
             queue=queue, reason=reason, at=now,
         )
         message = f"{lead.full_name} ({lead.email}): {reason}"
-        services.notify([old.pk, owner_id or 0], "sla_reassigned", message, lead=lead)
+        notifications.notify([old.pk, owner_id], Notification.Kind.SLA_REASSIGNED, message, lead=lead)
         if member is None:
-            services.notify(services.ops_user_ids(), "routing", message, lead=lead)
+            notifications.notify(notifications.ops_user_ids(), Notification.Kind.ROUTING, message, lead=lead)
     return outcome

@@ -8,6 +8,8 @@ from django.db.models import Q
 
 from sdrcrm.models import Region, Segment
 
+from . import engine
+
 USER = settings.AUTH_USER_MODEL
 
 
@@ -118,11 +120,18 @@ class RoutingRule(models.Model):
 class RoutingDecision(models.Model):
     """Why a lead went where it went, in words, with the inputs the rules saw."""
 
+    class Action(models.TextChoices):
+        OWNER = engine.OWNER, "Owner"
+        POOL = engine.POOL, "Pool (round robin)"
+        QUEUE = engine.QUEUE, "Queue"
+        CONVERT = engine.CONVERT, "Convert"
+        RECYCLE = engine.RECYCLE, "Recycle"
+
     lead = models.ForeignKey("leads.Lead", on_delete=models.CASCADE, related_name="routing_decisions")
     ruleset = models.ForeignKey(RuleSet, null=True, on_delete=models.SET_NULL, related_name="+")
     rule_kind = models.CharField(max_length=30, blank=True)
     rule_position = models.PositiveIntegerField(null=True)
-    action = models.CharField(max_length=20)
+    action = models.CharField(max_length=20, choices=Action.choices)
     inputs = models.JSONField(default=dict)
     candidates = models.JSONField(default=list)
     owner = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")

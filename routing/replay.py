@@ -14,7 +14,7 @@ from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 
 from leads.models import Lead
 
-from . import engine, services
+from . import engine, facts, rulesets
 from .models import RoutingDecision, RuleSet
 
 MAX_LEADS = 20_000
@@ -57,12 +57,12 @@ def destination(action: str, owner_id: int | None, pool: str, queue: str) -> str
 
 
 def replay(ruleset: RuleSet, start: datetime, end: datetime) -> ReplayReport:
-    rules = services.rules_of(ruleset)
+    rules = rulesets.rules_of(ruleset)
     report = ReplayReport(ruleset_version=ruleset.version)
-    territories = services.territory_facts()
+    territories = facts.territory_facts()
     first_decisions = Prefetch("routing_decisions", to_attr="log",
                                queryset=RoutingDecision.objects.select_related("pool", "queue").order_by("at", "id"))
-    open_opportunity = Exists(services.open_opportunities().filter(account=OuterRef("account_id")))
+    open_opportunity = Exists(facts.open_opportunities().filter(account=OuterRef("account_id")))
     leads = (Lead.objects.filter(created_at__gte=start, created_at__lt=end).select_related("account__owner")
              .annotate(open_opportunity=open_opportunity).prefetch_related(first_decisions).order_by("pk"))
     for lead, colleagues in _with_colleagues(leads[: MAX_LEADS + 1]):
@@ -72,8 +72,8 @@ def replay(ruleset: RuleSet, start: datetime, end: datetime) -> ReplayReport:
         report.leads += 1
         actual = lead.log[0] if lead.log else None
         request = (actual.inputs.get("request") or "") if actual else ""
-        facts = services.load_facts(lead, request, territories, lead.open_opportunity, colleagues)
-        decision = engine.decide(facts, rules)
+        lead_facts = facts.load_facts(lead, request, territories, lead.open_opportunity, colleagues)
+        decision = engine.decide(lead_facts, rules)
         would_rule = decision.rule.kind if decision.rule else "none"
         would = destination(decision.action, decision.owner_id, decision.pool, decision.queue)
         report.would_by_rule[would_rule] += 1
@@ -106,6 +106,6 @@ def _with_colleagues(leads: QuerySet[Lead], chunk: int = 500) -> Iterator[tuple[
 
 
 def _pair(batch: list[Lead]) -> Iterator[tuple[Lead, list[engine.DomainLead]]]:
-    colleagues = services.domain_colleagues(batch)
+    colleagues = facts.domain_colleagues(batch)
     for lead in batch:
         yield lead, colleagues.get(lead.email_domain, [])

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from rest_framework import mixins, serializers, viewsets
 
-from sdrcrm.access import IsOpsOrReadOnly
-from sdrcrm.serializers import BlankChoicesMixin
+from sdrcrm.api.access import IsOpsOrReadOnly
+from sdrcrm.api.serializers import BlankChoicesMixin
 
 from . import services
 from .models import ScoringRule, ScoringRuleChange

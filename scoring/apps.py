@@ -7,6 +7,8 @@ class ScoringConfig(AppConfig):
     def ready(self) -> None:
         from sdrcrm import config
 
+        # The tasks services enqueue by name (sdrcrm.celery.enqueue), known in every process.
+        from . import tasks  # noqa: F401
         from .models import ScoringRule
         from .services import read_rules
 

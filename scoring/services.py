@@ -12,14 +12,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 from leads.models import Activity, ActivityType, Contact, Lead, Person
-from sdrcrm import config, rows
+from sdrcrm import config
+from sdrcrm.celery import enqueue
 
+from . import queries
 from . import rules as engine
 from .models import ScoreEntry, ScoringRule, ScoringRuleChange
 
@@ -48,14 +50,7 @@ class ActivityRow:
 
 
 def _activities(person: Person) -> list[ActivityRow]:
-    # Hand-written: every ingested activity runs it (sdrcrm.rows).
-    column = connection.ops.quote_name(Activity._meta.get_field(person.PERSON_FIELD).column)
-    found = rows.fetch(Activity, ACTIVITY_COLUMNS, f"SELECT {', '.join(ACTIVITY_COLUMNS)} FROM leads_activity"
-                       f" WHERE {column} = %s", [person.pk])
-    return [ActivityRow(*row) for row in found]
-
-
-ACTIVITY_COLUMNS = ("id", "type", "occurred_at", "details")
+    return [ActivityRow(*row) for row in queries.activities_of(person.PERSON_FIELD, person.pk)]
 
 
 def rescore(person: Person, rules: Sequence[engine.Rule] | None = None, now: datetime | None = None,
@@ -84,7 +79,7 @@ def rescore_ledger(person: Person, rules: Sequence[engine.Rule] | None = None, n
     field = person.PERSON_FIELD
     current: dict[tuple[str, int | None], int] = defaultdict(int)
     if person.pk is not None and not new:
-        for key, activity_id, points in _ledger_sums(field, person.pk):
+        for key, activity_id, points in queries.ledger_sums(field, person.pk):
             current[(key, activity_id)] += points
     wanted = {(a.rule_key, a.activity_id): a for a in awards}
     entries = []
@@ -106,15 +101,6 @@ def rescore_ledger(person: Person, rules: Sequence[engine.Rule] | None = None, n
     for name, value in updates.items():
         setattr(person, name, value)
     return updates
-
-
-def _ledger_sums(field: str, pk: int) -> list[list[Any]]:
-    """(rule, activity, points) summed over the person's ledger. Hand-written: every
-    ingested activity runs it, and the ORM's GROUP BY compiled slower than it ran."""
-    column = connection.ops.quote_name(ScoreEntry._meta.get_field(field).column)
-    return rows.fetch(ScoreEntry, ("rule_key", "activity_id", "points"),
-                      f"SELECT rule_key, activity_id, SUM(points) FROM scoring_scoreentry WHERE {column} = %s"
-                      " GROUP BY rule_key, activity_id", [pk])
 
 
 def profile_score(person: Person) -> int:
@@ -200,8 +186,6 @@ EDITABLE_RULE_FIELDS = ("label", "points", "counting")
 def update_rule(rule: ScoringRule, data: dict[str, Any], by: Any) -> ScoringRule:
     """Change a rule's points, label or counting: a new version, an audit row, and a
     background re-score of the people it can touch (enqueued after commit)."""
-    from .tasks import rescore_people  # tasks import services; import here to avoid a cycle
-
     with transaction.atomic():
         rule = ScoringRule.objects.select_for_update().get(pk=rule.pk)
         old = {field: getattr(rule, field) for field in EDITABLE_RULE_FIELDS}
@@ -213,7 +197,7 @@ def update_rule(rule: ScoringRule, data: dict[str, Any], by: Any) -> ScoringRule
         rule.version += 1
         rule.save()
         ScoringRuleChange.objects.create(rule=rule, version=rule.version, old=old, new=new, by=by)
-        transaction.on_commit(lambda: rescore_people.delay(activity_type=rule.activity_type))
+        enqueue("scoring.tasks.rescore_people", rule.activity_type)
     return rule
 
 

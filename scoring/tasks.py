@@ -3,7 +3,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.db import OperationalError
 
-from leads import services as lead_services
+from leads import lifecycle
 
 from . import services
 
@@ -18,7 +18,7 @@ def rescore_people(activity_type: str = "", after_id: int = 0) -> int:
     ids = services.people_to_rescore(activity_type, after_id, RESCORE_BATCH)
     if not ids:
         return 0
-    lead_services.rescore_leads(ids, services.load_rules())
+    lifecycle.rescore_leads(ids, services.load_rules())
     if len(ids) == RESCORE_BATCH:
         rescore_people.delay(activity_type=activity_type, after_id=ids[-1])
     return len(ids)

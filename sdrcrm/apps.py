@@ -9,7 +9,12 @@ class SdrcrmConfig(AppConfig):
         from django.db.models.signals import post_migrate
 
         # authentication: its signals keep the token cache right in every process.
-        from . import authentication, config  # noqa: F401
+        # The tasks services enqueue by name (sdrcrm.celery.enqueue), known in every process.
+        from . import (  # noqa: F401
+            authentication,
+            config,
+            tasks,  # noqa: F401
+        )
         from .celery import ensure_filesystem_broker_folders
 
         ensure_filesystem_broker_folders()

@@ -1,6 +1,10 @@
+"""The Celery app, and `enqueue()`, by which services hand work to a worker."""
+
 import os
+from typing import Any
 
 from celery import Celery
+from django.db import transaction
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sdrcrm.settings")
 
@@ -21,3 +25,19 @@ def ensure_filesystem_broker_folders() -> None:
     backend = str(settings.CELERY_RESULT_BACKEND)
     if backend.startswith("file://"):
         os.makedirs(backend.removeprefix("file://"), exist_ok=True)
+
+
+def enqueue(task: str, *args: Any, on_commit: bool = True) -> None:
+    """Run the Celery task named `task` with `args` once the current transaction commits
+    (`on_commit=False`: now, for work whose rows were committed long ago).
+
+    Services name the task rather than import it: the task modules are a face over the
+    services (they call them), so importing them back would close a cycle. Every app's
+    `ready()` imports its task module, so the name is known in every process; an unknown
+    name fails here, at once, with a KeyError naming it.
+    """
+    send = app.tasks[task].delay
+    if on_commit:
+        transaction.on_commit(lambda: send(*args))
+    else:
+        send(*args)

@@ -6,6 +6,8 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models import Q
 
+from routing import segments
+
 
 class Role(models.TextChoices):
     SDR = "sdr", "SDR"
@@ -24,11 +26,13 @@ class Region(models.TextChoices):
 
 
 class Segment(models.TextChoices):
-    LARGE = "large", "Large"
-    MID_MARKET = "mid_market", "Mid-Market"
-    SMB = "smb", "SMB"
-    PUBSEC = "pubsec", "Public Sector"
-    UNKNOWN = "unknown", "Unknown"
+    """The values of the pure routing/segments.py, which works them out."""
+
+    LARGE = segments.LARGE, "Large"
+    MID_MARKET = segments.MID_MARKET, "Mid-Market"
+    SMB = segments.SMB, "SMB"
+    PUBSEC = segments.PUBSEC, "Public Sector"
+    UNKNOWN = segments.UNKNOWN, "Unknown"
 
 
 PROSPECTING_ROLES = {Role.SDR, Role.BDR}
@@ -159,12 +163,22 @@ class FieldChange(models.Model):
 
 class Notification(models.Model):
     """Something a person should know: an alert shown in the app (and sent on by mail or
-    chat integrations later)."""
+    chat integrations later). sdrcrm.notifications.send writes every one of them."""
+
+    class Kind(models.TextChoices):
+        ROUTING = "routing", "Routing"
+        SLA_BREACH = "sla_breach", "SLA breach"
+        SLA_REASSIGNED = "sla_reassigned", "Reassigned after an SLA breach"
+        TARGETED_UNFLAGGED = "targeted_unflagged", "Targeted account unflagged"
+        STALE_OPPORTUNITY = "stale_opportunity", "Stale opportunity"
+        NO_SHOW_NOT_REBOOKED = "no_show_not_rebooked", "IQM no-show not rebooked"
+        LOST_DEAL = "lost_deal", "Lost deal"
+        OPPORTUNITY_UNQUALIFIED = "opportunity_unqualified", "Opportunity unqualified"
 
     # A person's alert has a user; a channel's (e.g. "lost-deals", SPEC §7) has a channel instead.
     user = models.ForeignKey(User, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications")
     channel = models.CharField(max_length=40, blank=True, db_index=True)
-    kind = models.CharField(max_length=40)
+    kind = models.CharField(max_length=40, choices=Kind.choices)
     message = models.TextField()
     lead = models.ForeignKey("leads.Lead", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     opportunity = models.ForeignKey(

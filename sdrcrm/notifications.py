@@ -1,28 +1,65 @@
-"""A person's notifications (the alerts jobs and routing write with routing.services.notify):
-reading them, marking them read, and the API under /api/v1/notifications/. Everyone sees
-their own only; anyone else's is simply not found. Channels (the lost-deals channel of
-SPEC §7) are shared feeds that managers and ops read."""
+"""Notifications: `send()` is the one writer (routing, the jobs and the opportunity rules
+all alert through it, with a kind from Notification.Kind), and reading them: a person's
+inbox, marking read, and channels (the lost-deals channel of SPEC §7), shared feeds that
+managers and ops read. Everyone sees their own only; anyone else's is simply not found."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.db.models import QuerySet
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
-from rest_framework import mixins, serializers, viewsets
-from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
-from rest_framework.request import Request
-from rest_framework.response import Response
 
-from .models import Notification, User
+from .errors import Refused
+from .models import Notification, Role, User
 
 # The nav shows "99+" beyond this: counting further costs more and tells nobody anything.
 UNREAD_COUNT_CAP = 100
 
 
 CHANNELS = {"lost-deals": "Lost deals"}
+
+
+@dataclass(frozen=True)
+class Alert:
+    """One notification to write: to a user, or on a channel."""
+
+    kind: str
+    message: str
+    user_id: int | None = None
+    channel: str = ""
+    lead_id: int | None = None
+    opportunity_id: int | None = None
+
+
+def send(alerts: Iterable[Alert]) -> list[Notification]:
+    """Write the alerts in one insert. A kind outside Notification.Kind raises ValueError:
+    the kinds are a closed list, which the inbox and its readers rely on."""
+    return Notification.objects.bulk_create([
+        Notification(user_id=alert.user_id, channel=alert.channel, kind=Notification.Kind(alert.kind),
+                     message=alert.message, lead_id=alert.lead_id, opportunity_id=alert.opportunity_id)
+        for alert in alerts
+    ])
+
+
+def notify(users: Iterable[int | None], kind: str, message: str, *, lead: Any = None,
+           opportunity: Any = None) -> list[Notification]:
+    """`message` to each of `users` once (blank ids skipped)."""
+    lead_id = lead.pk if lead is not None else None
+    opportunity_id = opportunity.pk if opportunity is not None else None
+    return send(Alert(kind, message, user_id=user_id, lead_id=lead_id, opportunity_id=opportunity_id)
+                for user_id in set(users) if user_id)
+
+
+def notify_channel(channel: str, kind: str, message: str, *, opportunity: Any = None) -> list[Notification]:
+    return send([Alert(kind, message, channel=channel, opportunity_id=opportunity.pk if opportunity else None)])
+
+
+def ops_user_ids() -> list[int]:
+    return list(User.objects.filter(role=Role.OPS, is_active=True).values_list("pk", flat=True))
 
 
 def inbox(user: User) -> QuerySet[Notification]:
@@ -36,7 +73,7 @@ def may_read_channels(user: User) -> bool:
 def channel_feed(user: User, channel: str) -> QuerySet[Notification]:
     """A channel's notifications; managers and ops read them, nobody else."""
     if channel not in CHANNELS:
-        raise ValidationError({"channel": [f"Unknown channel; one of: {', '.join(CHANNELS)}."]})
+        raise Refused(f"Unknown channel; one of: {', '.join(CHANNELS)}.", field="channel")
     if not may_read_channels(user):
         return Notification.objects.none()
     return Notification.objects.filter(channel=channel)
@@ -61,50 +98,3 @@ def mark_all_read(user: User, now: datetime | None = None) -> int:
     return inbox(user).filter(read_at__isnull=True).update(read_at=now or timezone.now())
 
 
-class NotificationSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = Notification
-        fields = ["id", "kind", "channel", "message", "lead", "opportunity", "created_at", "read_at"]
-        read_only_fields = fields
-
-
-class NotificationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """Your notifications, newest first; `?unread=true` for the unread ones only;
-    `?channel=lost-deals` for a channel (managers and ops)."""
-
-    serializer_class = NotificationSerializer
-    ordering_fields = ["created_at"]
-    ordering = "-created_at"
-
-    def get_queryset(self) -> QuerySet[Notification]:
-        if getattr(self, "swagger_fake_view", False):
-            return Notification.objects.none()
-        channel = self.request.query_params.get("channel")
-        if channel is not None and self.action == "list":
-            return channel_feed(self.request.user, channel)
-        notifications = inbox(self.request.user)
-        unread = self.request.query_params.get("unread", "").lower()
-        if unread in ("true", "1", "yes"):
-            notifications = notifications.filter(read_at__isnull=True)
-        elif unread in ("false", "0", "no"):
-            notifications = notifications.filter(read_at__isnull=False)
-        elif unread:
-            raise ValidationError({"unread": ["Give true or false."]})
-        return notifications
-
-    @extend_schema(parameters=[
-        OpenApiParameter("unread", bool, description="true: unread only; false: read only"),
-        OpenApiParameter("channel", str, enum=list(CHANNELS), description="a channel's feed (managers and ops)"),
-    ])
-    def list(self, request: Request, *args: object, **kwargs: object) -> Response:
-        return super().list(request, *args, **kwargs)
-
-    @extend_schema(request=None, responses=NotificationSerializer)
-    @action(detail=True, methods=["post"])
-    def read(self, request: Request, pk: str | None = None) -> Response:
-        return Response(NotificationSerializer(mark_read(self.get_object())).data)
-
-    @extend_schema(request=None, responses=inline_serializer("ReadAll", {"marked": serializers.IntegerField()}))
-    @action(detail=False, methods=["post"], url_path="read-all")
-    def read_all(self, request: Request) -> Response:
-        return Response({"marked": mark_all_read(request.user)})

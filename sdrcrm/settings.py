@@ -159,7 +159,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "sdrcrm.pagination.KeysetPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "sdrcrm.api_errors.exception_handler",
+    "EXCEPTION_HANDLER": "sdrcrm.api.errors.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": ["sdrcrm.throttling.FixedWindowUserThrottle"],
     # The API speaks JSON (SPEC §10); only the territory CSV import takes a file upload.
     # Form bodies would turn nested input (a bulk's leads, a pool's members) into strings.
@@ -170,7 +170,7 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "SDR CRM API",
     "DESCRIPTION": "Leads, scoring, routing and the sales-development lifecycle.",
     "VERSION": "1",
-    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "sdrcrm.api_errors.add_error_responses"],
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "sdrcrm.api.errors.add_error_responses"],
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     # Swagger UI served from our own static files, not a CDN.
@@ -183,8 +183,10 @@ SPECTACULAR_SETTINGS = {
         "ActivityTypeEnum": "leads.models.ActivityType",
         "AccountTypeEnum": "leads.models.AccountType",
         "RoleEnum": "sdrcrm.models.Role",
-        "EnrollmentStateEnum": "leads.sequence_models.Enrollment.State",
-        "SequenceEventKindEnum": "leads.sequence_models.SequenceEvent.Kind",
+        "EnrollmentStateEnum": "leads.models.Enrollment.State",
+        "SequenceEventKindEnum": "leads.models.SequenceEvent.Kind",
+        "RoutingActionEnum": "routing.models.RoutingDecision.Action",
+        "NotificationKindEnum": "sdrcrm.models.Notification.Kind",
     },
 }
 
@@ -197,11 +199,14 @@ REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # The embedded default runs web, worker and beat on one machine: a cache in files is
+    # shared by all of them, so a token revoked (or a throttle counted) in one process is
+    # seen by the others, as with Redis. Each process's own memory would not be.
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+                          "LOCATION": env.str("CACHE_DIR", default=str(BASE_DIR / "var" / "cache")),
+                          "OPTIONS": {"MAX_ENTRIES": 10_000}}}
 # How long an API token's user is cached (sdrcrm/authentication.py); 0 reads it every time.
-# Off by default without Redis: a process's own memory cannot hear that another process
-# revoked a token or deactivated a user, so the token would keep working there.
-API_TOKEN_CACHE_SECONDS = env.int("API_TOKEN_CACHE_SECONDS", default=60 if REDIS_URL else 0)
+API_TOKEN_CACHE_SECONDS = env.int("API_TOKEN_CACHE_SECONDS", default=60)
 
 # --- Celery ---------------------------------------------------------------------------
 CELERY_DATA_DIR = BASE_DIR / "var" / "celery"

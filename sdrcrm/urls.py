@@ -1,13 +1,54 @@
+"""Every route: the pages (each app's urls.py, included here) and the REST API under
+/api/v1/ (every app's viewsets, registered on one router)."""
+
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
 
-from leads import account_views, contact_views
+from leads import urls as lead_urls
+from leads.api.accounts import AccountViewSet
+from leads.api.activities import ActivityViewSet
+from leads.api.contacts import ContactViewSet
+from leads.api.leads import LeadViewSet
+from leads.api.queues import TeamQueuesView
+from leads.api.sequences import EnrollmentViewSet, SequenceViewSet
+from opportunities.api.iqms import IQMViewSet
+from opportunities.api.opportunities import OpportunityViewSet
+from routing.api import PoolViewSet, RuleSetViewSet, TerritoryViewSet
+from scoring.api import ScoringRuleViewSet
 
 from . import views
+from .api.jobs import JobRunViewSet
+from .api.notifications import NotificationViewSet
+from .api.users import TeamViewSet, TokenView, UserViewSet
 
 handler404 = views.not_found
+
+router = DefaultRouter()
+router.register("users", UserViewSet)
+router.register("teams", TeamViewSet)
+router.register("accounts", AccountViewSet, basename="account")
+router.register("contacts", ContactViewSet, basename="contact")
+router.register("leads", LeadViewSet, basename="lead")
+router.register("activities", ActivityViewSet, basename="activity")
+router.register("sequences", SequenceViewSet, basename="sequence")
+router.register("enrollments", EnrollmentViewSet, basename="enrollment")
+router.register("opportunities", OpportunityViewSet, basename="opportunity")
+router.register("iqms", IQMViewSet, basename="iqm")
+router.register("jobs", JobRunViewSet, basename="jobrun")
+router.register("notifications", NotificationViewSet, basename="notification")
+router.register("scoring/rules", ScoringRuleViewSet)
+router.register("routing/pools", PoolViewSet)
+router.register("routing/territories", TerritoryViewSet)
+router.register("routing/rules", RuleSetViewSet, basename="ruleset")
+
+api_patterns = [
+    path("auth/token/", TokenView.as_view(), name="api-token"),
+    path("dashboards/queues/", TeamQueuesView.as_view(), name="dashboard-queues"),
+    *router.urls,
+]
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -15,12 +56,12 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
-    path("api/v1/", include("sdrcrm.api")),
+    path("api/v1/", include(api_patterns)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
-    path("leads/", include("leads.urls")),
-    path("accounts/", include((account_views.urlpatterns, "accounts"))),
-    path("contacts/", include((contact_views.urlpatterns, "contacts"))),
+    path("leads/", include((lead_urls.lead_patterns, "leads"))),
+    path("accounts/", include((lead_urls.account_patterns, "accounts"))),
+    path("contacts/", include((lead_urls.contact_patterns, "contacts"))),
     path("opportunities/", include("opportunities.urls")),
     path("notifications/", views.notification_list, name="notifications"),
     path("notifications/read-all/", views.notifications_read_all, name="notifications-read-all"),

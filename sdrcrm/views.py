@@ -14,6 +14,7 @@ from rest_framework.exceptions import ValidationError
 from . import jobs
 from . import notifications as inbox
 from .celery import app as celery_app
+from .errors import Refused
 from .models import JobRun
 from .pagination import Keyset
 
@@ -55,7 +56,7 @@ def notification_list(request: HttpRequest) -> HttpResponse:
         feed = inbox.channel_feed(request.user, channel) if channel else inbox.inbox(request.user)
         rows, next_cursor = NOTIFICATIONS_KEYSET.page(feed, "-created_at", request.GET.get("cursor"),
                                                       NOTIFICATIONS_KEYSET.page_size)
-    except ValidationError:
+    except (ValidationError, Refused):
         messages.error(request, "That link is out of date or names no channel; showing your notifications.")
         return redirect("notifications")
     return render(request, "notifications.html", {

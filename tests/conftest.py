@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 
 import pytest
 from django.conf import settings
@@ -18,6 +20,12 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError("CI=true but DATABASE_URL is not set: refusing to run the suite on SQLite.")
     # Real hashing costs ~0.2 s a user; the tests make hundreds of users.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    if settings.CACHES["default"]["BACKEND"].endswith("FileBasedCache"):
+        # A cache folder of this run's own (and of the processes its tests start), not the
+        # demo's var/cache, set before anything reads the cache.
+        folder = tempfile.mkdtemp(prefix="sdrcrm-test-cache-")
+        settings.CACHES["default"]["LOCATION"] = os.environ["CACHE_DIR"] = folder
+        config.add_cleanup(lambda: shutil.rmtree(folder, ignore_errors=True))
 
 
 def on_postgres() -> bool:

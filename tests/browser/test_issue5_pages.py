@@ -11,7 +11,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import Locator, Page, expect
 
-from leads import services as lead_services
+from leads import accounts
 from leads.models import Account, AccountType, Activity, Contact, InitialSource, Lead, Status, Tombstone
 from opportunities.models import IQM, ActivitySource, ClosedLostReason, Disposition, Opportunity, Source, Stage
 from opportunities.models import StageChange as OpportunityStageChange
@@ -311,7 +311,7 @@ def test_merging_a_duplicate_from_the_lead_page_and_ops_undoing_it(page, live_se
 def test_the_account_page_shows_tier_and_people_and_an_sdr_flags_it_targeted(page, live_server, sdr):
     # Through the account service, which computes the tier: good-fit industry, early-adopter
     # keywords and 250+ IT employees are three qualifiers, tier B.
-    account = lead_services.save_account(Account(), {
+    account = accounts.save_account(Account(), {
         "name": "Initrode", "domain": "initrode.com", "industry": "Computer Software",
         "tech_stack": "Kubernetes, CI/CD", "it_employees": 300, "country": "US",
     })

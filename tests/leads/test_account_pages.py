@@ -10,6 +10,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from leads import domains
 from leads.models import AccountType, Status
 from opportunities.models import Stage
 from sdrcrm.models import Role
@@ -25,10 +26,9 @@ def ae(db):
 
 def account(**kwargs):
     """An account with its name key as the services would derive it."""
-    from leads import services
 
     made = AccountFactory(**kwargs)
-    made.name_key = services.normalise_company(made.name)
+    made.name_key = domains.normalise_company(made.name)
     made.save(update_fields=["name_key"])
     return made
 

@@ -12,9 +12,9 @@ from django.utils import timezone
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 
-from leads.api import LeadViewSet
+from leads.api.leads import LeadViewSet
+from leads.api.serializers import ActivityFields, ItemValidator, LeadSerializer, input_validator
 from leads.models import ActivityType, InitialSource, Queue
-from leads.serializers import ActivityFields, ItemValidator, LeadSerializer, input_validator
 from tests.leads.test_api_bad_input import BAD_ACTIVITIES, BAD_NEW_LEADS, MISSING, NEW_LEAD
 
 pytestmark = pytest.mark.django_db

@@ -11,7 +11,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from leads import services
+from leads import accounts, lifecycle, services
 from leads.conversion import convert_lead
 from leads.models import (
     Account,
@@ -26,6 +26,7 @@ from leads.models import (
     StatusChange,
 )
 from opportunities.models import IQM, Opportunity, Source, Stage, StageChange
+from routing import services as routing_services
 from scoring.models import ScoreEntry
 from sdrcrm.errors import Refused
 from sdrcrm.models import Role
@@ -258,8 +259,8 @@ def worked_lead(sdr):
                                  "title": "Director", "owner": sdr}, by=sdr).lead
     services.record_activity(lead, "pricing_page_visit")
     services.record_activity(lead, "webcast_attended_low_intent")
-    services.transition(lead, Status.ACCEPTED, by=sdr)
-    services.transition(lead, Status.QUALIFYING, by=sdr)
+    lifecycle.transition(lead, Status.ACCEPTED, by=sdr)
+    lifecycle.transition(lead, Status.QUALIFYING, by=sdr)
     lead.refresh_from_db()
     return lead
 
@@ -468,7 +469,7 @@ def test_reseller_refusals_leave_nothing_behind(sdr, qualifying, reseller_lead, 
 
 
 def test_routing_rule_2_still_converts_an_smb_lead_at_a_customer(ae):
-    customer = services.save_account(Account(), {"name": "Cust", "domain": "cust.com", "employee_count": 20,
+    customer = accounts.save_account(Account(), {"name": "Cust", "domain": "cust.com", "employee_count": 20,
                                                   "type": "customer", "owner": ae})
     existing = ContactFactory(account=customer, email="c@cust.com", owner=ae, title="")
 
@@ -488,7 +489,7 @@ def test_routing_rule_2_still_converts_an_smb_lead_at_a_customer(ae):
 def test_convert_into_account_gives_an_unowned_queued_lead_to_the_owner(ae):
     lead = LeadFactory(status=Status.MQL, queue=Queue.objects.get(name=Queue.UNASSIGNED))
     customer = AccountFactory(type=AccountType.CUSTOMER, owner=ae)
-    contact = services.convert_into_account(lead, customer, owner_id=ae.pk, cause=Cause.ROUTING)
+    contact = routing_services.convert_into_account(lead, customer, owner_id=ae.pk, cause=Cause.ROUTING)
     lead.refresh_from_db()
     assert (contact.owner, lead.owner, lead.queue) == (ae, ae, None)
 

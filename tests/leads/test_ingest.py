@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from leads import services
+from leads import people, services
 from leads.models import BlockedDomain, InitialSource, Lead, Queue
 from sdrcrm.errors import Refused
 from tests.factories import LeadFactory
@@ -36,7 +36,7 @@ def test_ingest_keeps_the_initial_source_and_records_the_latest(integration):
 def test_initial_source_cannot_be_edited(sdr):
     lead = LeadFactory(owner=sdr, initial_source=InitialSource.WEBCAST)
     with pytest.raises(Refused) as refused:
-        services.update_person(lead, {"initial_source": InitialSource.PARTNER}, by=sdr)
+        people.update_person(lead, {"initial_source": InitialSource.PARTNER}, by=sdr)
     assert refused.value.field == "initial_source"
     assert Lead.objects.get(pk=lead.pk).initial_source == InitialSource.WEBCAST
 
@@ -85,7 +85,7 @@ def test_an_owner_clears_the_queue_and_a_queue_clears_the_owner(sdr):
     lead = services.ingest_lead({**NEW, "email": "x@acme.com", "queue": queue}, by=sdr).lead
     assert (lead.owner, lead.queue) == (None, queue)
 
-    services.update_person(lead, {"owner": sdr}, by=sdr)
+    people.update_person(lead, {"owner": sdr}, by=sdr)
     lead.refresh_from_db()
     assert (lead.owner, lead.queue) == (sdr, None)
 

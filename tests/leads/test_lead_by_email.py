@@ -9,7 +9,7 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
-from leads import services
+from leads import queries
 from leads.models import Lead, Status
 from tests.factories import ContactFactory, LeadFactory, UserFactory
 
@@ -27,7 +27,7 @@ def test_the_lead_read_is_the_one_the_orm_reads_field_for_field():
                        mql_at=now - timedelta(days=2), last_mql_at=now, public_sector=True, opted_out=True,
                        sla_due_at=now + timedelta(days=1), country="DE", segment="mid_market", region="emea")
 
-    read = services.lead_by_email(lead.email)
+    read = queries.lead_by_email(lead.email)
 
     assert read is not None and read.pk == lead.pk
     assert fields_of(read) == fields_of(Lead.objects.get(pk=lead.pk))
@@ -36,17 +36,17 @@ def test_the_lead_read_is_the_one_the_orm_reads_field_for_field():
 
 def test_an_unknown_email_reads_nothing():
     LeadFactory(email="known@acme.com")
-    assert services.lead_by_email("unknown@acme.com") is None
+    assert queries.lead_by_email("unknown@acme.com") is None
 
 
 def test_a_converted_lead_is_left_out_when_asked():
     lead = LeadFactory(email="gone@acme.com", converted_to=ContactFactory())
 
-    assert services.lead_by_email("gone@acme.com") == lead
-    assert services.lead_by_email("gone@acme.com", unconverted=True) is None
+    assert queries.lead_by_email("gone@acme.com") == lead
+    assert queries.lead_by_email("gone@acme.com", unconverted=True) is None
 
 
 def test_the_locking_read_gives_the_same_lead():
     lead = LeadFactory(email="locked@acme.com")
     with transaction.atomic():
-        assert services.lead_by_email("locked@acme.com", lock=True) == lead
+        assert queries.lead_by_email("locked@acme.com", lock=True) == lead

@@ -14,9 +14,9 @@ from django.utils import timezone
 from rest_framework import serializers
 from rest_framework.renderers import JSONRenderer
 
-from leads.listing import render_leads
+from leads.api.listing import render_leads
+from leads.api.serializers import LeadSerializer
 from leads.models import InitialSource, Lead, Queue, Status
-from leads.serializers import LeadSerializer
 from sdrcrm.models import Region, Segment
 from tests.factories import AccountFactory, ContactFactory, LeadFactory
 from tests.leads.test_api_lists import LEADS, MAX_LIST_QUERIES

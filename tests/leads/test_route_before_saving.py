@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 
 from leads import services
 from leads.models import Lead, Queue
+from routing import services as routing_services
 from routing.models import PoolMember, RoutingDecision
 from sdrcrm.models import Role
 from tests.conftest import on_postgres, require
@@ -59,7 +60,7 @@ def test_a_twin_that_wins_the_insert_gives_the_pool_turn_back(monkeypatch):
             "a twin insert from a second connection needs PostgreSQL (DATABASE_URL=postgres://…)")
     bdr, other = UserFactory(role=Role.BDR), UserFactory(role=Role.BDR)
     pool_of("EMEA BDR", bdr, other)
-    plan = services.plan_route
+    plan = routing_services.plan_route
 
     def twin_arrives_meanwhile(lead, request, now):
         route = plan(lead, request, now)  # before the insert, the turn is taken: bdr's
@@ -77,7 +78,7 @@ def test_a_twin_that_wins_the_insert_gives_the_pool_turn_back(monkeypatch):
         thread.join()
         return route
 
-    monkeypatch.setattr(services, "plan_route", twin_arrives_meanwhile)
+    monkeypatch.setattr(routing_services, "plan_route", twin_arrives_meanwhile)
     result = services.ingest_lead({"email": "cto@firm.de", **HOT}, by=None)
 
     assert not result.created and Lead.objects.filter(email="cto@firm.de").count() == 1

@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from leads import jobs as lead_jobs
-from leads import sequences, services
+from leads import lifecycle, people, sequences, services
 from leads.models import (
     Activity,
     ActivityType,
@@ -26,6 +26,7 @@ from leads.models import (
 )
 from leads.tasks import apply_sequence_event
 from routing import engine as routing_engine
+from routing import services as routing_services
 from sdrcrm.errors import Refused
 from sdrcrm.jobs import run_job
 from tests.factories import (
@@ -481,7 +482,7 @@ def test_record_event_takes_a_late_reply_on_a_finished_enrolment():
 def test_marking_a_lead_inactive_finishes_its_active_enrolment():
     enrollment = EnrollmentFactory()
 
-    services.update_person(enrollment.lead, {"inactive": True}, by=None)
+    people.update_person(enrollment.lead, {"inactive": True}, by=None)
 
     enrollment.refresh_from_db()
     assert (enrollment.state, enrollment.finish_reason) == (Enrollment.State.FINISHED, Reason.INACTIVE)
@@ -498,24 +499,24 @@ def test_an_ingest_marking_a_lead_inactive_finishes_its_active_enrolment():
 
 def test_marking_a_contact_inactive_finishes_its_active_enrolment():
     enrollment = EnrollmentFactory(lead=None, contact=ContactFactory())
-    services.update_person(enrollment.contact, {"inactive": True}, by=None)
+    people.update_person(enrollment.contact, {"inactive": True}, by=None)
     enrollment.refresh_from_db()
     assert enrollment.finish_reason == Reason.INACTIVE
 
 
 def test_editing_other_fields_leaves_the_enrolment_active():
     enrollment = EnrollmentFactory()
-    services.update_person(enrollment.lead, {"title": "VP Engineering"}, by=None)
+    people.update_person(enrollment.lead, {"title": "VP Engineering"}, by=None)
     enrollment.refresh_from_db()
     assert enrollment.state == Enrollment.State.ACTIVE
 
 
 def test_routing_into_the_community_advocate_queue_finishes_active_enrolments(monkeypatch):
     enrollment = EnrollmentFactory()
-    monkeypatch.setattr(services.routing_engine, "decide", lambda facts, rules: routing_engine.Decision(
+    monkeypatch.setattr(routing_engine, "decide", lambda facts, rules: routing_engine.Decision(
         "queue", "Education program request.", queue=Queue.COMMUNITY_ADVOCATE))
 
-    services.route_lead(enrollment.lead)
+    routing_services.route_lead(enrollment.lead)
 
     enrollment.refresh_from_db()
     assert (enrollment.state, enrollment.finish_reason) == (Enrollment.State.FINISHED, Reason.COMMUNITY_PROGRAM)
@@ -523,16 +524,16 @@ def test_routing_into_the_community_advocate_queue_finishes_active_enrolments(mo
 
 def test_routing_into_another_queue_leaves_the_enrolment_active(monkeypatch):
     enrollment = EnrollmentFactory()
-    monkeypatch.setattr(services.routing_engine, "decide", lambda facts, rules: routing_engine.Decision(
+    monkeypatch.setattr(routing_engine, "decide", lambda facts, rules: routing_engine.Decision(
         "queue", "No rule matched.", queue=Queue.UNASSIGNED))
-    services.route_lead(enrollment.lead)
+    routing_services.route_lead(enrollment.lead)
     enrollment.refresh_from_db()
     assert enrollment.state == Enrollment.State.ACTIVE
 
 
 def test_converting_a_lead_finishes_its_enrolment_as_converted():
     enrollment = EnrollmentFactory(lead__status=Status.QUALIFYING)
-    services.convert_into_account(enrollment.lead, AccountFactory(), owner_id=None)
+    routing_services.convert_into_account(enrollment.lead, AccountFactory(), owner_id=None)
     enrollment.refresh_from_db()
     assert enrollment.finish_reason == Reason.CONVERTED
 
@@ -575,7 +576,7 @@ def test_running_the_unresponsive_job_twice_with_the_same_clock_does_nothing_new
     enrollment = completed(timedelta(days=8))
     lead_jobs.follow_up_unresponsive(NOW)
     # Back to accepted by hand: a second run must not move it again.
-    services.transition(Lead.objects.get(pk=enrollment.lead_id), Status.ACCEPTED, by=None)
+    lifecycle.transition(Lead.objects.get(pk=enrollment.lead_id), Status.ACCEPTED, by=None)
 
     assert lead_jobs.follow_up_unresponsive(NOW) == {"checked": 0, "moved": 0}
     assert status_of(enrollment.lead) == Status.ACCEPTED

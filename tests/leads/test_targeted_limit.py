@@ -11,9 +11,9 @@ from datetime import UTC, datetime
 import pytest
 from django.db import connection, transaction
 
-from leads import services
+from leads import accounts
+from leads.accounts import set_targeted, targeted_count
 from leads.models import Account
-from leads.targeting import set_targeted, targeted_count
 from sdrcrm.errors import Refused
 from sdrcrm.models import Role
 from tests.conftest import on_postgres, require
@@ -142,7 +142,7 @@ def test_save_account_routes_the_flag_through_the_limit(sdr):
     account = AccountFactory(name="Before")
 
     with pytest.raises(Refused):
-        services.save_account(account, {"name": "After", "targeted": True}, by=sdr)
+        accounts.save_account(account, {"name": "After", "targeted": True}, by=sdr)
 
     # The refusal rolls the whole save back.
     assert Account.objects.get(pk=account.pk).name == "Before"

@@ -7,7 +7,7 @@ import itertools
 
 import pytest
 
-from leads import services
+from leads import lifecycle
 from leads.models import Cause, Lead, RecycleReason, Status, StatusChange, UnqualifiedReason
 from sdrcrm.errors import Refused
 from sdrcrm.models import Role
@@ -39,7 +39,7 @@ def test_allowed_transition_moves_and_records_history(old, new):
     manager = UserFactory(role=Role.SDR_MANAGER)
     lead = LeadFactory(status=old)
 
-    moved = services.transition(lead, new, reason=REASONS.get(new, ""), by=manager)
+    moved = lifecycle.transition(lead, new, reason=REASONS.get(new, ""), by=manager)
 
     assert moved is True
     lead.refresh_from_db()
@@ -54,7 +54,7 @@ def test_refused_transition_names_both_statuses_and_writes_nothing(old, new):
     lead = LeadFactory(status=old)
 
     with pytest.raises(Refused) as refused:
-        services.transition(lead, new, reason=REASONS.get(new, "other"), by=UserFactory(role=Role.OPS))
+        lifecycle.transition(lead, new, reason=REASONS.get(new, "other"), by=UserFactory(role=Role.OPS))
 
     if new != S.QUALIFIED:
         assert S(old).label in refused.value.message and S(new).label in refused.value.message
@@ -71,7 +71,7 @@ def test_recycle_and_unqualified_need_a_reason_from_their_list(new):
     lead = LeadFactory(status=S.MQL)
     for bad in ("", "because"):
         with pytest.raises(Refused) as refused:
-            services.transition(lead, new, reason=bad)
+            lifecycle.transition(lead, new, reason=bad)
         assert refused.value.field == "reason"
     lead.refresh_from_db()
     assert lead.status == S.MQL
@@ -82,18 +82,18 @@ def test_recycle_and_unqualified_need_a_reason_from_their_list(new):
 def test_only_managers_and_ops_reopen_unqualified(role):
     lead = LeadFactory(status=S.UNQUALIFIED)
     with pytest.raises(Refused):
-        services.transition(lead, S.RAW, by=UserFactory(role=role))
-    assert services.transition(lead, S.RAW, by=UserFactory(role=Role.OPS)) is True
+        lifecycle.transition(lead, S.RAW, by=UserFactory(role=role))
+    assert lifecycle.transition(lead, S.RAW, by=UserFactory(role=Role.OPS)) is True
 
 
 @pytest.mark.django_db
 def test_mql_sets_mql_at_once_and_last_mql_at_every_time():
     lead = LeadFactory(status=S.RAW)
-    services.transition(lead, S.MQL, cause=Cause.SCORE)
+    lifecycle.transition(lead, S.MQL, cause=Cause.SCORE)
     first = Lead.objects.get(pk=lead.pk)
     first_mql_at, first_last_mql_at = first.mql_at, first.last_mql_at
-    services.transition(first, S.RECYCLE, reason=RecycleReason.NOT_READY)
-    services.transition(first, S.MQL, cause=Cause.SCORE)
+    lifecycle.transition(first, S.RECYCLE, reason=RecycleReason.NOT_READY)
+    lifecycle.transition(first, S.MQL, cause=Cause.SCORE)
 
     again = Lead.objects.get(pk=lead.pk)
     assert first_mql_at is not None
@@ -105,17 +105,17 @@ def test_mql_sets_mql_at_once_and_last_mql_at_every_time():
 def test_a_repeated_transition_from_a_stale_copy_changes_nothing_twice():
     lead = LeadFactory(status=S.MQL)
     stale = Lead.objects.get(pk=lead.pk)
-    assert services.transition(lead, S.ACCEPTED) is True
+    assert lifecycle.transition(lead, S.ACCEPTED) is True
 
     # The stale copy still says MQL; the conditional update finds nothing to change.
-    assert services.transition(stale, S.ACCEPTED) is False
+    assert lifecycle.transition(stale, S.ACCEPTED) is False
     assert StatusChange.objects.filter(lead=lead).count() == 1
 
 
 @pytest.mark.django_db
 def test_contacts_follow_the_same_status_map():
     contact = ContactFactory(status=S.MQL)
-    assert services.transition(contact, S.ACCEPTED) is True
+    assert lifecycle.transition(contact, S.ACCEPTED) is True
     assert StatusChange.objects.get(contact=contact).new == S.ACCEPTED
     with pytest.raises(Refused):
-        services.transition(contact, S.RAW)
+        lifecycle.transition(contact, S.RAW)

@@ -165,3 +165,9 @@ def test_the_most_specific_territory_wins():
     assert engine.pick_territory(territories, "amer", "west", "US", "large").id == 1
     assert engine.pick_territory(territories, "amer", "latam", "BR", "smb").id == 4
     assert engine.pick_territory(territories, "emea", "", "DE", "smb") is None
+
+
+def test_the_engine_decides_only_actions_the_decision_log_stores():
+    from routing.models import RoutingDecision
+
+    assert set(engine.ACTIONS) == set(RoutingDecision.Action.values)

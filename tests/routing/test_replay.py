@@ -5,10 +5,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from leads import services
+from leads import accounts, services
 from leads.models import Account, Lead
 from opportunities.models import Stage
-from routing import services as routing
+from routing import rulesets
 from routing.models import Pool, PoolMember, RoutingDecision, RoutingRule, RuleSet, Territory
 from routing.replay import replay
 from sdrcrm.models import Role
@@ -45,7 +45,7 @@ def snapshot() -> tuple:
 
 def test_replay_reports_per_rule_and_destination_what_would_change(api, ops, routed):
     sdr, _ = routed
-    draft = routing.create_draft(by=ops)
+    draft = rulesets.create_draft(by=ops)
     RoutingRule.objects.filter(ruleset=draft, kind="territory").update(enabled=False)
     before = snapshot()
     now = timezone.now()
@@ -66,7 +66,7 @@ def test_replay_reports_per_rule_and_destination_what_would_change(api, ops, rou
 
 
 def test_replay_only_covers_the_date_range(api, ops, routed):
-    draft = routing.create_draft(by=ops)
+    draft = rulesets.create_draft(by=ops)
     past = timezone.now() - timedelta(days=30)
     response = api.as_user(ops).post(f"/api/v1/routing/rules/{draft.pk}/replay/",
                                      {"start": (past - timedelta(days=1)).isoformat(), "end": past.isoformat()},
@@ -75,7 +75,7 @@ def test_replay_only_covers_the_date_range(api, ops, routed):
 
 
 def test_replay_needs_an_ordered_range(api, ops):
-    draft = routing.create_draft(by=ops)
+    draft = rulesets.create_draft(by=ops)
     now = timezone.now().isoformat()
     response = api.as_user(ops).post(f"/api/v1/routing/rules/{draft.pk}/replay/", {"start": now, "end": now},
                                      format="json")
@@ -84,11 +84,11 @@ def test_replay_needs_an_ordered_range(api, ops):
 
 def test_replay_sees_open_opportunities_without_a_query_per_lead(ops, routed, django_assert_max_num_queries):
     ae = UserFactory(role=Role.AE)
-    account = services.save_account(Account(), {"name": "Busy", "domain": "busy.com", "owner": ae})
+    account = accounts.save_account(Account(), {"name": "Busy", "domain": "busy.com", "owner": ae})
     OpportunityFactory(account=account, owner=ae, stage=Stage.SCOPING)
     for n in range(5):
         ingest(f"p{n}@busy.com", title="Director", country="US")
-    draft = routing.create_draft(by=ops)
+    draft = rulesets.create_draft(by=ops)
     now = timezone.now()
 
     with django_assert_max_num_queries(8):
@@ -103,7 +103,7 @@ def test_replay_reads_domain_colleagues_once_per_chunk_not_per_lead(ops, routed,
         LeadFactory(email=f"first{n}@startup{n}.io", owner=owner, status="mql", mql_at=timezone.now())
     for n in range(6):
         ingest(f"p{n}@startup{n % 2}.io", country="US")
-    draft = routing.create_draft(by=ops)
+    draft = rulesets.create_draft(by=ops)
     now = timezone.now()
 
     with django_assert_max_num_queries(8):

@@ -10,7 +10,7 @@ from django.db import connection
 
 from leads import services
 from leads.models import Lead
-from routing import services as routing
+from routing import pools
 from routing.models import Pool, PoolMember
 from sdrcrm.models import Role
 from tests.conftest import on_postgres, require
@@ -65,7 +65,7 @@ def edit_pool_while_routing(pool: Pool, users: list, rounds: int) -> int:
     try:
         for n in range(rounds):
             order = users if n % 2 else users[::-1]  # positions flip every edit
-            routing.save_pool(pool, {}, [{"user": user, "position": i, "weight": 1} for i, user in enumerate(order)])
+            pools.save_pool(pool, {}, [{"user": user, "position": i, "weight": 1} for i, user in enumerate(order)])
         return rounds
     finally:
         connection.close()

@@ -2,10 +2,10 @@ from __future__ import annotations
 
 import pytest
 
-from leads import services
+from leads import accounts, services
 from leads.models import Account, Lead, Queue, Status
 from opportunities.models import Stage
-from routing import services as routing
+from routing import facts, pools, rulesets
 from routing.models import Pool, PoolMember, RoutingDecision, RuleSet, Territory
 from sdrcrm.models import Notification, Role
 from tests.factories import AccountFactory, LeadFactory, OpportunityFactory, UserFactory
@@ -26,32 +26,32 @@ def pool_of(name: str, *users, weights=None) -> Pool:
 
 
 def test_a_lead_matches_its_account_by_email_domain_ignoring_www():
-    account = services.save_account(Account(), {"name": "Acme Robotics", "domain": "https://www.Acme-Robotics.com/"})
+    account = accounts.save_account(Account(), {"name": "Acme Robotics", "domain": "https://www.Acme-Robotics.com/"})
     lead = ingest("jo@acme-robotics.com")
     assert lead.account == account
 
 
 def test_then_by_normalised_company_name():
-    account = services.save_account(Account(), {"name": "Globex Corporation", "domain": "globex.io"})
+    account = accounts.save_account(Account(), {"name": "Globex Corporation", "domain": "globex.io"})
     assert ingest("jo@other.com", company="GLOBEX, Inc.").account == account
 
 
 def test_the_domain_wins_over_an_older_account_with_the_company_name():
-    by_name = services.save_account(Account(), {"name": "Initech", "domain": "initech-old.com"})
-    by_domain = services.save_account(Account(), {"name": "Initrode", "domain": "initech.com"})
-    services.save_account(Account(), {"name": "Initrode Two", "domain": "initech.com"})  # a younger twin
+    by_name = accounts.save_account(Account(), {"name": "Initech", "domain": "initech-old.com"})
+    by_domain = accounts.save_account(Account(), {"name": "Initrode", "domain": "initech.com"})
+    accounts.save_account(Account(), {"name": "Initrode Two", "domain": "initech.com"})  # a younger twin
     assert by_name.pk < by_domain.pk
-    assert routing.match_account("jo@initech.com", "Initech") == by_domain
-    assert routing.match_account("jo@elsewhere.com", "Initech") == by_name
+    assert facts.match_account("jo@initech.com", "Initech") == by_domain
+    assert facts.match_account("jo@elsewhere.com", "Initech") == by_name
 
 
 def test_free_mail_never_matches_an_account():
-    services.save_account(Account(), {"name": "Gmail", "domain": "gmail.com"})
+    accounts.save_account(Account(), {"name": "Gmail", "domain": "gmail.com"})
     assert ingest("jo@gmail.com").account is None
 
 
 def test_a_lead_takes_its_accounts_segment_and_its_countrys_region():
-    services.save_account(Account(), {"name": "Big", "domain": "big.com", "employee_count": 5000})
+    accounts.save_account(Account(), {"name": "Big", "domain": "big.com", "employee_count": 5000})
     lead = ingest("a@big.com", employee_count=10, country="DE")
     assert (lead.segment, lead.region) == ("large", "emea")
 
@@ -66,10 +66,10 @@ def test_government_in_the_us_is_public_sector():
 
 
 def test_accounts_in_a_hierarchy_take_its_largest_segment():
-    parent = services.save_account(Account(), {"name": "Parent", "domain": "p.com", "employee_count": 50})
-    child = services.save_account(Account(), {"name": "Child", "domain": "c.com", "employee_count": 3000,
+    parent = accounts.save_account(Account(), {"name": "Parent", "domain": "p.com", "employee_count": 50})
+    child = accounts.save_account(Account(), {"name": "Child", "domain": "c.com", "employee_count": 3000,
                                               "parent": parent})
-    sibling = services.save_account(Account(), {"name": "Sib", "domain": "s.com", "employee_count": 5,
+    sibling = accounts.save_account(Account(), {"name": "Sib", "domain": "s.com", "employee_count": 5,
                                                 "parent": parent})
     assert {a.segment for a in Account.objects.filter(pk__in=[parent.pk, child.pk, sibling.pk])} == {"large"}
 
@@ -108,7 +108,7 @@ def test_round_robin_skips_unavailable_members_and_honours_weights():
     a, b = UserFactory(role=Role.BDR), UserFactory(role=Role.BDR)
     away = UserFactory(role=Role.BDR, is_available=False)
     pool_of("EMEA BDR", a, b, away, weights={a: 2})
-    picks = [routing.next_in_pool("EMEA BDR")[0] for _ in range(9)]
+    picks = [pools.next_in_pool("EMEA BDR")[0] for _ in range(9)]
     assert picks.count(a) == 6 and picks.count(b) == 3 and away not in picks
 
 
@@ -143,7 +143,7 @@ def test_an_owned_lead_keeps_its_owner():
 
 def test_an_smb_lead_at_a_customer_becomes_a_contact_of_the_account():
     ae = UserFactory(role=Role.AE)
-    account = services.save_account(Account(), {"name": "Cust", "domain": "cust.com", "employee_count": 20,
+    account = accounts.save_account(Account(), {"name": "Cust", "domain": "cust.com", "employee_count": 20,
                                                  "type": "customer", "owner": ae})
     lead = ingest("c@cust.com", title="Director")
     lead.refresh_from_db()
@@ -176,19 +176,19 @@ def test_the_routing_endpoint_explains_the_decision_in_words(api):
 
 
 def test_only_one_rule_set_is_active():
-    draft = routing.create_draft(by=None)
-    routing.activate(draft)
+    draft = rulesets.create_draft(by=None)
+    rulesets.activate(draft)
     assert list(RuleSet.objects.filter(state=RuleSet.State.ACTIVE).values_list("pk", flat=True)) == [draft.pk]
 
 
 def test_account_factory_accounts_match_by_domain():
     account = AccountFactory(domain="factory.com")
-    assert routing.match_account("x@factory.com", "") == account
+    assert facts.match_account("x@factory.com", "") == account
 
 
 def test_activities_for_a_converted_lead_go_to_its_contact(api, integration):
     ae = UserFactory(role=Role.AE)
-    services.save_account(Account(), {"name": "Cust", "domain": "cust.com", "employee_count": 20,
+    accounts.save_account(Account(), {"name": "Cust", "domain": "cust.com", "employee_count": 20,
                                       "type": "customer", "owner": ae})
     lead = ingest("c@cust.com", title="Director")
     lead.refresh_from_db()
@@ -228,7 +228,7 @@ def test_the_migration_backfills_email_domains_of_existing_leads():
 
 def test_a_lead_at_a_prospect_with_an_open_opportunity_is_recycled_as_evaluating():
     ae = UserFactory(role=Role.AE)
-    account = services.save_account(Account(), {"name": "Busy", "domain": "busy.com", "owner": ae})
+    account = accounts.save_account(Account(), {"name": "Busy", "domain": "busy.com", "owner": ae})
     OpportunityFactory(account=account, owner=ae, stage=Stage.DISCOVERY)
     lead = ingest("new@busy.com")
     services.record_activity(lead, "contact_request")
@@ -241,7 +241,7 @@ def test_a_lead_at_a_prospect_with_an_open_opportunity_is_recycled_as_evaluating
 @pytest.mark.parametrize("stage", [Stage.CLOSED_LOST, Stage.CLOSED_WON, Stage.UNQUALIFIED, Stage.DUPLICATE])
 def test_a_closed_opportunity_does_not_recycle_new_leads(stage):
     ae = UserFactory(role=Role.AE)
-    account = services.save_account(Account(), {"name": "Quiet", "domain": "quiet.com", "owner": ae})
+    account = accounts.save_account(Account(), {"name": "Quiet", "domain": "quiet.com", "owner": ae})
     OpportunityFactory(account=account, owner=ae, stage=stage)
     lead = ingest("new@quiet.com")
     services.record_activity(lead, "contact_request")

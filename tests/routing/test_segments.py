@@ -26,3 +26,9 @@ def test_a_hierarchy_takes_the_largest_segment():
 )
 def test_public_sector(flagged, industry, country, pubsec):
     assert segments.is_public_sector(flagged, industry, country) is pubsec
+
+
+def test_the_pure_segments_are_the_stored_choices():
+    from sdrcrm.models import Segment
+
+    assert {segments.LARGE, segments.MID_MARKET, segments.SMB, segments.PUBSEC, segments.UNKNOWN} == set(Segment.values)

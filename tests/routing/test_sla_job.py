@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.utils import timezone
 
-from leads import services
+from leads import lifecycle, people, services
 from leads.models import Lead, Queue, Status
 from routing.jobs import check_sla
 from routing.models import Pool, PoolMember, RoutingDecision
@@ -132,7 +132,7 @@ def test_without_a_manager_on_the_user_the_team_manager_is_alerted():
 
 def test_a_lead_closed_before_its_due_time_is_not_breached(bdrs):
     lead = request("jo@firm.com")
-    services.transition(lead, Status.UNQUALIFIED, reason="spam", now=MONDAY_4PM - timedelta(hours=1))
+    lifecycle.transition(lead, Status.UNQUALIFIED, reason="spam", now=MONDAY_4PM - timedelta(hours=1))
 
     assert check_sla(MONDAY_4PM) == {"breached": 0, "reassigned": 0, "kept": 0, "unassigned": 0, "dropped": 1}
     lead.refresh_from_db()
@@ -243,7 +243,7 @@ def test_a_lead_routed_straight_to_an_owner_is_alerted_but_not_reassigned(bdrs, 
     # Another lead at the same domain is being worked: rule 5 gives the new one to its owner.
     ann = bdrs[0]
     worked = request("a@firm.com", type="trial_request")
-    services.transition(worked, Status.ACCEPTED, now=FRIDAY_4PM)
+    lifecycle.transition(worked, Status.ACCEPTED, now=FRIDAY_4PM)
     lead = request("b@firm.com")
     assert lead.owner == ann and lead.sla_pool == "" and lead.sla_due_at == MONDAY_4PM
 
@@ -263,7 +263,7 @@ def test_a_manual_owner_change_restarts_the_clock_for_the_new_owner():
     lead = LeadFactory(owner=first, sla_due_at=old_due, sla_pool="US/APAC BDR")
 
     before = timezone.now()
-    services.update_person(lead, {"owner": second}, by=ops)
+    people.update_person(lead, {"owner": second}, by=ops)
     after = timezone.now()
 
     lead = Lead.objects.get(pk=lead.pk)
@@ -275,7 +275,7 @@ def test_a_manual_owner_change_restarts_the_clock_for_the_new_owner():
 
 def test_an_owner_change_without_a_running_clock_starts_none():
     lead = LeadFactory(owner=UserFactory(role=Role.SDR))
-    services.update_person(lead, {"owner": UserFactory(role=Role.SDR)}, by=UserFactory(role=Role.OPS))
+    people.update_person(lead, {"owner": UserFactory(role=Role.SDR)}, by=UserFactory(role=Role.OPS))
     assert Lead.objects.get(pk=lead.pk).sla_due_at is None
 
 

@@ -6,7 +6,7 @@ import pytest
 from django.db.models import Sum
 from django.utils import timezone
 
-from leads import services
+from leads import lifecycle, people, services
 from leads.models import Lead, RecycleReason, Status, StatusChange, UnqualifiedReason
 from scoring import services as scoring
 from scoring.models import ScoreEntry
@@ -95,7 +95,7 @@ def test_recycle_resets_behaviour_points_and_new_behaviour_can_mql_again():
     lead.refresh_from_db()
     assert (lead.score, lead.status) == (155, Status.MQL)
 
-    services.transition(lead, Status.RECYCLE, reason=RecycleReason.NOT_READY)
+    lifecycle.transition(lead, Status.RECYCLE, reason=RecycleReason.NOT_READY)
     lead.refresh_from_db()
     assert lead.score == 55  # profile stays; behaviour is back to zero
     assert ledger_sum(lead) == 55
@@ -157,6 +157,6 @@ def test_a_title_edit_that_reaches_90_makes_the_lead_mql(sdr):
     services.record_activity(lead, "webcast_attended_high_intent")  # +90 → 75
     lead.refresh_from_db()
     assert (lead.score, lead.status) == (75, Status.INQUIRY)
-    services.update_person(lead, {"title": "Director"}, by=sdr)  # 50 - 5 + 90 = 135
+    people.update_person(lead, {"title": "Director"}, by=sdr)  # 50 - 5 + 90 = 135
     lead.refresh_from_db()
     assert (lead.score, lead.status) == (135, Status.MQL)

@@ -8,7 +8,7 @@ import pytest
 from django.core.management import call_command
 from django.db import transaction
 
-from routing import services as routing
+from routing import facts, pools
 from routing.models import Pool, Territory
 from scoring import services as scoring
 from scoring.models import ScoringRule
@@ -94,21 +94,21 @@ def test_a_pinned_unit_of_work_keeps_its_view_but_sees_its_own_changes():
 
 def test_territories_pools_and_queues_are_watched():
     sdr = UserFactory(role="sdr", region="emea")
-    assert not [t for t in routing.territory_facts("emea") if t.name == "DACH"]
+    assert not [t for t in facts.territory_facts("emea") if t.name == "DACH"]
     territory = Territory.objects.create(name="DACH", region="emea", countries="DE,AT,CH", sdr=sdr)
-    assert [t.sdr_id for t in routing.territory_facts("emea") if t.name == "DACH"] == [sdr.pk]
+    assert [t.sdr_id for t in facts.territory_facts("emea") if t.name == "DACH"] == [sdr.pk]
     territory.delete()
-    assert not [t for t in routing.territory_facts("emea") if t.name == "DACH"]
+    assert not [t for t in facts.territory_facts("emea") if t.name == "DACH"]
     pool = Pool.objects.get(name="EMEA BDR")
-    assert routing.pool_id("EMEA BDR") == pool.pk
+    assert pools.pool_id("EMEA BDR") == pool.pk
     pool.name = "EMEA BDR (renamed)"
     pool.save()
-    assert routing.pool_id("EMEA BDR") is None and routing.pool_id("EMEA BDR (renamed)") == pool.pk
-    queue = routing.queue_named("Unassigned")
+    assert pools.pool_id("EMEA BDR") is None and pools.pool_id("EMEA BDR (renamed)") == pool.pk
+    queue = pools.queue_named("Unassigned")
     queue.name = "Unassigned (renamed)"
     queue.save()
-    with pytest.raises(routing.Queue.DoesNotExist):
-        routing.queue_named("Unassigned")
+    with pytest.raises(pools.Queue.DoesNotExist):
+        pools.queue_named("Unassigned")
 
 
 def test_without_the_stamp_row_nothing_is_cached(django_assert_num_queries):

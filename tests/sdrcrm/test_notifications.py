@@ -233,3 +233,13 @@ def test_the_page_shows_the_channel_to_a_manager_only(client, manager, sdr):
     client.force_login(sdr)
     page = client.get("/notifications/", {"channel": "lost-deals"}).content.decode()
     assert "Mega Corp" not in page and "Lost deals channel" not in page
+
+
+def test_every_notification_is_written_with_a_known_kind(sdr):
+    from sdrcrm import notifications
+
+    with pytest.raises(ValueError):
+        notifications.notify([sdr.pk], "made_up", "never written")
+    assert not Notification.objects.exists()
+    notifications.notify([sdr.pk, sdr.pk, None], Notification.Kind.ROUTING, "once")
+    assert list(Notification.objects.values_list("user", "kind", "message")) == [(sdr.pk, "routing", "once")]

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from rest_framework import serializers
 
+from leads.api.serializers import ActivitySerializer, ContactSerializer, LeadSerializer
 from leads.models import Lead
-from leads.serializers import ActivitySerializer, ContactSerializer, LeadSerializer
-from sdrcrm.serializers import ReusedFieldsMixin
+from sdrcrm.api.serializers import ReusedFieldsMixin
 
 pytestmark = pytest.mark.django_db  # related fields show their querysets' choices
 

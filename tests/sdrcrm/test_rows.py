@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from leads.models import Activity
-from routing import services as routing
+from routing import facts
 from sdrcrm import rows
 from tests.factories import ActivityFactory, LeadFactory, UserFactory
 
@@ -31,7 +31,7 @@ def test_colleagues_are_the_owned_mqls_at_the_domain_but_the_lead_itself():
     LeadFactory(email="d@firm.de", owner=owner, status="raw")
     LeadFactory(email="e@elsewhere.de", owner=owner, status="mql")
 
-    found = routing._colleagues("firm.de", lead.pk)
+    found = facts._colleagues("firm.de", lead.pk)
 
     assert found == [[other.pk, owner.pk, "accepted", other.mql_at]]
-    assert sorted(row[0] for row in routing._colleagues("firm.de", None)) == sorted([lead.pk, other.pk])
+    assert sorted(row[0] for row in facts._colleagues("firm.de", None)) == sorted([lead.pk, other.pk])

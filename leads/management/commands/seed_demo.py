@@ -20,6 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from leads import tiers
+from leads.domains import normalise_company
 from leads.management.demo_opportunities import seed_opportunities
 from leads.management.demo_sequences import seed_sequences
 from leads.models import (
@@ -38,7 +39,6 @@ from leads.models import (
     StatusChange,
     UnqualifiedReason,
 )
-from leads.services import normalise_company
 from routing.models import Pool, PoolMember, Territory
 from routing.segments import segment_for
 from scoring import services as scoring

@@ -1,0 +1,65 @@
+"""The checks every way in for a person shares (single and bulk ingest, edits, contacts,
+conversion): an email we accept, names and owner/queue cleaned, an owner the caller may
+give records to. They refuse with a message in words (sdrcrm.errors.Refused)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+
+from sdrcrm.errors import Refused
+from sdrcrm.models import Role, User
+
+from . import domains, queries
+
+NAME_FIELDS = ("first_name", "last_name")
+
+
+def check_email_allowed(email: str, blocked: set[str] | None = None) -> str:
+    """Return the normalised (lower-cased) email, or refuse it with the reason. `blocked`:
+    the block list's domains when the caller has already looked them up (bulk ingest)."""
+    email = email.strip().lower()
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise Refused(f"'{email}' is not a valid email address.", field="email") from None
+    domain = domains.email_domain(email)
+    if domains.is_disposable(domain):
+        raise Refused(
+            f"'{domain}' is a disposable (self-terminating) email domain; use a real address.",
+            field="email",
+        )
+    is_blocked = domain in blocked if blocked is not None else queries.is_blocked(domain)
+    if is_blocked:
+        raise Refused(f"'{domain}' is on the ops block list; leads from it are not accepted.", field="email")
+    return email
+
+
+def clean_person_fields(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Names properly capitalised; an owner or a queue, never both (the owner wins)."""
+    cleaned = dict(data)
+    for field in NAME_FIELDS:
+        if cleaned.get(field):
+            cleaned[field] = domains.capitalise_name(cleaned[field])
+    if "owner" in cleaned and cleaned["owner"] is not None:
+        cleaned["queue"] = None
+    elif cleaned.get("queue") is not None:
+        cleaned["owner"] = None
+    return cleaned
+
+
+def check_owner_assignable(owner: User | None, by: User | None) -> None:
+    """Who may give a record to whom: SDRs only to themselves (adopting), managers within
+    their teams, ops and integrations to anyone active."""
+    if owner is None or by is None:
+        return
+    if not owner.is_active:
+        raise Refused(f"{owner.username} is not an active user.", field="owner")
+    if by.is_ops or by.role == Role.INTEGRATION or owner == by:
+        return
+    if by.is_manager and owner.team_id in by.managed_team_ids():
+        return
+    raise Refused(f"You may not assign records to {owner.username}.", field="owner")

@@ -1,0 +1,38 @@
+"""The leads app's records, one module per topic; everything is re-exported here, so
+`from leads.models import Lead` works wherever the model lives."""
+
+from .accounts import Account, AccountQuerySet, AccountType, ProspectingStatus
+from .activities import MAX_CLOCK_SKEW, Activity, ActivityQuerySet, ActivityType
+from .people import (
+    PERSON_COPY_FIELDS,
+    BlockedDomain,
+    Contact,
+    ContactQuerySet,
+    InitialSource,
+    Lead,
+    Person,
+    PersonQuerySet,
+)
+from .queues import Queue
+from .sequences import Enrollment, EnrollmentQuerySet, Sequence, SequenceEvent, SequenceStep, StepType, Touch
+from .statuses import (
+    OPEN_STATUSES,
+    REQUIRED_REASONS,
+    TRANSITIONS,
+    Cause,
+    RecycleReason,
+    Status,
+    StatusChange,
+    UnqualifiedReason,
+    reason_label,
+)
+from .tombstones import Tombstone
+
+__all__ = [
+    "MAX_CLOCK_SKEW", "OPEN_STATUSES", "PERSON_COPY_FIELDS", "REQUIRED_REASONS", "TRANSITIONS", "Account",
+    "AccountQuerySet", "AccountType",
+    "Activity", "ActivityQuerySet", "ActivityType", "BlockedDomain", "Cause", "Contact", "ContactQuerySet",
+    "Enrollment", "EnrollmentQuerySet", "InitialSource", "Lead", "Person", "PersonQuerySet", "ProspectingStatus",
+    "Queue", "RecycleReason", "Sequence", "SequenceEvent", "SequenceStep", "Status", "StatusChange", "StepType",
+    "Tombstone", "Touch", "UnqualifiedReason", "reason_label",
+]

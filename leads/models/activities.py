@@ -1,0 +1,91 @@
+"""Activities: the behaviours and touches on a lead or contact, the input of scoring."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from sdrcrm.models import User
+
+from .people import Contact, Lead
+
+USER = settings.AUTH_USER_MODEL
+# How far ahead of our clock a sender's clock may run: activities and sequence events
+# dated later than now + this are refused.
+MAX_CLOCK_SKEW = timedelta(days=1)
+
+
+class ActivityType(models.TextChoices):
+    TRIAL_REQUEST = "trial_request", "Trial request"
+    CONTACT_REQUEST = "contact_request", "Contact request"
+    PROFESSIONAL_SERVICES_REQUEST = "professional_services_request", "Professional services request"
+    WEBCAST_ATTENDED_HIGH_INTENT = "webcast_attended_high_intent", "Webcast attended (high intent)"
+    ENTERPRISE_TRIAL_PAGE_VISIT = "enterprise_trial_page_visit", "Enterprise trial page visit"
+    ONDEMAND_WATCHED_HIGH_INTENT = "ondemand_watched_high_intent", "On-demand watched (high intent)"
+    BOOTH_VISIT = "booth_visit", "Booth visit"
+    LIVE_EVENT_ATTENDED = "live_event_attended", "Live event attended"
+    GATED_ASSET_DOWNLOAD = "gated_asset_download", "Gated asset download"
+    WEBCAST_REGISTERED = "webcast_registered", "Webcast registered"
+    WEBCAST_ATTENDED_LOW_INTENT = "webcast_attended_low_intent", "Webcast attended (low intent)"
+    ONDEMAND_WATCHED_LOW_INTENT = "ondemand_watched_low_intent", "On-demand watched (low intent)"
+    NEWSLETTER_OPTIN = "newsletter_optin", "Newsletter opt-in"
+    SECURITY_NEWSLETTER_OPTIN = "security_newsletter_optin", "Security newsletter opt-in"
+    WEBCAST_EMAILS_OPTIN = "webcast_emails_optin", "Webcast emails opt-in"
+    EVENT_EMAILS_OPTIN = "event_emails_optin", "Event emails opt-in"
+    PRICING_PAGE_VISIT = "pricing_page_visit", "Pricing page visit"
+    FEATURES_PAGE_VISIT = "features_page_visit", "Features page visit"
+    INSTALLATION_PAGE_VISIT = "installation_page_visit", "Installation page visit"
+    EMAIL_UNSUBSCRIBE = "email_unsubscribe", "Email unsubscribe"
+    CAREER_PAGE_VISIT = "career_page_visit", "Career page visit"
+    WEB_CHAT = "web_chat", "Web chat"
+    SEQUENCE_REPLY = "sequence_reply", "Sequence reply"
+    CALL = "call", "Call"
+    EMAIL_SENT = "email_sent", "Email sent"
+    MEETING = "meeting", "Meeting"
+
+
+
+class ActivityQuerySet(models.QuerySet["Activity"]):
+    def visible_to(self, user: User) -> ActivityQuerySet:
+        if not user.is_authenticated:
+            return self.none()
+        return self.filter(
+            Q(lead__in=Lead.objects.visible_to(user)) | Q(contact__in=Contact.objects.visible_to(user))
+        )
+
+
+class Activity(models.Model):
+    """A behaviour or touch on exactly one lead or contact; the input of scoring."""
+
+    lead = models.ForeignKey(Lead, null=True, blank=True, on_delete=models.CASCADE, related_name="activities")
+    contact = models.ForeignKey(
+        Contact, null=True, blank=True, on_delete=models.CASCADE, related_name="activities"
+    )
+    type = models.CharField(max_length=40, choices=ActivityType.choices)
+    occurred_at = models.DateTimeField()
+    details = models.JSONField(default=dict, blank=True)
+    source_system = models.CharField(max_length=50, blank=True)
+    created_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ActivityQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(lead__isnull=False) & Q(contact__isnull=True))
+                | (Q(lead__isnull=True) & Q(contact__isnull=False)),
+                name="activity_one_person",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["lead", "occurred_at"], name="activity_lead"),
+            models.Index(fields=["contact", "occurred_at"], name="activity_contact"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_type_display()} @ {self.occurred_at:%Y-%m-%d %H:%M}"
+

@@ -1,0 +1,101 @@
+"""Account pages (SPEC §8): the list of accounts one may see, and an account with its
+people, opportunities and tier. What a user may not see is not found."""
+
+from __future__ import annotations
+
+import re
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+from opportunities.views.opportunities import new_opportunity_form
+from rest_framework.exceptions import ValidationError
+
+from leads import accounts, domains, tiers
+from leads.models import Account, Contact, Lead
+from opportunities import services as opportunity_services
+from opportunities.models import Opportunity
+from sdrcrm.errors import Refused
+from sdrcrm.models import User
+from sdrcrm.pagination import Keyset
+
+# Sorted and searched by the normalised name ("acme" for "ACME, Inc."): it is indexed,
+# so a page and a prefix search cost the same at any number of accounts.
+KEYSET = Keyset(["name_key", "created_at"], default="name_key", page_size=50)
+SORTS = [("name_key", "Name"), ("-created_at", "Newest")]
+PEOPLE_CAP = 50
+
+
+def search_key(term: str) -> str:
+    """The name-key prefix a search term stands for: 'ACME, Inc.' → 'acme'. A term that
+    is only a company suffix ('Co') is kept as typed, not dropped."""
+    return domains.normalise_company(term) or " ".join(re.sub(r"[^\w\s]", " ", term.lower()).split())
+
+
+@login_required
+def account_list(request: HttpRequest) -> HttpResponse:
+    user: User = request.user
+    term = request.GET.get("q", "").strip()[:100]
+    accounts = Account.objects.visible_to(user).select_related("owner")
+    key = search_key(term) if term else ""
+    if key:
+        accounts = accounts.filter(name_key__startswith=key)
+    try:
+        ordering = KEYSET.ordering(request.GET.get("ordering"))
+        rows, next_cursor = KEYSET.page(accounts, ordering, request.GET.get("cursor"), KEYSET.page_size)
+    except ValidationError:
+        messages.error(request, "That page link or sort is out of date; showing the first page.")
+        return redirect("accounts:list")
+    params = request.GET.copy()
+    params.pop("cursor", None)
+    return render(request, "leads/account_list.html", {
+        "accounts": rows, "q": term, "sorts": SORTS, "ordering": ordering, "next_cursor": next_cursor,
+        "base_query": params.urlencode(),
+    })
+
+
+@login_required
+def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    user: User = request.user
+    account = get_object_or_404(
+        Account.objects.visible_to(user).select_related("owner", "bdr_assigned", "parent", "targeted_by"), pk=pk)
+    # One query per list, each capped (one more row tells whether there are more), and only
+    # the people and deals the user may see.
+    leads = list(Lead.objects.visible_to(user).filter(account=account).select_related("owner", "queue")
+                 .order_by("-created_at", "-id")[:PEOPLE_CAP + 1])
+    contacts = list(Contact.objects.visible_to(user).filter(account=account).select_related("owner")
+                    .order_by("last_name", "id")[:PEOPLE_CAP + 1])
+    opportunities = list(Opportunity.objects.visible_to(user)
+                         .filter(Q(account=account) | Q(reseller_account=account))
+                         .select_related("owner", "account").order_by("-created_at", "-id")[:PEOPLE_CAP + 1])
+    return render(request, "leads/account_detail.html", {
+        "account": account,
+        "leads": leads[:PEOPLE_CAP], "more_leads": len(leads) > PEOPLE_CAP,
+        "contacts": contacts[:PEOPLE_CAP], "more_contacts": len(contacts) > PEOPLE_CAP,
+        "opportunities": opportunities[:PEOPLE_CAP], "more_opportunities": len(opportunities) > PEOPLE_CAP,
+        "cap": PEOPLE_CAP,
+        "qualifiers": [tiers.LABELS[key] for key in tiers.qualifiers_of(account)],
+        "may_target": accounts.may_target(user),
+        "may_unflag": accounts.may_unflag(user, account),
+        "new_opportunity": new_opportunity_form(account, user, contacts=contacts[:PEOPLE_CAP])
+        if opportunity_services.may_create_opportunity(user) else None,
+    })
+
+
+@login_required
+@require_POST
+def account_target(request: HttpRequest, pk: int) -> HttpResponse:
+    """Flag or unflag the account as targeted by you (SPEC §9: at most 40 per SDR)."""
+    user: User = request.user
+    account = get_object_or_404(Account.objects.visible_to(user), pk=pk)
+    flag = request.POST.get("targeted") == "on"
+    try:
+        accounts.set_targeted(account, flag, by=user)
+    except Refused as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "Targeted." if flag else "No longer targeted.")
+    return redirect("accounts:detail", pk=pk)

@@ -1,0 +1,95 @@
+"""Contact pages: the list with the SDR contact views of SPEC §8 (My MQL contacts, My
+Qualifying contacts), and a contact's page with its status, history and activities."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db.models import Q
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+from rest_framework.exceptions import ValidationError
+
+from leads import lifecycle
+from leads.models import TRANSITIONS, Contact, Lead, Status
+from leads.worklists import CONTACT_VIEWS, apply_view
+from sdrcrm import field_history
+from sdrcrm.errors import Refused
+from sdrcrm.pagination import Keyset
+
+from .forms import LeadFilterForm, StatusForm
+
+KEYSET = Keyset(["created_at", "status_changed_at"], default="-created_at", page_size=50)
+HISTORY_SHOWN = 50
+
+
+@login_required
+def contact_list(request: HttpRequest) -> HttpResponse:
+    form = LeadFilterForm(request.GET)
+    form.is_valid()
+    data = form.cleaned_data
+    contacts = Contact.objects.visible_to(request.user).select_related("owner", "account")
+    view = data.get("view") or ""
+    if view:
+        try:
+            contacts = apply_view(contacts, view, request.user, views=CONTACT_VIEWS)
+        except Refused as exc:
+            raise Http404(exc.message) from None
+    if data.get("status"):
+        contacts = contacts.filter(status=data["status"])
+    if data.get("q"):
+        term = data["q"].strip()
+        contacts = contacts.filter(Q(last_name__istartswith=term) | Q(first_name__istartswith=term)
+                                   | Q(company__istartswith=term) | Q(email__istartswith=term))
+    try:
+        # The views work the oldest status change first (SPEC §8), the plain list the newest.
+        ordering = "status_changed_at" if view else "-created_at"
+        rows, next_cursor = KEYSET.page(contacts, ordering, data.get("cursor"), KEYSET.page_size)
+    except ValidationError:
+        messages.error(request, "That page link is out of date; showing the first page.")
+        return redirect("contacts:list")
+    params = request.GET.copy()
+    params.pop("cursor", None)
+    return render(request, "leads/contact_list.html", {
+        "form": form, "contacts": rows, "next_cursor": next_cursor, "base_query": params.urlencode(),
+        "views": [(key, label) for key, (label, _) in CONTACT_VIEWS.items()], "view": view,
+    })
+
+
+@login_required
+def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    contact = get_object_or_404(
+        Contact.objects.visible_to(request.user).select_related("owner", "queue", "account"), pk=pk)
+    can_edit = Contact.objects.editable_by(request.user).filter(pk=pk).exists()
+    return render(request, "leads/contact_detail.html", {
+        "contact": contact,
+        "can_edit": can_edit,
+        "from_leads": Lead.objects.visible_to(request.user).filter(converted_to=contact).order_by("id"),
+        "history": contact.status_changes.select_related("by").order_by("-at", "-id")[:HISTORY_SHOWN],
+        "activities": contact.activities.order_by("-occurred_at", "-id")[:HISTORY_SHOWN],
+        "field_changes": field_history.changes_of(contact)[:HISTORY_SHOWN],
+        "status_form": StatusForm(),
+        "next_statuses": [(s, Status(s).label) for s in sorted(TRANSITIONS[contact.status])
+                          if s != Status.QUALIFIED],
+    })
+
+
+@login_required
+@require_POST
+def contact_status(request: HttpRequest, pk: int) -> HttpResponse:
+    contact = get_object_or_404(Contact.objects.visible_to(request.user), pk=pk)
+    form = StatusForm(request.POST)
+    if not Contact.objects.editable_by(request.user).filter(pk=pk).exists():
+        messages.error(request, "You may read this contact but not change it.")
+    elif not form.is_valid():
+        messages.error(request, "Pick a status (and a reason where one is needed).")
+    else:
+        try:
+            lifecycle.transition(contact, form.cleaned_data["status"], reason=form.cleaned_data["reason"],
+                                by=request.user)
+        except Refused as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, f"Status is now {contact.get_status_display()}.")
+    return redirect("contacts:detail", pk=pk)

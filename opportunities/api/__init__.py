@@ -1,0 +1,1 @@
+"""The opportunities app's REST API: opportunities and IQMs."""

@@ -1,0 +1,87 @@
+"""Pools and round robin (SPEC §5), and the ids of pools and queues that routing reads
+from the per-process configuration cache (sdrcrm.config)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import connection, transaction
+
+from leads.models import Queue
+from sdrcrm import config
+from sdrcrm.models import User
+
+from . import queries
+from .models import Pool, PoolMember
+
+
+def read_queue_ids() -> dict[str, int]:
+    return dict(Queue.objects.values_list("name", "pk"))
+
+
+def read_pool_ids() -> dict[str, int]:
+    return dict(Pool.objects.values_list("name", "pk"))
+
+
+def queue_id(name: str) -> int | None:
+    return config.get("queue_ids").get(name)
+
+
+def pool_id(name: str) -> int | None:
+    return config.get("pool_ids").get(name)
+
+
+def queue_named(name: str) -> Queue:
+    """The queue called `name`, its id from the configuration cache (a missing queue is a
+    broken installation: it raises like a failed `get`)."""
+    pk = queue_id(name)
+    if pk is None:
+        raise Queue.DoesNotExist(f"No queue named {name!r}.")
+    return Queue(pk=pk, name=name)
+
+
+def next_in_pool(pool_name: str, exclude: int | None = None) -> tuple[User | None, list[int]]:
+    """The pool member whose turn it is (smooth weighted round robin), or None when no
+    member is available. Runs under the available members' row locks, taken in id
+    order by every caller: concurrent requests queue here, each reads the rows as the
+    one before it left them, and no turn is skipped or given twice. `exclude`: a member
+    who sits this turn out with their round-robin state untouched (the owner a lead is
+    taken from). The user comes with the fields routing reads (name, region)."""
+    pool = pool_id(pool_name)
+    if pool is None:
+        return None, []
+    # No savepoint: inside a caller's transaction the locks are held to its commit anyway.
+    with transaction.atomic(savepoint=False):
+        members = sorted(queries.lock_available_members(pool, exclude), key=lambda row: (row[1], row[0]))
+        if not members:
+            return None, []
+        total = sum(weight for _, _, weight, *_ in members)
+        # Smooth weighted round robin: every member gains its weight, the one with the most
+        # credit (the first in position order on a tie) takes the turn and pays the total.
+        chosen = max(members, key=lambda row: (row[3] + row[2], -row[1], -row[0]))
+        queries.take_turn(chosen[0], total, [row[0] for row in members])
+    user = User.from_db(connection.alias, queries.MEMBER_USER_FIELDS, chosen[4:])
+    return user, [row[4] for row in members]
+
+
+@transaction.atomic
+def save_pool(pool: Pool, data: dict[str, Any], members: list[dict[str, Any]] | None) -> Pool:
+    """Create or edit a pool; `members` (user, position, weight), when given, replaces the
+    membership: members who stay keep their round-robin turn state (credit, assigned)."""
+    for field, value in data.items():
+        setattr(pool, field, value)
+    pool.save()
+    if members is None:
+        return pool
+    wanted = {m["user"].pk: m for m in members}
+    # Lock the members in next_in_pool's order (by id) before touching any: routing waits
+    # for this edit instead of deadlocking with it.
+    list(PoolMember.objects.select_for_update().filter(pool=pool).order_by("id").values_list("pk"))
+    PoolMember.objects.filter(pool=pool).exclude(user__in=wanted).delete()
+    kept = list(PoolMember.objects.filter(pool=pool))
+    for member in kept:
+        member.position, member.weight = wanted[member.user_id]["position"], wanted[member.user_id]["weight"]
+    PoolMember.objects.bulk_update(kept, ["position", "weight"])
+    known = {member.user_id for member in kept}
+    PoolMember.objects.bulk_create(PoolMember(pool=pool, **m) for user_id, m in wanted.items() if user_id not in known)
+    return pool

@@ -1,0 +1,80 @@
+"""Routing's hand-written SQL. Each statement runs on every routed (or ingested) lead,
+and the ORM took longer to compile it than the database took to run it; sdrcrm.rows
+converts what they read with the ORM's own converters."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from django.db import connection
+
+from leads.models import Account, Lead
+from sdrcrm import rows
+from sdrcrm.models import User
+
+
+def account_matching(domain: str, key: str) -> Account | None:
+    """The account with this domain (lowest id), else the one with this name key; blanks
+    are not looked for. One statement when both are given."""
+    if domain and key:
+        sql, params = ("SELECT * FROM leads_account WHERE domain = %s OR name_key = %s"
+                       " ORDER BY domain = %s DESC, id LIMIT 1", [domain, key, domain])
+    elif domain or key:
+        sql, params = (f"SELECT * FROM leads_account WHERE {'domain' if domain else 'name_key'} = %s"
+                       " ORDER BY id LIMIT 1", [domain or key])
+    else:
+        return None
+    return next(iter(Account.objects.raw(sql, params)), None)
+
+
+def colleagues(domain: str, exclude: int | None, statuses: Sequence[str], limit: int) -> list[list[Any]]:
+    """Owned leads at the email domain in `statuses`, but the lead `exclude`: (id, owner,
+    status, mql_at) rows."""
+    sql = (f"SELECT id, owner_id, status, mql_at FROM leads_lead WHERE email_domain = %s AND owner_id IS NOT NULL"
+           f" AND status IN ({', '.join(['%s'] * len(statuses))})")
+    params: list[Any] = [domain, *statuses]
+    if exclude is not None:
+        sql += " AND id <> %s"
+        params.append(exclude)
+    return rows.fetch(Lead, ("id", "owner_id", "status", "mql_at"), sql + f" LIMIT {int(limit)}", params)
+
+
+def owner_region(owner_id: int) -> str | None:
+    found = rows.fetch(User, ("region",), "SELECT region FROM sdrcrm_user WHERE id = %s", [owner_id])
+    return found[0][0] if found else None
+
+
+# What round robin reads of a member's user, in the model's order (as User.from_db takes them).
+MEMBER_USER_FIELDS = [field.attname for field in User._meta.concrete_fields
+                      if field.attname in {"id", "username", "first_name", "last_name", "region"}]
+
+
+def lock_available_members(pool_id: int, exclude: int | None) -> list[tuple[Any, ...]]:
+    """The pool's available, active members, locked in id order (the lock order every
+    caller keeps: ids never change, positions do): (member id, position, weight, credit,
+    *MEMBER_USER_FIELDS) rows. Call inside a transaction; the locks last to its end."""
+    sql = (f"SELECT m.id, m.position, m.weight, m.credit, {', '.join('u.' + name for name in MEMBER_USER_FIELDS)}"
+           " FROM routing_poolmember m JOIN sdrcrm_user u ON u.id = m.user_id"
+           " WHERE m.pool_id = %s AND u.is_available AND u.is_active")
+    params: list[Any] = [pool_id]
+    if exclude is not None:
+        sql += " AND m.user_id <> %s"
+        params.append(exclude)
+    sql += " ORDER BY m.id"
+    if connection.features.has_select_for_update_of:  # SQLite: the immediate transaction
+        sql += " FOR UPDATE OF m"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def take_turn(chosen: int, total: int, member_ids: Sequence[int]) -> None:
+    """Smooth weighted round robin's bookkeeping: every member in `member_ids` gains its
+    weight, `chosen` pays `total` and counts one more assignment."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE routing_poolmember SET credit = credit + weight - CASE WHEN id = %s THEN %s ELSE 0 END,"
+            " assigned = assigned + CASE WHEN id = %s THEN 1 ELSE 0 END"
+            f" WHERE id IN ({', '.join(['%s'] * len(member_ids))})",
+            [chosen, total, chosen, *member_ids])
