@@ -1,4 +1,4 @@
-"""Round robin under concurrent assigners (bench/run.py --scenarios roundrobin; SPEC §11:
+"""Round robin under concurrent assigners (bench/run.py --scenarios roundrobin; docs/rules.md §11:
 ≥ 1,000 assignments/s with 8 concurrent assigners, per-member spread ≤ 1, no turn given
 twice). Run by run.py as a subprocess with the benchmark's environment:
 

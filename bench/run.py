@@ -1,4 +1,4 @@
-"""The benchmark of SPEC §11 (`make bench`): PostgreSQL behind gunicorn, a large lead
+"""The benchmark of docs/rules.md §11 (`make bench`): PostgreSQL behind gunicorn, a large lead
 table, and the API driven by concurrent clients over HTTP.
 
     .venv/bin/python bench/run.py                          # 1,000,000 leads, 30 s per scenario

@@ -1,5 +1,5 @@
 """Accounts: creating and editing them (what derives from their fields is recomputed on
-every save), the hierarchy's shared segment, and the targeted flag (SPEC §3, §9): an SDR
+every save), the hierarchy's shared segment, and the targeted flag (docs/rules.md §8.1, §5): an SDR
 flags the accounts they are prospecting into, at most TARGETED_ACCOUNTS_LIMIT (40) at a
 time; the daily `targeted_accounts` job (leads/jobs.py) unflags quiet ones."""
 

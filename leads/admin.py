@@ -9,6 +9,7 @@ from typing import Any
 
 from django.contrib import admin
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models import Model
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
@@ -35,54 +36,95 @@ PERSON_READONLY = ["status", "status_reason", "status_changed_at", "score", "mql
                    "initial_source", "created_at", "updated_at", "created_by"]
 
 
+class DryRun(Exception):
+    """Rolls back a service call made only to hear its refusals."""
+
+
 class ServiceAdmin(admin.ModelAdmin):
-    """Saves through the app's services; deletes nothing (see the module docstring)."""
+    """Saves through the app's services; deletes nothing (see the module docstring).
+
+    The form asks the service itself, in a savepoint it then rolls back, so every refusal
+    the API would give (a blocked email, an owner one may not assign) shows on the form
+    instead of failing the save; the save then calls the service for real."""
+
+    def get_form(self, request, obj=None, change=False, **kwargs):  # noqa: ANN001, ANN003, ANN201 - Django's
+        form_class = super().get_form(request, obj, change=change, **kwargs)
+        model_admin = self
+
+        class ServiceCheckedForm(form_class):  # type: ignore[misc, valid-type]
+            def clean(self) -> dict[str, Any]:
+                cleaned = super().clean()
+                if not self.errors:
+                    changes = {field: cleaned[field] for field in self.changed_data if field in cleaned}
+                    try:
+                        with transaction.atomic():
+                            model_admin.run(self.instance.pk and type(self.instance).objects.get(pk=self.instance.pk),
+                                            changes if self.instance.pk else dict(cleaned), request.user)
+                            raise DryRun
+                    except DryRun:
+                        pass
+                    except Refused as refused:
+                        raise ValidationError({refused.field: refused.message} if refused.field in self.fields
+                                              else refused.message) from None
+                return cleaned
+
+        return ServiceCheckedForm
 
     def save_model(self, request, obj, form, change):  # noqa: ANN001, ANN201 - Django's signature
         # The form has already set the new values on `obj`: the service gets the row as it
         # was, and the changed fields with their new values.
         if change:
             current = type(obj).objects.get(pk=obj.pk)
-            self.update(current, {field: getattr(obj, field) for field in form.changed_data}, request.user)
+            self.run(current, {field: getattr(obj, field) for field in form.changed_data}, request.user)
         else:
             fields = {f.name: getattr(obj, f.name) for f in obj._meta.concrete_fields
-                      if f.editable and not f.primary_key and f.name not in self.get_readonly_fields(request, obj)}
-            obj.pk = self.create(fields, request.user).pk
+                      if f.editable and not f.primary_key and f.name not in self.get_readonly_fields(request, None)}
+            obj.pk = self.run(None, fields, request.user).pk
 
-    def update(self, current: Model, changes: dict[str, Any], by: Any) -> None:
-        people.update_person(current, changes, by=by)
-
-    def create(self, fields: dict[str, Any], by: Any) -> Model:
+    def run(self, current: Model | None, data: dict[str, Any], by: Any) -> Model:
+        """Create the record from `data` (`current` None), or change `current` by it."""
         raise NotImplementedError
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
 
+class PersonAdmin(ServiceAdmin):
+    show_full_result_count = False  # no COUNT(*) over a million rows per page
+    derived: list[str] = []  # worked out by the services on every save
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        # The source of a new person is given once, on creation.
+        fields = PERSON_READONLY if obj is not None else [f for f in PERSON_READONLY if f != "initial_source"]
+        return [*fields, *self.derived]
+
+
 @admin.register(Lead)
-class LeadAdmin(ServiceAdmin):
+class LeadAdmin(PersonAdmin):
     list_display = ["email", "first_name", "last_name", "company", "status", "score", "owner", "queue"]
     list_filter = ["status", "segment", "region", "initial_source"]
     search_fields = ["email", "last_name", "company"]
-    show_full_result_count = False  # no COUNT(*) over a million leads per page
     raw_id_fields = ["owner", "account", "converted_to"]
-    readonly_fields = PERSON_READONLY
+    derived = ["email_domain", "segment", "region", "sub_region"]  # routing.facts.classify
 
-    def create(self, fields: dict[str, Any], by: Any) -> Model:
-        return services.ingest_lead(fields, by=by).lead
+    def run(self, current: Model | None, data: dict[str, Any], by: Any) -> Model:
+        if current is None:
+            # The lead's source is the one it comes in with, as for any ingest.
+            return services.ingest_lead({k: v for k, v in data.items() if k != "lead_source"}, by=by).lead
+        return people.update_person(current, data, by=by)
 
 
 @admin.register(Contact)
-class ContactAdmin(ServiceAdmin):
+class ContactAdmin(PersonAdmin):
     list_display = ["email", "first_name", "last_name", "account", "status", "owner"]
     list_filter = ["status", "segment", "region"]
     search_fields = ["email", "last_name", "company"]
-    show_full_result_count = False
     raw_id_fields = ["owner", "account"]
-    readonly_fields = PERSON_READONLY
 
-    def create(self, fields: dict[str, Any], by: Any) -> Model:
-        return people.create_contact(fields, by=by)
+    def run(self, current: Model | None, data: dict[str, Any], by: Any) -> Model:
+        if current is None:
+            return people.create_contact(data, by=by)
+        return people.update_person(current, data, by=by)
 
 
 @admin.register(Account)
@@ -94,11 +136,9 @@ class AccountAdmin(ServiceAdmin):
     # Derived on save, or flagged by SDRs under their limit (accounts/{id}/target/).
     readonly_fields = ["tier", "segment", "region", "targeted", "targeted_by", "targeted_at"]
 
-    def update(self, current: Model, changes: dict[str, Any], by: Any) -> None:
-        accounts.save_account(current, changes, by=by)  # derives domain, region, tier and segments
-
-    def create(self, fields: dict[str, Any], by: Any) -> Model:
-        return accounts.save_account(Account(created_by=by), fields, by=by)
+    def run(self, current: Model | None, data: dict[str, Any], by: Any) -> Model:
+        # save_account derives domain, region, tier and the hierarchy's segments.
+        return accounts.save_account(current or Account(created_by=by), data, by=by)
 
 
 @admin.register(Activity)

@@ -1,5 +1,5 @@
 """`POST leads/bulk/`: up to 1,000 leads with their activities per request, with the same
-results as posting them one by one (SPEC §10).
+results as posting them one by one (docs/rules.md §10).
 
 Most items of a batch are new people whose score stays below the routing threshold. For
 those the outcome depends only on the item itself, so they are worked out in memory with

@@ -1,4 +1,4 @@
-"""Converting a lead (SPEC §7): the lead becomes a contact at an account (an existing one,
+"""Converting a lead (docs/rules.md §4): the lead becomes a contact at an account (an existing one,
 its matched one or a new one), takes its activities, score ledger, history, IQMs and
 enrolments there, is set Qualified with `converted_to`, and may open an opportunity.
 
@@ -94,16 +94,7 @@ def convert_lead(
     opportunity_data = _opportunity_data(opportunity, by) if opportunity is not None else None
     owner = opportunity_data["owner"] if opportunity_data else None
 
-    existing = account or (None if new_account else lead.account)
-    # SPEC §6: Qualifying is needed, except into an *existing* customer account (routing
-    # rule 2, the handbook's "convert the lead into the customer account"); typing a new
-    # account as a customer is no way around qualifying.
-    into_customer = existing is not None and existing.type == AccountType.CUSTOMER
-    _check_status(lead, OPEN_STATUSES if into_customer else {Status.QUALIFYING}, field="status")
-    if existing is None and not new_account:
-        raise Refused("Pick the account to convert into: the matched account, another account or a new one "
-                      "(this lead matches no account).", field="account")
-    target = existing or _create_account(new_account or {}, by, owner=owner, field="new_account")
+    target, into_customer = _target_account(lead, account, new_account, by, owner)
 
     if contact_owner is None:
         contact_owner = target.owner if into_customer and target.owner_id else lead.owner
@@ -126,15 +117,37 @@ def convert_lead(
     if opportunity_data is not None:
         created = _open_opportunity(opportunity_data, lead, target, contact, reseller_account, reseller_contact,
                                     by, now)
-        # The lead's IQMs led to this deal (the IQM → SAO figures follow the link); one
-        # already tied to another opportunity keeps it.
-        IQM.objects.filter(pk__in=lead_iqms).update(opportunity=created)
-        # Qualified = "OPP created & hand off to Sales" (handbook): the contact leaves the
-        # working views. A closed contact (unqualified, bad data) keeps its status.
-        if contact.status in OPEN_STATUSES:
-            lifecycle.move_status(contact, Status.QUALIFIED, cause=cause, by=by, now=now)
+        _hand_off(created, contact, lead_iqms, cause, by, now)
     return Conversion(lead=lead, contact=contact, account=target, opportunity=created,
                       reseller_contact=reseller_contact)
+
+
+def _target_account(lead: Lead, account: Account | None, new_account: Mapping[str, Any] | None, by: User | None,
+                    owner: User | None) -> tuple[Account, bool]:
+    """The account to convert into (created from `new_account` if need be), and whether it
+    is an existing customer account; refuses a lead whose status does not allow it."""
+    existing = account or (None if new_account else lead.account)
+    # docs/rules.md §3: Qualifying is needed, except into an *existing* customer account (routing
+    # rule 2, the handbook's "convert the lead into the customer account"); typing a new
+    # account as a customer is no way around qualifying.
+    into_customer = existing is not None and existing.type == AccountType.CUSTOMER
+    _check_status(lead, OPEN_STATUSES if into_customer else {Status.QUALIFYING}, field="status")
+    if existing is None and not new_account:
+        raise Refused("Pick the account to convert into: the matched account, another account or a new one "
+                      "(this lead matches no account).", field="account")
+    return existing or _create_account(new_account or {}, by, owner=owner, field="new_account"), into_customer
+
+
+def _hand_off(opportunity: Opportunity, contact: Contact, lead_iqms: list[int], cause: str, by: User | None,
+              now: datetime) -> None:
+    """What opening the deal at conversion brings with it."""
+    # The lead's IQMs led to this deal (the IQM → SAO figures follow the link); one
+    # already tied to another opportunity keeps it.
+    IQM.objects.filter(pk__in=lead_iqms).update(opportunity=opportunity)
+    # Qualified = "OPP created & hand off to Sales" (handbook): the contact leaves the
+    # working views. A closed contact (unqualified, bad data) keeps its status.
+    if contact.status in OPEN_STATUSES:
+        lifecycle.move_status(contact, Status.QUALIFIED, cause=cause, by=by, now=now)
 
 
 def _lock(*leads: Lead | None) -> None:

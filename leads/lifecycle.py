@@ -1,4 +1,4 @@
-"""The status machine of leads and contacts (SPEC §6), once.
+"""The status machine of leads and contacts (docs/rules.md §3), once.
 
 `transition()` checks a move against the status map, the actor and the reasons, then
 calls `move_status()`, the one function that writes a status: a conditional update and
@@ -36,7 +36,7 @@ from .models import (
 )
 
 A = ActivityType
-# A form fill, attendance or download makes a raw lead an inquiry (SPEC §4).
+# A form fill, attendance or download makes a raw lead an inquiry (docs/rules.md §1).
 INQUIRY_TYPES = frozenset({
     A.TRIAL_REQUEST, A.CONTACT_REQUEST, A.PROFESSIONAL_SERVICES_REQUEST, A.WEBCAST_ATTENDED_HIGH_INTENT,
     A.WEBCAST_ATTENDED_LOW_INTENT, A.WEBCAST_REGISTERED, A.ONDEMAND_WATCHED_HIGH_INTENT,
@@ -155,7 +155,7 @@ def score_move(person: Person, new_types: set[str]) -> tuple[str, str] | None:
 
 
 def reaches_mql(person: Person) -> bool:
-    """SPEC §4: 90 points make a raw, inquiry, recycled or unresponsive person MQL."""
+    """docs/rules.md §1: 90 points make a raw, inquiry, recycled or unresponsive person MQL."""
     return person.status in MQL_FROM and person.score >= settings.MQL_THRESHOLD
 
 

@@ -1,4 +1,4 @@
-"""Duplicates, merging two leads, and undoing a merge (SPEC §8; handbook inbound-how-tos
+"""Duplicates, merging two leads, and undoing a merge (docs/rules.md §9; handbook inbound-how-tos
 "Lead and Database Management": find duplicates, merge keeping the oldest initial source).
 
 A merge keeps the lead the user is on (the survivor): its id, owner and status. The other
@@ -155,7 +155,7 @@ def check_mergeable(lead: Lead, field: str) -> None:
 
 
 def _combine(keep: Lead, gone: Lead) -> None:
-    """Apply SPEC §8's field rules to the survivor (in memory)."""
+    """Apply docs/rules.md §9's field rules to the survivor (in memory)."""
     # The oldest initial source is the one of the record created first.
     first = min((keep, gone), key=lambda lead: (lead.created_at, lead.pk))
     keep.initial_source = first.initial_source
@@ -192,25 +192,7 @@ def merge_leads(survivor: Lead, other: Lead, by: User, now: datetime | None = No
     opportunities and notifications move to it.
     """
     now = now or timezone.now()
-    if survivor.pk == other.pk:
-        raise Refused("A lead cannot be merged with itself.", field="duplicate")
-    # Both rows locked, in id order, so two merges of the same pair cannot deadlock.
-    locked = {lead.pk: lead for lead in
-              Lead.objects.select_for_update().filter(pk__in=(survivor.pk, other.pk)).order_by("pk")}
-    if survivor.pk not in locked:
-        raise Refused("This lead no longer exists.", field="lead")
-    if other.pk not in locked:
-        raise Refused(f"Lead {other.pk} no longer exists.", field="duplicate")
-    keep, gone = locked[survivor.pk], locked[other.pk]
-    editable = set(Lead.objects.editable_by(by).filter(pk__in=(keep.pk, gone.pk)).values_list("pk", flat=True))
-    if keep.pk not in editable:
-        raise Refused("You may read this lead but not change it, so nothing can be merged into it.",
-                      field="lead", status=403)
-    if gone.pk not in editable:
-        raise Refused(f"You may not change lead {gone.pk}, so it cannot be merged into another.", field="duplicate")
-    check_mergeable(keep, "lead")
-    check_mergeable(gone, "duplicate")
-
+    keep, gone = _lock_pair(survivor, other, by)
     before = _values(keep, SURVIVOR_FIELDS)
     gone_fields = _values(gone, list(LEAD_FIELDS))
     _combine(keep, gone)
@@ -249,6 +231,29 @@ def merge_leads(survivor: Lead, other: Lead, by: User, now: datetime | None = No
     for name in ("status", "status_reason", "status_changed_at", "mql_at", "last_mql_at", "score"):
         setattr(survivor, name, getattr(keep, name))
     return tombstone
+
+
+def _lock_pair(survivor: Lead, other: Lead, by: User) -> tuple[Lead, Lead]:
+    """Both leads as they are now, locked (in id order, so two merges of the same pair
+    cannot deadlock), once `by` may change both and both may be merged."""
+    if survivor.pk == other.pk:
+        raise Refused("A lead cannot be merged with itself.", field="duplicate")
+    locked = {lead.pk: lead for lead in
+              Lead.objects.select_for_update().filter(pk__in=(survivor.pk, other.pk)).order_by("pk")}
+    if survivor.pk not in locked:
+        raise Refused("This lead no longer exists.", field="lead")
+    if other.pk not in locked:
+        raise Refused(f"Lead {other.pk} no longer exists.", field="duplicate")
+    keep, gone = locked[survivor.pk], locked[other.pk]
+    editable = set(Lead.objects.editable_by(by).filter(pk__in=(keep.pk, gone.pk)).values_list("pk", flat=True))
+    if keep.pk not in editable:
+        raise Refused("You may read this lead but not change it, so nothing can be merged into it.",
+                      field="lead", status=403)
+    if gone.pk not in editable:
+        raise Refused(f"You may not change lead {gone.pk}, so it cannot be merged into another.", field="duplicate")
+    check_mergeable(keep, "lead")
+    check_mergeable(gone, "duplicate")
+    return keep, gone
 
 
 # --- Undo -------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The manager's team queues (SPEC §8, and the SLA breaches of SPEC §5): for each SDR of
+"""The manager's team queues (docs/rules.md §9, and the SLA breaches of docs/rules.md §2): for each SDR of
 the team, how many leads each view holds and how old its oldest is; the SLA breaches; and
 what waits in the shared queues (Unassigned holds what routing could not give anyone).
 
@@ -35,7 +35,7 @@ class SdrRow:
 
     @property
     def cells(self) -> list[tuple[str, Cell]]:
-        """(view key, cell) for every view, in SPEC order."""
+        """(view key, cell) for every view, in docs/rules.md §9's order."""
         return [(key, self.views.get(key, Cell())) for key in LEAD_VIEWS]
 
     @property
@@ -53,7 +53,7 @@ class QueueRow:
 class TeamQueues:
     teams: list[Team]  # the teams the viewer may pick
     team: Team | None  # the one picked; None: all the viewer's teams
-    views: list[tuple[str, str]]  # (key, label) in SPEC order
+    views: list[tuple[str, str]]  # (key, label) in docs/rules.md §9's order
     rows: list[SdrRow]
     breached: list[Lead]  # the oldest breaches, with owner
     queues: list[QueueRow]

@@ -1,4 +1,4 @@
-"""Sequences, enrolments and sequence events (SPEC §6): the business rules, once.
+"""Sequences, enrolments and sequence events (docs/rules.md §3): the business rules, once.
 
 Events are stored first (`record_event`) and applied later by a worker (`apply_event`,
 through leads.tasks.apply_sequence_event). Applying locks the event row and checks
@@ -65,7 +65,7 @@ def _has_phone(person: Person) -> bool:
 
 
 def is_high_touch(person: Person) -> bool:
-    """SPEC §6: valid values for at least two of company (a company email domain, or a
+    """docs/rules.md §3: valid values for at least two of company (a company email domain, or a
     company name), phone and title."""
     return sum((_has_company(person), _has_phone(person), _real(person.title))) >= 2
 

@@ -108,7 +108,7 @@ def _route_before_saving(lead: Lead, now: datetime) -> Route | None:
 
 
 def finish_sequences_if_inactive(person: Person, was_inactive: bool) -> None:
-    """SPEC §6: a record marked inactive leaves its sequences."""
+    """docs/rules.md §3: a record marked inactive leaves its sequences."""
     if person.inactive and not was_inactive:
         sequences.finish_enrollments(person, sequences.Reason.INACTIVE)
 
@@ -151,7 +151,7 @@ def record_activity(
         created_by=by,
     )
     if isinstance(person, Lead) and type in sla.FOLLOW_UP_TYPES and (person.sla_due_at or person.sla_breached_at):
-        routing.stop_sla_clock(person)  # SPEC §5: the follow-up the SLA asks for
+        routing.stop_sla_clock(person)  # docs/rules.md §2: the follow-up the SLA asks for
     score_and_advance(person, new_types={type}, now=now)
     return activity
 

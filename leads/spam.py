@@ -1,4 +1,4 @@
-"""Spam (SPEC §6): a person marks a lead, the nightly `spam_deletion` job deletes it for
+"""Spam (docs/rules.md §3): a person marks a lead, the nightly `spam_deletion` job deletes it for
 good, keeping a tombstone without personal data in clear text, and may put its email
 domain on the block list, after which ingesting a lead from it answers 400."""
 

@@ -1,4 +1,4 @@
-"""Net-new account tiers (SPEC §9, handbook "Account Scoring & Prioritization"): five
+"""Net-new account tiers (docs/rules.md §5, handbook "Account Scoring & Prioritization"): five
 qualifiers, A for four or more down to F for none. Pure: facts in, names out; the
 account service (services.save_account) stores the tier on every save."""
 

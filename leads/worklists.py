@@ -1,4 +1,4 @@
-"""The SDR lead views of SPEC §8 (My MQLs, My Inquiries, Callable, …): named work lists,
+"""The SDR lead views of docs/rules.md §9 (My MQLs, My Inquiries, Callable, …): named work lists,
 as conditions shared by the API's `view` filter, the pages and the team queues (which
 count them all in one pass, leads/queues.py)."""
 

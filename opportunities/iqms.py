@@ -1,4 +1,4 @@
-"""IQMs, initial qualifying meetings (SPEC §7): booking one and changing it. The API, the
+"""IQMs, initial qualifying meetings (docs/rules.md §4): booking one and changing it. The API, the
 lead page and any import call these two functions, so every rule lives here once.
 
 A no-show is "rebooked" by booking a new IQM for the same person: the stale_opportunities

@@ -1,4 +1,4 @@
-"""The `stale_opportunities` job (SPEC §6, §7), daily. Like the jobs in leads/jobs.py it
+"""The `stale_opportunities` job (docs/rules.md §3, §4), daily. Like the jobs in leads/jobs.py it
 takes `now`, works in keyset batches of JOB_BATCH_SIZE rows per transaction, returns its
 counts, and does nothing new when run again.
 

@@ -1,4 +1,4 @@
-"""Opportunities, their stage history and IQMs (SPEC §7)."""
+"""Opportunities, their stage history and IQMs (docs/rules.md §4)."""
 
 from __future__ import annotations
 
@@ -41,12 +41,12 @@ FINAL_STAGES = {Stage.CLOSED_WON, Stage.UNQUALIFIED, Stage.DUPLICATE}
 # Once accepted ("qualified" in the handbook) an opportunity never goes back to these.
 BEFORE_ACCEPTANCE_ONLY = {Stage.PRE_OPPORTUNITY, Stage.PENDING_ACCEPTANCE, Stage.UNQUALIFIED, Stage.DUPLICATE}
 
-# The stage map (SPEC §7): every move change_stage may make, before acceptance narrows it
+# The stage map (docs/rules.md §4): every move change_stage may make, before acceptance narrows it
 # (Opportunity.next_stages). 00-Pre Opportunity is never a target: only a new opportunity
 # starts there. 0-Pending Acceptance is entered when the SDR "converts" a pre-opportunity,
 # or when a closed-lost one that was never accepted is reopened.
 STAGE_MOVES: dict[str, frozenset[str]] = {
-    # SPEC §7: "unqualified is reachable only from pending_acceptance"; a warm conversation
+    # docs/rules.md §4: "unqualified is reachable only from pending_acceptance"; a warm conversation
     # that goes nowhere is closed lost.
     Stage.PRE_OPPORTUNITY: frozenset({Stage.PENDING_ACCEPTANCE, Stage.CLOSED_LOST, Stage.DUPLICATE}),
     Stage.PENDING_ACCEPTANCE: frozenset({Stage.DISCOVERY, Stage.CLOSED_LOST, Stage.UNQUALIFIED, Stage.DUPLICATE}),
@@ -93,7 +93,7 @@ class ClosedLostReason(models.TextChoices):
 
 class OpportunityQuerySet(models.QuerySet["Opportunity"]):
     def visible_to(self, user: User) -> OpportunityQuerySet:
-        """SPEC §2: sellers see what they own or what sits on their accounts; SDRs what they
+        """docs/rules.md §8.2: sellers see what they own or what sits on their accounts; SDRs what they
         own or are credited with; managers their teams'; ops everything."""
         if not user.is_authenticated:
             return self.none()
@@ -125,7 +125,7 @@ class Opportunity(models.Model):
     primary_contact = models.ForeignKey(
         "leads.Contact", null=True, blank=True, on_delete=models.SET_NULL, related_name="primary_opportunities"
     )
-    # Reseller deals (SPEC §7, third parties): the reseller's contact and account.
+    # Reseller deals (docs/rules.md §4, third parties): the reseller's contact and account.
     reseller_contact = models.ForeignKey(
         "leads.Contact", null=True, blank=True, on_delete=models.SET_NULL, related_name="reseller_opportunities"
     )
@@ -149,7 +149,7 @@ class Opportunity(models.Model):
     professional_services = models.BooleanField(
         default=False, help_text="Professional-services deals are never credited to sales development"
     )
-    # Qualification (SPEC §7; the SAO criteria are authority and a business problem).
+    # Qualification (docs/rules.md §4; the SAO criteria are authority and a business problem).
     authority_confirmed = models.BooleanField(default=False)
     business_problem = models.TextField(blank=True)
     initiative = models.CharField(max_length=20, choices=Initiative.choices, blank=True)

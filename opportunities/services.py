@@ -1,4 +1,4 @@
-"""Opportunities: creation, edits and the one stage-change function (SPEC §7)."""
+"""Opportunities: creation, edits and the one stage-change function (docs/rules.md §4)."""
 
 from __future__ import annotations
 
@@ -328,7 +328,7 @@ def _check_acceptance(opportunity: Opportunity) -> None:
 def change_stage(opportunity: Opportunity, stage: str, *, by: User | None, closed_lost_reason: str = "",
                  merged_into: Opportunity | None = None, closed_lost_details: str = "",
                  closed_won_details: str = "", now: datetime | None = None) -> Opportunity:
-    """THE one way an opportunity changes stage: checks the map and the rules of SPEC §7, sets
+    """THE one way an opportunity changes stage: checks the map and the rules of docs/rules.md §4, sets
     the snapshots (sales accepted, sales qualified, initial IACV, closed at), and writes a
     StageChange. `opportunity` is refreshed and returned; every refusal is Refused."""
     now = now or timezone.now()

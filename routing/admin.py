@@ -33,6 +33,8 @@ class PoolAdmin(admin.ModelAdmin):
             if row and not row.get("DELETE")
         ]
         pools.save_pool(form.instance, {}, members)
+        for formset in formsets:  # what the admin's change message reads of a formset it saved
+            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
 
 
 @admin.register(Territory)

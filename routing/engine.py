@@ -17,7 +17,7 @@ UNASSIGNED = "Unassigned"
 OWNER, POOL, QUEUE, CONVERT, RECYCLE = "owner", "pool", "queue", "convert", "recycle"
 ACTIONS = (OWNER, POOL, QUEUE, CONVERT, RECYCLE)
 
-# The BDR pool of each region (SPEC §5 rule 7): EMEA has its own; AMER and APAC share one.
+# The BDR pool of each region (docs/rules.md §2 rule 7): EMEA has its own; AMER and APAC share one.
 BDR_POOLS = {"emea": "EMEA BDR", "amer": "US/APAC BDR", "apac": "US/APAC BDR"}
 DEFAULT_PARAMS: dict[str, dict[str, Any]] = {
     "professional_services": {"pools": BDR_POOLS},

@@ -1,4 +1,4 @@
-"""The SLA clock (SPEC §5): routing starts it when a contact or professional services
+"""The SLA clock (docs/rules.md §2): routing starts it when a contact or professional services
 request gets an owner, a follow-up touch stops it, and the `sla_breaches` job alerts
 on a miss and, one business day later, reassigns the lead through its pool.
 

@@ -1,4 +1,4 @@
-"""Pools and round robin (SPEC §5), and the ids of pools and queues that routing reads
+"""Pools and round robin (docs/rules.md §2), and the ids of pools and queues that routing reads
 from the per-process configuration cache (sdrcrm.config)."""
 
 from __future__ import annotations

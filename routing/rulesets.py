@@ -1,4 +1,4 @@
-"""Routing rule sets (SPEC §5): versioned, edited as drafts, activated one at a time (the
+"""Routing rule sets (docs/rules.md §2): versioned, edited as drafts, activated one at a time (the
 active one is retired), and read by every routing decision from the per-process
 configuration cache."""
 

@@ -1,4 +1,4 @@
-"""Sales segment and public sector, as pure functions (SPEC §5). The values are those of
+"""Sales segment and public sector, as pure functions (docs/rules.md §2). The values are those of
 sdrcrm.models.Segment (a test holds them equal); this module imports no Django."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Routing a lead (SPEC §5): decide with the active rules (the pure engine, on the facts
+"""Routing a lead (docs/rules.md §2): decide with the active rules (the pure engine, on the facts
 routing/facts.py loads), take the pool's turn, carry the decision out on the lead
 (convert, recycle, or give it to an owner or a queue), and log the decision with its
 reason in words. The SLA clock a routed request starts lives here too."""
@@ -81,7 +81,7 @@ def plan_route(lead: Lead, request: str, now: datetime) -> Route:
             reason = f"{decision.reason} Next in turn: {member.get_full_name() or member.username}."
     elif decision.action == engine.QUEUE:
         queue = pools.queue_named(decision.queue)
-    # SPEC §5: a contact or professional-services request starts the follow-up SLA.
+    # docs/rules.md §2: a contact or professional-services request starts the follow-up SLA.
     starts_clock = (owner_id is not None and decision.action in (engine.OWNER, engine.POOL)
                     and lead_facts.request in sla.SLA_REQUESTS)
     fields = sla_clock(lead, owner_id, pool, now, owner_region) if starts_clock else {}  # type: ignore[arg-type]
@@ -126,11 +126,11 @@ def after_assign(lead: Lead, route: Route, now: datetime) -> None:
         others = [d.lead_id for d in route.facts.domain_leads
                   if d.status == Status.MQL and d.owner_id != route.owner_id]
         if others:
-            # SPEC §5 rule 4: the other MQLs at the domain go to the same owner too.
+            # docs/rules.md §2 rule 4: the other MQLs at the domain go to the same owner too.
             Lead.objects.filter(pk__in=others).exclude(owner_id=route.owner_id).update(
                 owner_id=route.owner_id, queue=None, updated_at=now)
     if route.queue is not None and route.queue.name == Queue.COMMUNITY_ADVOCATE:
-        # SPEC §6: community program requests leave the SDR cadences.
+        # docs/rules.md §3: community program requests leave the SDR cadences.
         sequences.finish_enrollments(lead, sequences.Reason.COMMUNITY_PROGRAM)
 
 
@@ -179,7 +179,7 @@ def _notify_for(lead: Lead, decision: Decision, record: RoutingDecision) -> None
                              lead=lead)
 
 
-# --- The SLA clock (SPEC §5): started by routing, stopped by a follow-up touch ---------
+# --- The SLA clock (docs/rules.md §2): started by routing, stopped by a follow-up touch ---------
 
 
 def start_sla_clock(lead: Lead, owner_id: int, pool_name: str, now: datetime) -> None:

@@ -1,4 +1,4 @@
-"""The SLA clock's calendar (SPEC §5), pure: business-day arithmetic per sales region.
+"""The SLA clock's calendar (docs/rules.md §2), pure: business-day arithmetic per sales region.
 No database here; routing/jobs.py starts, stops and checks the clock.
 
 A business day is a whole local calendar day, Monday to Friday, that is not a public
@@ -7,7 +7,7 @@ arrives at 19:00 on a Tuesday is due at 19:00 on Wednesday, because SDRs cover t
 own evenings and the SLA promises "within one business day", not "within 8 working
 hours".
 
-Region calendars (the owner's region decides, SPEC §5 "follow the owner's region"):
+Region calendars (the owner's region decides, docs/rules.md §2 "follow the owner's region"):
 
 | region | time zone           | public holidays                                   |
 |--------|---------------------|---------------------------------------------------|
@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo
 
 import holidays
 
-# The requests that start the clock, and the touches (SPEC §4's 0-point activities) that stop it.
+# The requests that start the clock, and the touches (docs/rules.md §1's 0-point activities) that stop it.
 SLA_REQUESTS = frozenset({"contact_request", "professional_services_request"})
 FOLLOW_UP_TYPES = frozenset({"call", "email_sent", "meeting", "sequence_reply", "web_chat"})
 

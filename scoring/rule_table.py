@@ -1,4 +1,4 @@
-"""SPEC §4's two tables, as the seed data of the scoring rules (a migration loads them)."""
+"""docs/rules.md §1's two tables, as the seed data of the scoring rules (a migration loads them)."""
 
 from .rules import Condition, Counting
 

@@ -1,4 +1,4 @@
-"""Field history (SPEC §11, data): which field of a lead, contact, account or opportunity
+"""Field history (docs/rules.md §11, data): which field of a lead, contact, account or opportunity
 an edit changed, from what to what, by whom and when. The edit services take the values
 before (`values_of`) and record what differs after (`record`). Status and stage changes
 have their own histories, routing its decisions and scores their ledger."""

@@ -136,7 +136,7 @@ class JobRun(models.Model):
 
 
 class FieldChange(models.Model):
-    """One field of a lead, contact, account or opportunity changed by an edit (SPEC §11,
+    """One field of a lead, contact, account or opportunity changed by an edit (docs/rules.md §11,
     data): by whom, when, from what to what (as text). Written by sdrcrm.field_history."""
 
     class Record(models.TextChoices):
@@ -175,7 +175,7 @@ class Notification(models.Model):
         LOST_DEAL = "lost_deal", "Lost deal"
         OPPORTUNITY_UNQUALIFIED = "opportunity_unqualified", "Opportunity unqualified"
 
-    # A person's alert has a user; a channel's (e.g. "lost-deals", SPEC §7) has a channel instead.
+    # A person's alert has a user; a channel's (e.g. "lost-deals", docs/rules.md §4) has a channel instead.
     user = models.ForeignKey(User, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications")
     channel = models.CharField(max_length=40, blank=True, db_index=True)
     kind = models.CharField(max_length=40, choices=Kind.choices)

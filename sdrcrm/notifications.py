@@ -1,6 +1,6 @@
 """Notifications: `send()` is the one writer (routing, the jobs and the opportunity rules
 all alert through it, with a kind from Notification.Kind), and reading them: a person's
-inbox, marking read, and channels (the lost-deals channel of SPEC §7), shared feeds that
+inbox, marking read, and channels (the lost-deals channel of docs/rules.md §4), shared feeds that
 managers and ops read. Everyone sees their own only; anyone else's is simply not found."""
 
 from __future__ import annotations

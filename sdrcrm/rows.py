@@ -1,7 +1,7 @@
 """Rows read by hand-written SQL, converted as the ORM converts what it reads.
 
-The few statements every ingest runs with a fixed shape are written out in the service
-that owns them (the ORM spent longer compiling them than the database took to run them);
+The few statements every ingest runs with a fixed shape are written out in each app's
+queries.py (the ORM spent longer compiling them than the database took to run them);
 their values still go through Django's converters (SQLite's datetimes and booleans, JSON
 columns), so callers get what a queryset would give."""
 

@@ -1,7 +1,7 @@
 """A crontab that keeps its own time zone, whatever CELERY_TIMEZONE says.
 
 Celery evaluates a crontab in the app's time zone (`schedule.tz`, from CELERY_TIMEZONE).
-The nightly jobs are set in business time zones instead (SPEC §6: 22:30 New York, 00:05
+The nightly jobs are set in business time zones instead (docs/rules.md §3: 22:30 New York, 00:05
 Los Angeles), and must keep firing at that wall-clock time across daylight saving.
 `ZonedCrontab` pins `tz` to its own zone and reads both clocks in it:
 

@@ -161,7 +161,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "sdrcrm.api.errors.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": ["sdrcrm.throttling.FixedWindowUserThrottle"],
-    # The API speaks JSON (SPEC §10); only the territory CSV import takes a file upload.
+    # The API speaks JSON (docs/rules.md §10); only the territory CSV import takes a file upload.
     # Form bodies would turn nested input (a bulk's leads, a pool's members) into strings.
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
@@ -191,7 +191,7 @@ SPECTACULAR_SETTINGS = {
 }
 
 API_THROTTLE_RATE = env.str("API_THROTTLE_RATE", default="1200/minute")
-# Integrations push leads and events: SPEC §11 asks for 150 leads/s, two requests each.
+# Integrations push leads and events: docs/rules.md §11 asks for 150 leads/s, two requests each.
 API_INTEGRATION_THROTTLE_RATE = env.str("API_INTEGRATION_THROTTLE_RATE", default="60000/minute")
 API_ANON_THROTTLE_RATE = env.str("API_ANON_THROTTLE_RATE", default="120/minute")
 # --- Cache (throttling, API token users) ------------------------------------------------
@@ -310,27 +310,27 @@ JOB_STALE_AFTER_SECONDS = env.int("JOB_STALE_AFTER_SECONDS", default=900)
 # transport can drop a message when a worker dies at one exact moment): re-enqueue it.
 # Longer than the visibility timeout, so ordinary redelivery goes first.
 SEQUENCE_EVENT_REQUEUE_AFTER_SECONDS = env.int("SEQUENCE_EVENT_REQUEUE_AFTER_SECONDS", default=1800)
-# SPEC §5: a breached lead still untouched a business day later is reassigned through its pool.
+# docs/rules.md §2: a breached lead still untouched a business day later is reassigned through its pool.
 SLA_REASSIGN_AFTER_SECOND_DAY = env.bool("SLA_REASSIGN_AFTER_SECOND_DAY", default=True)
-# SPEC §6: a targeted account with no lead or contact activity for this many days (and
+# docs/rules.md §3: a targeted account with no lead or contact activity for this many days (and
 # flagged at least that long ago) is unflagged by the targeted_accounts job.
 TARGETED_QUIET_DAYS = env.int("TARGETED_QUIET_DAYS", default=30)
-# SPEC §6: a sequence finished without a reply this many days ago, the person still
+# docs/rules.md §3: a sequence finished without a reply this many days ago, the person still
 # Accepted → UNRESPONSIVE_STATUS ("unresponsive", or "recycle" with reason no_response).
 UNRESPONSIVE_AFTER_DAYS = env.int("UNRESPONSIVE_AFTER_DAYS", default=7)
 UNRESPONSIVE_STATUS = env.str("UNRESPONSIVE_STATUS", default="unresponsive")
 if UNRESPONSIVE_STATUS not in ("unresponsive", "recycle"):
     raise environ.ImproperlyConfigured("UNRESPONSIVE_STATUS is 'unresponsive' or 'recycle'")
 BULK_MAX_ITEMS = 1000
-# SPEC §9: how many accounts one SDR may flag as targeted.
+# docs/rules.md §5: how many accounts one SDR may flag as targeted.
 TARGETED_ACCOUNTS_LIMIT = env.int("TARGETED_ACCOUNTS_LIMIT", default=40)
-# SPEC §7: stage-0 opportunities this long after their IQM get a reminder to the AE, and
+# docs/rules.md §4: stage-0 opportunities this long after their IQM get a reminder to the AE, and
 # IQM no-shows not rebooked within REBOOK days are flagged for the AE to unqualify.
 STALE_OPPORTUNITY_HOURS = env.int("STALE_OPPORTUNITY_HOURS", default=48)
 NO_SHOW_REBOOK_DAYS = env.int("NO_SHOW_REBOOK_DAYS", default=14)
-# SPEC §7: a closed-lost opportunity can be reopened this many days after it closed.
+# docs/rules.md §4: a closed-lost opportunity can be reopened this many days after it closed.
 OPPORTUNITY_REOPEN_DAYS = env.int("OPPORTUNITY_REOPEN_DAYS", default=30)
-# SPEC §7: closed-won needs details, and closed-lost notifies the lost-deals channel, from this IACV.
+# docs/rules.md §4: closed-won needs details, and closed-lost notifies the lost-deals channel, from this IACV.
 LARGE_DEAL_IACV = env.int("LARGE_DEAL_IACV", default=12000)
 
 LOGGING = {

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
@@ -7,8 +8,10 @@ import tempfile
 import pytest
 from django.conf import settings
 from django.db import connection
+from django.test import Client
 from rest_framework.test import APIClient
 
+from routing.models import Pool, PoolMember
 from sdrcrm.models import Role
 
 from .factories import TeamFactory, UserFactory
@@ -52,6 +55,48 @@ def database_url() -> str:
     """The test database as a URL, for worker processes started by a test."""
     db = connection.settings_dict
     return f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+# --- Helpers for every folder ----------------------------------------------------------------
+
+
+def send(client, method: str, url: str, body) -> object:
+    """Send `body` as JSON: the raw text when it is a str (to send malformed JSON), else encoded."""
+    text = body if isinstance(body, str) else json.dumps(body)
+    return getattr(client, method)(url, text, content_type="application/json")
+
+
+def assert_refused(response, field: str | None = None, status: int = 400) -> dict:
+    """The API refused the request as every refusal must look: `status`, a JSON body whose
+    `detail` is a message in words and whose `errors` maps fields to their messages, naming
+    `field` when one is given. Returns the body."""
+    assert response.status_code == status, response.content
+    body = response.json()
+    assert isinstance(body["detail"], str) and body["detail"]
+    assert isinstance(body["errors"], dict)
+    if field is not None:
+        assert field in body["errors"], body
+        assert all(isinstance(message, str) for message in body["errors"][field])
+    return body
+
+
+def lead_page(client, lead) -> str:
+    """The lead's page (as `client`'s user sees it): it must answer 200."""
+    response = client.get(f"/leads/{lead.pk}/")
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def pool_of(name: str, *users, weights=None) -> Pool:
+    """The seeded routing pool `name` with `users` as members, in turn order (weight 1
+    unless `weights` maps a user to another)."""
+    pool = Pool.objects.get(name=name)
+    for i, user in enumerate(users):
+        PoolMember.objects.create(pool=pool, user=user, position=i, weight=(weights or {}).get(user, 1))
+    return pool
+
+
+# --- Fixtures for every folder ---------------------------------------------------------------
 
 
 @pytest.fixture(autouse=True)
@@ -129,6 +174,12 @@ def integration(db):
 
 
 @pytest.fixture
+def ae(db):
+    """An account executive, Alice Seller (pages show her name)."""
+    return UserFactory(role=Role.AE, first_name="Alice", last_name="Seller")
+
+
+@pytest.fixture
 def api():
     """An API client; `api.as_user(user)` authenticates it with the user's token."""
     client = APIClient()
@@ -141,4 +192,20 @@ def api():
         return client
 
     client.as_user = as_user
+    return client
+
+
+@pytest.fixture
+def sdr_api(api, sdr):
+    """The API client authenticated as `sdr` (the same client as `api`)."""
+    return api.as_user(sdr)
+
+
+@pytest.fixture
+def ops_client(ops) -> Client:
+    """A Django test client logged in as `ops`, made staff and superuser: for the admin pages."""
+    ops.is_staff = ops.is_superuser = True
+    ops.save()
+    client = Client()
+    client.force_login(ops)
     return client

@@ -1,4 +1,4 @@
-"""`POST leads/{id}/convert/` (SPEC §7, §10), mixed into LeadViewSet. The rules are in
+"""`POST leads/{id}/convert/` (docs/rules.md §4, §10), mixed into LeadViewSet. The rules are in
 leads/conversion.py; this module checks the body and that every id names a record the
 caller may use (an id they may not see is a 400 naming the field, never another's data)."""
 
@@ -9,7 +9,6 @@ from typing import Any
 
 from django.db.models import Model, QuerySet
 from drf_spectacular.utils import extend_schema
-from opportunities.api.serializers import SourceField
 from rest_framework import serializers
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -17,6 +16,7 @@ from rest_framework.response import Response
 
 from leads import conversion
 from leads.models import Account, AccountType, Lead
+from opportunities.api.serializers import SourceField
 from opportunities.models import Deployment, Initiative, Source
 from sdrcrm.models import User, active_prospectors, active_sellers
 

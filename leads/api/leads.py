@@ -65,7 +65,7 @@ class LeadViewSet(ConvertActionMixin, MergeActionsMixin, FieldHistoryMixin, Scop
 
     @property
     def ordering(self) -> str:
-        # The SDR views work the oldest first (SPEC §8); plain lists show the newest.
+        # The SDR views work the oldest first (docs/rules.md §9); plain lists show the newest.
         return "status_changed_at" if self.request.query_params.get("view") else "-created_at"
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:

@@ -1,4 +1,4 @@
-"""The lead API's duplicates, merge and undo actions (SPEC §8, §10), mixed into LeadViewSet:
+"""The lead API's duplicates, merge and undo actions (docs/rules.md §9, §10), mixed into LeadViewSet:
 
 - `GET leads/{id}/duplicates/`: other leads and contacts that look like the same person,
   each with the kind of match (at most 20 of each kind);

@@ -1,4 +1,4 @@
-"""Sequences, enrolments and their events over the API (SPEC §6). The rules live in
+"""Sequences, enrolments and their events over the API (docs/rules.md §3). The rules live in
 leads/sequences.py; this module scopes, validates the input's shape and answers."""
 
 from __future__ import annotations

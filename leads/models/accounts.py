@@ -78,13 +78,13 @@ class Account(models.Model):
     using_ce = models.BooleanField(default=False)
     ce_active_users = models.PositiveIntegerField(default=0)
     tech_stack = models.TextField(blank=True)
-    # Two of the five tier qualifiers (SPEC §9) that no other field holds.
+    # Two of the five tier qualifiers (docs/rules.md §5) that no other field holds.
     it_employees = models.PositiveIntegerField("IT/TEDD employees", null=True, blank=True)
     devops_adoption = models.BooleanField(
         default=False, help_text="Multiple DevOps roles on staff, or hiring for several"
     )
     carr = models.DecimalField(max_digits=14, decimal_places=2, default=0)
-    # Derived (routing/segmentation, SPEC §5); stored so views can filter on them.
+    # Derived (routing/segmentation, docs/rules.md §2); stored so views can filter on them.
     segment = models.CharField(max_length=20, choices=Segment.choices, default=Segment.UNKNOWN)
     region = models.CharField(max_length=10, choices=Region.choices, blank=True)
     created_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")

@@ -1,4 +1,4 @@
-"""The people SDRs work: leads and contacts (SPEC §3), who may see and change them, and
+"""The people SDRs work: leads and contacts (docs/rules.md §8.1), who may see and change them, and
 ops' block list of email domains."""
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ class BlockedDomain(models.Model):
 
 class PersonQuerySet(models.QuerySet):
     def visible_to(self, user: User) -> PersonQuerySet:
-        """SPEC §2: the one place record-level read access is decided."""
+        """docs/rules.md §8.2: the one place record-level read access is decided."""
         if not user.is_authenticated:
             return self.none()
         if user.is_ops:
@@ -99,7 +99,7 @@ class ContactQuerySet(PersonQuerySet):
 
 
 class Person(models.Model):
-    """The fields a lead and a contact share (SPEC §3)."""
+    """The fields a lead and a contact share (docs/rules.md §8.1)."""
 
     # The name of the foreign key by which activities, history, the score ledger and
     # enrolments point at a lead or a contact.
@@ -179,7 +179,7 @@ class Lead(Person):
     converted_to = models.ForeignKey(
         "Contact", null=True, blank=True, on_delete=models.SET_NULL, related_name="converted_from"
     )
-    # The SLA clock (SPEC §5, routing/jobs.py): a routed contact or professional services
+    # The SLA clock (docs/rules.md §2, routing/jobs.py): a routed contact or professional services
     # request owes a follow-up touch by `sla_due_at`; the sla_breaches job stamps
     # `sla_breached_at` when it is missed and may reassign through `sla_pool`, the pool
     # the lead was routed from (blank: not routed through a pool, never reassigned).
@@ -187,7 +187,7 @@ class Lead(Person):
     sla_breached_at = models.DateTimeField(null=True, blank=True)
     sla_pool = models.CharField(max_length=100, blank=True)
     # Marked as spam by a person; the nightly spam_deletion job deletes it for good and
-    # keeps a Tombstone (SPEC §6).
+    # keeps a Tombstone (docs/rules.md §3).
     spam_marked_at = models.DateTimeField(null=True, blank=True)
     spam_marked_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     spam_block_domain = models.BooleanField(default=False)

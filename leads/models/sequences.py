@@ -1,5 +1,5 @@
 """Sequences (the cadences SDRs run), enrolments and the events the sequencing tool sends
-(SPEC §6). The rules live in leads/sequences.py."""
+(docs/rules.md §3). The rules live in leads/sequences.py."""
 
 from __future__ import annotations
 
@@ -113,7 +113,7 @@ class Enrollment(models.Model):
                 | (Q(lead__isnull=True) & Q(contact__isnull=False)),
                 name="enrollment_one_person",
             ),
-            # One active sequence per person (SPEC §6 refuses a second one).
+            # One active sequence per person (docs/rules.md §3 refuses a second one).
             models.UniqueConstraint(fields=["lead"], condition=Q(state="active"), name="enrollment_one_active_lead"),
             models.UniqueConstraint(
                 fields=["contact"], condition=Q(state="active"), name="enrollment_one_active_contact"

@@ -1,4 +1,4 @@
-"""Lead and contact statuses: the status map (SPEC §6), the reasons some moves need,
+"""Lead and contact statuses: the status map (docs/rules.md §3), the reasons some moves need,
 the causes of a move, and the history row every move leaves (leads/lifecycle.py writes it)."""
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ class Status(models.TextChoices):
 
 S = Status
 OPEN_STATUSES = frozenset({S.RAW, S.INQUIRY, S.MQL, S.ACCEPTED, S.QUALIFYING, S.RECYCLE, S.UNRESPONSIVE})
-# SPEC §6. `qualified` is reached only by converting (services.convert_lead), and
+# docs/rules.md §3. `qualified` is reached only by converting (services.convert_lead), and
 # `unqualified` → `raw` only by managers and ops; services.transition checks both.
 TRANSITIONS: dict[str, frozenset[str]] = {
     S.RAW: frozenset({S.INQUIRY, S.MQL, S.ACCEPTED, S.RECYCLE}),

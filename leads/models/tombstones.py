@@ -10,8 +10,8 @@ USER = settings.AUTH_USER_MODEL
 
 
 class Tombstone(models.Model):
-    """What is left of a lead deleted for good (spam deletion, SPEC §6) or merged away
-    (SPEC §8). A spam tombstone keeps enough to recognise the lead again, never its personal
+    """What is left of a lead deleted for good (spam deletion, docs/rules.md §3) or merged away
+    (docs/rules.md §9). A spam tombstone keeps enough to recognise the lead again, never its personal
     data in clear text. A merge tombstone keeps the whole record in `snapshot`, since ops can
     undo a merge; the person lives on in the survivor anyway."""
 

@@ -1,4 +1,4 @@
-"""Account pages (SPEC §8): the list of accounts one may see, and an account with its
+"""Account pages (docs/rules.md §9): the list of accounts one may see, and an account with its
 people, opportunities and tier. What a user may not see is not found."""
 
 from __future__ import annotations
@@ -11,13 +11,13 @@ from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
-from opportunities.views.opportunities import new_opportunity_form
 from rest_framework.exceptions import ValidationError
 
 from leads import accounts, domains, tiers
 from leads.models import Account, Contact, Lead
 from opportunities import services as opportunity_services
 from opportunities.models import Opportunity
+from opportunities.views.opportunities import new_opportunity_form
 from sdrcrm.errors import Refused
 from sdrcrm.models import User
 from sdrcrm.pagination import Keyset
@@ -88,7 +88,7 @@ def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def account_target(request: HttpRequest, pk: int) -> HttpResponse:
-    """Flag or unflag the account as targeted by you (SPEC §9: at most 40 per SDR)."""
+    """Flag or unflag the account as targeted by you (docs/rules.md §5: at most 40 per SDR)."""
     user: User = request.user
     account = get_object_or_404(Account.objects.visible_to(user), pk=pk)
     flag = request.POST.get("targeted") == "on"

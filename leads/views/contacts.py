@@ -1,4 +1,4 @@
-"""Contact pages: the list with the SDR contact views of SPEC §8 (My MQL contacts, My
+"""Contact pages: the list with the SDR contact views of docs/rules.md §9 (My MQL contacts, My
 Qualifying contacts), and a contact's page with its status, history and activities."""
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def contact_list(request: HttpRequest) -> HttpResponse:
         contacts = contacts.filter(Q(last_name__istartswith=term) | Q(first_name__istartswith=term)
                                    | Q(company__istartswith=term) | Q(email__istartswith=term))
     try:
-        # The views work the oldest status change first (SPEC §8), the plain list the newest.
+        # The views work the oldest status change first (docs/rules.md §9), the plain list the newest.
         ordering = "status_changed_at" if view else "-created_at"
         rows, next_cursor = KEYSET.page(contacts, ordering, data.get("cursor"), KEYSET.page_size)
     except ValidationError:

@@ -1,4 +1,4 @@
-"""The Convert card on the lead page and its form (SPEC §7, §8). The rules are in
+"""The Convert card on the lead page and its form (docs/rules.md §4, §9). The rules are in
 leads/conversion.py; this module turns the form into records the user may use."""
 
 from __future__ import annotations

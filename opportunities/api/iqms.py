@@ -1,4 +1,4 @@
-"""`iqms/`: initial qualifying meetings (SPEC §7, §10). The rules are in
+"""`iqms/`: initial qualifying meetings (docs/rules.md §4, §10). The rules are in
 opportunities/iqms.py; this module scopes, checks the input's shape, finds the records
 the ids name (among those the user may see) and answers."""
 

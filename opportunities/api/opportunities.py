@@ -1,4 +1,4 @@
-"""`opportunities/` and `opportunities/{id}/stage/` (SPEC §10)."""
+"""`opportunities/` and `opportunities/{id}/stage/` (docs/rules.md §10)."""
 
 from __future__ import annotations
 
@@ -92,7 +92,7 @@ class OpportunityViewSet(FieldHistoryMixin, ScopedViewSetMixin, mixins.ListModel
     @extend_schema(request=StageInput, responses=OpportunitySerializer)
     @action(detail=True, methods=["post"])
     def stage(self, request: Request, pk: str | None = None) -> Response:
-        """Move the opportunity to another stage under the rules of SPEC §7."""
+        """Move the opportunity to another stage under the rules of docs/rules.md §4."""
         data = StageInput(data=request.data)
         data.is_valid(raise_exception=True)
         opportunity = self.get_object()

@@ -17,7 +17,7 @@ MAX_SEATS = 10_000_000
 
 class VisibleRelatedField(serializers.PrimaryKeyRelatedField):
     """A related record the requesting user may see; any other id reads as not existing
-    (SPEC §2: never confirm what someone may not see)."""
+    (docs/rules.md §8.2: never confirm what someone may not see)."""
 
     def get_queryset(self) -> QuerySet:
         queryset = super().get_queryset()

@@ -1,4 +1,4 @@
-"""Opportunity pages: the list, the opportunity page, and its stage and edit forms (SPEC §8)."""
+"""Opportunity pages: the list, the opportunity page, and its stage and edit forms (docs/rules.md §9)."""
 
 from __future__ import annotations
 
@@ -150,7 +150,7 @@ def new_opportunity_form(account: Account, user: User, data: Any = None,
 @login_required
 @require_POST
 def opportunity_new(request: HttpRequest, account_pk: int) -> HttpResponse:
-    """A new opportunity on an account (SPEC §7: it starts in 0-Pending Acceptance, or in
+    """A new opportunity on an account (docs/rules.md §4: it starts in 0-Pending Acceptance, or in
     00-Pre Opportunity for an SDR's own warm conversation)."""
     user: User = request.user
     account = get_object_or_404(Account.objects.visible_to(user), pk=account_pk)

@@ -31,7 +31,7 @@ def seed(apps, schema_editor):
     for name, description in POOLS:
         Pool.objects.get_or_create(name=name, defaults={"description": description})
     if not RuleSet.objects.exists():
-        ruleset = RuleSet.objects.create(version=1, state="active", note="Handbook defaults (SPEC §5)")
+        ruleset = RuleSet.objects.create(version=1, state="active", note="Handbook defaults (docs/rules.md §2)")
         RoutingRule.objects.bulk_create(
             RoutingRule(ruleset=ruleset, position=i, kind=kind, label=label) for i, (kind, label) in enumerate(RULES, 1)
         )

@@ -1,4 +1,4 @@
-"""The account pages (SPEC §8): the list (scope, name search, keyset pages) and an
+"""The account pages (docs/rules.md §9): the list (scope, name search, keyset pages) and an
 account with its fields, tier, people and opportunities, in a bounded number of queries."""
 
 from __future__ import annotations
@@ -10,27 +10,12 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from leads import domains
 from leads.models import AccountType, Status
 from opportunities.models import Stage
 from sdrcrm.models import Role
 from tests.factories import AccountFactory, ContactFactory, LeadFactory, OpportunityFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def ae(db):
-    return UserFactory(role=Role.AE, first_name="Alice", last_name="Seller")
-
-
-def account(**kwargs):
-    """An account with its name key as the services would derive it."""
-
-    made = AccountFactory(**kwargs)
-    made.name_key = domains.normalise_company(made.name)
-    made.save(update_fields=["name_key"])
-    return made
 
 
 def queries_for(client, url: str) -> int:
@@ -47,8 +32,8 @@ def names_on(page: str) -> list[str]:
 
 
 def test_the_list_shows_what_the_user_may_see(client, ae):
-    mine = account(name="Mine Corp", owner=ae)
-    account(name="Theirs Corp", owner=UserFactory(role=Role.AE))
+    mine = AccountFactory(name="Mine Corp", owner=ae)
+    AccountFactory(name="Theirs Corp", owner=UserFactory(role=Role.AE))
     client.force_login(ae)
 
     assert names_on(client.get("/accounts/").content.decode()) == [mine.name]
@@ -56,8 +41,8 @@ def test_the_list_shows_what_the_user_may_see(client, ae):
 
 def test_an_sdr_sees_every_account_in_name_order_with_tier_and_targeted_flag(client, sdr):
     for name in ("Zeta", "alpha"):
-        account(name=name)
-    account(name="Mid", tier="A", targeted=True, targeted_by=sdr)
+        AccountFactory(name=name)
+    AccountFactory(name="Mid", tier="A", targeted=True, targeted_by=sdr)
     client.force_login(sdr)
     page = client.get("/accounts/").content.decode()
     assert names_on(page) == ["alpha", "Mid", "Zeta"]
@@ -65,9 +50,9 @@ def test_an_sdr_sees_every_account_in_name_order_with_tier_and_targeted_flag(cli
 
 
 def test_search_finds_accounts_by_name_prefix(client, sdr):
-    account(name="Initech, Inc.")
-    account(name="Initrode")
-    account(name="Acme Initiatives")
+    AccountFactory(name="Initech, Inc.")
+    AccountFactory(name="Initrode")
+    AccountFactory(name="Acme Initiatives")
     client.force_login(sdr)
 
     assert names_on(client.get("/accounts/?q=Initech Inc").content.decode()) == ["Initech, Inc."]
@@ -77,7 +62,7 @@ def test_search_finds_accounts_by_name_prefix(client, sdr):
 
 def test_the_list_pages_by_keyset_without_overlap(client, sdr):
     for number in range(60):
-        account(name=f"Company {number:02d}")
+        AccountFactory(name=f"Company {number:02d}")
     client.force_login(sdr)
 
     first = client.get("/accounts/").content.decode()
@@ -100,10 +85,10 @@ def test_a_bad_cursor_or_sort_goes_back_to_the_first_page_with_a_message(client,
 def test_the_list_costs_the_same_few_queries_for_many_rows(client, sdr):
     client.force_login(sdr)
     for number in range(3):
-        account(name=f"Few {number}", owner=UserFactory(role=Role.AE))
+        AccountFactory(name=f"Few {number}", owner=UserFactory(role=Role.AE))
     few = queries_for(client, "/accounts/")
     for number in range(60):
-        account(name=f"Many {number}", owner=UserFactory(role=Role.AE))
+        AccountFactory(name=f"Many {number}", owner=UserFactory(role=Role.AE))
     # Session, user, one page of accounts with their owners, the unread count, the session save.
     assert queries_for(client, "/accounts/") == few <= 7
 
@@ -117,7 +102,7 @@ def test_the_list_asks_for_a_login(client):
 
 
 def test_the_account_page_shows_its_fields_tier_and_targeted_flag(client, sdr, ae):
-    shown = account(name="Initech", domain="initech.com", industry="Technology", employee_count=1200,
+    shown = AccountFactory(name="Initech", domain="initech.com", industry="Technology", employee_count=1200,
                     type=AccountType.CUSTOMER, owner=ae, tier="B", targeted=True, targeted_by=sdr,
                     carr=Decimal("125000"))
     client.force_login(sdr)
@@ -131,14 +116,14 @@ def test_the_account_page_shows_its_fields_tier_and_targeted_flag(client, sdr, a
 
 
 def test_an_account_without_a_tier_shows_a_dash(client, sdr):
-    shown = account(name="Plain", tier="")
+    shown = AccountFactory(name="Plain", tier="")
     client.force_login(sdr)
     page = client.get(f"/accounts/{shown.pk}/").content.decode()
     assert "<h2>Tier: —</h2>" in page and "badge hot" not in page
 
 
 def test_the_account_page_lists_its_people_with_links(client, sdr, ae):
-    shown = account(name="Initech", owner=ae)
+    shown = AccountFactory(name="Initech", owner=ae)
     lead = LeadFactory(owner=sdr, account=shown, first_name="Lee", last_name="Lead", status=Status.MQL)
     contact = ContactFactory(account=shown, owner=sdr, first_name="Cora", last_name="Contact",
                              email="cora@initech.com")
@@ -152,10 +137,10 @@ def test_the_account_page_lists_its_people_with_links(client, sdr, ae):
 
 
 def test_the_account_page_lists_its_opportunities(client, ae):
-    shown = account(name="Initech", owner=ae)
+    shown = AccountFactory(name="Initech", owner=ae)
     deal = OpportunityFactory(account=shown, owner=ae, name="Initech - New business", iacv=Decimal("24000"),
                               stage=Stage.DISCOVERY)
-    resold = OpportunityFactory(account=account(name="End User", owner=ae), reseller_account=shown, owner=ae,
+    resold = OpportunityFactory(account=AccountFactory(name="End User", owner=ae), reseller_account=shown, owner=ae,
                                 name="End User via Initech")
     client.force_login(ae)
 
@@ -168,7 +153,7 @@ def test_the_account_page_lists_its_opportunities(client, ae):
 
 
 def test_the_account_page_shows_only_the_people_and_deals_the_user_may_see(client, sdr, other_sdr):
-    shown = account(name="Initech")
+    shown = AccountFactory(name="Initech")
     LeadFactory(owner=other_sdr, account=shown, first_name="Hidden", last_name="Lead")
     ContactFactory(owner=other_sdr, account=shown, first_name="Hidden", last_name="Contact")
     OpportunityFactory(account=shown, name="Hidden deal")
@@ -182,14 +167,14 @@ def test_the_account_page_shows_only_the_people_and_deals_the_user_may_see(clien
 
 
 def test_an_account_the_user_may_not_see_is_not_found(client, ae):
-    theirs = account(name="Theirs", owner=UserFactory(role=Role.AE))
+    theirs = AccountFactory(name="Theirs", owner=UserFactory(role=Role.AE))
     client.force_login(ae)
     assert client.get(f"/accounts/{theirs.pk}/").status_code == 404
     assert client.get(f"/accounts/{10**20}/").status_code == 404
 
 
 def test_people_are_capped_at_50_each(client, sdr):
-    shown = account(name="Big")
+    shown = AccountFactory(name="Big")
     LeadFactory.create_batch(53, owner=sdr, account=shown)
     ContactFactory.create_batch(52, owner=sdr, account=shown)
     client.force_login(sdr)
@@ -202,7 +187,7 @@ def test_people_are_capped_at_50_each(client, sdr):
 
 
 def test_the_account_page_costs_the_same_queries_for_many_people(client, sdr, ae):
-    shown = account(name="Initech", owner=ae)
+    shown = AccountFactory(name="Initech", owner=ae)
     # One contact to start with: an empty contact list costs no query for the new-opportunity
     # form's contact select, so "none" would be cheaper than "some".
     ContactFactory(owner=sdr, account=shown)
@@ -227,14 +212,14 @@ def test_the_account_page_costs_the_same_queries_for_many_people(client, sdr, ae
 # --- Targeting from the account page, and the tier's reasons --------------------------------
 
 def test_the_page_names_the_tier_qualifiers_the_account_meets(client, sdr):
-    shown = account(name="Kube Co", using_ce=True, tech_stack="Kubernetes, Jenkins")
+    shown = AccountFactory(name="Kube Co", using_ce=True, tech_stack="Kubernetes, Jenkins")
     client.force_login(sdr)
     page = client.get(f"/accounts/{shown.pk}/").content.decode()
     assert "Qualifiers met: Current CE usage, Early-adopter keywords in the tech stack." in page
 
 
 def test_an_sdr_flags_an_account_as_targeted_from_its_page(client, sdr):
-    target = account(name="Target Co")
+    target = AccountFactory(name="Target Co")
     client.force_login(sdr)
 
     response = client.post(f"/accounts/{target.pk}/target/", {"targeted": "on"}, follow=True)
@@ -246,8 +231,8 @@ def test_an_sdr_flags_an_account_as_targeted_from_its_page(client, sdr):
 
 def test_the_page_shows_the_limit_refusal(client, sdr, settings):
     settings.TARGETED_ACCOUNTS_LIMIT = 1
-    account(name="First", targeted=True, targeted_by=sdr)
-    second = account(name="Second")
+    AccountFactory(name="First", targeted=True, targeted_by=sdr)
+    second = AccountFactory(name="Second")
     client.force_login(sdr)
 
     response = client.post(f"/accounts/{second.pk}/target/", {"targeted": "on"}, follow=True)
@@ -257,7 +242,7 @@ def test_the_page_shows_the_limit_refusal(client, sdr, settings):
 
 
 def test_a_teammate_cannot_unflag_an_sdrs_target_from_the_page(client, sdr, teammate):
-    target = account(name="Mine", targeted=True, targeted_by=sdr)
+    target = AccountFactory(name="Mine", targeted=True, targeted_by=sdr)
     client.force_login(teammate)
 
     response = client.post(f"/accounts/{target.pk}/target/", {}, follow=True)
@@ -267,13 +252,13 @@ def test_a_teammate_cannot_unflag_an_sdrs_target_from_the_page(client, sdr, team
 
 
 def test_a_seller_cannot_flag_from_the_page(client, ae):
-    owned = account(name="Sold", owner=ae)
+    owned = AccountFactory(name="Sold", owner=ae)
     client.force_login(ae)
     client.post(f"/accounts/{owned.pk}/target/", {"targeted": "on"})
     assert not type(owned).objects.get(pk=owned.pk).targeted
 
 
 def test_flagging_needs_a_post(client, sdr):
-    target = account(name="Get Co")
+    target = AccountFactory(name="Get Co")
     client.force_login(sdr)
     assert client.get(f"/accounts/{target.pk}/target/").status_code == 405

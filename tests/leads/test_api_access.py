@@ -1,4 +1,4 @@
-"""Record-level access through the API (SPEC §2): what a user may not see answers 404 and
+"""Record-level access through the API (docs/rules.md §8.2): what a user may not see answers 404 and
 is absent from every list, what they may read but not change answers 403, and the
 upsert by email neither leaks nor overwrites other people's leads."""
 
@@ -9,10 +9,10 @@ import pytest
 from leads.models import Activity, ActivityType, Contact, InitialSource, Lead, Status, StatusChange
 from sdrcrm.models import Role
 from tests.factories import AccountFactory, ContactFactory, LeadFactory, TeamFactory, UserFactory
+from tests.leads.conftest import LEADS
 
 pytestmark = pytest.mark.django_db
 
-LEADS = "/api/v1/leads/"
 CONTACTS = "/api/v1/contacts/"
 ACTIVITIES = "/api/v1/activities/"
 

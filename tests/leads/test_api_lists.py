@@ -1,7 +1,7 @@
 """Lead lists through the API: keyset pagination visits every row exactly once whatever
-the ordering (SPEC §10), a page costs the same few queries however many rows there are
-(SPEC §11: ≤ 5 a request), and each SDR view holds exactly the SDR's own matching leads
-(SPEC §8)."""
+the ordering (docs/rules.md §10), a page costs the same few queries however many rows there are
+(docs/rules.md §11: ≤ 5 a request), and each SDR view holds exactly the SDR's own matching leads
+(docs/rules.md §9)."""
 
 from __future__ import annotations
 
@@ -13,12 +13,9 @@ from django.utils import timezone
 from leads.models import Lead, Status
 from sdrcrm.models import Role
 from tests.factories import AccountFactory, ContactFactory, LeadFactory, UserFactory
+from tests.leads.conftest import LEADS, MAX_LIST_QUERIES
 
 pytestmark = pytest.mark.django_db
-
-LEADS = "/api/v1/leads/"
-# SPEC §11: a lead view's page takes at most 5 queries, however deep and however many rows.
-MAX_LIST_QUERIES = 5
 
 
 def walk(client, url: str) -> tuple[list[int], int]:

@@ -5,11 +5,12 @@ from django.db import connection
 from django.db.models import Sum
 from django.test.utils import CaptureQueriesContext
 
-from leads.models import Account, Activity, BlockedDomain, Lead, Queue, StatusChange
-from routing.models import Pool, PoolMember, RoutingDecision, Territory
+from leads.models import Activity, BlockedDomain, Lead, Queue, StatusChange
+from routing.models import PoolMember, RoutingDecision, Territory
 from scoring.models import ScoreEntry
 from sdrcrm.models import Notification, Role
-from tests.factories import UserFactory
+from tests.conftest import pool_of
+from tests.factories import AccountFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -134,12 +135,11 @@ def reset() -> None:
 
 def test_bulk_ingest_ends_exactly_as_one_by_one_ingest(api, integration, sdr):
     bdrs = [UserFactory(role=Role.BDR) for _ in range(2)]
-    for i, user in enumerate(bdrs):
-        PoolMember.objects.create(pool=Pool.objects.get(name="EMEA BDR"), user=user, position=i)
+    pool_of("EMEA BDR", *bdrs)
     Territory.objects.create(name="AMER", region="amer", sdr=UserFactory(role=Role.SDR))
     UserFactory(role=Role.OPS)
-    Account.objects.create(name="Known", domain="known-account.com", employee_count=3000)
-    Account.objects.create(name="ACME Incorporated", name_key="acme", employee_count=80)
+    AccountFactory(name="Known", domain="known-account.com", employee_count=3000)
+    AccountFactory(name="ACME Incorporated", employee_count=80)  # its name key: "acme"
     items = payload(sdr, Queue.objects.get(name=Queue.INQUIRY))
     client = api.as_user(integration)
 

@@ -15,7 +15,7 @@ from rest_framework.exceptions import ValidationError
 from leads.api.leads import LeadViewSet
 from leads.api.serializers import ActivityFields, ItemValidator, LeadSerializer, input_validator
 from leads.models import ActivityType, InitialSource, Queue
-from tests.leads.test_api_bad_input import BAD_ACTIVITIES, BAD_NEW_LEADS, MISSING, NEW_LEAD
+from tests.leads.bad_bodies import BAD_ACTIVITIES, BAD_NEW_LEADS, MISSING, NEW_LEAD
 
 pytestmark = pytest.mark.django_db
 

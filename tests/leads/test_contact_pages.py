@@ -1,4 +1,4 @@
-"""Contact pages (/contacts/): the SDR contact views of SPEC §8, a contact's page, and its
+"""Contact pages (/contacts/): the SDR contact views of docs/rules.md §9, a contact's page, and its
 status changed by hand through the same rules as a lead's."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The nightly inquiry_queue job (SPEC §6): inquiry leads in no active sequence go to the
+"""The nightly inquiry_queue job (docs/rules.md §3): inquiry leads in no active sequence go to the
 Inquiry Queue."""
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from leads.api.serializers import LeadSerializer
 from leads.models import InitialSource, Lead, Queue, Status
 from sdrcrm.models import Region, Segment
 from tests.factories import AccountFactory, ContactFactory, LeadFactory
-from tests.leads.test_api_lists import LEADS, MAX_LIST_QUERIES
+from tests.leads.conftest import LEADS, MAX_LIST_QUERIES
 
 pytestmark = pytest.mark.django_db
 

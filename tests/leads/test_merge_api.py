@@ -1,4 +1,4 @@
-"""The merge endpoints (SPEC §10): `leads/{id}/duplicates/`, `leads/{id}/merge/`,
+"""The merge endpoints (docs/rules.md §10): `leads/{id}/duplicates/`, `leads/{id}/merge/`,
 `leads/{id}/merges/` and `leads/{id}/merges/{tombstone_id}/undo/`: what they answer,
 who may call them, and 4xx (never 500) for bad input."""
 
@@ -12,10 +12,9 @@ from django.utils import timezone
 from leads.merge import merge_leads
 from leads.models import Activity, InitialSource, Lead, Status, Tombstone
 from tests.factories import ActivityFactory, ContactFactory, LeadFactory
+from tests.leads.conftest import LEADS
 
 pytestmark = pytest.mark.django_db
-
-LEADS = "/api/v1/leads/"
 
 
 def pair(survivor_owner, **other_fields) -> tuple[Lead, Lead]:

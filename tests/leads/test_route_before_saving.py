@@ -15,9 +15,8 @@ from leads.models import Lead, Queue
 from routing import services as routing_services
 from routing.models import PoolMember, RoutingDecision
 from sdrcrm.models import Role
-from tests.conftest import on_postgres, require
+from tests.conftest import on_postgres, pool_of, require
 from tests.factories import LeadFactory, UserFactory
-from tests.routing.test_routing_services import pool_of
 
 # 55 points (senior title, company email): past the routing threshold, short of MQL.
 HOT = {"last_name": "Doe", "title": "VP Engineering", "country": "DE", "initial_source": "contact_request",

@@ -1,4 +1,4 @@
-"""Sequences, enrolments and sequence events through /api/v1/ (SPEC §6)."""
+"""Sequences, enrolments and sequence events through /api/v1/ (docs/rules.md §3)."""
 
 from __future__ import annotations
 

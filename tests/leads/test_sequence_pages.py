@@ -1,4 +1,4 @@
-"""The Sequences card on the lead page and the sequences page (SPEC §6)."""
+"""The Sequences card on the lead page and the sequences page (docs/rules.md §3)."""
 
 from __future__ import annotations
 
@@ -8,15 +8,10 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from leads.models import Enrollment, Lead, SequenceEvent, Status, Touch
+from tests.conftest import lead_page
 from tests.factories import EnrollmentFactory, LeadFactory, SequenceFactory
 
 pytestmark = pytest.mark.django_db
-
-
-def lead_page(client, lead: Lead) -> str:
-    response = client.get(f"/leads/{lead.pk}/")
-    assert response.status_code == 200
-    return response.content.decode()
 
 
 def test_the_lead_page_lists_the_leads_enrolments_with_their_step(client, sdr):

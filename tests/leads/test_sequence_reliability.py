@@ -1,4 +1,4 @@
-"""Killing a worker mid-batch loses no sequence event and applies none twice (SPEC §6).
+"""Killing a worker mid-batch loses no sequence event and applies none twice (docs/rules.md §3).
 
 A real `celery worker` (prefork, two children) applies a batch of `step_completed` events
 (1,000 per test; RELIABILITY_EVENTS=3000 for a longer soak) from Redis into PostgreSQL.

@@ -1,4 +1,4 @@
-"""Sequences, enrolments and sequence events (SPEC §6): the rules in leads/sequences.py."""
+"""Sequences, enrolments and sequence events (docs/rules.md §3): the rules in leads/sequences.py."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Spam (SPEC §6): marking a lead, the nightly spam_deletion job, its tombstones and the
+"""Spam (docs/rules.md §3): marking a lead, the nightly spam_deletion job, its tombstones and the
 block list, and who may mark what."""
 
 from __future__ import annotations
@@ -119,7 +119,7 @@ def test_leads_marked_before_now_are_deleted_and_later_marks_wait(sdr):
 
 
 def test_the_tombstone_keeps_a_hash_of_the_email_never_the_email(sdr):
-    lead = marked_lead(by=sdr, email="jane.doe@spamco.io", email_domain="spamco.io")
+    lead = marked_lead(by=sdr, email="jane.doe@spamco.io")
     marked_at = lead.spam_marked_at
 
     delete_marked_spam(NOW)
@@ -171,8 +171,8 @@ def test_everything_hanging_off_the_lead_goes_with_it(ops):
 
 
 def test_a_marked_domain_is_blocked_and_ingest_from_it_then_answers_400(api, sdr, integration):
-    marked_lead(by=sdr, email="a@spamco.io", email_domain="spamco.io", block=True)
-    marked_lead(by=sdr, email="b@spamco.io", email_domain="spamco.io", block=True)
+    marked_lead(by=sdr, email="a@spamco.io", block=True)
+    marked_lead(by=sdr, email="b@spamco.io", block=True)
 
     counts = delete_marked_spam(NOW)
 
@@ -187,7 +187,7 @@ def test_a_marked_domain_is_blocked_and_ingest_from_it_then_answers_400(api, sdr
 
 
 def test_without_the_block_choice_the_domain_stays_open(api, sdr, integration):
-    marked_lead(by=sdr, email="a@honest.io", email_domain="honest.io", block=False)
+    marked_lead(by=sdr, email="a@honest.io", block=False)
 
     delete_marked_spam(NOW)
 
@@ -198,9 +198,9 @@ def test_without_the_block_choice_the_domain_stays_open(api, sdr, integration):
 
 
 def test_free_mail_is_never_blocked_and_a_known_block_is_no_error(sdr):
-    marked_lead(by=sdr, email="x@gmail.com", email_domain="gmail.com", block=True)  # set behind mark_spam's back
+    marked_lead(by=sdr, email="x@gmail.com", block=True)  # set behind mark_spam's back
     BlockedDomain.objects.create(domain="spamco.io", reason="by hand")
-    marked_lead(by=sdr, email="y@spamco.io", email_domain="spamco.io", block=True)
+    marked_lead(by=sdr, email="y@spamco.io", block=True)
 
     assert delete_marked_spam(NOW) == {"deleted": 2, "tombstones": 2, "domains_blocked": 0}
     assert list(BlockedDomain.objects.values_list("domain", "reason")) == [("spamco.io", "by hand")]
@@ -252,7 +252,7 @@ def spam_url(lead: Lead) -> str:
 @pytest.mark.parametrize("who", ["sdr", "manager", "ops"])
 def test_owner_their_manager_and_ops_mark_a_lead_as_spam(api, request, sdr, manager, ops, who):
     user = request.getfixturevalue(who)
-    lead = LeadFactory(status=Status.MQL, owner=sdr, email="bot@spamco.io", email_domain="spamco.io")
+    lead = LeadFactory(status=Status.MQL, owner=sdr, email="bot@spamco.io")
 
     response = api.as_user(user).post(spam_url(lead), {"block_domain": True}, format="json")
 
@@ -294,7 +294,7 @@ def test_an_integration_may_not_mark_the_leads_it_created(api, integration):
 
 
 def test_a_free_mail_block_answers_400_naming_the_field(api, sdr):
-    lead = LeadFactory(owner=sdr, email="x@gmail.com", email_domain="gmail.com")
+    lead = LeadFactory(owner=sdr, email="x@gmail.com")
     response = api.as_user(sdr).post(spam_url(lead), {"block_domain": True}, format="json")
     assert response.status_code == 400 and "block_domain" in response.json()["errors"]
     assert Lead.objects.get(pk=lead.pk).spam_marked_at is None
@@ -309,7 +309,7 @@ def test_a_bad_block_domain_value_answers_400(api, sdr):
 # --- The page -----------------------------------------------------------------------------
 
 def test_the_owner_marks_a_lead_as_spam_from_its_page(client, sdr):
-    lead = LeadFactory(status=Status.MQL, owner=sdr, email="bot@spamco.io", email_domain="spamco.io")
+    lead = LeadFactory(status=Status.MQL, owner=sdr, email="bot@spamco.io")
     client.force_login(sdr)
     assert "Mark as spam" in client.get(f"/leads/{lead.pk}/").content.decode()
 
@@ -344,7 +344,7 @@ def test_the_spam_form_needs_a_post_and_a_csrf_token(sdr):
 
 
 def test_a_refusal_shows_as_a_message(client, sdr):
-    lead = LeadFactory(owner=sdr, email="x@gmail.com", email_domain="gmail.com")
+    lead = LeadFactory(owner=sdr, email="x@gmail.com")
     client.force_login(sdr)
 
     response = client.post(f"/leads/{lead.pk}/spam/", {"block_domain": "on"}, follow=True)
@@ -354,8 +354,7 @@ def test_a_refusal_shows_as_a_message(client, sdr):
 
 def test_a_marked_lead_page_says_when_it_goes(client, sdr):
     mara = UserFactory(role=Role.SDR_MANAGER, first_name="Mara", last_name="Lopez")
-    lead = marked_lead(by=mara, owner=sdr, block=True,
-                       email="x@spamco.io", email_domain="spamco.io")
+    lead = marked_lead(by=mara, owner=sdr, block=True, email="x@spamco.io")
     client.force_login(sdr)
 
     page = client.get(f"/leads/{lead.pk}/").content.decode()

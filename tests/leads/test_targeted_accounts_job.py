@@ -1,4 +1,4 @@
-"""The daily targeted_accounts job (SPEC §6): targeted accounts with no lead or contact
+"""The daily targeted_accounts job (docs/rules.md §3): targeted accounts with no lead or contact
 activity in 30 days are unflagged, and the SDR who flagged them is told."""
 
 from __future__ import annotations

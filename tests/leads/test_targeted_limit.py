@@ -1,4 +1,4 @@
-"""The targeted flag on accounts (SPEC §3, §9): an SDR targets at most 40 accounts at a
+"""The targeted flag on accounts (docs/rules.md §8.1, §5): an SDR targets at most 40 accounts at a
 time, counted per SDR, exactly even when two requests race; flagging records who and
 when, unflagging clears both."""
 
@@ -374,13 +374,10 @@ def test_a_seller_cannot_target_an_account_they_cannot_read(api):
 
 
 @pytest.mark.django_db
-def test_the_admin_saves_accounts_through_the_service_so_the_tier_follows(client, ops):
-    ops.is_staff = ops.is_superuser = True
-    ops.save()
+def test_the_admin_saves_accounts_through_the_service_so_the_tier_follows(ops_client):
     account = AccountFactory(name="Adminco", using_ce=False)
-    client.force_login(ops)
 
-    response = client.post(f"/admin/leads/account/{account.pk}/change/", {
+    response = ops_client.post(f"/admin/leads/account/{account.pk}/change/", {
         "name": "Adminco", "domain": "adminco.com", "type": "prospect", "bdr_prospecting_status": "not_working",
         "using_ce": "on", "devops_adoption": "on", "ce_active_users": 0, "carr": "0", "country": "US",
         "segment": "unknown",

@@ -1,5 +1,5 @@
 """The manager's Team queues (leads/queues.py, /leads/queues/): count and oldest item per
-view per SDR, SLA breaches, and the shared queues (SPEC §8, SPEC §5's breaches)."""
+view per SDR, SLA breaches, and the shared queues (docs/rules.md §9, docs/rules.md §2's breaches)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Account tiers (SPEC §9): five qualifiers, A for four or more down to F for none; pure
+"""Account tiers (docs/rules.md §5): five qualifiers, A for four or more down to F for none; pure
 rules first, then the tier kept up to date by the account service through the API."""
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from sdrcrm.models import Role
 from tests.factories import ContactFactory, LeadFactory, UserFactory
 
 S = Status
-# SPEC §6, written out again on purpose: the test must not read the map it checks.
+# docs/rules.md §3, written out again on purpose: the test must not read the map it checks.
 ALLOWED = {
     (S.RAW, S.INQUIRY), (S.RAW, S.MQL), (S.INQUIRY, S.MQL), (S.RECYCLE, S.MQL), (S.UNRESPONSIVE, S.MQL),
     (S.RAW, S.ACCEPTED), (S.INQUIRY, S.ACCEPTED), (S.MQL, S.ACCEPTED), (S.RECYCLE, S.ACCEPTED),

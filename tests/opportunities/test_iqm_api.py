@@ -1,9 +1,8 @@
-"""`iqms/` over the API (SPEC §7, §10): booking, changing, listing; bad input answers 400
+"""`iqms/` over the API (docs/rules.md §4, §10): booking, changing, listing; bad input answers 400
 with a message and writes nothing; other people's meetings are not found."""
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -11,6 +10,7 @@ from django.utils import timezone
 
 from opportunities.models import IQM, Disposition
 from sdrcrm.models import Role
+from tests.conftest import assert_refused, send
 from tests.factories import (
     AccountFactory,
     ContactFactory,
@@ -32,31 +32,17 @@ MAX_LIST_QUERIES = 4
 
 
 @pytest.fixture
-def client(api, sdr):
-    return api.as_user(sdr)
-
-
-@pytest.fixture
-def lead(sdr):
+def matched_lead(sdr):
+    """`sdr`'s lead Ada Lovelace, matched to an account (her IQMs are on it)."""
     return LeadFactory(owner=sdr, first_name="Ada", last_name="Lovelace", account=AccountFactory())
 
 
 def post(client, body, url: str = IQMS):
-    text = body if isinstance(body, str) else json.dumps(body)
-    return client.post(url, text, content_type="application/json")
+    return send(client, "post", url, body)
 
 
 def patch(client, iqm, body):
-    return client.patch(f"{IQMS}{iqm.pk}/", json.dumps(body), content_type="application/json")
-
-
-def assert_refused(response, field: str | None = None, status: int = 400) -> dict:
-    assert response.status_code == status, response.content
-    body = response.json()
-    assert isinstance(body["detail"], str) and body["detail"]
-    if field is not None:
-        assert field in body["errors"], body
-    return body
+    return send(client, "patch", f"{IQMS}{iqm.pk}/", body)
 
 
 def ids(response) -> set[int]:
@@ -67,10 +53,10 @@ def ids(response) -> set[int]:
 # --- Booking -------------------------------------------------------------------------------
 
 
-def test_booking_with_a_lead_answers_the_new_iqm(client, sdr, lead):
+def test_booking_with_a_lead_answers_the_new_iqm(sdr_api, sdr, matched_lead):
     sequence = SequenceFactory()
 
-    response = post(client, {"lead": lead.pk, **TIMES, "location": "Zoom", "activity_source": "outbound",
+    response = post(sdr_api, {"lead": matched_lead.pk, **TIMES, "location": "Zoom", "activity_source": "outbound",
                              "sequence": sequence.pk, "description": "Pre-call notes"})
 
     assert response.status_code == 201, response.content
@@ -78,46 +64,46 @@ def test_booking_with_a_lead_answers_the_new_iqm(client, sdr, lead):
     iqm = IQM.objects.get()
     assert body["id"] == iqm.pk
     assert body["subject"] == "Ada Lovelace - IQM"
-    assert (body["lead"], body["contact"], body["account"]) == (lead.pk, None, lead.account_id)
+    assert (body["lead"], body["contact"], body["account"]) == (matched_lead.pk, None, matched_lead.account_id)
     assert (body["sdr"], body["booked_by"], body["sequence"]) == (sdr.pk, sdr.pk, sequence.pk)
     assert (body["disposition"], body["activity_source"], body["location"]) == ("scheduled", "outbound", "Zoom")
     assert iqm.start == START
 
 
-def test_booking_with_a_contact_puts_it_on_the_contacts_account(client, sdr):
+def test_booking_with_a_contact_puts_it_on_the_contacts_account(sdr_api, sdr):
     contact = ContactFactory(owner=sdr, account=AccountFactory())
 
-    response = post(client, {"contact": contact.pk, **TIMES})
+    response = post(sdr_api, {"contact": contact.pk, **TIMES})
 
     assert response.status_code == 201, response.content
     assert (response.json()["contact"], response.json()["account"]) == (contact.pk, contact.account_id)
 
 
-def test_a_manager_books_for_an_sdr_of_the_team(api, sdr, manager, lead):
+def test_a_manager_books_for_an_sdr_of_the_team(api, sdr, manager, matched_lead):
     client = api.as_user(manager)
 
-    assert_refused(post(client, {"lead": lead.pk, **TIMES}), field="sdr")
-    response = post(client, {"lead": lead.pk, **TIMES, "sdr": sdr.pk})
+    assert_refused(post(client, {"lead": matched_lead.pk, **TIMES}), field="sdr")
+    response = post(client, {"lead": matched_lead.pk, **TIMES, "sdr": sdr.pk})
 
     assert response.status_code == 201, response.content
     assert (response.json()["sdr"], response.json()["booked_by"]) == (sdr.pk, manager.pk)
 
 
-def test_an_sao_disposition_needs_an_sao_opportunity(client, sdr, lead):
-    stage_zero = OpportunityFactory(account=lead.account, sdr=sdr)
-    accepted = OpportunityFactory(account=lead.account, sdr=sdr, stage="discovery",
+def test_an_sao_disposition_needs_an_sao_opportunity(sdr_api, sdr, matched_lead):
+    stage_zero = OpportunityFactory(account=matched_lead.account, sdr=sdr)
+    accepted = OpportunityFactory(account=matched_lead.account, sdr=sdr, stage="discovery",
                                   sales_accepted_date=date(2026, 11, 2))
 
-    body = assert_refused(post(client, {"lead": lead.pk, **TIMES, "disposition": "sao", "opportunity": stage_zero.pk}),
-                          field="disposition")
+    body = assert_refused(post(sdr_api, {"lead": matched_lead.pk, **TIMES, "disposition": "sao",
+                                         "opportunity": stage_zero.pk}), field="disposition")
     assert body["detail"] == "Disposition SAO needs a linked opportunity that is an SAO (accepted into 1-Discovery)."
-    response = post(client, {"lead": lead.pk, **TIMES, "disposition": "sao", "opportunity": accepted.pk})
+    response = post(sdr_api, {"lead": matched_lead.pk, **TIMES, "disposition": "sao", "opportunity": accepted.pk})
     assert response.status_code == 201, response.content
 
 
-def test_an_opportunity_of_another_account_is_refused(client, sdr, lead):
+def test_an_opportunity_of_another_account_is_refused(sdr_api, sdr, matched_lead):
     other = OpportunityFactory(sdr=sdr)
-    assert_refused(post(client, {"lead": lead.pk, **TIMES, "opportunity": other.pk}), field="opportunity")
+    assert_refused(post(sdr_api, {"lead": matched_lead.pk, **TIMES, "opportunity": other.pk}), field="opportunity")
     assert not IQM.objects.exists()
 
 
@@ -145,53 +131,53 @@ BAD_BODIES = {
 
 
 @pytest.mark.parametrize("change", BAD_BODIES.values(), ids=BAD_BODIES.keys())
-def test_a_bad_booking_answers_400_with_a_message_and_writes_nothing(client, lead, change):
+def test_a_bad_booking_answers_400_with_a_message_and_writes_nothing(sdr_api, matched_lead, change):
     overrides, field = change
-    body = {"lead": lead.pk, **TIMES, **overrides}
+    body = {"lead": matched_lead.pk, **TIMES, **overrides}
     body = {key: value for key, value in body.items() if value is not None}
 
-    assert_refused(post(client, body), field=field)
+    assert_refused(post(sdr_api, body), field=field)
     assert not IQM.objects.exists()
 
 
 @pytest.mark.parametrize("text", ['{"lead": ', "[1, 2]", '"lead"', "null", "42"])
-def test_a_body_that_is_not_an_object_answers_400(client, text):
-    assert_refused(post(client, text))
+def test_a_body_that_is_not_an_object_answers_400(sdr_api, text):
+    assert_refused(post(sdr_api, text))
 
 
-def test_another_teams_lead_answers_400_naming_the_lead(client, other_sdr):
-    body = assert_refused(post(client, {"lead": LeadFactory(owner=other_sdr).pk, **TIMES}), field="lead")
+def test_another_teams_lead_answers_400_naming_the_lead(sdr_api, other_sdr):
+    body = assert_refused(post(sdr_api, {"lead": LeadFactory(owner=other_sdr).pk, **TIMES}), field="lead")
     assert body["detail"].startswith("No lead with id")
     assert not IQM.objects.exists()
 
 
-def test_an_opportunity_the_user_cannot_see_answers_400(client, lead):
-    hidden = OpportunityFactory(account=lead.account)  # owned by an AE, credited to another SDR
-    assert_refused(post(client, {"lead": lead.pk, **TIMES, "opportunity": hidden.pk}), field="opportunity")
+def test_an_opportunity_the_user_cannot_see_answers_400(sdr_api, matched_lead):
+    hidden = OpportunityFactory(account=matched_lead.account)  # owned by an AE, credited to another SDR
+    assert_refused(post(sdr_api, {"lead": matched_lead.pk, **TIMES, "opportunity": hidden.pk}), field="opportunity")
 
 
-def test_a_teammates_lead_is_read_only_403(client, teammate):
-    response = post(client, {"lead": LeadFactory(owner=teammate).pk, **TIMES})
+def test_a_teammates_lead_is_read_only_403(sdr_api, teammate):
+    response = post(sdr_api, {"lead": LeadFactory(owner=teammate).pk, **TIMES})
     assert_refused(response, status=403)
     assert not IQM.objects.exists()
 
 
-def test_booking_needs_credentials(api, lead):
-    assert post(api, {"lead": lead.pk, **TIMES}).status_code == 401
+def test_booking_needs_credentials(api, matched_lead):
+    assert post(api, {"lead": matched_lead.pk, **TIMES}).status_code == 401
 
 
 # --- Changing ------------------------------------------------------------------------------
 
 
 @pytest.fixture
-def iqm(sdr, lead):
-    return IQMFactory(lead=lead, sdr=sdr, booked_by=sdr, account=lead.account)
+def iqm(sdr, matched_lead):
+    return IQMFactory(lead=matched_lead, sdr=sdr, booked_by=sdr)
 
 
-def test_patch_changes_disposition_notes_and_times(client, iqm):
+def test_patch_changes_disposition_notes_and_times(sdr_api, iqm):
     new_start = START + timedelta(days=2)
 
-    response = patch(client, iqm, {"disposition": "rescheduled", "description": "Moved by the prospect",
+    response = patch(sdr_api, iqm, {"disposition": "rescheduled", "description": "Moved by the prospect",
                                    "start": new_start.isoformat(), "end": (new_start + timedelta(hours=1)).isoformat()})
 
     assert response.status_code == 200, response.content
@@ -200,22 +186,22 @@ def test_patch_changes_disposition_notes_and_times(client, iqm):
     assert response.json()["disposition"] == "rescheduled"
 
 
-def test_patch_never_writes_the_subject(client, iqm):
-    response = patch(client, iqm, {"subject": "Lunch", "location": "Cafe"})
+def test_patch_never_writes_the_subject(sdr_api, iqm):
+    response = patch(sdr_api, iqm, {"subject": "Lunch", "location": "Cafe"})
     assert response.status_code == 200
     assert IQM.objects.values_list("subject", "location").get() == ("Ada Lovelace - IQM", "Cafe")
 
 
-def test_patch_to_sao_without_an_sao_opportunity_is_refused(client, iqm):
-    assert_refused(patch(client, iqm, {"disposition": "sao"}), field="disposition")
+def test_patch_to_sao_without_an_sao_opportunity_is_refused(sdr_api, iqm):
+    assert_refused(patch(sdr_api, iqm, {"disposition": "sao"}), field="disposition")
     assert IQM.objects.get(pk=iqm.pk).disposition == Disposition.SCHEDULED
 
 
-def test_patch_unlinking_the_opportunity_of_an_sao_iqm_is_refused(client, sdr, iqm):
+def test_patch_unlinking_the_opportunity_of_an_sao_iqm_is_refused(sdr_api, sdr, iqm):
     accepted = OpportunityFactory(account=iqm.account, sdr=sdr, stage="discovery", sales_accepted_date=date.today())
-    assert patch(client, iqm, {"disposition": "sao", "opportunity": accepted.pk}).status_code == 200
+    assert patch(sdr_api, iqm, {"disposition": "sao", "opportunity": accepted.pk}).status_code == 200
 
-    assert_refused(patch(client, iqm, {"opportunity": None}), field="disposition")
+    assert_refused(patch(sdr_api, iqm, {"opportunity": None}), field="disposition")
     assert IQM.objects.get(pk=iqm.pk).opportunity == accepted
 
 
@@ -227,14 +213,14 @@ def test_patch_unlinking_the_opportunity_of_an_sao_iqm_is_refused(client, sdr, i
     ({"sdr": "me"}, "sdr"),
     ({"start": None}, "start"),
 ])
-def test_a_bad_patch_answers_400_and_changes_nothing(client, iqm, body, field):
+def test_a_bad_patch_answers_400_and_changes_nothing(sdr_api, iqm, body, field):
     before = IQM.objects.filter(pk=iqm.pk).values().get()
-    assert_refused(patch(client, iqm, body), field=field)
+    assert_refused(patch(sdr_api, iqm, body), field=field)
     assert IQM.objects.filter(pk=iqm.pk).values().get() == before
 
 
-def test_put_is_not_offered(client, iqm):
-    assert client.put(f"{IQMS}{iqm.pk}/", {}, format="json").status_code == 405
+def test_put_is_not_offered(sdr_api, iqm):
+    assert sdr_api.put(f"{IQMS}{iqm.pk}/", {}, format="json").status_code == 405
 
 
 # --- Access --------------------------------------------------------------------------------
@@ -248,9 +234,9 @@ def test_another_sdrs_iqm_is_not_found(api, iqm, other_sdr, teammate, method):
     assert IQM.objects.get(pk=iqm.pk).location == ""
 
 
-def test_huge_and_unknown_ids_in_the_path_are_not_found(client):
-    assert client.get(f"{IQMS}{10**20}/").status_code == 404
-    assert client.get(f"{IQMS}{2**62}/").status_code == 404
+def test_huge_and_unknown_ids_in_the_path_are_not_found(sdr_api):
+    assert sdr_api.get(f"{IQMS}{10**20}/").status_code == 404
+    assert sdr_api.get(f"{IQMS}{2**62}/").status_code == 404
 
 
 def test_the_opportunity_owner_the_manager_and_ops_read_the_iqm(api, iqm, manager, ops):
@@ -263,31 +249,31 @@ def test_the_opportunity_owner_the_manager_and_ops_read_the_iqm(api, iqm, manage
 # --- Lists ---------------------------------------------------------------------------------
 
 
-def test_the_list_shows_only_the_users_iqms(client, sdr, other_sdr):
+def test_the_list_shows_only_the_users_iqms(sdr_api, sdr, other_sdr):
     mine = IQMFactory(sdr=sdr)
     booked = IQMFactory(booked_by=sdr)
     IQMFactory(sdr=other_sdr)
-    assert ids(client.get(IQMS)) == {mine.pk, booked.pk}
+    assert ids(sdr_api.get(IQMS)) == {mine.pk, booked.pk}
 
 
-def test_the_list_filters(client, sdr, teammate, manager, api):
+def test_the_list_filters(sdr_api, sdr, teammate, manager, api):
     account = AccountFactory()
     opportunity = OpportunityFactory(account=account, sdr=sdr)
     contact = ContactFactory(owner=sdr)
     first = IQMFactory(sdr=sdr, start=datetime(2026, 11, 2, 9, tzinfo=UTC), opportunity=opportunity)
-    second = IQMFactory(sdr=sdr, lead=None, contact=contact, subject="C - IQM",
+    second = IQMFactory(sdr=sdr, lead=None, contact=contact,
                         start=datetime(2026, 11, 20, 9, tzinfo=UTC), disposition=Disposition.NO_SHOW)
     theirs = IQMFactory(sdr=teammate, booked_by=sdr, start=datetime(2026, 11, 30, 23, tzinfo=UTC),
                         disposition=Disposition.CANCELLED)
 
-    assert ids(client.get(f"{IQMS}?sdr=me")) == {first.pk, second.pk}
-    assert ids(client.get(f"{IQMS}?sdr={teammate.pk}")) == {theirs.pk}
-    assert ids(client.get(f"{IQMS}?lead={first.lead_id}")) == {first.pk}
-    assert ids(client.get(f"{IQMS}?contact={contact.pk}")) == {second.pk}
-    assert ids(client.get(f"{IQMS}?opportunity={opportunity.pk}")) == {first.pk}
-    assert ids(client.get(f"{IQMS}?disposition=no_show&disposition=cancelled")) == {second.pk, theirs.pk}
-    assert ids(client.get(f"{IQMS}?start_after=2026-11-20&start_before=2026-11-30")) == {second.pk, theirs.pk}
-    assert ids(client.get(f"{IQMS}?start_before=2026-11-19")) == {first.pk}
+    assert ids(sdr_api.get(f"{IQMS}?sdr=me")) == {first.pk, second.pk}
+    assert ids(sdr_api.get(f"{IQMS}?sdr={teammate.pk}")) == {theirs.pk}
+    assert ids(sdr_api.get(f"{IQMS}?lead={first.lead_id}")) == {first.pk}
+    assert ids(sdr_api.get(f"{IQMS}?contact={contact.pk}")) == {second.pk}
+    assert ids(sdr_api.get(f"{IQMS}?opportunity={opportunity.pk}")) == {first.pk}
+    assert ids(sdr_api.get(f"{IQMS}?disposition=no_show&disposition=cancelled")) == {second.pk, theirs.pk}
+    assert ids(sdr_api.get(f"{IQMS}?start_after=2026-11-20&start_before=2026-11-30")) == {second.pk, theirs.pk}
+    assert ids(sdr_api.get(f"{IQMS}?start_before=2026-11-19")) == {first.pk}
     assert ids(api.as_user(manager).get(f"{IQMS}?sdr={teammate.pk}")) == {theirs.pk}
 
 
@@ -302,12 +288,12 @@ def test_the_list_filters(client, sdr, teammate, manager, api):
     ("cursor=garbage", "cursor"),
     ("page_size=0", "page_size"),
 ])
-def test_a_bad_filter_answers_400_with_a_message(client, query, field):
-    body = assert_refused(client.get(f"{IQMS}?{query}"))
+def test_a_bad_filter_answers_400_with_a_message(sdr_api, query, field):
+    body = assert_refused(sdr_api.get(f"{IQMS}?{query}"))
     assert any(key.startswith(field) for key in body["errors"]), body
 
 
-def test_the_list_pages_by_keyset_newest_start_first(client, sdr):
+def test_the_list_pages_by_keyset_newest_start_first(sdr_api, sdr):
     base = datetime(2026, 11, 1, 9, tzinfo=UTC)
     made = [IQMFactory(sdr=sdr, start=base + timedelta(days=n)) for n in range(5)]
     made.append(IQMFactory(sdr=sdr, start=base + timedelta(days=4)))  # a tie on start
@@ -315,7 +301,7 @@ def test_the_list_pages_by_keyset_newest_start_first(client, sdr):
     seen: list[int] = []
     url = f"{IQMS}?page_size=2"
     while url:
-        page = client.get(url).json()
+        page = sdr_api.get(url).json()
         seen += [row["id"] for row in page["results"]]
         url = page["next"]
 

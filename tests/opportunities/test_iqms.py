@@ -1,4 +1,4 @@
-"""IQMs (SPEC §7): the booking and update rules (opportunities/iqms.py) and the lead page's
+"""IQMs (docs/rules.md §4): the booking and update rules (opportunities/iqms.py) and the lead page's
 IQM card (opportunities/iqm_views.py)."""
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from opportunities.iqms import book_iqm, update_iqm
 from opportunities.models import IQM, ActivitySource, Disposition
 from sdrcrm.errors import Refused
 from sdrcrm.models import Role
+from tests.conftest import lead_page
 from tests.factories import (
     AccountFactory,
     ContactFactory,
@@ -285,12 +286,6 @@ BOOKING = {"start": "2026-12-02T10:00", "end": "2026-12-02T10:30", "location": "
            "activity_source": "outbound", "description": "Discovery call"}
 
 
-def lead_page(client, lead) -> str:
-    response = client.get(f"/leads/{lead.pk}/")
-    assert response.status_code == 200
-    return response.content.decode()
-
-
 def book_url(lead) -> str:
     return f"/opportunities/iqms/lead/{lead.pk}/book/"
 
@@ -416,7 +411,7 @@ def test_the_disposition_form_changes_the_disposition(client, sdr):
 def test_the_disposition_form_links_an_sao_opportunity_for_sao(client, sdr):
     opportunity = sao(sdr=None)
     lead = LeadFactory(owner=sdr, account=opportunity.account)
-    iqm = IQMFactory(lead=lead, sdr=sdr, account=opportunity.account)
+    iqm = IQMFactory(lead=lead, sdr=sdr)
     stage_zero = OpportunityFactory(account=opportunity.account, sdr=sdr)
     client.force_login(sdr)
 

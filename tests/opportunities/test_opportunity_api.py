@@ -1,11 +1,10 @@
-"""The opportunity API (SPEC §10): create, edit, stage moves and history under the rules of
-SPEC §7 and the access of SPEC §2 (404 for what you may not see, 403 for what you may only
+"""The opportunity API (docs/rules.md §10): create, edit, stage moves and history under the rules of
+docs/rules.md §4 and the access of docs/rules.md §8.2 (404 for what you may not see, 403 for what you may only
 read); bad input is a 400 with a message, never a 500; lists are keyset pages whose query
 count does not grow with the rows."""
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 from decimal import Decimal
 
@@ -14,36 +13,19 @@ from django.utils import timezone
 
 from opportunities.models import Opportunity, Stage, StageChange
 from sdrcrm.models import Role
+from tests.conftest import assert_refused, send
 from tests.factories import AccountFactory, ContactFactory, OpportunityFactory, TeamFactory, UserFactory
+from tests.opportunities.conftest import sao_ready
 
 pytestmark = pytest.mark.django_db
 
 URL = "/api/v1/opportunities/"
-MAX_LIST_QUERIES = 5  # SPEC §11: a list page, whatever its size
+MAX_LIST_QUERIES = 5  # docs/rules.md §11: a list page, whatever its size
 
 
 def url(opportunity: Opportunity | int, action: str = "") -> str:
     pk = opportunity if isinstance(opportunity, int) else opportunity.pk
     return f"{URL}{pk}/{action + '/' if action else ''}"
-
-
-def send(client, method: str, path: str, body) -> object:
-    """Send `body` as JSON (raw text when it is a str)."""
-    text = body if isinstance(body, str) else json.dumps(body)
-    return getattr(client, method)(path, text, content_type="application/json")
-
-
-def assert_refused(response, field: str | None = None, status: int = 400) -> None:
-    assert response.status_code == status, response.content
-    body = response.json()
-    assert isinstance(body["detail"], str) and body["detail"]
-    if field is not None:
-        assert field in body["errors"], body
-
-
-@pytest.fixture
-def ae(db):
-    return UserFactory(role=Role.AE)
 
 
 @pytest.fixture
@@ -54,8 +36,7 @@ def account(ae):
 @pytest.fixture
 def pending(ae, sdr, account):
     """A stage-0 opportunity of `ae`, credited to `sdr`, that meets the SAO criteria."""
-    return OpportunityFactory(owner=ae, sdr=sdr, account=account, authority_confirmed=True,
-                              business_problem="Slow releases", iacv=Decimal("20000"))
+    return sao_ready(owner=ae, sdr=sdr, account=account)
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""The opportunity pages (SPEC §8): the list of what the user sees, the opportunity page with
+"""The opportunity pages (docs/rules.md §9): the list of what the user sees, the opportunity page with
 its snapshots and history, and its stage and qualification forms, which go through the same
 services as the API and show their refusals."""
 
@@ -14,21 +14,24 @@ from django.utils import timezone
 from opportunities.models import Opportunity, Stage, StageChange
 from sdrcrm.models import Role
 from tests.factories import AccountFactory, ContactFactory, OpportunityFactory, UserFactory
+from tests.opportunities.conftest import sao_ready
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def ae(db):
+def ada(db):
+    """Ada Seller, the AE who owns the Globex deal (the opportunity page shows her name)."""
     return UserFactory(role=Role.AE, first_name="Ada", last_name="Seller")
 
 
 @pytest.fixture
-def pending(ae, sdr):
-    account = AccountFactory(name="Globex", owner=ae)
-    return OpportunityFactory(name="Globex - 300 seats", owner=ae, sdr=sdr, account=account,
-                              primary_contact=ContactFactory(account=account, first_name="Hank", last_name="Scorpio"),
-                              authority_confirmed=True, business_problem="Slow releases", iacv=Decimal("20000"))
+def globex(ada, sdr):
+    """Ada's stage-0 "Globex - 300 seats", credited to `sdr`, that meets the SAO criteria: on
+    the account Globex, with Hank Scorpio as its primary contact."""
+    account = AccountFactory(name="Globex", owner=ada)
+    return sao_ready(name="Globex - 300 seats", owner=ada, sdr=sdr, account=account,
+                     primary_contact=ContactFactory(account=account, first_name="Hank", last_name="Scorpio"))
 
 
 def page(client, path: str) -> str:
@@ -40,20 +43,20 @@ def page(client, path: str) -> str:
 # --- list -----------------------------------------------------------------------------------
 
 
-def test_the_list_shows_what_the_user_sees_only(client, sdr, pending):
+def test_the_list_shows_what_the_user_sees_only(client, sdr, globex):
     OpportunityFactory(name="Someone else's deal")
     client.force_login(sdr)
 
     html = page(client, "/opportunities/")
 
-    assert "Globex - 300 seats" in html and f'href="/opportunities/{pending.pk}/"' in html
+    assert "Globex - 300 seats" in html and f'href="/opportunities/{globex.pk}/"' in html
     assert "Someone else&#x27;s deal" not in html and "Someone else's deal" not in html
 
 
-def test_the_list_filters_by_stage_and_mine(client, ae, pending):
-    OpportunityFactory(name="Initech renewal", owner=ae, stage=Stage.DISCOVERY)
-    OpportunityFactory(name="Account-owned deal", account=pending.account)  # seen by the AE, not theirs
-    client.force_login(ae)
+def test_the_list_filters_by_stage_and_mine(client, ada, globex):
+    OpportunityFactory(name="Initech renewal", owner=ada, stage=Stage.DISCOVERY)
+    OpportunityFactory(name="Account-owned deal", account=globex.account)  # seen by the AE, not theirs
+    client.force_login(ada)
 
     by_stage = page(client, "/opportunities/?stage=discovery")
     mine = page(client, "/opportunities/?mine=on")
@@ -85,40 +88,40 @@ def test_a_stale_cursor_sends_back_to_the_first_page(client, ops):
 # --- detail ---------------------------------------------------------------------------------
 
 
-def test_the_page_shows_the_fields_snapshots_account_contact_and_history(client, ae, sdr, pending):
-    Opportunity.objects.filter(pk=pending.pk).update(sales_accepted_date=timezone.localdate() - timedelta(days=3),
+def test_the_page_shows_the_fields_snapshots_account_contact_and_history(client, ada, sdr, globex):
+    Opportunity.objects.filter(pk=globex.pk).update(sales_accepted_date=timezone.localdate() - timedelta(days=3),
                                                       stage=Stage.SCOPING, sales_qualified=True,
                                                       sales_qualified_date=timezone.localdate(),
                                                       initial_iacv=Decimal("18000"))
-    StageChange.objects.create(opportunity=pending, old="discovery", new="scoping", by=ae, at=timezone.now())
-    client.force_login(ae)
+    StageChange.objects.create(opportunity=globex, old="discovery", new="scoping", by=ada, at=timezone.now())
+    client.force_login(ada)
 
-    html = page(client, f"/opportunities/{pending.pk}/")
+    html = page(client, f"/opportunities/{globex.pk}/")
 
-    assert f'href="/accounts/{pending.account_id}/">Globex</a>' in html
+    assert f'href="/accounts/{globex.account_id}/">Globex</a>' in html
     assert "Hank Scorpio" in html and "Ada Seller" in html and sdr.get_full_name() in html
     assert "18000.00" in html and "SQO" in html
     assert "1-Discovery → 2-Scoping" in html
 
 
-def test_another_sdrs_opportunity_page_is_not_found(client, other_sdr, pending):
+def test_another_sdrs_opportunity_page_is_not_found(client, other_sdr, globex):
     client.force_login(other_sdr)
-    assert client.get(f"/opportunities/{pending.pk}/").status_code == 404
-    assert client.post(f"/opportunities/{pending.pk}/stage/", {"stage": "duplicate"}).status_code == 404
-    assert client.post(f"/opportunities/{pending.pk}/edit/", {"competition": "x"}).status_code == 404
-    assert Opportunity.objects.get(pk=pending.pk).stage == Stage.PENDING_ACCEPTANCE
+    assert client.get(f"/opportunities/{globex.pk}/").status_code == 404
+    assert client.post(f"/opportunities/{globex.pk}/stage/", {"stage": "duplicate"}).status_code == 404
+    assert client.post(f"/opportunities/{globex.pk}/edit/", {"competition": "x"}).status_code == 404
+    assert Opportunity.objects.get(pk=globex.pk).stage == Stage.PENDING_ACCEPTANCE
 
 
-def test_the_pages_need_a_login(client, pending):
-    response = client.get(f"/opportunities/{pending.pk}/")
+def test_the_pages_need_a_login(client, globex):
+    response = client.get(f"/opportunities/{globex.pk}/")
     assert response.status_code == 302 and "/login/" in response["Location"]
 
 
-def test_the_sdr_is_not_offered_acceptance_but_the_owner_is(client, sdr, ae, pending):
+def test_the_sdr_is_not_offered_acceptance_but_the_owner_is(client, sdr, ada, globex):
     client.force_login(sdr)
-    sdr_html = page(client, f"/opportunities/{pending.pk}/")
-    client.force_login(ae)
-    owner_html = page(client, f"/opportunities/{pending.pk}/")
+    sdr_html = page(client, f"/opportunities/{globex.pk}/")
+    client.force_login(ada)
+    owner_html = page(client, f"/opportunities/{globex.pk}/")
 
     assert '<option value="discovery">' not in sdr_html and '<option value="closed_lost">' in sdr_html
     assert '<option value="discovery">' in owner_html
@@ -127,111 +130,111 @@ def test_the_sdr_is_not_offered_acceptance_but_the_owner_is(client, sdr, ae, pen
 # --- stage form -----------------------------------------------------------------------------
 
 
-def test_the_stage_form_moves_the_stage_and_redirects(client, ae, pending):
-    client.force_login(ae)
+def test_the_stage_form_moves_the_stage_and_redirects(client, ada, globex):
+    client.force_login(ada)
 
-    response = client.post(f"/opportunities/{pending.pk}/stage/", {"stage": "discovery"})
+    response = client.post(f"/opportunities/{globex.pk}/stage/", {"stage": "discovery"})
 
-    assert response.status_code == 302 and response["Location"] == f"/opportunities/{pending.pk}/"
-    fresh = Opportunity.objects.get(pk=pending.pk)
+    assert response.status_code == 302 and response["Location"] == f"/opportunities/{globex.pk}/"
+    fresh = Opportunity.objects.get(pk=globex.pk)
     assert fresh.stage == Stage.DISCOVERY and fresh.sales_accepted_date == timezone.localdate()
     html = page(client, response["Location"])
     assert "Stage is now 1-Discovery." in html and "0-Pending Acceptance → 1-Discovery" in html
 
 
-def test_a_refused_move_shows_the_rule_and_changes_nothing(client, ae, pending):
-    Opportunity.objects.filter(pk=pending.pk).update(authority_confirmed=False)
-    client.force_login(ae)
+def test_a_refused_move_shows_the_rule_and_changes_nothing(client, ada, globex):
+    Opportunity.objects.filter(pk=globex.pk).update(authority_confirmed=False)
+    client.force_login(ada)
 
-    response = client.post(f"/opportunities/{pending.pk}/stage/", {"stage": "discovery"}, follow=True)
+    response = client.post(f"/opportunities/{globex.pk}/stage/", {"stage": "discovery"}, follow=True)
 
     assert "An SAO needs authority confirmed" in response.content.decode()
-    assert Opportunity.objects.get(pk=pending.pk).stage == Stage.PENDING_ACCEPTANCE
+    assert Opportunity.objects.get(pk=globex.pk).stage == Stage.PENDING_ACCEPTANCE
 
 
-def test_closing_lost_from_the_page_with_a_reason(client, ae, pending):
-    client.force_login(ae)
-    client.post(f"/opportunities/{pending.pk}/stage/", {"stage": "closed_lost", "closed_lost_reason": "timing",
+def test_closing_lost_from_the_page_with_a_reason(client, ada, globex):
+    client.force_login(ada)
+    client.post(f"/opportunities/{globex.pk}/stage/", {"stage": "closed_lost", "closed_lost_reason": "timing",
                                                        "closed_lost_details": "Budget next year"})
-    fresh = Opportunity.objects.get(pk=pending.pk)
+    fresh = Opportunity.objects.get(pk=globex.pk)
     assert (fresh.stage, fresh.closed_lost_reason, fresh.closed_lost_details) == (
         Stage.CLOSED_LOST, "timing", "Budget next year")
 
 
 @pytest.mark.parametrize("merged_into", ["abc", "100000000000000000000", "99999999"])
-def test_a_bad_merged_into_is_a_message_not_an_error(client, ae, pending, merged_into):
-    client.force_login(ae)
-    response = client.post(f"/opportunities/{pending.pk}/stage/", {
+def test_a_bad_merged_into_is_a_message_not_an_error(client, ada, globex, merged_into):
+    client.force_login(ada)
+    response = client.post(f"/opportunities/{globex.pk}/stage/", {
         "stage": "closed_lost", "closed_lost_reason": "merged", "merged_into": merged_into}, follow=True)
     assert response.status_code == 200
     assert 'class="msg error"' in response.content.decode()
-    assert Opportunity.objects.get(pk=pending.pk).stage == Stage.PENDING_ACCEPTANCE
+    assert Opportunity.objects.get(pk=globex.pk).stage == Stage.PENDING_ACCEPTANCE
 
 
-def test_a_reader_cannot_move_the_stage_from_the_page(client, sdr, pending):
-    Opportunity.objects.filter(pk=pending.pk).update(stage=Stage.DISCOVERY, sales_accepted_date=timezone.localdate())
+def test_a_reader_cannot_move_the_stage_from_the_page(client, sdr, globex):
+    Opportunity.objects.filter(pk=globex.pk).update(stage=Stage.DISCOVERY, sales_accepted_date=timezone.localdate())
     client.force_login(sdr)
 
-    response = client.post(f"/opportunities/{pending.pk}/stage/", {"stage": "scoping"}, follow=True)
+    response = client.post(f"/opportunities/{globex.pk}/stage/", {"stage": "scoping"}, follow=True)
 
     assert "You may read this opportunity but not change it" in response.content.decode()
-    assert Opportunity.objects.get(pk=pending.pk).stage == Stage.DISCOVERY
+    assert Opportunity.objects.get(pk=globex.pk).stage == Stage.DISCOVERY
 
 
-def test_a_closed_lost_opportunity_past_the_window_says_to_create_a_new_one(client, ae, pending):
-    Opportunity.objects.filter(pk=pending.pk).update(stage=Stage.CLOSED_LOST, closed_lost_reason="timing",
+def test_a_closed_lost_opportunity_past_the_window_says_to_create_a_new_one(client, ada, globex):
+    Opportunity.objects.filter(pk=globex.pk).update(stage=Stage.CLOSED_LOST, closed_lost_reason="timing",
                                                       closed_at=timezone.now() - timedelta(days=40))
-    client.force_login(ae)
-    assert "create a new opportunity" in page(client, f"/opportunities/{pending.pk}/")
+    client.force_login(ada)
+    assert "create a new opportunity" in page(client, f"/opportunities/{globex.pk}/")
 
 
-def test_the_actions_need_post(client, ae, pending):
-    client.force_login(ae)
-    assert client.get(f"/opportunities/{pending.pk}/stage/").status_code == 405
-    assert client.get(f"/opportunities/{pending.pk}/edit/").status_code == 405
+def test_the_actions_need_post(client, ada, globex):
+    client.force_login(ada)
+    assert client.get(f"/opportunities/{globex.pk}/stage/").status_code == 405
+    assert client.get(f"/opportunities/{globex.pk}/edit/").status_code == 405
 
 
-def test_the_forms_need_the_csrf_token(ae, pending):
+def test_the_forms_need_the_csrf_token(ada, globex):
     client = Client(enforce_csrf_checks=True)
-    client.force_login(ae)
-    assert client.post(f"/opportunities/{pending.pk}/stage/", {"stage": "discovery"}).status_code == 403
-    assert Opportunity.objects.get(pk=pending.pk).stage == Stage.PENDING_ACCEPTANCE
+    client.force_login(ada)
+    assert client.post(f"/opportunities/{globex.pk}/stage/", {"stage": "discovery"}).status_code == 403
+    assert Opportunity.objects.get(pk=globex.pk).stage == Stage.PENDING_ACCEPTANCE
 
 
 # --- qualification form ---------------------------------------------------------------------
 
 
-def test_the_owner_saves_qualification_fields(client, ae, pending):
-    client.force_login(ae)
+def test_the_owner_saves_qualification_fields(client, ada, globex):
+    client.force_login(ada)
 
-    response = client.post(f"/opportunities/{pending.pk}/edit/", {
+    response = client.post(f"/opportunities/{globex.pk}/edit/", {
         "iacv": "25000", "authority_confirmed": "on", "business_problem": "Audit findings",
         "competition": "Jenkins", "potential_seats": "300", "deployment_preference": "saas"})
 
     assert response.status_code == 302
-    fresh = Opportunity.objects.get(pk=pending.pk)
+    fresh = Opportunity.objects.get(pk=globex.pk)
     assert (fresh.iacv, fresh.business_problem, fresh.competition, fresh.potential_seats,
             fresh.deployment_preference) == (Decimal("25000"), "Audit findings", "Jenkins", 300, "saas")
 
 
-def test_bad_qualification_input_is_a_message(client, ae, pending):
-    client.force_login(ae)
-    response = client.post(f"/opportunities/{pending.pk}/edit/", {"iacv": "lots", "potential_seats": "-3"},
+def test_bad_qualification_input_is_a_message(client, ada, globex):
+    client.force_login(ada)
+    response = client.post(f"/opportunities/{globex.pk}/edit/", {"iacv": "lots", "potential_seats": "-3"},
                            follow=True)
     assert "Not saved." in response.content.decode()
-    assert Opportunity.objects.get(pk=pending.pk).iacv == Decimal("20000")
+    assert Opportunity.objects.get(pk=globex.pk).iacv == Decimal("20000")
 
 
-def test_a_reader_sees_the_qualification_without_a_form(client, sdr, pending):
-    Opportunity.objects.filter(pk=pending.pk).update(stage=Stage.DISCOVERY, sales_accepted_date=timezone.localdate())
+def test_a_reader_sees_the_qualification_without_a_form(client, sdr, globex):
+    Opportunity.objects.filter(pk=globex.pk).update(stage=Stage.DISCOVERY, sales_accepted_date=timezone.localdate())
     client.force_login(sdr)
 
-    html = page(client, f"/opportunities/{pending.pk}/")
+    html = page(client, f"/opportunities/{globex.pk}/")
 
-    assert "Slow releases" in html and f'action="/opportunities/{pending.pk}/edit/"' not in html
-    response = client.post(f"/opportunities/{pending.pk}/edit/", {"iacv": "1", "business_problem": "x"}, follow=True)
+    assert "Slow releases" in html and f'action="/opportunities/{globex.pk}/edit/"' not in html
+    response = client.post(f"/opportunities/{globex.pk}/edit/", {"iacv": "1", "business_problem": "x"}, follow=True)
     assert "You may read this opportunity but not change it" in response.content.decode()
-    assert Opportunity.objects.get(pk=pending.pk).business_problem == "Slow releases"
+    assert Opportunity.objects.get(pk=globex.pk).business_problem == "Slow releases"
 
 
 def test_the_nav_links_to_the_opportunities(client, sdr):
@@ -240,15 +243,6 @@ def test_the_nav_links_to_the_opportunities(client, sdr):
 
 
 # --- admin ----------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def ops_client(ops) -> Client:
-    ops.is_staff = ops.is_superuser = True
-    ops.save()
-    client = Client()
-    client.force_login(ops)
-    return client
 
 
 def admin_body(opportunity: Opportunity, **changes) -> dict:
@@ -263,35 +257,35 @@ def admin_body(opportunity: Opportunity, **changes) -> dict:
     return {**body, **changes}
 
 
-def test_the_admin_saves_an_edit_but_never_the_stage(ops_client, pending):
-    response = ops_client.post(f"/admin/opportunities/opportunity/{pending.pk}/change/",
-                               admin_body(pending, competition="Jenkins", stage="closed_won",
+def test_the_admin_saves_an_edit_but_never_the_stage(ops_client, globex):
+    response = ops_client.post(f"/admin/opportunities/opportunity/{globex.pk}/change/",
+                               admin_body(globex, competition="Jenkins", stage="closed_won",
                                           sales_accepted_date="2020-01-01"))
 
     assert response.status_code == 302, response.content.decode()[-2000:]
-    fresh = Opportunity.objects.get(pk=pending.pk)
+    fresh = Opportunity.objects.get(pk=globex.pk)
     assert fresh.competition == "Jenkins"
     assert fresh.stage == Stage.PENDING_ACCEPTANCE and fresh.sales_accepted_date is None
 
 
-def test_the_admin_refuses_what_the_api_refuses(ops_client, pending):
-    response = ops_client.post(f"/admin/opportunities/opportunity/{pending.pk}/change/",
-                               admin_body(pending, sdr=pending.owner_id))
+def test_the_admin_refuses_what_the_api_refuses(ops_client, globex):
+    response = ops_client.post(f"/admin/opportunities/opportunity/{globex.pk}/change/",
+                               admin_body(globex, sdr=globex.owner_id))
 
     assert response.status_code == 200
     assert "cannot also own" in response.content.decode()
-    assert Opportunity.objects.get(pk=pending.pk).sdr_id != pending.owner_id
+    assert Opportunity.objects.get(pk=globex.pk).sdr_id != globex.owner_id
 
 
-def test_opportunities_and_stage_changes_are_not_added_or_deleted_in_the_admin(ops_client, pending):
-    change = StageChange.objects.create(opportunity=pending, old="", new="pending_acceptance", at=timezone.now())
+def test_opportunities_and_stage_changes_are_not_added_or_deleted_in_the_admin(ops_client, globex):
+    change = StageChange.objects.create(opportunity=globex, old="", new="pending_acceptance", at=timezone.now())
     assert ops_client.get("/admin/opportunities/opportunity/add/").status_code == 403
     assert ops_client.get("/admin/opportunities/stagechange/add/").status_code == 403
-    assert ops_client.post(f"/admin/opportunities/opportunity/{pending.pk}/delete/", {"post": "yes"}).status_code \
+    assert ops_client.post(f"/admin/opportunities/opportunity/{globex.pk}/delete/", {"post": "yes"}).status_code \
         == 403
-    assert ops_client.get(f"/admin/opportunities/opportunity/{pending.pk}/change/").status_code == 200
+    assert ops_client.get(f"/admin/opportunities/opportunity/{globex.pk}/change/").status_code == 200
     assert ops_client.get("/admin/opportunities/opportunity/").status_code == 200
-    assert StageChange.objects.filter(pk=change.pk).exists() and Opportunity.objects.filter(pk=pending.pk).exists()
+    assert StageChange.objects.filter(pk=change.pk).exists() and Opportunity.objects.filter(pk=globex.pk).exists()
 
 
 # --- New opportunity from the account page ------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The one stage-change function and the edit rules of SPEC §7: every (from, to) pair of the
+"""The one stage-change function and the edit rules of docs/rules.md §4: every (from, to) pair of the
 stage map, the SAO and SQO snapshots, closing lost and won, reopening, notifications, and the
 owner / SDR credit rules of edits."""
 

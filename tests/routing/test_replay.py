@@ -9,17 +9,14 @@ from leads import accounts, services
 from leads.models import Account, Lead
 from opportunities.models import Stage
 from routing import rulesets
-from routing.models import Pool, PoolMember, RoutingDecision, RoutingRule, RuleSet, Territory
+from routing.models import PoolMember, RoutingDecision, RoutingRule, RuleSet, Territory
 from routing.replay import replay
 from sdrcrm.models import Role
+from tests.conftest import pool_of
 from tests.factories import LeadFactory, OpportunityFactory, UserFactory
+from tests.routing.conftest import ingest
 
 pytestmark = pytest.mark.django_db
-
-
-def ingest(email: str, **fields) -> Lead:
-    return services.ingest_lead({"email": email, "last_name": "Doe", "initial_source": "webcast", **fields},
-                                by=None).lead
 
 
 @pytest.fixture
@@ -27,7 +24,7 @@ def routed():
     sdr = UserFactory(role=Role.SDR)
     bdr = UserFactory(role=Role.BDR)
     Territory.objects.create(name="AMER", region="amer", sdr=sdr)
-    PoolMember.objects.create(pool=Pool.objects.get(name="EMEA BDR"), user=bdr)
+    pool_of("EMEA BDR", bdr)
     ingest("a@one.com", title="Director", country="US")
     ingest("b@two.com", title="Director", country="US")
     trial = ingest("c@three.de", country="DE")

@@ -13,7 +13,7 @@ from leads.models import Lead
 from routing import pools
 from routing.models import Pool, PoolMember
 from sdrcrm.models import Role
-from tests.conftest import on_postgres, require
+from tests.conftest import on_postgres, pool_of, require
 from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("seeded")]
@@ -38,10 +38,7 @@ def emea_pool_of(*users) -> Pool:
     """On PostgreSQL only: the EMEA BDR pool (where DE trials go) with these members."""
     require(on_postgres(), "CI must run the concurrency test on PostgreSQL",
             "row-lock concurrency is tested on PostgreSQL (DATABASE_URL=postgres://…)")
-    pool = Pool.objects.get(name="EMEA BDR")
-    for i, user in enumerate(users):
-        PoolMember.objects.create(pool=pool, user=user, position=i)
-    return pool
+    return pool_of("EMEA BDR", *users)
 
 
 def test_eight_clients_share_240_trials_exactly_80_each_and_none_for_the_absent():

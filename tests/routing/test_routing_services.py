@@ -6,23 +6,13 @@ from leads import accounts, services
 from leads.models import Account, Lead, Queue, Status
 from opportunities.models import Stage
 from routing import facts, pools, rulesets
-from routing.models import Pool, PoolMember, RoutingDecision, RuleSet, Territory
+from routing.models import RoutingDecision, RuleSet, Territory
 from sdrcrm.models import Notification, Role
+from tests.conftest import pool_of
 from tests.factories import AccountFactory, LeadFactory, OpportunityFactory, UserFactory
+from tests.routing.conftest import ingest
 
 pytestmark = pytest.mark.django_db
-
-
-def ingest(email: str, **fields) -> Lead:
-    data = {"email": email, "last_name": "Doe", "initial_source": "webcast", **fields}
-    return services.ingest_lead(data, by=None).lead
-
-
-def pool_of(name: str, *users, weights=None) -> Pool:
-    pool = Pool.objects.get(name=name)
-    for i, user in enumerate(users):
-        PoolMember.objects.create(pool=pool, user=user, position=i, weight=(weights or {}).get(user, 1))
-    return pool
 
 
 def test_a_lead_matches_its_account_by_email_domain_ignoring_www():

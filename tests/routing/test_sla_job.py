@@ -11,15 +11,16 @@ from django.utils import timezone
 from leads import lifecycle, people, services
 from leads.models import Lead, Queue, Status
 from routing.jobs import check_sla
-from routing.models import Pool, PoolMember, RoutingDecision
+from routing.models import PoolMember, RoutingDecision
 from routing.sla import add_business_days
 from sdrcrm.jobs import run_job
 from sdrcrm.models import Notification, Region, Role
+from tests.conftest import pool_of
 from tests.factories import LeadFactory, TeamFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
-POOL = "US/APAC BDR"  # contact requests from mid-market AMER go here (SPEC §5 rule 8)
+POOL = "US/APAC BDR"  # contact requests from mid-market AMER go here (docs/rules.md §2 rule 8)
 # Friday 20 November 2026, 16:00 in New York (EST, UTC-5).
 FRIDAY_4PM = datetime(2026, 11, 20, 21, 0, tzinfo=UTC)
 MONDAY_4PM = datetime(2026, 11, 23, 21, 0, tzinfo=UTC)  # due: one business day later
@@ -35,11 +36,9 @@ def bdr_manager():
 @pytest.fixture
 def bdrs(bdr_manager):
     """Two AMER BDRs in the pool, in turn order; both report to `bdr_manager`."""
-    pool = Pool.objects.get(name=POOL)
     users = [UserFactory(role=Role.BDR, username=name, first_name=name.title(), last_name="Bdr", manager=bdr_manager)
              for name in ("ann", "bob")]
-    for position, user in enumerate(users):
-        PoolMember.objects.create(pool=pool, user=user, position=position)
+    pool_of(POOL, *users)
     return users
 
 
@@ -75,7 +74,7 @@ def test_a_trial_gets_no_clock(bdrs):
 
 def test_the_due_time_follows_the_owners_region_not_the_leads():
     london = UserFactory(role=Role.BDR, region=Region.EMEA)
-    PoolMember.objects.create(pool=Pool.objects.get(name=POOL), user=london)
+    pool_of(POOL, london)
     lead = request("jo@firm.com", at=datetime(2026, 8, 28, 8, 0, tzinfo=UTC))  # Friday 09:00 London
     # Monday 31 August is a bank holiday in England (not in the US): due Tuesday 09:00 BST.
     assert lead.sla_due_at == datetime(2026, 9, 1, 8, 0, tzinfo=UTC)
@@ -124,7 +123,7 @@ def test_a_breach_alerts_the_owner_and_their_manager_once(bdrs, bdr_manager):
 def test_without_a_manager_on_the_user_the_team_manager_is_alerted():
     boss = UserFactory(role=Role.SDR_MANAGER)
     owner = UserFactory(role=Role.BDR, team=TeamFactory(manager=boss))
-    PoolMember.objects.create(pool=Pool.objects.get(name=POOL), user=owner)
+    pool_of(POOL, owner)
     request("jo@firm.com")
     check_sla(MONDAY_4PM)
     assert set(Notification.objects.filter(kind="sla_breach").values_list("user", flat=True)) == {owner.pk, boss.pk}

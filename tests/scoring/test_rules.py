@@ -1,4 +1,4 @@
-"""The pure MQL engine, fed the seed table: every row of SPEC §4's two tables and each
+"""The pure MQL engine, fed the seed table: every row of docs/rules.md §1's two tables and each
 counting rule. No database."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ RULES = [engine.Rule(key=behaviour_key(t), label=label, points=p, activity_type=
 RULES += [engine.Rule(key=key, label=label, points=p, condition=cond) for key, cond, p, label in PROFILE]
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
-# SPEC §4, behaviour table, written out again: the test must not read the seed it checks.
+# docs/rules.md §1, behaviour table, written out again: the test must not read the seed it checks.
 BEHAVIOUR_POINTS = {
     "trial_request": 100, "contact_request": 100, "professional_services_request": 100,
     "webcast_attended_high_intent": 90, "enterprise_trial_page_visit": 50, "ondemand_watched_high_intent": 45,
@@ -110,7 +110,7 @@ def profile(title: str, email: str = "jane@acme.com") -> int:
         ("VP Sales", 50), ("Vice President, IT", 50), ("IT Manager", 50), ("Director of Ops", 50),
         ("senior analyst", 50), ("Head of Platform", 50), ("CTO", 0), ("Analyst", 0),
         ("", -10), ("   ", -10), ("12345", -10), ("Software Developer", -10), ("engineer", -10),
-        ("Senior Engineer", 40), ("VP of Engineering", 50),  # SPEC: Engineering is not Engineer
+        ("Senior Engineer", 40), ("VP of Engineering", 50),  # docs/rules.md §1.3: Engineering is not Engineer
         ("Engineering Manager", 50),  # "Engineering" is not the word Engineer
         ("Managerial Accountant", 0), ("Headhunter", 0),  # whole words only
     ],

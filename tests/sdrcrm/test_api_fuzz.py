@@ -1,4 +1,4 @@
-"""SPEC §11: no request a client can make produces a 500, and every answer is what the
+"""docs/rules.md §11: no request a client can make produces a 500, and every answer is what the
 schema says. Schemathesis generates requests from our own OpenAPI schema, valid and
 invalid, for every operation, and sends them through the WSGI app with an ops token (ops
 may call every operation), inside the test's transaction: each operation starts from the

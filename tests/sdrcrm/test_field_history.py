@@ -1,4 +1,4 @@
-"""Field history (SPEC §11, data): every edit of a lead, contact, account or opportunity
+"""Field history (docs/rules.md §11, data): every edit of a lead, contact, account or opportunity
 leaves one row per changed field, readable at `{id}/field-history/` and on the pages."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """The Jobs page (/jobs/): every periodic job's latest run, then the runs, for managers
-and ops (SPEC §8, manager pages: job runs)."""
+and ops (docs/rules.md §9, manager pages: job runs)."""
 
 from __future__ import annotations
 

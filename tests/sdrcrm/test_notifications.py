@@ -200,7 +200,7 @@ def test_the_unread_count_is_not_queried_for_anonymous_visitors(client, django_a
         assert client.get("/login/").status_code == 200
 
 
-# --- Channels (the lost-deals channel, SPEC §7) --------------------------------------------
+# --- Channels (the lost-deals channel, docs/rules.md §4) --------------------------------------------
 
 def lost_deal(message: str = "Big Co lost") -> Notification:
     return Notification.objects.create(channel="lost-deals", kind="lost_deal", message=message)

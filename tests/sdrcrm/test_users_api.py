@@ -1,4 +1,4 @@
-"""Users, teams and tokens through the API (SPEC §2, §10): ops manage users and teams,
+"""Users, teams and tokens through the API (docs/rules.md §8.2, §10): ops manage users and teams,
 anyone reads themselves, passwords are write-only and must be strong, and nothing but a
 token or a session gets in."""
 

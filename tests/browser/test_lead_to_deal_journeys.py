@@ -1,4 +1,4 @@
-"""Conversion, opportunities, IQMs, merges and accounts in a real Chromium (SPEC §7, §8): each
+"""Conversion, opportunities, IQMs, merges and accounts in a real Chromium (docs/rules.md §4, §9): each
 test is one journey through the pages, checked on what the page shows and on the database."""
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ def name_of(user) -> str:
 def test_an_sdr_converts_a_qualifying_lead_into_a_new_account_with_an_opportunity_for_an_ae(page, live_server, sdr):
     ae = UserFactory(role=Role.AE, first_name="Ari", last_name="Closer")
     lead = LeadFactory(owner=sdr, first_name="Quinn", last_name="Buyer", company="Hooli", email="quinn@hooli.com",
-                       email_domain="hooli.com", status=Status.QUALIFYING)
+                       status=Status.QUALIFYING)
     login(page, live_server, sdr)
     page.goto(f"/leads/{lead.pk}/")
     convert = page.locator("section#convert")
@@ -98,7 +98,7 @@ def test_converting_an_mql_lead_into_its_prospect_account_is_refused_and_changes
     ae = UserFactory(role=Role.AE)
     account = AccountFactory(name="Prospectco", domain="prospectco.com", type=AccountType.PROSPECT)
     lead = LeadFactory(owner=sdr, last_name="Early", company="Prospectco", email="early@prospectco.com",
-                       email_domain="prospectco.com", status=Status.MQL, account=account)
+                       status=Status.MQL, account=account)
     login(page, live_server, sdr)
     page.goto(f"/leads/{lead.pk}/")
     convert = page.locator("section#convert")
@@ -253,9 +253,9 @@ def test_booking_an_iqm_from_the_lead_page_refuses_an_end_before_the_start_then_
 def test_merging_a_duplicate_from_the_lead_page_and_ops_undoing_it(page, live_server, sdr, ops):
     # The duplicate is the older record: its initial source is the one the survivor keeps.
     other = LeadFactory(owner=sdr, first_name="Jon", last_name="Doe", email="jon.doe@globex.com",
-                        email_domain="globex.com", initial_source=InitialSource.CONFERENCE)
+                        initial_source=InitialSource.CONFERENCE)
     survivor = LeadFactory(owner=sdr, first_name="Jane", last_name="Doe", email="jane.doe@globex.com",
-                           email_domain="globex.com", initial_source=InitialSource.WEBCAST, status=Status.MQL)
+                           initial_source=InitialSource.WEBCAST, status=Status.MQL)
     Lead.objects.filter(pk=other.pk).update(created_at=timezone.now() - timedelta(days=30))
     activity = ActivityFactory(lead=other)
     login(page, live_server, sdr)
