@@ -6,8 +6,8 @@ RUN pip install . && useradd --create-home crm
 COPY . .
 # Static files are collected at build time; the key below exists only for this step.
 RUN PRODUCTION=true SECRET_KEY=build-only-not-a-secret-build-only-not-a-secret-0000 \
-    STATIC_ROOT=/app/static python manage.py collectstatic --noinput -v0
-ENV STATIC_ROOT=/app/static PRODUCTION=true
+    STATIC_ROOT=/app/var/static python manage.py collectstatic --noinput -v0
+ENV STATIC_ROOT=/app/var/static PRODUCTION=true
 USER crm
 EXPOSE 8000
 # A 1,000-lead bulk request takes tens of seconds today; the default 30 s timeout would

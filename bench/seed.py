@@ -161,13 +161,12 @@ def ensure_users() -> dict[str, int]:
         ids[MANAGER_USER] = manager.pk
         for username, role in ((OPS_USER, Role.OPS), (INTEGRATION_USER, Role.INTEGRATION)):
             user, _ = User.objects.update_or_create(username=username, defaults={
-                "password": password, "role": role, "is_staff": role == Role.OPS, "failed_logins": 0,
-                "locked_until": None})
+                "password": password, "role": role, "is_staff": role == Role.OPS})
             ids[username] = user.pk
         for username, role, region in PROSPECTORS:
             user, _ = User.objects.update_or_create(username=username, defaults={
                 "password": password, "role": role, "region": region, "team": teams[region], "manager": manager,
-                "is_available": True, "is_active": True, "failed_logins": 0, "locked_until": None,
+                "is_available": True, "is_active": True,
                 "first_name": username.split("-")[1].upper(), "last_name": username})
             ids[username] = user.pk
         for pool_name, usernames in POOL_MEMBERS.items():

@@ -174,7 +174,8 @@ def plan_new_lead(index: int, data: dict[str, Any], activities: list[dict[str, A
         raw = dict(raw)
         activity = new_row(Activity, lead_id=None, contact_id=None, type=raw.pop("type"),
                         occurred_at=raw.get("occurred_at") or now, details=dict(raw.get("details") or {}),
-                        source_system=raw.get("source_system", ""), created_by_id=by.pk if by else None,
+                        source_system=raw.get("source_system", ""), external_id=raw.get("external_id", ""),
+                        created_by_id=by.pk if by else None,
                         created_at=None)  # auto_now_add: stamped on insert
         item.activities.append(activity)
         # Numbered in arrival order, as database ids would be; mapped to real ids on write.

@@ -19,6 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from scoring import services as scoring
+from scoring.models import ScoringRuleChange
 from sdrcrm.errors import Refused
 from sdrcrm.models import User
 
@@ -162,6 +163,28 @@ def reaches_mql(person: Person) -> bool:
 def promote_to_mql(person: Person, now: datetime | None = None) -> bool:
     check_move(person, Status.MQL, "", None)
     return move_status(person, Status.MQL, cause=Cause.SCORE, now=now)
+
+
+@transaction.atomic
+def rescore_change_batch(change_id: int, batch: int, now: datetime | None = None) -> bool:
+    """Re-score the next `batch` of the people a scoring-rule change touches, and record
+    the change's progress in the same transaction; True while more remain. Two tasks for
+    one change (one sent again after it seemed lost) take turns on the change's row, so
+    no batch is done twice and none is skipped."""
+    change = (ScoringRuleChange.objects.select_for_update(of=("self",)).select_related("rule")
+              .filter(pk=change_id, rescored_at__isnull=True).first())
+    if change is None:
+        return False
+    now = now or timezone.now()
+    ids = scoring.people_to_rescore(change.rule.activity_type, change.rescored_through, batch)
+    if ids:
+        rescore_leads(ids, scoring.load_rules())
+        change.rescored_through = ids[-1]
+    if len(ids) < batch:
+        change.rescored_at = now
+    change.progressed_at = now
+    change.save(update_fields=["rescored_through", "rescored_at", "progressed_at"])
+    return change.rescored_at is None
 
 
 @transaction.atomic

@@ -134,25 +134,44 @@ def record_activity(
     occurred_at: datetime | None = None,
     details: Mapping[str, Any] | None = None,
     source_system: str = "",
+    external_id: str = "",
     by: User | None = None,
     now: datetime | None = None,
 ) -> Activity:
     """Store a behaviour or touch on a lead or contact, then re-score it and move its
-    status where the score or the behaviour says so (inside the same request)."""
+    status where the score or the behaviour says so (inside the same request).
+
+    An `external_id` already stored for `source_system` is the same activity sent again:
+    it is answered (with `resent` set) and nothing is written or scored twice."""
     now = now or timezone.now()
     if isinstance(person, Lead) and person.converted_to_id is not None:
         raise Refused("This lead was converted; record activities on its contact.", field="lead")
-    activity = Activity.objects.create(
-        **{person.PERSON_FIELD: person},
-        type=type,
-        occurred_at=occurred_at or now,
-        details=dict(details or {}),
-        source_system=source_system,
-        created_by=by,
-    )
+    row = Activity(**{person.PERSON_FIELD: person}, type=type, occurred_at=occurred_at or now,
+                   details=dict(details or {}), source_system=source_system, external_id=external_id, created_by=by)
+    if external_id:
+        known = Activity.objects.filter(source_system=source_system, external_id=external_id).first()
+        if known is not None:
+            return _resent(known, person)
+        try:
+            with transaction.atomic():  # a savepoint only where the unique index can refuse
+                row.save(force_insert=True)
+        except IntegrityError:  # the same external id, sent twice at once: the twin stored it
+            return _resent(Activity.objects.get(source_system=source_system, external_id=external_id), person)
+    else:
+        row.save(force_insert=True)
+    activity = row
     if isinstance(person, Lead) and type in sla.FOLLOW_UP_TYPES and (person.sla_due_at or person.sla_breached_at):
         routing.stop_sla_clock(person)  # docs/rules.md §2: the follow-up the SLA asks for
     score_and_advance(person, new_types={type}, now=now)
+    return activity
+
+
+def _resent(activity: Activity, person: Person) -> Activity:
+    if getattr(activity, f"{person.PERSON_FIELD}_id") != person.pk:
+        raise Refused(f"external_id '{activity.external_id}' of {activity.source_system or 'this source'} is "
+                      "already an activity of another person; give each activity its own id.",
+                      field="external_id", status=409)
+    activity.resent = True
     return activity
 
 

@@ -102,6 +102,13 @@ class TerritorySerializer(serializers.ModelSerializer):
         return ",".join(codes)
 
 
+class TerritoryImportResult(serializers.Serializer):
+    dry_run = serializers.BooleanField()
+    valid = serializers.IntegerField(help_text="rows that would be (or were) written")
+    rows = serializers.ListField(child=serializers.DictField(), help_text="on a 400: per bad row, its errors")
+    written = serializers.IntegerField()
+
+
 class TerritoryImportInput(serializers.Serializer):
     file = serializers.FileField()
     dry_run = serializers.BooleanField(default=False)
@@ -117,7 +124,7 @@ class TerritoryViewSet(viewsets.ModelViewSet):
     ordering_fields = ["name", "id"]
     ordering = "name"
 
-    @extend_schema(request={"multipart/form-data": TerritoryImportInput})
+    @extend_schema(request={"multipart/form-data": TerritoryImportInput}, responses=TerritoryImportResult)
     @action(detail=False, methods=["post"], url_path="import", parser_classes=[MultiPartParser, FormParser])
     def import_csv(self, request: Request) -> Response:
         data = TerritoryImportInput(data=request.data)
@@ -128,8 +135,14 @@ class TerritoryViewSet(viewsets.ModelViewSet):
         except (UnicodeDecodeError, csv.Error) as exc:
             raise Refused(f"The file is not a UTF-8 CSV: {exc}", field="file") from None
         result = import_territories(rows, dry_run=data.validated_data["dry_run"])
-        code = status.HTTP_400_BAD_REQUEST if result["errors"] else status.HTTP_200_OK
-        return Response(result, status=code)
+        if result["rows"]:
+            bad = len(result["rows"])
+            return Response({
+                "detail": f"{bad} row{'s' if bad != 1 else ''} of the file {'have' if bad != 1 else 'has'} errors; "
+                          "nothing was written.",
+                "errors": {"rows": result.pop("rows")}, **result,
+            }, status=status.HTTP_400_BAD_REQUEST)
+        return Response(result)
 
 
 def import_territories(rows: list[dict[str, str]], dry_run: bool) -> dict[str, Any]:
@@ -162,11 +175,11 @@ def import_territories(rows: list[dict[str, str]], dry_run: bool) -> dict[str, A
         else:
             parsed.append(serializer)
     if errors or dry_run:
-        return {"dry_run": dry_run, "valid": len(parsed), "errors": errors, "written": 0}
+        return {"dry_run": dry_run, "valid": len(parsed), "rows": errors, "written": 0}
     with transaction.atomic():
         for serializer in parsed:
             serializer.save()
-    return {"dry_run": False, "valid": len(parsed), "errors": [], "written": len(parsed)}
+    return {"dry_run": False, "valid": len(parsed), "rows": [], "written": len(parsed)}
 
 
 

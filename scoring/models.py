@@ -55,7 +55,9 @@ class ScoringRule(models.Model):
 
 
 class ScoringRuleChange(models.Model):
-    """Audit: who changed a rule, when, from what to what."""
+    """Audit: who changed a rule, when, from what to what; and how far the background
+    re-score of the people it touches has got (a lost task is picked up from there by the
+    `rescores` job)."""
 
     rule = models.ForeignKey(ScoringRule, on_delete=models.CASCADE, related_name="changes")
     version = models.PositiveIntegerField()
@@ -64,6 +66,15 @@ class ScoringRuleChange(models.Model):
     by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                            related_name="+")
     at = models.DateTimeField(auto_now_add=True)
+    # The re-score: leads are done in id order up to `rescored_through`; `rescored_at`
+    # says it finished; `progressed_at` when a batch last committed.
+    rescored_through = models.BigIntegerField(default=0)
+    progressed_at = models.DateTimeField(null=True, blank=True)
+    rescored_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["progressed_at", "id"], name="rulechange_rescoring",
+                                condition=models.Q(rescored_at__isnull=True))]
 
     def __str__(self) -> str:
         return f"{self.rule.key} v{self.version}"

@@ -196,9 +196,18 @@ def update_rule(rule: ScoringRule, data: dict[str, Any], by: Any) -> ScoringRule
             setattr(rule, field, value)
         rule.version += 1
         rule.save()
-        ScoringRuleChange.objects.create(rule=rule, version=rule.version, old=old, new=new, by=by)
-        enqueue("scoring.tasks.rescore_people", rule.activity_type)
+        change = ScoringRuleChange.objects.create(rule=rule, version=rule.version, old=old, new=new, by=by,
+                                                  progressed_at=timezone.now())
+        enqueue("scoring.tasks.rescore_people", change.pk)
     return rule
+
+
+def stalled_rescores(now: datetime) -> list[int]:
+    """Rule changes whose re-score has made no progress for RESCORE_REQUEUE_AFTER_SECONDS:
+    its task was lost (a killed worker) and must be sent again."""
+    cutoff = now - timedelta(seconds=settings.RESCORE_REQUEUE_AFTER_SECONDS)
+    return list(ScoringRuleChange.objects.filter(rescored_at__isnull=True, progressed_at__lte=cutoff)
+                .order_by("progressed_at", "id").values_list("id", flat=True))
 
 
 def people_to_rescore(activity_type: str, after_id: int, batch: int) -> list[int]:

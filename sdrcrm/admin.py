@@ -13,7 +13,6 @@ class UserAdmin(BaseUserAdmin):
         ("Sales development", {"fields": ("role", "region", "sub_region", "segment", "team", "manager",
                                           "is_available", "ramp_start_date", "monthly_sao_quota",
                                           "monthly_iacv_quota")}),
-        ("Login protection", {"fields": ("failed_logins", "locked_until")}),
     )
     add_fieldsets = (
         *BaseUserAdmin.add_fieldsets,

@@ -6,15 +6,14 @@ class SdrcrmConfig(AppConfig):
     verbose_name = "SDR CRM"
 
     def ready(self) -> None:
+        """Imported for what importing does: `authentication` connects the signals that keep
+        the token cache right in every process, `tasks` registers the tasks services enqueue
+        by name (sdrcrm.celery.enqueue), `api.schema` tells the OpenAPI schema how our token
+        authentication works."""
         from django.db.models.signals import post_migrate
 
-        # authentication: its signals keep the token cache right in every process.
-        # The tasks services enqueue by name (sdrcrm.celery.enqueue), known in every process.
-        from . import (  # noqa: F401
-            authentication,
-            config,
-            tasks,  # noqa: F401
-        )
+        from . import authentication, config, tasks  # noqa: F401
+        from .api import schema  # noqa: F401
         from .celery import ensure_filesystem_broker_folders
 
         ensure_filesystem_broker_folders()

@@ -1,60 +1,90 @@
-"""API token authentication with the token's user kept in the cache.
+"""API token authentication: django-rest-knox's tokens (hashed, one per client, expiring),
+with the token's user kept in the cache.
 
-DRF's TokenAuthentication reads the token and its user from the database on every
-request; at integration rates (two requests per lead) that was a tenth of an ingest
-request's CPU. The pair is cached (Redis in production) for API_TOKEN_CACHE_SECONDS
-and dropped as soon as the token or its user is saved or deleted, so a revoked token
-or a deactivated user is refused on the next request. Only a change written around
-the ORM (a raw UPDATE) waits for the cache time to pass."""
+Knox reads the token and its user, and every other token of that user, from the database
+on every request; at integration rates (two requests per lead) that is a large share of
+an ingest request. The user is cached (Redis, or the embedded default's file cache) for
+API_TOKEN_CACHE_SECONDS under the token's hash, and dropped as soon as the token or its
+user is saved or deleted, so a revoked token or a deactivated user is refused on the next
+request in every process. Saving a new password, or deactivating a user, revokes all of
+their tokens.
+
+A request with a token that is not valid counts against the client address's anonymous
+rate (API_ANON_THROTTLE_RATE), so tokens cannot be guessed at the speed of the server."""
 
 from __future__ import annotations
 
-import hashlib
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db.models.signals import post_delete, post_save
+from django.utils import timezone
+from knox.auth import TokenAuthentication
+from knox.crypto import hash_token
 from rest_framework import exceptions
-from rest_framework.authentication import TokenAuthentication
-from rest_framework.authtoken.models import Token
+from rest_framework.request import Request
 
-from .models import User
+from .models import ApiToken, User
+from .throttling import hit
 
 
-def cache_key(token_key: str) -> str:
-    # A digest, so the cache never holds a usable token.
-    return "api-token:" + hashlib.sha256(token_key.encode()).hexdigest()
+def cache_key(digest: str) -> str:
+    # The token's hash, so the cache never holds a usable token.
+    return "api-token:" + digest
 
 
 class CachedTokenAuthentication(TokenAuthentication):
-    def authenticate_credentials(self, key: str) -> tuple[User, Token]:
+    def authenticate(self, request: Request) -> tuple[User, ApiToken] | None:
+        try:
+            return super().authenticate(request)
+        except exceptions.AuthenticationFailed:
+            wait = hit(f"bad-token:{request.META.get('REMOTE_ADDR', 'unknown')}", settings.API_ANON_THROTTLE_RATE)
+            if wait is not None:
+                raise exceptions.Throttled(wait) from None
+            raise
+
+    def authenticate_credentials(self, token: bytes) -> tuple[User, ApiToken]:
+        key = token.decode("utf-8", "replace")
+        digest = hash_token(key)
         seconds = settings.API_TOKEN_CACHE_SECONDS
-        user = cache.get(cache_key(key)) if seconds else None
-        if user is None:
-            try:
-                # Without the password hash: the cache need not hold it, and code that
-                # reads it gets it from the database.
-                user = User.objects.defer("password").get(auth_token__key=key)
-            except User.DoesNotExist:
-                raise exceptions.AuthenticationFailed("Invalid token.") from None
+        cached: tuple[User, datetime | None] | None = cache.get(cache_key(digest)) if seconds else None
+        if cached is None:
+            found = (ApiToken.objects.filter(digest=digest, token_key=key[:15])
+                     .select_related("user").defer("user__password").first())
+            if found is None:
+                raise exceptions.AuthenticationFailed("Invalid token.")
+            # Without the password hash: the cache need not hold it, and code that reads
+            # it gets it from the database.
+            cached = (found.user, found.expiry)
             if seconds:
-                cache.set(cache_key(key), user, seconds)
+                cache.set(cache_key(digest), cached, seconds)
+        user, expiry = cached
+        if expiry is not None and expiry <= timezone.now():
+            ApiToken.objects.filter(digest=digest).delete()
+            raise exceptions.AuthenticationFailed("This token has expired; get a new one at auth/token/.")
         if not user.is_active:
             raise exceptions.AuthenticationFailed("User inactive or deleted.")
-        return user, Token(key=key, user=user)  # request.auth, as DRF's own class sets it
+        # request.auth: the token as knox gives it (its digest identifies it; not saved).
+        return user, ApiToken(digest=digest, token_key=key[:15], user=user, expiry=expiry)
 
 
-def forget_token(sender: Any, instance: Token, **kwargs: Any) -> None:
-    cache.delete(cache_key(instance.key))
+def forget_token(sender: Any, instance: ApiToken, **kwargs: Any) -> None:
+    cache.delete(cache_key(instance.digest))
 
 
-def forget_users_token(sender: Any, instance: User, **kwargs: Any) -> None:
-    for key in Token.objects.filter(user_id=instance.pk).values_list("key", flat=True):
-        cache.delete(cache_key(key))
+def forget_users_tokens(sender: Any, instance: User, created: bool = False, **kwargs: Any) -> None:
+    """Any change to a user drops their cached tokens; a new password or a deactivation
+    revokes them."""
+    tokens = ApiToken.objects.filter(user_id=instance.pk)
+    cache.delete_many([cache_key(digest) for digest in tokens.values_list("digest", flat=True)])
+    if getattr(instance, "_password_changed", False) or not instance.is_active:
+        instance._password_changed = False
+        tokens.delete()
 
 
-post_save.connect(forget_token, sender=Token, dispatch_uid="api-token-cache-token-save")
-post_delete.connect(forget_token, sender=Token, dispatch_uid="api-token-cache-token-delete")
-post_save.connect(forget_users_token, sender=User, dispatch_uid="api-token-cache-user-save")
-post_delete.connect(forget_users_token, sender=User, dispatch_uid="api-token-cache-user-delete")
+post_save.connect(forget_token, sender=ApiToken, dispatch_uid="api-token-cache-token-save")
+post_delete.connect(forget_token, sender=ApiToken, dispatch_uid="api-token-cache-token-delete")
+post_save.connect(forget_users_tokens, sender=User, dispatch_uid="api-token-cache-user-save")
+post_delete.connect(forget_users_tokens, sender=User, dispatch_uid="api-token-cache-user-delete")

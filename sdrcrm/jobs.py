@@ -16,7 +16,9 @@ from leads import jobs as lead_jobs
 from leads import spam as lead_spam
 from opportunities import jobs as opportunity_jobs
 from routing import jobs as routing_jobs
+from scoring import jobs as scoring_jobs
 
+from . import idempotency
 from .errors import Refused
 from .models import JobRun
 
@@ -31,6 +33,8 @@ JOBS: dict[str, Callable[[datetime], dict[str, int]]] = {
     "unresponsive": lead_jobs.follow_up_unresponsive,
     "sequence_events": lead_jobs.requeue_stranded_events,
     "stale_opportunities": opportunity_jobs.stale_opportunities,
+    "idempotency_keys": idempotency.delete_expired,
+    "rescores": scoring_jobs.requeue_stalled_rescores,
 }
 
 

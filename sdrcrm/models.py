@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models import Q
+from knox.models import AbstractAuthToken
 
 from routing import segments
 
@@ -70,8 +71,11 @@ class User(AbstractUser):
     )
     monthly_sao_quota = models.PositiveIntegerField(default=0)
     monthly_iacv_quota = models.DecimalField(max_digits=14, decimal_places=2, default=0)
-    failed_logins = models.PositiveIntegerField(default=0)
-    locked_until = models.DateTimeField(null=True, blank=True)
+
+    def set_password(self, raw_password: str | None) -> None:
+        super().set_password(raw_password)
+        # Saving the new password revokes every API token (sdrcrm/authentication.py).
+        self._password_changed = True
 
     @property
     def is_ops(self) -> bool:
@@ -97,6 +101,21 @@ class User(AbstractUser):
         if self.team_id and self.team_id not in ids:
             ids.append(self.team_id)
         return ids
+
+
+class ApiToken(AbstractAuthToken):
+    """An API token (django-rest-knox's, stored as a hash): one per client or device, with
+    a name its owner chose, expiring after API_TOKEN_TTL_DAYS. Revoked one by one by its
+    owner or ops, and all at once when the owner's password changes or they are
+    deactivated."""
+
+    name = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "created"], name="apitoken_user")]
+
+    def __str__(self) -> str:
+        return f"{self.name or 'token'} of {self.user_id}"
 
 
 def active_sellers() -> models.QuerySet[User]:
@@ -133,6 +152,27 @@ class JobRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} @ {self.slot:%Y-%m-%d %H:%M}"
+
+
+class IdempotentRequest(models.Model):
+    """A write sent with an `Idempotency-Key` header and the answer it got: the same key
+    from the same user within IDEMPOTENCY_KEY_HOURS replays that answer and writes nothing
+    (sdrcrm/idempotency.py)."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    endpoint = models.CharField(max_length=255, help_text="method and path the key was first used on")
+    body_hash = models.CharField(max_length=64, help_text="SHA-256 of the request body")
+    status = models.PositiveSmallIntegerField()
+    response = models.JSONField()
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotentrequest_user_key")]
+        indexes = [models.Index(fields=["created_at"], name="idempotentrequest_created")]
+
+    def __str__(self) -> str:
+        return f"{self.key} by {self.user_id}"
 
 
 class FieldChange(models.Model):

@@ -5,6 +5,7 @@ demo runs on a machine with nothing but Python. DATABASE_URL / REDIS_URL switch 
 code to PostgreSQL and Redis.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -34,7 +35,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "rest_framework.authtoken",  # only for the migration that turned its tokens into ApiTokens
+    "knox",
+    "csp",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -47,15 +50,18 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "sdrcrm.middleware.ApiBodyLimitMiddleware",
     "sdrcrm.config.PinConfigMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "sdrcrm.middleware.PagesRefuseIntegrationsMiddleware",
     "sdrcrm.middleware.AbsoluteSessionTimeoutMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
 ]
 
 ROOT_URLCONF = "sdrcrm.urls"
@@ -99,6 +105,12 @@ else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# How long an Idempotency-Key is remembered (sdrcrm/idempotency.py).
+IDEMPOTENCY_KEY_HOURS = env.int("IDEMPOTENCY_KEY_HOURS", default=24)
+# The largest request body the API reads (a bulk request of 1,000 leads with their
+# activities is well under it); a larger one answers 413.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("API_MAX_BODY_BYTES", default=10 * 1024 * 1024)
+
 # --- Auth and sessions ----------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -106,16 +118,27 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-AUTHENTICATION_BACKENDS = ["sdrcrm.auth.LockoutModelBackend"]
-# Failed logins are counted per account in the database (an atomic UPDATE), not only
-# throttled: throttling is per client and is no security control.
-LOGIN_MAX_FAILURES = env.int("LOGIN_MAX_FAILURES", default=5)
-LOGIN_LOCKOUT_MINUTES = env.int("LOGIN_LOCKOUT_MINUTES", default=15)
+AUTHENTICATION_BACKENDS = ["sdrcrm.auth.DelayedLoginBackend"]
+# sdrcrm/auth.py: wrong passwords one username may get from one address before each
+# further try waits (1 s, doubling, up to the maximum); and throttles per address and
+# per username over every try.
+LOGIN_FREE_FAILURES = env.int("LOGIN_FREE_FAILURES", default=5)
+LOGIN_MAX_DELAY_SECONDS = env.int("LOGIN_MAX_DELAY_SECONDS", default=900)
+LOGIN_ADDRESS_RATE = env.str("LOGIN_ADDRESS_RATE", default="30/minute")
+LOGIN_USERNAME_RATE = env.str("LOGIN_USERNAME_RATE", default="10/minute")
 SESSION_COOKIE_AGE = env.int("SESSION_IDLE_SECONDS", default=30 * 60)  # idle timeout
 SESSION_SAVE_EVERY_REQUEST = True  # each request pushes the idle deadline forward
 SESSION_ABSOLUTE_SECONDS = env.int("SESSION_ABSOLUTE_SECONDS", default=12 * 3600)
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True
+
+# --- Mail (password resets) --------------------------------------------------------------
+# EMAIL_URL: smtp+tls://user:password@smtp.example.com:587 in production; the default
+# prints mails to the console (the demo's password-reset links show in its output).
+vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="SDR CRM <crm@localhost>")
+PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT_SECONDS", default=3600)
+PASSWORD_RESET_RATE = env.str("PASSWORD_RESET_RATE", default="5/hour")  # requests per client address
 
 # --- Production hardening (manage.py check --deploy is clean with PRODUCTION=true) ----
 if PRODUCTION:
@@ -130,12 +153,34 @@ if PRODUCTION:
     SECURE_REFERRER_POLICY = "same-origin"
     X_FRAME_OPTIONS = "DENY"
 
+# --- Content-Security-Policy (django-csp) ----------------------------------------------
+# Every page, the admin and the API docs load scripts, styles, fonts and images from this
+# site only: the templates carry no inline <script>, <style>, style="" or on…="" (the look
+# is static/css/app.css; the one behaviour is static/js/app.js). data: images are the icons
+# Swagger UI's stylesheet inlines. No plugins; <base> and forms point here only;
+# no other site may frame a page. A view that needs more says so with csp.decorators.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "var" / "static")))
 if not PRODUCTION:
     STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns on every request otherwise
@@ -207,6 +252,14 @@ else:
                           "OPTIONS": {"MAX_ENTRIES": 10_000}}}
 # How long an API token's user is cached (sdrcrm/authentication.py); 0 reads it every time.
 API_TOKEN_CACHE_SECONDS = env.int("API_TOKEN_CACHE_SECONDS", default=60)
+# API tokens are django-rest-knox's (hashed, one per client, expiring), in sdrcrm.ApiToken.
+API_TOKEN_TTL_DAYS = env.int("API_TOKEN_TTL_DAYS", default=90)
+KNOX_TOKEN_MODEL = "sdrcrm.ApiToken"
+# knox's migrations would create its own token table (with a key to our users) beside
+# ours; with its model swapped out for sdrcrm.ApiToken, the app needs no table at all.
+MIGRATION_MODULES = {"knox": None}
+REST_KNOX = {"TOKEN_TTL": timedelta(days=API_TOKEN_TTL_DAYS), "AUTH_HEADER_PREFIX": "Token",
+             "TOKEN_MODEL": KNOX_TOKEN_MODEL}
 
 # --- Celery ---------------------------------------------------------------------------
 CELERY_DATA_DIR = BASE_DIR / "var" / "celery"
@@ -293,8 +346,18 @@ CELERY_BEAT_SCHEDULE = {
     # long after they arrived are enqueued again.
     "sequence_events": {
         "task": "sdrcrm.tasks.run_job_task",
-        "schedule": crontab(minute="*/10"),
+        "schedule": crontab(),
         "args": ("sequence_events",),
+    },
+    "rescores": {
+        "task": "sdrcrm.tasks.run_job_task",
+        "schedule": crontab(),
+        "args": ("rescores",),
+    },
+    "idempotency_keys": {
+        "task": "sdrcrm.tasks.run_job_task",
+        "schedule": crontab(minute=17),
+        "args": ("idempotency_keys",),
     },
 }
 
@@ -306,10 +369,14 @@ JOB_BATCH_SIZE = env.int("JOB_BATCH_SIZE", default=5000)
 # A job run still "running" this long after it started is taken to have died with its
 # worker; the task redelivered for its slot runs it again. Longer than any job takes.
 JOB_STALE_AFTER_SECONDS = env.int("JOB_STALE_AFTER_SECONDS", default=900)
-# A sequence event not applied this long after it arrived lost its task (kombu's Redis
-# transport can drop a message when a worker dies at one exact moment): re-enqueue it.
-# Longer than the visibility timeout, so ordinary redelivery goes first.
-SEQUENCE_EVENT_REQUEUE_AFTER_SECONDS = env.int("SEQUENCE_EVENT_REQUEUE_AFTER_SECONDS", default=1800)
+# A sequence event not applied this long after it arrived may have lost its task (kombu's
+# Redis transport drops a message when a worker dies at one exact moment, and a killed
+# worker's tasks come back only after the visibility timeout): the `sequence_events` job
+# (every minute) enqueues it again. Applying is idempotent, so an event whose task was only
+# slow is applied once all the same. A rule change's re-score that stalled this long is
+# sent again by the `rescores` job.
+SEQUENCE_EVENT_REQUEUE_AFTER_SECONDS = env.int("SEQUENCE_EVENT_REQUEUE_AFTER_SECONDS", default=60)
+RESCORE_REQUEUE_AFTER_SECONDS = env.int("RESCORE_REQUEUE_AFTER_SECONDS", default=120)
 # docs/rules.md §2: a breached lead still untouched a business day later is reassigned through its pool.
 SLA_REASSIGN_AFTER_SECOND_DAY = env.bool("SLA_REASSIGN_AFTER_SECOND_DAY", default=True)
 # docs/rules.md §3: a targeted account with no lead or contact activity for this many days (and

@@ -34,14 +34,20 @@ class FixedWindowUserThrottle(BaseThrottle):
         else:
             ident = f"anon:{self.get_ident(request)}"
             rate = settings.API_ANON_THROTTLE_RATE
-        limit, period = parse_rate(rate)
-        now = time.time()
-        count = count_request(f"throttle:{ident}:{int(now // period)}", timeout=period + 1)
-        self.retry_after = period - (now % period)
-        return count <= limit
+        self.retry_after = hit(ident, rate)
+        return self.retry_after is None
 
     def wait(self) -> float | None:
         return self.retry_after
+
+
+def hit(ident: str, rate: str) -> float | None:
+    """Count one request of `ident` against `rate` ('30/minute'): None while within it,
+    else the seconds until the window ends."""
+    limit, period = parse_rate(rate)
+    now = time.time()
+    count = count_request(f"throttle:{ident}:{int(now // period)}", timeout=period + 1)
+    return None if count <= limit else period - (now % period)
 
 
 def count_request(key: str, timeout: int) -> int:

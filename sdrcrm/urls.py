@@ -4,7 +4,7 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
 from leads import urls as lead_urls
@@ -19,16 +19,18 @@ from opportunities.api.opportunities import OpportunityViewSet
 from routing.api import PoolViewSet, RuleSetViewSet, TerritoryViewSet
 from scoring.api import ScoringRuleViewSet
 
-from . import views
+from . import passwords, views
 from .api.jobs import JobRunViewSet
 from .api.notifications import NotificationViewSet
-from .api.users import TeamViewSet, TokenView, UserViewSet
+from .api.users import ApiTokenViewSet, TeamViewSet, TokenView, UserViewSet
+from .forms import LoginForm
 
 handler404 = views.not_found
 
 router = DefaultRouter()
 router.register("users", UserViewSet)
 router.register("teams", TeamViewSet)
+router.register("auth/tokens", ApiTokenViewSet, basename="apitoken")
 router.register("accounts", AccountViewSet, basename="account")
 router.register("contacts", ContactViewSet, basename="contact")
 router.register("leads", LeadViewSet, basename="lead")
@@ -53,12 +55,18 @@ api_patterns = [
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True, authentication_form=LoginForm),
+         name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("password-reset/", passwords.PasswordResetView.as_view(), name="password_reset"),
+    path("password-reset/sent/", auth_views.PasswordResetDoneView.as_view(), name="password_reset_done"),
+    path("password-reset/<uidb64>/<token>/", auth_views.PasswordResetConfirmView.as_view(),
+         name="password_reset_confirm"),
+    path("password-reset/done/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_patterns)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
     path("leads/", include((lead_urls.lead_patterns, "leads"))),
     path("accounts/", include((lead_urls.account_patterns, "accounts"))),
     path("contacts/", include((lead_urls.contact_patterns, "contacts"))),

@@ -104,6 +104,7 @@ def unthrottled(settings):
     """Tests make many requests as few users; tests/sdrcrm/test_throttling.py sets its own rates."""
     settings.API_THROTTLE_RATE = settings.API_INTEGRATION_THROTTLE_RATE = "1000000/minute"
     settings.API_ANON_THROTTLE_RATE = "1000000/minute"
+    settings.LOGIN_ADDRESS_RATE = settings.LOGIN_USERNAME_RATE = "1000000/minute"
 
 
 @pytest.fixture(autouse=True)
@@ -183,12 +184,14 @@ def ae(db):
 def api():
     """An API client; `api.as_user(user)` authenticates it with the user's token."""
     client = APIClient()
+    secrets: dict[int, str] = {}
 
     def as_user(user):
-        from rest_framework.authtoken.models import Token
+        from sdrcrm.models import ApiToken
 
-        token, _ = Token.objects.get_or_create(user=user)
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        if user.pk not in secrets:
+            secrets[user.pk] = ApiToken.objects.create(user=user, name="tests")[1]
+        client.credentials(HTTP_AUTHORIZATION=f"Token {secrets[user.pk]}")
         return client
 
     client.as_user = as_user

@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from leads import accounts
 from leads.models import Account
 from sdrcrm.api.access import ScopedViewSetMixin
+from sdrcrm.api.concurrency import ETagMixin
 from sdrcrm.api.field_history import FieldHistoryMixin
 
 from .filters import AccountFilter
@@ -22,7 +23,7 @@ class TargetInput(serializers.Serializer):
     targeted = serializers.BooleanField(help_text="true flags the account as targeted by you; false unflags it")
 
 
-class AccountViewSet(FieldHistoryMixin, ScopedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+class AccountViewSet(ETagMixin, FieldHistoryMixin, ScopedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
                      mixins.UpdateModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
     model = Account
     serializer_class = AccountSerializer

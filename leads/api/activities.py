@@ -5,17 +5,30 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import mixins, status, viewsets
+from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer, extend_schema
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from leads import people, services
-from leads.models import Activity, Contact, Lead
+from leads.models import Activity, Contact, Lead, can_read
+from sdrcrm.api.idempotency import idempotent
 from sdrcrm.models import Role, User
 
 from .serializers import ActivityInput, ActivitySerializer, input_validator
+
+
+class ActivityReceiptSerializer(serializers.Serializer):
+    """An activity an integration recorded by email for a person it may not read."""
+
+    id = serializers.IntegerField()
+    result = serializers.ChoiceField(choices=["accepted"])
+
+
+ACTIVITY_RECORDED = PolymorphicProxySerializer(
+    component_name="ActivityRecorded", serializers=[ActivitySerializer, ActivityReceiptSerializer],
+    resource_type_field_name=None)
 
 
 class ActivityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -29,7 +42,9 @@ class ActivityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     def get_queryset(self) -> QuerySet:
         return Activity.objects.visible_to(self.request.user)
 
-    @extend_schema(request=ActivityInput, responses={201: ActivitySerializer, 404: OpenApiResponse()})
+    @extend_schema(request=ActivityInput, responses={201: ACTIVITY_RECORDED, 200: ACTIVITY_RECORDED,
+                                                     404: OpenApiResponse()})
+    @idempotent
     def create(self, request: Request) -> Response:
         data = input_validator(ActivityInput, request).run_validation(request.data)
         person = self._find_person(request.user, data)
@@ -39,17 +54,22 @@ class ActivityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             occurred_at=data.get("occurred_at"),
             details=data["details"],
             source_system=data["source_system"],
+            external_id=data["external_id"],
             by=request.user,
         )
-        return Response(ActivitySerializer(activity).data, status=status.HTTP_201_CREATED)
+        code = status.HTTP_200_OK if activity.resent else status.HTTP_201_CREATED
+        if not can_read(person, request.user):
+            # Marketing's by-email ingest: accepted, and nothing said about the person.
+            return Response({"id": activity.pk, "result": "accepted"}, status=code)
+        return Response(ActivitySerializer(activity).data, status=code)
 
     @staticmethod
     def _find_person(user: User, data: dict[str, Any]) -> Lead | Contact:
-        # Integrations push behaviour for people other systems created; they may attach it
-        # to any lead or contact they can name, but read back only their own.
-        unrestricted = user.role == Role.INTEGRATION
+        # Integrations push marketing behaviour by email for people other systems created:
+        # they may attach it to anyone they can name by email, and learn nothing about them.
+        # By id, everyone names only what they may read.
         if data.get("email"):
-            person = people.find_person_by_email(data["email"], None if unrestricted else user)
+            person = people.find_person_by_email(data["email"], None if user.role == Role.INTEGRATION else user)
             if person is None:
                 raise NotFound(f"No lead or contact has the email {data['email']}.")
             return person
@@ -58,11 +78,10 @@ class ActivityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
 
 def find_person_by_id(user: User, data: dict[str, Any]) -> Lead | Contact:
     """The lead (`data["lead"]`) or contact (`data["contact"]`) the user may read, else
-    404. Integrations may name any."""
+    404."""
     model: type[Lead] | type[Contact] = Lead if data.get("lead") else Contact
     pk = data.get("lead") or data.get("contact")
-    scope = model.objects.all() if user.role == Role.INTEGRATION else model.objects.visible_to(user)
-    person = scope.filter(pk=pk).first()
+    person = model.objects.visible_to(user).filter(pk=pk).first()
     if person is None:
         raise NotFound(f"No {model._meta.verbose_name} with id {pk}.")
     return person

@@ -7,13 +7,14 @@ from rest_framework import mixins, serializers, viewsets
 from leads import people
 from leads.models import Contact
 from sdrcrm.api.access import ScopedViewSetMixin
+from sdrcrm.api.concurrency import ETagMixin
 from sdrcrm.api.field_history import FieldHistoryMixin
 
 from .filters import SORTABLE, ContactFilter
 from .serializers import ContactSerializer
 
 
-class ContactViewSet(FieldHistoryMixin, ScopedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+class ContactViewSet(ETagMixin, FieldHistoryMixin, ScopedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
                      mixins.UpdateModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
     model = Contact
     serializer_class = ContactSerializer

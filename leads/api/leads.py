@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -13,13 +13,15 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from leads import bulk, lifecycle, people, services, spam
-from leads.models import Lead
+from leads.models import Lead, can_read
 from routing.api import RoutingDecisionSerializer, RoutingExplanationSerializer
 from scoring import services as scoring
 from scoring.api import ScoreExplanationSerializer
 from sdrcrm.api.access import ScopedViewSetMixin
+from sdrcrm.api.concurrency import ETagMixin
 from sdrcrm.api.errors import first_message
 from sdrcrm.api.field_history import FieldHistoryMixin
+from sdrcrm.api.idempotency import idempotent
 
 from . import listing
 from .conversion import ConvertActionMixin
@@ -37,10 +39,28 @@ from .serializers import (
 )
 
 MAX_BULK_ACTIVITIES = 50
+# What an upsert receipt may echo: the lead's own writable fields, as the caller sent them.
+RECEIPT_FIELDS = frozenset(name for name, field in LeadSerializer().fields.items() if not field.read_only)
+
+
+class UpsertReceiptSerializer(serializers.Serializer):
+    """An upsert of a lead you may not read (an integration updating a lead someone else
+    created): the fields you sent, the lead's id and what happened, nothing else."""
+
+    id = serializers.IntegerField()
+    result = serializers.ChoiceField(choices=["created", "updated"])
 
 
 class SpamInput(serializers.Serializer):
     block_domain = serializers.BooleanField(default=False, help_text="Also block the lead's email domain")
+
+
+def receipt(sent: Any, lead: Lead, result: str) -> dict[str, Any]:
+    """The answer to an upsert of a lead the caller may not read (an integration updating
+    someone else's lead by email): what it sent of the lead's fields, the lead's id and
+    the result, and nothing else of the record."""
+    fields = {key: value for key, value in sent.items() if key in RECEIPT_FIELDS} if isinstance(sent, dict) else {}
+    return {**fields, "id": lead.pk, "result": result}
 
 
 def bulk_result(lead: Lead) -> dict[str, Any]:
@@ -54,8 +74,9 @@ def bulk_result(lead: Lead) -> dict[str, Any]:
     }
 
 
-class LeadViewSet(ConvertActionMixin, MergeActionsMixin, FieldHistoryMixin, ScopedViewSetMixin, mixins.ListModelMixin,
-                  mixins.RetrieveModelMixin, mixins.UpdateModelMixin, viewsets.GenericViewSet):
+class LeadViewSet(ETagMixin, ConvertActionMixin, MergeActionsMixin, FieldHistoryMixin, ScopedViewSetMixin,
+                  mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                  mixins.UpdateModelMixin, viewsets.GenericViewSet):
     """Leads. `POST` creates a lead or updates the one with the same email."""
 
     model = Lead
@@ -74,13 +95,18 @@ class LeadViewSet(ConvertActionMixin, MergeActionsMixin, FieldHistoryMixin, Scop
         leads = self.filter_queryset(self.get_queryset()).values(*listing.ATTNAMES)
         return self.get_paginated_response(listing.render_leads(self.paginate_queryset(leads)))
 
-    @extend_schema(responses={201: LeadSerializer, 200: LeadSerializer})
+    @extend_schema(responses={201: LeadSerializer, 200: PolymorphicProxySerializer(
+        component_name="LeadUpsert", serializers=[LeadSerializer, UpsertReceiptSerializer],
+        resource_type_field_name=None)})
+    @idempotent
     def create(self, request: Request) -> Response:
         data = input_validator(LeadSerializer, request, partial=True).run_validation(request.data)
         if not data.get("email"):
             raise ValidationError({"email": ["This field is required."]})
         result = services.ingest_lead(data, by=request.user)
         code = status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
+        if not can_read(result.lead, request.user):
+            return Response(receipt(request.data, result.lead, "updated"), status=code)
         # LeadSerializer's representation, built as the list builds it (leads/listing.py).
         return Response(listing.render_leads([result.lead])[0], status=code)
 
@@ -88,6 +114,7 @@ class LeadViewSet(ConvertActionMixin, MergeActionsMixin, FieldHistoryMixin, Scop
         people.update_person(serializer.instance, serializer.validated_data, by=self.request.user)
 
     @extend_schema(request=BulkLeadInput, responses=BulkResultSerializer)
+    @idempotent
     @action(detail=False, methods=["post"])
     def bulk(self, request: Request) -> Response:
         """Up to 1,000 leads with their activities, scored and routed like single ones; a
@@ -107,10 +134,13 @@ class LeadViewSet(ConvertActionMixin, MergeActionsMixin, FieldHistoryMixin, Scop
             else:
                 items.append((index, item))
         outcomes = bulk.ingest_batch([item for _, item in items], by=request.user)
+        sent = batch.validated_data["leads"]
         for (index, _), outcome in zip(items, outcomes, strict=True):
             if outcome.lead is None:
                 results[index] = {"index": index, "result": "rejected", "detail": outcome.detail,
                                   "errors": outcome.errors}
+            elif not can_read(outcome.lead, request.user):
+                results[index] = {"index": index, **receipt(sent[index], outcome.lead, outcome.result)}
             else:
                 results[index] = {"index": index, "result": outcome.result, **bulk_result(outcome.lead)}
         ordered = [results[i] for i in sorted(results)]

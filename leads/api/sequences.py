@@ -12,7 +12,6 @@ from django.db.models.functions import Coalesce
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -20,6 +19,7 @@ from rest_framework.response import Response
 from leads import sequences
 from leads.models import Contact, Enrollment, Lead, Sequence, SequenceEvent, SequenceStep, StepType
 from sdrcrm.api.access import check_editable
+from sdrcrm.api.idempotency import idempotent
 from sdrcrm.errors import Refused
 from sdrcrm.models import Role, User
 from sdrcrm.pagination import KeysetPagination
@@ -203,17 +203,12 @@ class EnrollmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
                 .annotate(step_count=step_counts()))
 
     def get_object(self) -> Enrollment:
-        # The sequencing tool reports events on any enrolment it names, as it records
-        # activities on any lead (leads.api.ActivityViewSet); it reads back only its own.
+        # An enrolment one may not see is not found, for the sequencing tool too: it sees
+        # the people it created and the enrolments it made, and reports their events.
         user = self.request.user
-        if self.action == "events" and self.request.method == "POST" and user.role == Role.INTEGRATION:
-            enrollment = (Enrollment.objects.select_related("sequence").filter(pk=self.kwargs["pk"]).first()
-                          if str(self.kwargs["pk"]).isdecimal() else None)
-            if enrollment is None:
-                raise NotFound("No enrolment with this id.")
-            return enrollment
         enrollment = super().get_object()
-        if self.request.method not in SAFE_METHODS:
+        reporting = self.action == "events" and user.role == Role.INTEGRATION
+        if self.request.method not in SAFE_METHODS and not reporting:
             check_editable(enrollment.person, user)
         return enrollment
 
@@ -233,6 +228,7 @@ class EnrollmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
 
     @extend_schema(methods=["GET"], responses=SequenceEventPage)
     @extend_schema(methods=["POST"], request=SequenceEventInput, responses={202: SequenceEventSerializer})
+    @idempotent
     @action(detail=True, methods=["get", "post"])
     def events(self, request: Request, pk: str | None = None) -> Response:
         """`POST` stores an event (202) and a worker applies it; a resend with the same
@@ -260,10 +256,8 @@ class EnrollmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
 
 
 def find_person(user: User, data: dict[str, Any]) -> Lead | Contact:
-    """The lead or contact to enrol: 404 if the user may not see it, 403 if only read it.
-    Integrations (the sequencing tool) may enrol anyone they can name."""
+    """The lead or contact to enrol: 404 if the user may not see it, 403 if only read it."""
     person = find_person_by_id(user, data)
-    if user.role != Role.INTEGRATION:
-        check_editable(person, user)
+    check_editable(person, user)
     return person
 

@@ -117,7 +117,25 @@ class ContactSerializer(PersonSerializer):
         return account
 
 
+class VisibleAccountField(serializers.PrimaryKeyRelatedField):
+    """An account the caller may read, by id. One they may not read answers exactly as one
+    that does not exist, so ids cannot be probed."""
+
+    default_error_messages = {
+        "does_not_exist": "No account with id {pk_value} that you can see.",
+        "incorrect_type": "Give an account id (a whole number), not {data_type}.",
+    }
+
+    def get_queryset(self) -> Any:
+        request = self.context.get("request")
+        if request is None:  # the schema, with no one asking
+            return Account.objects.none()
+        return Account.objects.visible_to(request.user)
+
+
 class AccountSerializer(BlankChoicesMixin, serializers.ModelSerializer):
+    parent = VisibleAccountField(required=False, allow_null=True,
+                                 help_text="The parent account: one you can see, or null")
     employee_count = serializers.IntegerField(
         min_value=0, max_value=MAX_EMPLOYEES, required=False, allow_null=True
     )
@@ -173,7 +191,8 @@ class ActivitySerializer(ReusedFieldsMixin, serializers.ModelSerializer):
 
     class Meta:
         model = Activity
-        fields = ["id", "lead", "contact", "type", "occurred_at", "details", "source_system", "created_at"]
+        fields = ["id", "lead", "contact", "type", "occurred_at", "details", "source_system", "external_id",
+                  "created_at"]
 
 
 class ActivityFields(serializers.Serializer):
@@ -183,6 +202,10 @@ class ActivityFields(serializers.Serializer):
     occurred_at = serializers.DateTimeField(required=False)
     details = serializers.JSONField(required=False, default=dict, validators=[validate_details])
     source_system = serializers.CharField(max_length=50, required=False, allow_blank=True, default="")
+    external_id = serializers.CharField(
+        max_length=100, required=False, allow_blank=True, default="",
+        help_text="Your system's id for this activity, unique per source_system: sent again, it is the same "
+                  "activity (answered 200, counted once).")
 
     def validate_occurred_at(self, value: datetime) -> datetime:
         # A behaviour has already happened; a date far ahead would also overflow the

@@ -12,6 +12,7 @@ from .people import (
     Lead,
     Person,
     PersonQuerySet,
+    can_read,
 )
 from .queues import Queue
 from .sequences import Enrollment, EnrollmentQuerySet, Sequence, SequenceEvent, SequenceStep, StepType, Touch
@@ -34,5 +35,5 @@ __all__ = [
     "Activity", "ActivityQuerySet", "ActivityType", "BlockedDomain", "Cause", "Contact", "ContactQuerySet",
     "Enrollment", "EnrollmentQuerySet", "InitialSource", "Lead", "Person", "PersonQuerySet", "ProspectingStatus",
     "Queue", "RecycleReason", "Sequence", "SequenceEvent", "SequenceStep", "Status", "StatusChange", "StepType",
-    "Tombstone", "Touch", "UnqualifiedReason", "reason_label",
+    "Tombstone", "Touch", "UnqualifiedReason", "can_read", "reason_label",
 ]

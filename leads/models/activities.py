@@ -68,10 +68,13 @@ class Activity(models.Model):
     occurred_at = models.DateTimeField()
     details = models.JSONField(default=dict, blank=True)
     source_system = models.CharField(max_length=50, blank=True)
+    # The sending system's own id for the activity: sent again, it is the same activity.
+    external_id = models.CharField(max_length=100, blank=True, default="", db_default="")
     created_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = ActivityQuerySet.as_manager()
+    resent = False  # set by leads.services.record_activity when the external id was known
 
     class Meta:
         constraints = [
@@ -80,6 +83,8 @@ class Activity(models.Model):
                 | (Q(lead__isnull=True) & Q(contact__isnull=False)),
                 name="activity_one_person",
             ),
+            models.UniqueConstraint(fields=["source_system", "external_id"], condition=~Q(external_id=""),
+                                    name="activity_external_id"),
         ]
         indexes = [
             models.Index(fields=["lead", "occurred_at"], name="activity_lead"),

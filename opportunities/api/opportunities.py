@@ -18,7 +18,9 @@ from leads.api.filters import id_filter, user_param
 from opportunities import services
 from opportunities.models import Opportunity, Stage
 from sdrcrm.api.access import ScopedViewSetMixin
+from sdrcrm.api.concurrency import ETagMixin
 from sdrcrm.api.field_history import FieldHistoryMixin
+from sdrcrm.api.idempotency import idempotent
 from sdrcrm.errors import Refused
 from sdrcrm.models import User
 
@@ -63,7 +65,8 @@ class OpportunityFilter(django_filters.FilterSet):
         return queryset.filter(**{name: user_param(self.request.user, value, name)})
 
 
-class OpportunityViewSet(FieldHistoryMixin, ScopedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+class OpportunityViewSet(ETagMixin, FieldHistoryMixin, ScopedViewSetMixin, mixins.ListModelMixin,
+                         mixins.RetrieveModelMixin,
                          mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.GenericViewSet):
     """Opportunities you can see. Edits are PATCH (no PUT); stage moves are `POST {id}/stage/`."""
 
@@ -90,6 +93,7 @@ class OpportunityViewSet(FieldHistoryMixin, ScopedViewSetMixin, mixins.ListModel
                                                           by=self.request.user)
 
     @extend_schema(request=StageInput, responses=OpportunitySerializer)
+    @idempotent
     @action(detail=True, methods=["post"])
     def stage(self, request: Request, pk: str | None = None) -> Response:
         """Move the opportunity to another stage under the rules of docs/rules.md §4."""

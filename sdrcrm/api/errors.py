@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
 from rest_framework import status
@@ -25,6 +26,9 @@ def first_message(errors: Any) -> str:
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, RequestDataTooBig):  # a body sent without its length (chunked)
+        return Response({"detail": "The request body is too large; send a bulk request in smaller batches.",
+                         "errors": {}}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
     if isinstance(exc, Refused):
         return Response({"detail": exc.message, "errors": exc.errors}, status=exc.status)
     if isinstance(exc, RecursionError):
@@ -61,6 +65,7 @@ ERROR_RESPONSES = {
     "405": "Method not allowed here.",
     "406": "No acceptable representation (JSON is offered).",
     "409": "Conflicts with another change made at the same time; retry.",
+    "413": "The request body is larger than the API takes.",
     "415": "Unsupported request media type.",
     "429": "Throttled: retry after the time in the Retry-After header.",
 }

@@ -6,9 +6,27 @@ from __future__ import annotations
 
 import pytest
 
-from leads.models import Activity, ActivityType, Contact, InitialSource, Lead, Status, StatusChange
+from leads.models import (
+    Activity,
+    ActivityType,
+    Contact,
+    Enrollment,
+    InitialSource,
+    Lead,
+    SequenceEvent,
+    Status,
+    StatusChange,
+)
 from sdrcrm.models import Role
-from tests.factories import AccountFactory, ContactFactory, LeadFactory, TeamFactory, UserFactory
+from tests.factories import (
+    AccountFactory,
+    ContactFactory,
+    EnrollmentFactory,
+    LeadFactory,
+    SequenceFactory,
+    TeamFactory,
+    UserFactory,
+)
 from tests.leads.conftest import LEADS
 
 pytestmark = pytest.mark.django_db
@@ -287,6 +305,75 @@ def test_integration_records_an_activity_by_email_on_any_lead(api, sdr, integrat
 
     assert response.status_code == 201
     assert Activity.objects.get().lead == lead
+    # Accepted, and nothing said about a lead the integration may not read.
+    assert response.json() == {"id": Activity.objects.get().pk, "result": "accepted"}
+
+
+def test_integration_upserting_someone_elses_lead_learns_nothing_but_what_it_sent(api, sdr, integration):
+    lead = LeadFactory(owner=sdr, email="cfo@acme.com", phone="+1 555 0100", title="CFO")
+
+    response = api.as_user(integration).post(LEADS, {"email": "CFO@acme.com", "city": "Boston"}, format="json")
+
+    assert response.status_code == 200
+    assert response.json() == {"email": "CFO@acme.com", "city": "Boston", "id": lead.pk, "result": "updated"}
+    lead.refresh_from_db()
+    assert lead.city == "Boston" and lead.owner == sdr  # the update itself was made
+
+
+def test_integration_bulk_items_on_someone_elses_lead_answer_only_what_was_sent(api, sdr, integration):
+    theirs = LeadFactory(owner=sdr, email="cfo@acme.com", phone="+1 555 0100")
+
+    response = api.as_user(integration).post(f"{LEADS}bulk/", {"leads": [
+        {"email": "cfo@acme.com", "city": "Boston", "activities": [{"type": ActivityType.PRICING_PAGE_VISIT}]},
+        {"email": "new@acme.com", "last_name": "New", "initial_source": InitialSource.WEBCAST},
+    ]}, format="json")
+
+    assert response.status_code == 200
+    first, second = response.json()["results"]
+    assert first == {"index": 0, "email": "cfo@acme.com", "city": "Boston", "id": theirs.pk, "result": "updated"}
+    assert second["result"] == "created" and second["status"] == "raw"  # its own lead: the whole answer
+
+
+def test_integration_gets_404_recording_an_activity_by_id_on_a_lead_it_may_not_read(api, sdr, integration):
+    lead = LeadFactory(owner=sdr)
+
+    response = api.as_user(integration).post(
+        ACTIVITIES, {"lead": lead.pk, "type": ActivityType.PRICING_PAGE_VISIT}, format="json")
+
+    assert response.status_code == 404
+    assert not Activity.objects.exists()
+
+
+def test_integration_gets_404_enrolling_a_lead_it_may_not_read(api, sdr, integration):
+    lead = LeadFactory(owner=sdr, status="mql")
+    sequence = SequenceFactory()
+
+    response = api.as_user(integration).post("/api/v1/enrollments/", {"sequence": sequence.pk, "lead": lead.pk},
+                                             format="json")
+
+    assert response.status_code == 404
+    assert not Enrollment.objects.exists()
+
+
+def test_integration_gets_404_posting_an_event_on_an_enrolment_it_may_not_see(api, sdr, integration):
+    enrollment = EnrollmentFactory(lead=LeadFactory(owner=sdr))
+
+    response = api.as_user(integration).post(f"/api/v1/enrollments/{enrollment.pk}/events/",
+                                             {"kind": "replied"}, format="json")
+
+    assert response.status_code == 404
+    assert not SequenceEvent.objects.exists()
+
+
+def test_integration_posts_events_on_the_enrolments_it_made(api, integration):
+    lead = LeadFactory(owner=None, created_by=integration, status="mql")
+    enrollment = EnrollmentFactory(lead=lead, enrolled_by=integration)
+
+    response = api.as_user(integration).post(f"/api/v1/enrollments/{enrollment.pk}/events/",
+                                             {"kind": "step_completed", "step": 1}, format="json")
+
+    assert response.status_code == 202
+    assert SequenceEvent.objects.get().enrollment == enrollment
 
 
 # --- Sellers: their contacts and accounts, nobody's leads ---------------------------------
@@ -413,3 +500,24 @@ def test_patched_names_are_stored_capitalised(api, sdr):
     api.as_user(sdr).patch(lead_url(lead), {"last_name": "VAN DER BERG"}, format="json")
 
     assert Lead.objects.get(pk=lead.pk).last_name == "Van Der Berg"
+
+
+# --- Accounts point only at accounts the caller may see ------------------------------------
+
+
+def test_an_accounts_parent_must_be_an_account_the_caller_may_see(api, ae):
+    mine = AccountFactory(owner=ae)
+    hidden = AccountFactory(owner=UserFactory(role=Role.AE))
+    client = api.as_user(ae)
+
+    hidden_answer = client.patch(f"/api/v1/accounts/{mine.pk}/", {"parent": hidden.pk}, format="json")
+    missing_answer = client.patch(f"/api/v1/accounts/{mine.pk}/", {"parent": hidden.pk + 1000}, format="json")
+
+    assert hidden_answer.status_code == missing_answer.status_code == 400
+    # The same words for an account one may not see as for one that does not exist.
+    assert (hidden_answer.json()["errors"]["parent"][0].replace(str(hidden.pk), "N")
+            == missing_answer.json()["errors"]["parent"][0].replace(str(hidden.pk + 1000), "N"))
+    mine.refresh_from_db()
+    assert mine.parent is None
+    own_parent = AccountFactory(owner=ae)
+    assert client.patch(f"/api/v1/accounts/{mine.pk}/", {"parent": own_parent.pk}, format="json").status_code == 200

@@ -406,3 +406,14 @@ def test_a_bad_lead_list_filter_is_refused_naming_it(sdr_api, cto_lead, query, f
 )
 def test_a_bad_filter_on_other_lists_is_refused_naming_it(sdr_api, url, field):
     assert_refused(sdr_api.get(url), field)
+
+
+def test_a_body_over_the_limit_answers_413_json_and_writes_nothing(api, integration, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 2_000
+    body = '{"leads": [' + ",".join(f'{{"email": "a{n}@firm.com", "last_name": "Doe"}}' for n in range(100)) + "]}"
+
+    response = api.as_user(integration).generic("POST", "/api/v1/leads/bulk/", body, content_type="application/json")
+
+    assert response.status_code == 413 and response["Content-Type"] == "application/json"
+    assert "the API takes at most 2,000 bytes" in response.json()["detail"]
+    assert not Lead.objects.exists()

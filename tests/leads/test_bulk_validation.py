@@ -83,7 +83,7 @@ def test_each_activity_gets_its_own_default_details():
     validator = ItemValidator(ActivityFields())
     first, second = (validator.run_validation({"type": ActivityType.CALL}) for _ in range(2))
 
-    assert first == {"type": "call", "details": {}, "source_system": ""}
+    assert first == {"type": "call", "details": {}, "source_system": "", "external_id": ""}
     first["details"]["x"] = 1
     assert second["details"] == {}
 

@@ -276,7 +276,7 @@ def test_a_posted_event_is_applied_once_the_request_commits(api, sdr, django_cap
 
 
 def test_the_same_external_id_posted_twice_answers_the_same_event(api, integration):
-    enrollment = EnrollmentFactory()
+    enrollment = EnrollmentFactory(enrolled_by=integration)
     client = api.as_user(integration)
     body = {"kind": "replied", "external_id": "outreach-42"}
 
@@ -287,11 +287,14 @@ def test_the_same_external_id_posted_twice_answers_the_same_event(api, integrati
     assert SequenceEvent.objects.count() == 1
 
 
-def test_the_sequencing_tool_reports_events_on_any_enrolment(api, integration, sdr):
-    enrollment = EnrollmentFactory(lead__owner=sdr)
-    response = api.as_user(integration).post(events_url(enrollment), {"kind": "bounced"}, format="json")
-    assert response.status_code == 202
-    assert SequenceEvent.objects.filter(enrollment=enrollment, kind="bounced").exists()
+def test_the_sequencing_tool_reports_events_only_on_enrolments_it_may_see(api, integration, sdr):
+    theirs = EnrollmentFactory(lead__owner=sdr)
+    its_own = EnrollmentFactory(lead__owner=sdr, enrolled_by=integration)
+    client = api.as_user(integration)
+
+    assert client.post(events_url(theirs), {"kind": "bounced"}, format="json").status_code == 404
+    assert client.post(events_url(its_own), {"kind": "bounced"}, format="json").status_code == 202
+    assert list(SequenceEvent.objects.values_list("enrollment", "kind")) == [(its_own.pk, "bounced")]
 
 
 @pytest.mark.parametrize(("body", "message"), [

@@ -30,6 +30,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -321,3 +322,40 @@ def test_killing_a_pool_child_loses_and_doubles_no_event(workers: Workers) -> No
     assert len(children_of(worker.pid)) == 2
     assert_applied_exactly_once(event_ids, lead_ids)
     assert recovery < RECOVERY_BOUND
+
+
+def route_to(queue: str | None) -> None:
+    """Send apply_sequence_event to `queue` (None: back to the default), also where the
+    app has already built its router (it caches the routes of its first send)."""
+    app.conf.task_routes = {"leads.tasks.apply_sequence_event": {"queue": queue}} if queue else None
+    app.amqp.flush_routes()
+    app.amqp.__dict__.pop("router", None)
+
+
+def test_an_event_whose_message_a_dying_worker_popped_is_applied_within_two_minutes(workers: Workers) -> None:
+    """kombu's Redis transport pops a message before it records it as unacked: a worker
+    killed between the two loses it, and no visibility timeout brings it back. The
+    `sequence_events` job (every minute) enqueues events unapplied after
+    SEQUENCE_EVENT_REQUEUE_AFTER_SECONDS (60): at most two minutes in all."""
+    from sdrcrm.jobs import run_job
+
+    event_ids, lead_ids = make_batch(1)
+    route_to(workers.queue)
+    try:
+        enqueue(event_ids, workers.queue)
+        assert workers.broker.rpop(workers.queue) is not None  # the dying worker's pop: the message is gone
+        lost_at = time.monotonic()
+        assert pending(workers) == 0
+        workers.start(SHORT_VISIBILITY)
+
+        # The job's next run, a minute on (beat runs it every minute).
+        later = timezone.now() + timedelta(seconds=settings.SEQUENCE_EVENT_REQUEUE_AFTER_SECONDS + 1)
+        assert run_job("sequence_events", later).counts == {"requeued": 1}
+        wait_for(lambda: applied(event_ids) == 1, 60, "the re-enqueued event to be applied", workers)
+    finally:
+        route_to(None)
+
+    assert time.monotonic() - lost_at < 120
+    assert_applied_exactly_once(event_ids, lead_ids)
+    schedule = settings.CELERY_BEAT_SCHEDULE["sequence_events"]["schedule"]
+    assert schedule.minute == set(range(60)) and settings.SEQUENCE_EVENT_REQUEUE_AFTER_SECONDS <= 60

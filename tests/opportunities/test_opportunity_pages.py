@@ -330,12 +330,21 @@ def test_a_bad_iacv_on_the_new_opportunity_form_is_a_message(client, sdr):
     assert not Opportunity.objects.filter(account=account).exists()
 
 
-def test_an_integration_cannot_open_one_and_an_invisible_account_is_404(client, integration):
+def test_an_integration_cannot_open_one_from_the_pages(client, integration):
+    # Integration users work through the API: every page answers them 403.
     account = AccountFactory(created_by=integration)
     client.force_login(integration)
-    client.post(f"/opportunities/new/{account.pk}/", {"stage": "pre_opportunity"})
+    assert client.post(f"/opportunities/new/{account.pk}/", {"stage": "pre_opportunity"}).status_code == 403
     assert not Opportunity.objects.filter(account=account).exists()
-    assert client.post(f"/opportunities/new/{AccountFactory().pk}/", {"stage": "pre_opportunity"}).status_code == 404
+    assert client.post(f"/opportunities/new/{AccountFactory().pk}/", {"stage": "pre_opportunity"}).status_code == 403
+
+
+def test_an_account_one_may_not_see_is_404_on_the_new_opportunity_page(client):
+    seller = UserFactory(role="ae")
+    someone_elses = AccountFactory(owner=UserFactory(role="ae"))  # sellers see the accounts they own
+    client.force_login(seller)
+    assert client.post(f"/opportunities/new/{someone_elses.pk}/", {"stage": "pending_acceptance"}).status_code == 404
+    assert not Opportunity.objects.exists()
 
 
 def test_a_255_character_account_name_still_gives_a_default_name_that_fits(client, sdr):

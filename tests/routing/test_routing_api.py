@@ -64,8 +64,8 @@ def test_territory_csv_dry_run_reports_every_problem_and_writes_nothing(api, ops
            "Ghost,emea,,DE ZZ,,nobody,\n"
     response = api.as_user(ops).post("/api/v1/routing/territories/import/",
                                      {"file": csv_file(body), "dry_run": "true"}, format="multipart")
-    assert response.status_code == 400
-    problems = {e["row"]: set(e["errors"]) for e in response.json()["errors"]}
+    assert response.status_code == 400 and "2 rows of the file have errors" in response.json()["detail"]
+    problems = {e["row"]: set(e["errors"]) for e in response.json()["errors"]["rows"]}
     assert problems == {3: {"region"}, 4: {"countries", "sdr"}}
     assert not Territory.objects.exists()
 

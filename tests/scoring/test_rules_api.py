@@ -86,3 +86,63 @@ def test_the_key_and_type_of_a_rule_cannot_be_changed(api, ops):
     api.as_user(ops).patch(f"/api/v1/scoring/rules/{target.pk}/", {"key": "x", "activity_type": "call"},
                            format="json")
     assert (rule(target.key).key, rule(target.key).activity_type) == (target.key, "pricing_page_visit")
+
+
+# --- The re-score keeps its progress: batches, and a lost task sent again -----------------------
+
+
+def test_the_rescore_goes_in_batches_and_records_how_far_it_got(api, ops, monkeypatch,
+                                                                django_capture_on_commit_callbacks):
+    from scoring import tasks
+
+    monkeypatch.setattr(tasks, "RESCORE_BATCH", 2)
+    leads = [LeadFactory(title="Analyst", email=f"p{n}@acme.com") for n in range(5)]
+    for lead in leads:
+        services.record_activity(lead, "pricing_page_visit")
+    target = rule("activity-pricing-page-visit")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        api.as_user(ops).patch(f"/api/v1/scoring/rules/{target.pk}/", {"points": 95}, format="json")
+
+    change = ScoringRuleChange.objects.get(rule=target)
+    assert change.rescored_at is not None and change.rescored_through == max(lead.pk for lead in leads)
+    assert set(Lead.objects.filter(pk__in=[lead.pk for lead in leads]).values_list("status", flat=True)) == {
+        Status.MQL}
+
+
+def test_a_rescore_whose_task_was_lost_is_sent_again_by_the_rescores_job(api, ops, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from sdrcrm.jobs import run_job
+
+    lead = LeadFactory(title="Analyst", email="a@acme.com")
+    services.record_activity(lead, "pricing_page_visit")
+    target = rule("activity-pricing-page-visit")
+    # No on-commit callbacks run here: the task is lost, as with a worker killed after the pop.
+    api.as_user(ops).patch(f"/api/v1/scoring/rules/{target.pk}/", {"points": 95}, format="json")
+    change = ScoringRuleChange.objects.get(rule=target)
+    assert change.rescored_at is None and Lead.objects.get(pk=lead.pk).status != Status.MQL
+
+    assert run_job("rescores", timezone.now()).counts == {"requeued": 0}  # not stalled yet
+    later = timezone.now() + timedelta(seconds=settings.RESCORE_REQUEUE_AFTER_SECONDS + 1)
+    assert run_job("rescores", later).counts == {"requeued": 1}
+
+    change.refresh_from_db()
+    assert change.rescored_at is not None and Lead.objects.get(pk=lead.pk).status == Status.MQL
+
+
+def test_a_batch_sent_twice_is_not_done_twice(api, ops):
+    from leads import lifecycle
+
+    lead = LeadFactory(title="Analyst", email="a@acme.com")
+    services.record_activity(lead, "pricing_page_visit")
+    target = rule("activity-pricing-page-visit")
+    api.as_user(ops).patch(f"/api/v1/scoring/rules/{target.pk}/", {"points": 95}, format="json")
+    change = ScoringRuleChange.objects.get(rule=target)
+
+    assert lifecycle.rescore_change_batch(change.pk, 10) is False  # done
+    entries = ScoreEntry.objects.count()
+    assert lifecycle.rescore_change_batch(change.pk, 10) is False  # the duplicate: nothing left to do
+    assert ScoreEntry.objects.count() == entries

@@ -113,7 +113,7 @@ def test_a_taken_email_raises_the_integrity_error_bulk_ingest_falls_back_on(inte
 
 def test_new_row_builds_what_the_model_builds_and_refuses_a_missing_column():
     values = dict(lead_id=None, contact_id=None, type="pricing_page_visit", occurred_at=timezone.now(),
-                  details={"a": 1}, source_system="web", created_by_id=None, created_at=None)
+                  details={"a": 1}, source_system="web", external_id="", created_by_id=None, created_at=None)
     made = new_row(Activity, **values)
     expected = Activity(**values)
     assert [getattr(made, f.attname) for f in Activity._meta.concrete_fields] == \

@@ -10,42 +10,7 @@ from django.conf import settings as django_settings
 from django.urls import reverse
 
 from sdrcrm.middleware import AbsoluteSessionTimeoutMiddleware
-from sdrcrm.models import User
-from tests.factories import PASSWORD, UserFactory
-
-
-@pytest.mark.django_db
-def test_failed_logins_lock_the_account_even_with_the_right_password_after(client, settings):
-    settings.LOGIN_MAX_FAILURES = 3
-    user = UserFactory()
-    for _ in range(3):
-        response = client.post(reverse("login"), {"username": user.username, "password": "wrong"})
-        assert response.status_code == 200  # the form again, with an error
-    user.refresh_from_db()
-    assert user.locked_until is not None
-
-    client.post(reverse("login"), {"username": user.username, "password": PASSWORD})
-    assert "_auth_user_id" not in client.session
-
-
-@pytest.mark.django_db
-def test_lockout_applies_to_the_api_token_endpoint_too(api, settings):
-    settings.LOGIN_MAX_FAILURES = 2
-    user = UserFactory()
-    for _ in range(2):
-        api.post("/api/v1/auth/token/", {"username": user.username, "password": "nope"})
-    response = api.post("/api/v1/auth/token/", {"username": user.username, "password": PASSWORD})
-    assert response.status_code == 400
-    assert "token" not in response.json()
-
-
-@pytest.mark.django_db
-def test_a_good_login_resets_the_failure_counter(client, settings):
-    settings.LOGIN_MAX_FAILURES = 3
-    user = UserFactory()
-    client.post(reverse("login"), {"username": user.username, "password": "wrong"})
-    client.post(reverse("login"), {"username": user.username, "password": PASSWORD})
-    assert User.objects.get(pk=user.pk).failed_logins == 0
+from tests.factories import UserFactory
 
 
 @pytest.mark.django_db
@@ -121,3 +86,24 @@ def test_healthz_is_503_when_the_broker_is_down(client, monkeypatch):
     response = client.get("/healthz")
     assert response.status_code == 503
     assert response.json()["broker"].startswith("error")
+
+
+@pytest.mark.django_db
+def test_integration_users_cannot_sign_in_to_the_pages(client, integration):
+    from tests.factories import PASSWORD
+
+    response = client.post(reverse("login"), {"username": integration.username, "password": PASSWORD})
+
+    assert "Integration users work through the API with a token" in response.content.decode()
+    assert "_auth_user_id" not in client.session
+
+
+@pytest.mark.django_db
+def test_pages_refuse_an_integration_users_session_but_the_api_serves_it(client, integration):
+    client.force_login(integration)
+
+    page = client.get("/leads/")
+    api = client.get("/api/v1/users/me/")
+
+    assert page.status_code == 403 and "Integration users work through the API" in page.content.decode()
+    assert api.status_code == 200

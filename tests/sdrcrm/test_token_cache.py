@@ -11,17 +11,16 @@ import sys
 import pytest
 from django.conf import settings as django_settings
 from django.core.cache import cache
-from rest_framework.authtoken.models import Token
 
 from sdrcrm.authentication import cache_key
-from sdrcrm.models import Role
+from sdrcrm.models import ApiToken, Role
 
 pytestmark = pytest.mark.django_db
 ME = "/api/v1/users/me/"
 
 
 def token_queries(queries) -> int:
-    return sum('"authtoken_token"' in q["sql"] for q in queries)
+    return sum('"sdrcrm_apitoken"' in q["sql"] for q in queries)
 
 
 @pytest.fixture(autouse=True)
@@ -50,7 +49,7 @@ def test_without_a_cache_time_every_request_reads_the_token(api, sdr, settings, 
 def test_a_deleted_token_is_refused_at_once(api, sdr):
     client = api.as_user(sdr)
     assert client.get(ME).status_code == 200
-    Token.objects.get(user=sdr).delete()
+    ApiToken.objects.get(user=sdr).delete()
     assert client.get(ME).status_code == 401
 
 
@@ -73,17 +72,18 @@ def test_a_changed_user_is_seen_at_once(api, sdr):
 def test_the_cache_holds_neither_the_token_nor_the_password_hash(api, sdr):
     client = api.as_user(sdr)
     assert client.get(ME).status_code == 200
-    key = Token.objects.get(user=sdr).key
-    cached = cache.get(cache_key(key))
-    assert cached is not None and cached.pk == sdr.pk
-    assert key not in cache_key(key)
-    assert "password" not in cached.__dict__
+    token = ApiToken.objects.get(user=sdr)
+    key = api._credentials["HTTP_AUTHORIZATION"].split()[1]
+    cached = cache.get(cache_key(token.digest))
+    assert cached is not None and cached[0].pk == sdr.pk and cached[1] == token.expiry
+    assert key not in cache_key(token.digest)  # keyed by the token's hash
+    assert "password" not in cached[0].__dict__
     assert key.encode() not in pickle.dumps(cached)
     assert sdr.password.encode() not in pickle.dumps(cached)
 
 
 def test_an_unknown_token_is_refused(api):
-    api.credentials(HTTP_AUTHORIZATION="Token " + "0" * 40)
+    api.credentials(HTTP_AUTHORIZATION="Token " + "0" * 64)
     assert api.get(ME).status_code == 401
 
 

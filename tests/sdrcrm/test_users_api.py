@@ -5,9 +5,9 @@ token or a session gets in."""
 from __future__ import annotations
 
 import pytest
-from rest_framework.authtoken.models import Token
+from knox.crypto import hash_token
 
-from sdrcrm.models import Role, Team, User
+from sdrcrm.models import ApiToken, Role, Team, User
 from tests.factories import PASSWORD, TeamFactory
 
 pytestmark = pytest.mark.django_db
@@ -276,7 +276,7 @@ def test_good_credentials_get_a_token_that_authenticates(api, sdr):
 
     assert response.status_code == 200
     token = response.json()["token"]
-    assert token == Token.objects.get(user=sdr).key
+    assert ApiToken.objects.get(user=sdr).digest == hash_token(token)  # stored as its hash only
     api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     assert api.get(f"{USERS}me/").json()["username"] == sdr.username
 
@@ -300,7 +300,7 @@ def test_bad_credentials_get_no_token(api, sdr, credentials):
     assert response.status_code == 400
     assert response.json()["detail"]
     assert "token" not in response.json()
-    assert not Token.objects.exists()
+    assert not ApiToken.objects.exists()
 
 
 def test_an_inactive_user_gets_no_token(api, sdr):
@@ -310,7 +310,7 @@ def test_an_inactive_user_gets_no_token(api, sdr):
     response = api.post(TOKEN, {"username": sdr.username, "password": PASSWORD}, format="json")
 
     assert response.status_code == 400
-    assert not Token.objects.exists()
+    assert not ApiToken.objects.exists()
 
 
 @pytest.mark.parametrize("body", ['{"username": ', "[]"], ids=["malformed", "array"])
