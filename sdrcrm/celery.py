@@ -1,13 +1,16 @@
 """The Celery app, and `enqueue()`, by which services hand work to a worker."""
 
+import logging
 import os
 from typing import Any
 
 from celery import Celery
 from django.db import transaction
+from kombu.exceptions import OperationalError
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sdrcrm.settings")
 
+log = logging.getLogger(__name__)
 app = Celery("sdrcrm")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
@@ -36,8 +39,18 @@ def enqueue(task: str, *args: Any, on_commit: bool = True) -> None:
     `ready()` imports its task module, so the name is known in every process; an unknown
     name fails here, at once, with a KeyError naming it.
     """
-    send = app.tasks[task].delay
+    task_object = app.tasks[task]
+
+    def send() -> None:
+        try:
+            task_object.delay(*args)
+        except OperationalError as exc:
+            # The broker is down. The work is not lost: what it would do is stored (a
+            # sequence event unapplied, a re-score's progress), and the jobs that look for
+            # stranded work send it again once the broker is back.
+            log.warning("%s%r not enqueued, the broker is not answering: %s", task, args, exc)
+
     if on_commit:
-        transaction.on_commit(lambda: send(*args))
+        transaction.on_commit(send)
     else:
-        send(*args)
+        send()

@@ -181,6 +181,10 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Outside production, whitenoise serves the files from where they are (no collectstatic
+# needed for the demo, a test server or gunicorn on a laptop); production serves the
+# collected, hashed copies.
+WHITENOISE_USE_FINDERS = not PRODUCTION
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "var" / "static")))
 if not PRODUCTION:
     STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns on every request otherwise
@@ -242,7 +246,10 @@ API_ANON_THROTTLE_RATE = env.str("API_ANON_THROTTLE_RATE", default="120/minute")
 # --- Cache (throttling, API token users) ------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    # Fails open (sdrcrm/cache.py): a Redis outage costs cache misses, not errors; the short
+    # timeouts keep a request from hanging on a Redis that does not answer.
+    CACHES = {"default": {"BACKEND": "sdrcrm.cache.ResilientRedisCache", "LOCATION": REDIS_URL,
+                          "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}}}
 else:
     # The embedded default runs web, worker and beat on one machine: a cache in files is
     # shared by all of them, so a token revoked (or a throttle counted) in one process is
@@ -299,6 +306,11 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # after the visibility timeout: stop it rather than finish it twice (Celery 6's default).
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_TASK_SERIALIZER = "json"
+# Nothing reads task results (what a task did is in the database: an event's result, a
+# job run's counts). Sending a task that keeps its result subscribes the sender to the
+# result store, and a Redis outage leaves that subscription broken for good (Celery asks
+# for the process to be restarted): so results are off unless a caller asks for one.
+CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_EXPIRES = 3600
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(CELERY_DATA_DIR / "beat-schedule")
@@ -367,8 +379,10 @@ ROUTING_THRESHOLD = env.int("ROUTING_THRESHOLD", default=50)
 ACTIVE_WINDOW_DAYS = env.int("ACTIVE_WINDOW_DAYS", default=60)
 JOB_BATCH_SIZE = env.int("JOB_BATCH_SIZE", default=5000)
 # A job run still "running" this long after it started is taken to have died with its
-# worker; the task redelivered for its slot runs it again. Longer than any job takes.
-JOB_STALE_AFTER_SECONDS = env.int("JOB_STALE_AFTER_SECONDS", default=900)
+# worker; the task redelivered for its slot runs it again. Longer than any job takes (a
+# minute at 1M leads), and shorter than the visibility timeout (600 s), after which Redis
+# redelivers a killed worker's task: the redelivered task must find the run stale.
+JOB_STALE_AFTER_SECONDS = env.int("JOB_STALE_AFTER_SECONDS", default=300)
 # A sequence event not applied this long after it arrived may have lost its task (kombu's
 # Redis transport drops a message when a worker dies at one exact moment, and a killed
 # worker's tasks come back only after the visibility timeout): the `sequence_events` job

@@ -26,6 +26,7 @@ from .api.users import ApiTokenViewSet, TeamViewSet, TokenView, UserViewSet
 from .forms import LoginForm
 
 handler404 = views.not_found
+handler500 = views.server_error
 
 router = DefaultRouter()
 router.register("users", UserViewSet)

@@ -1,12 +1,16 @@
 from __future__ import annotations
 
+import sys
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db import connection
+from django.db import InterfaceError, connection
+from django.db import OperationalError as DatabaseOperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.views import defaults
 from django.views.decorators.http import require_GET, require_POST
 from django.views.defaults import page_not_found
 from rest_framework.exceptions import ValidationError
@@ -98,6 +102,32 @@ def job_runs(request: HttpRequest) -> HttpResponse:
         "latest": jobs.latest_runs(), "runs": rows, "next_cursor": next_cursor, "name": name, "state": state,
         "job_names": sorted(jobs.JOBS), "states": JobRun.State.choices,
     })
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """500, or 503 when the database does not answer (restarting, failing over): JSON under
+    /api/ with Retry-After, so clients retry instead of giving up; a plain page elsewhere,
+    made without the database. Django calls this inside its handling of the exception."""
+    error = sys.exc_info()[1]
+    unavailable = isinstance(error, (DatabaseOperationalError, InterfaceError))
+    if request.path.startswith("/api/"):
+        if unavailable:
+            response = JsonResponse({"detail": "The database is not answering; nothing was written. Retry in a few "
+                                               "seconds.", "errors": {}}, status=503)
+            response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+            return response
+        return JsonResponse({"detail": "Something went wrong on our side; it is logged.", "errors": {}}, status=500)
+    if unavailable:
+        response = HttpResponse(UNAVAILABLE_PAGE, status=503, content_type="text/html; charset=utf-8")
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
+    return defaults.server_error(request)
+
+
+RETRY_AFTER_SECONDS = 5
+UNAVAILABLE_PAGE = ("<!doctype html><title>Back in a moment · SDR CRM</title><h1>Back in a moment</h1>"
+                    "<p>The database is not answering; nothing you sent was lost half-way. Try again in a few "
+                    "seconds.</p>")
 
 
 def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:

@@ -21,9 +21,9 @@ from django.db import close_old_connections
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.renderers import OpenApiJsonRenderer
 from hypothesis import HealthCheck, settings
-from django.test import Client
 from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance
 
+from sdrcrm.authentication import CachedTokenAuthentication
 from sdrcrm.models import ApiToken, Role
 from sdrcrm.wsgi import application
 from tests.factories import LeadFactory, UserFactory
@@ -51,8 +51,10 @@ def token(request, db, keep_the_test_connection) -> str:
     caller = sdr if request.param == Role.SDR else UserFactory(role=request.param)
     LeadFactory(owner=sdr, created_by=caller)  # something for the id-taking operations to find
     secret = ApiToken.objects.create(user=caller, name="fuzz")[1]
-    # The token works: the answers below are the operations', not a wall of 401s.
-    assert Client().get("/api/v1/users/me/", HTTP_AUTHORIZATION=f"Token {secret}").status_code == 200
+    # The token works: the answers below are the operations', not a wall of 401s. (Asked of
+    # the authentication itself: Django's test client would reconnect the signal handlers
+    # keep_the_test_connection took away.)
+    assert CachedTokenAuthentication().authenticate_credentials(secret.encode())[0] == caller
     return secret
 
 

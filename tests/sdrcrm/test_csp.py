@@ -133,3 +133,11 @@ def test_the_stylesheet_and_the_script_are_served_from_this_site(client, sdr):
     assert '<script src="/static/js/app.js" defer></script>' in html
     for path in ("css/app.css", "js/app.js", "css/swagger-ui-page.css"):
         assert finders.find(path) == str(Path(settings.BASE_DIR, "static", path))
+
+
+def test_the_stylesheet_is_served_without_collectstatic_outside_production(client, settings):
+    # The demo and a laptop's gunicorn run with DEBUG off and nothing collected: whitenoise
+    # serves the files from where they are (WHITENOISE_USE_FINDERS).
+    assert settings.DEBUG is False and settings.WHITENOISE_USE_FINDERS is True
+    response = client.get("/static/css/app.css")
+    assert response.status_code == 200 and b".login-form" in b"".join(response.streaming_content)

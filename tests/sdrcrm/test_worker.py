@@ -50,7 +50,7 @@ def test_a_real_worker_runs_the_active_passive_job(worker):
     ended = LeadFactory(is_passive=False, active_until=now - timedelta(minutes=5))
     still_active = LeadFactory(is_passive=False, active_until=now + timedelta(days=3))
 
-    result = run_job_task.apply_async(args=("active_passive", now.isoformat()), queue=worker)
+    result = run_job_task.apply_async(args=("active_passive", now.isoformat()), queue=worker, ignore_result=False)
     outcome = result.get(timeout=60)
 
     assert outcome["state"] == JobRun.State.SUCCEEDED
