@@ -49,8 +49,16 @@ def pg_bin(name: str) -> str | None:
     return found
 
 
+def runuser() -> str | None:
+    """runuser, which lets root start PostgreSQL as the postgres user (often in /usr/sbin,
+    which a minimal PATH leaves out)."""
+    return shutil.which("runuser") or next((path for path in ("/usr/sbin/runuser", "/sbin/runuser")
+                                            if os.path.exists(path)), None)
+
+
 def require_failure_stack() -> None:
-    programs = bool(pg_bin("initdb")) and bool(shutil.which("redis-server"))
+    programs = (bool(pg_bin("initdb")) and bool(shutil.which("redis-server"))
+                and (os.geteuid() != 0 or bool(runuser())))
     require(on_postgres() and bool(settings.REDIS_URL) and programs,
             "CI must run the failure tests: PostgreSQL (with initdb and pg_ctl), Redis and redis-server",
             "needs DATABASE_URL=postgres://…, REDIS_URL and the initdb, pg_ctl and redis-server programs")
@@ -71,7 +79,7 @@ class Postgres:
     def _run(self, *args: str) -> None:
         command = list(args)
         if os.geteuid() == 0:
-            command = ["runuser", "-u", "postgres", "--", *command]
+            command = [runuser() or "runuser", "-u", "postgres", "--", *command]
         subprocess.run(command, check=True, capture_output=True, timeout=120)
 
     def init(self) -> None:
