@@ -146,7 +146,7 @@ def record_activity(
     now = now or timezone.now()
     if isinstance(person, Lead) and person.converted_to_id is not None:
         raise Refused("This lead was converted; record activities on its contact.", field="lead")
-    row = Activity(**{person.PERSON_FIELD: person}, type=type, occurred_at=occurred_at or now,
+    activity = Activity(**{person.PERSON_FIELD: person}, type=type, occurred_at=occurred_at or now,
                    details=dict(details or {}), source_system=source_system, external_id=external_id, created_by=by)
     if external_id:
         known = Activity.objects.filter(source_system=source_system, external_id=external_id).first()
@@ -154,12 +154,11 @@ def record_activity(
             return _resent(known, person)
         try:
             with transaction.atomic():  # a savepoint only where the unique index can refuse
-                row.save(force_insert=True)
+                activity.save(force_insert=True)
         except IntegrityError:  # the same external id, sent twice at once: the twin stored it
             return _resent(Activity.objects.get(source_system=source_system, external_id=external_id), person)
     else:
-        row.save(force_insert=True)
-    activity = row
+        activity.save(force_insert=True)
     if isinstance(person, Lead) and type in sla.FOLLOW_UP_TYPES and (person.sla_due_at or person.sla_breached_at):
         routing.stop_sla_clock(person)  # docs/rules.md §2: the follow-up the SLA asks for
     score_and_advance(person, new_types={type}, now=now)

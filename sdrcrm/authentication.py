@@ -23,9 +23,11 @@ from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 from knox.auth import TokenAuthentication
 from knox.crypto import hash_token
+from knox.settings import CONSTANTS
 from rest_framework import exceptions
 from rest_framework.request import Request
 
+from .auth import client_address
 from .models import ApiToken, User
 from .throttling import hit
 
@@ -40,7 +42,7 @@ class CachedTokenAuthentication(TokenAuthentication):
         try:
             return super().authenticate(request)
         except exceptions.AuthenticationFailed:
-            wait = hit(f"bad-token:{request.META.get('REMOTE_ADDR', 'unknown')}", settings.API_ANON_THROTTLE_RATE)
+            wait = hit(f"bad-token:{client_address(request)}", settings.API_ANON_THROTTLE_RATE)
             if wait is not None:
                 raise exceptions.Throttled(wait) from None
             raise
@@ -51,7 +53,7 @@ class CachedTokenAuthentication(TokenAuthentication):
         seconds = settings.API_TOKEN_CACHE_SECONDS
         cached: tuple[User, datetime | None] | None = cache.get(cache_key(digest)) if seconds else None
         if cached is None:
-            found = (ApiToken.objects.filter(digest=digest, token_key=key[:15])
+            found = (ApiToken.objects.filter(digest=digest, token_key=key[:CONSTANTS.TOKEN_KEY_LENGTH])
                      .select_related("user").defer("user__password").first())
             if found is None:
                 raise exceptions.AuthenticationFailed("Invalid token.")
@@ -67,7 +69,7 @@ class CachedTokenAuthentication(TokenAuthentication):
         if not user.is_active:
             raise exceptions.AuthenticationFailed("User inactive or deleted.")
         # request.auth: the token as knox gives it (its digest identifies it; not saved).
-        return user, ApiToken(digest=digest, token_key=key[:15], user=user, expiry=expiry)
+        return user, ApiToken(digest=digest, token_key=key[:CONSTANTS.TOKEN_KEY_LENGTH], user=user, expiry=expiry)
 
 
 def forget_token(sender: Any, instance: ApiToken, **kwargs: Any) -> None:

@@ -13,7 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from leads import bulk, lifecycle, people, services, spam
-from leads.models import Lead, can_read
+from leads.models import Lead, can_read, readable_ids
 from routing.api import RoutingDecisionSerializer, RoutingExplanationSerializer
 from scoring import services as scoring
 from scoring.api import ScoreExplanationSerializer
@@ -135,11 +135,12 @@ class LeadViewSet(ETagMixin, ConvertActionMixin, MergeActionsMixin, FieldHistory
                 items.append((index, item))
         outcomes = bulk.ingest_batch([item for _, item in items], by=request.user)
         sent = batch.validated_data["leads"]
+        readable = readable_ids([outcome.lead for outcome in outcomes if outcome.lead is not None], request.user)
         for (index, _), outcome in zip(items, outcomes, strict=True):
             if outcome.lead is None:
                 results[index] = {"index": index, "result": "rejected", "detail": outcome.detail,
                                   "errors": outcome.errors}
-            elif not can_read(outcome.lead, request.user):
+            elif outcome.lead.pk not in readable:
                 results[index] = {"index": index, **receipt(sent[index], outcome.lead, outcome.result)}
             else:
                 results[index] = {"index": index, "result": outcome.result, **bulk_result(outcome.lead)}

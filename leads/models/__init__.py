@@ -13,6 +13,7 @@ from .people import (
     Person,
     PersonQuerySet,
     can_read,
+    readable_ids,
 )
 from .queues import Queue
 from .sequences import Enrollment, EnrollmentQuerySet, Sequence, SequenceEvent, SequenceStep, StepType, Touch
@@ -35,5 +36,5 @@ __all__ = [
     "Activity", "ActivityQuerySet", "ActivityType", "BlockedDomain", "Cause", "Contact", "ContactQuerySet",
     "Enrollment", "EnrollmentQuerySet", "InitialSource", "Lead", "Person", "PersonQuerySet", "ProspectingStatus",
     "Queue", "RecycleReason", "Sequence", "SequenceEvent", "SequenceStep", "Status", "StatusChange", "StepType",
-    "Tombstone", "Touch", "UnqualifiedReason", "can_read", "reason_label",
+    "Tombstone", "Touch", "UnqualifiedReason", "can_read", "readable_ids", "reason_label",
 ]

@@ -103,6 +103,15 @@ def can_read(person: Person, user: User) -> bool:
     return type(person).objects.visible_to(user).filter(pk=person.pk).exists()
 
 
+def readable_ids(people: list[Person], user: User) -> set[int]:
+    """The ids of `people` (all of one model) that `user` may read: `can_read` for many,
+    in a fixed number of queries however many there are."""
+    if user.is_ops or user.role == "integration" or not people:
+        return {person.pk for person in people if can_read(person, user)}
+    model = type(people[0])
+    return set(model.objects.visible_to(user).filter(pk__in=[p.pk for p in people]).values_list("pk", flat=True))
+
+
 class ContactQuerySet(PersonQuerySet):
     def _visible_to_seller(self, user: User) -> PersonQuerySet:
         return self.filter(Q(owner=user) | Q(account__owner=user))

@@ -521,3 +521,19 @@ def test_an_accounts_parent_must_be_an_account_the_caller_may_see(api, ae):
     assert mine.parent is None
     own_parent = AccountFactory(owner=ae)
     assert client.patch(f"/api/v1/accounts/{mine.pk}/", {"parent": own_parent.pk}, format="json").status_code == 200
+
+
+@pytest.mark.parametrize("role", ["sdr", "manager", "ops", "integration", "sal"])
+def test_readable_ids_agrees_with_can_read_in_two_queries_at_most(role, sdr, manager, ops, integration, team,
+                                                                 django_assert_max_num_queries):
+    from leads.models import can_read, readable_ids
+
+    user = {"sdr": sdr, "manager": manager, "ops": ops, "integration": integration,
+            "sal": UserFactory(role=Role.SAL)}[role]
+    leads = [LeadFactory(owner=sdr), LeadFactory(owner=UserFactory(role=Role.SDR, team=TeamFactory())),
+             LeadFactory(owner=None, created_by=integration), LeadFactory(owner=user)]
+
+    with django_assert_max_num_queries(2):  # a manager's teams, then the leads: not one per lead
+        found = readable_ids(leads, user)
+
+    assert found == {lead.pk for lead in leads if can_read(lead, user)}
