@@ -125,17 +125,24 @@ def unflag_quiet_accounts(now: datetime) -> dict[str, int]:
 
 
 def requeue_stranded_events(now: datetime) -> dict[str, int]:
-    """`sequence_events` (every 10 minutes): events stored long ago and still not applied
-    lost their task; enqueue them again (applying twice is harmless anyway)."""
+    """`sequence_events` (every minute): events stored long ago and still not applied
+    lost their task; enqueue them again (applying twice is harmless anyway). Each batch
+    stamps its events `requeued_at` and sends them once that commits, so an event is sent
+    again only after the same delay has passed once more: a run resumed after its worker
+    died sends what it had not sent, not the whole backlog twice."""
     cutoff = now - timedelta(seconds=settings.SEQUENCE_EVENT_REQUEUE_AFTER_SECONDS)
+    stranded = SequenceEvent.objects.filter(applied_at__isnull=True, received_at__lte=cutoff).filter(
+        Q(requeued_at__isnull=True) | Q(requeued_at__lte=cutoff))
     requeued, cursor = 0, 0
     while True:
-        ids = list(SequenceEvent.objects.filter(applied_at__isnull=True, received_at__lte=cutoff, id__gt=cursor)
-                   .order_by("id").values_list("id", flat=True)[: settings.JOB_BATCH_SIZE])
-        if not ids:
-            return {"requeued": requeued}
-        for event_id in ids:
-            enqueue("leads.tasks.apply_sequence_event", event_id, on_commit=False)
+        with transaction.atomic():
+            ids = list(stranded.filter(id__gt=cursor).order_by("id").values_list("id", flat=True)
+                       [: settings.JOB_BATCH_SIZE])
+            if not ids:
+                return {"requeued": requeued}
+            SequenceEvent.objects.filter(id__in=ids).update(requeued_at=now)
+            for event_id in ids:
+                enqueue("leads.tasks.apply_sequence_event", event_id)
         requeued += len(ids)
         cursor = ids[-1]
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import QuerySet, Sum
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
@@ -205,9 +205,18 @@ def update_rule(rule: ScoringRule, data: dict[str, Any], by: Any) -> ScoringRule
 def stalled_rescores(now: datetime) -> list[int]:
     """Rule changes whose re-score has made no progress for RESCORE_REQUEUE_AFTER_SECONDS:
     its task was lost (a killed worker) and must be sent again."""
+    return list(_stalled(now).order_by("progressed_at", "id").values_list("id", flat=True))
+
+
+def claim_stalled_rescore(change_id: int, now: datetime) -> bool:
+    """Mark a stalled re-score as progressing now; False when it is no longer stalled
+    (it progressed, finished, or another run claimed it)."""
+    return bool(_stalled(now).filter(pk=change_id).update(progressed_at=now))
+
+
+def _stalled(now: datetime) -> QuerySet[ScoringRuleChange]:
     cutoff = now - timedelta(seconds=settings.RESCORE_REQUEUE_AFTER_SECONDS)
-    return list(ScoringRuleChange.objects.filter(rescored_at__isnull=True, progressed_at__lte=cutoff)
-                .order_by("progressed_at", "id").values_list("id", flat=True))
+    return ScoringRuleChange.objects.filter(rescored_at__isnull=True, progressed_at__lte=cutoff)
 
 
 def people_to_rescore(activity_type: str, after_id: int, batch: int) -> list[int]:

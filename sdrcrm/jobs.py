@@ -43,13 +43,19 @@ def run_job(name: str, now: datetime | None = None) -> JobRun:
     if name not in JOBS:
         raise Refused(f"Unknown job '{name}'; one of: {', '.join(sorted(JOBS))}.", field="name")
     slot = (now or timezone.now()).replace(second=0, microsecond=0)
+    stale = timezone.now() - timedelta(seconds=settings.JOB_STALE_AFTER_SECONDS)
     try:
         with transaction.atomic():
             run = JobRun.objects.create(name=name, slot=slot)
+            # A beat task redelivered after its worker died runs in a later minute, so
+            # under a new slot: the earlier run, still "running", is closed as failed.
+            JobRun.objects.filter(name=name, state=JobRun.State.RUNNING, started_at__lt=stale).exclude(
+                pk=run.pk).update(state=JobRun.State.FAILED, finished_at=timezone.now(),
+                                  errors=f"Its worker stopped before it finished; the run of {slot:%Y-%m-%d %H:%M} "
+                                         "UTC took over.")
     except IntegrityError:
         with transaction.atomic():
             existing = JobRun.objects.select_for_update().get(name=name, slot=slot)
-            stale = timezone.now() - timedelta(seconds=settings.JOB_STALE_AFTER_SECONDS)
             # A run still "running" long after it started died with its worker (SIGKILL,
             # OOM): the redelivered task takes the slot over. Jobs are safe to re-run.
             died = existing.state == JobRun.State.RUNNING and existing.started_at < stale

@@ -148,7 +148,11 @@ class JobRun(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["name", "slot"], name="jobrun_name_slot")]
-        indexes = [models.Index(fields=["-started_at"], name="jobrun_started")]
+        indexes = [
+            models.Index(fields=["-started_at"], name="jobrun_started"),
+            # The few runs still running, which a new run of the same job may close.
+            models.Index(fields=["name", "started_at"], name="jobrun_running", condition=models.Q(state="running")),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} @ {self.slot:%Y-%m-%d %H:%M}"

@@ -158,6 +158,9 @@ class SequenceEvent(models.Model):
     created_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     received_at = models.DateTimeField(auto_now_add=True)
     applied_at = models.DateTimeField(null=True, blank=True)
+    # When the `sequence_events` job last sent it again (it waits as long again before
+    # the next resend, also when its run is resumed after a killed worker).
+    requeued_at = models.DateTimeField(null=True, blank=True)
     # What applying it did, in words ("Lead accepted", "already applied", …).
     result = models.CharField(max_length=255, blank=True)
 

@@ -20,31 +20,25 @@ each), and a bounded recovery time, which it prints (pytest -s) and logs.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import signal
-import subprocess
-import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-import redis
 from django.conf import settings
-from django.db import connection, connections
 from django.db.models import Count
 from django.utils import timezone
 
 from leads.models import Cause, Enrollment, Lead, SequenceEvent, Status, StatusChange
 from leads.tasks import apply_sequence_event
 from sdrcrm.celery import app
-from tests.conftest import database_url, require_worker_stack
 from tests.factories import SequenceFactory, UserFactory
+from tests.workers import RowLocks, Workers, children_of, kill_group, lock_waiters, workers_for
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("seeded")]
 
@@ -52,9 +46,8 @@ log = logging.getLogger(__name__)
 
 EVENTS = int(os.environ.get("RELIABILITY_EVENTS", "1000"))
 # Main-process kill: the dead worker's tasks come back through Redis's visibility
-# timeout, which the new worker checks every RESTORE_INTERVAL seconds.
+# timeout, which the new worker checks every second.
 SHORT_VISIBILITY = 5
-RESTORE_INTERVAL = 1
 # Child kill: Redis's default, so the visibility timeout cannot be what brings the task back.
 LONG_VISIBILITY = 3600
 # Seconds from the kill until every event is applied: a new worker's start-up and the
@@ -62,134 +55,10 @@ LONG_VISIBILITY = 3600
 RECOVERY_BOUND = 20 + EVENTS / 50
 
 
-class RowLocks:
-    """Holds FOR UPDATE locks on some events from a connection of its own, so the
-    workers' apply_event blocks on them until `release`."""
-
-    def __init__(self, event_ids: list[int]) -> None:
-        self.db = connections.create_connection("default")
-        self.db.set_autocommit(False)
-        with self.db.cursor() as cursor:
-            cursor.execute("SELECT id FROM leads_sequenceevent WHERE id = ANY(%s) FOR UPDATE", [event_ids])
-
-    def release(self) -> None:
-        if self.db.connection is not None:
-            self.db.rollback()
-            self.db.close()
-
-
-@dataclass
-class Workers:
-    """Starts `celery worker` processes on one queue of their own, each in its own
-    process group so a test can kill the main process alone, one child, or everything."""
-
-    queue: str
-    logs: Path
-    broker: redis.Redis
-    started: list[subprocess.Popen] = field(default_factory=list)
-    locks: list[RowLocks] = field(default_factory=list)
-
-    def start(self, visibility_timeout: int) -> subprocess.Popen:
-        env = {**os.environ, "DATABASE_URL": database_url(), "REDIS_URL": settings.REDIS_URL,
-               "CELERY_TASK_ALWAYS_EAGER": "false",
-               "CELERY_VISIBILITY_TIMEOUT": str(visibility_timeout),
-               "CELERY_UNACKED_RESTORE_INTERVAL": str(RESTORE_INTERVAL)}
-        out = open(self.logs / f"worker-{len(self.started)}.log", "wb")  # noqa: SIM115 - the child owns it
-        process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "sdrcrm", "worker", "-Q", self.queue, "--concurrency=2",
-             "--pool=prefork", "--loglevel=WARNING", "--without-gossip", "--without-mingle", "--without-heartbeat"],
-            env=env, cwd=settings.BASE_DIR, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-        )
-        out.close()
-        self.started.append(process)
-        return process
-
-    def lock(self, event_ids: list[int]) -> RowLocks:
-        self.locks.append(RowLocks(event_ids))
-        return self.locks[-1]
-
-    def stop_all(self) -> None:
-        for locks in self.locks:
-            locks.release()  # else the test database's flush waits for them forever
-        for process in self.started:
-            if process.poll() is None:
-                process.terminate()  # warm shutdown: puts its unacked tasks back
-        for process in self.started:
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                pass
-            kill_group(process.pid)  # children left behind by a killed main process
-            if process.poll() is None:
-                process.wait(timeout=5)
-
-    def output(self, tail: int | None = 3000) -> str:
-        """What the workers wrote (the end of it, unless `tail` is None)."""
-        parts = []
-        for path in sorted(self.logs.glob("worker-*.log")):
-            text = path.read_text(errors="replace")
-            parts.append(f"--- {path.name}\n{text[-tail:] if tail else text}")
-        return "\n".join(parts)
-
-
-def kill_group(pgid: int) -> None:
-    try:
-        os.killpg(pgid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-
-
-def children_of(pid: int) -> list[int]:
-    """The pool processes of a worker: processes whose parent is `pid` (from /proc)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        # The fields after the command name, which is in parentheses and may hold spaces.
-        if int(stat.rpartition(")")[2].split()[1]) == pid:
-            found.append(int(entry.name))
-    return found
-
-
 @pytest.fixture
 def workers(tmp_path: Path) -> Iterator[Workers]:
-    require_worker_stack()
-    pool = Workers(queue=f"test-rel-{uuid.uuid4().hex[:8]}", logs=tmp_path,
-                   broker=redis.Redis.from_url(settings.REDIS_URL))
-    app.conf.task_always_eager = False
-    try:
+    with workers_for(tmp_path, "rel") as pool:
         yield pool
-    finally:
-        pool.stop_all()
-        forget_queue(pool.broker, pool.queue)
-        pool.broker.close()
-
-
-def forget_queue(broker: redis.Redis, queue: str) -> None:
-    """Leave nothing of the test's queue in Redis (a shared database in CI)."""
-    for tag, raw in broker.hgetall("unacked").items():
-        if json.loads(raw)[2] == queue:
-            broker.pipeline().zrem("unacked_index", tag).hdel("unacked", tag).execute()
-    broker.delete(queue, f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}")
-    broker.zrem("_kombu.binding_deadlines", queue)
-
-
-def pending(workers: Workers) -> int:
-    """Messages of the workers' queue still waiting in Redis or delivered and not acked."""
-    unacked = sum(1 for raw in workers.broker.hvals("unacked") if json.loads(raw)[2] == workers.queue)
-    return workers.broker.llen(workers.queue) + unacked
-
-
-def wait_for(condition: Callable[[], bool], timeout: float, what: str, workers: Workers) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}\n{workers.output()}")
-        time.sleep(0.1)
 
 
 def make_batch(size: int) -> tuple[list[int], list[int]]:
@@ -224,14 +93,6 @@ def applied(event_ids: list[int]) -> int:
     return SequenceEvent.objects.filter(pk__in=event_ids, applied_at__isnull=False).count()
 
 
-def lock_waiters() -> int:
-    """Database sessions of this test database waiting for a row lock."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM pg_stat_activity "
-                       "WHERE datname = current_database() AND wait_event_type = 'Lock'")
-        return cursor.fetchone()[0]
-
-
 def assert_applied_exactly_once(event_ids: list[int], lead_ids: list[int]) -> None:
     assert applied(event_ids) == len(event_ids), "an event was lost"
     assert Lead.objects.filter(pk__in=lead_ids).exclude(status=Status.ACCEPTED).count() == 0
@@ -247,9 +108,10 @@ def stall_on(event_ids: list[int], position: int, workers: Workers) -> tuple[Row
     """Lock the events at `position` and `position + 1`, enqueue the batch, and wait
     until both pool children are blocked on them: everything before is applied, nothing
     after has started, and the worker holds exactly these two tasks (prefetch 1 × 2)."""
-    first, second = workers.lock([event_ids[position]]), workers.lock([event_ids[position + 1]])
+    first = workers.lock("leads_sequenceevent", [event_ids[position]])
+    second = workers.lock("leads_sequenceevent", [event_ids[position + 1]])
     enqueue(event_ids, workers.queue)
-    wait_for(lambda: lock_waiters() == 2, 120, "both pool children to block on the locked events", workers)
+    workers.wait_for(lambda: lock_waiters() == 2, 120, "both pool children to block on the locked events")
     assert applied(event_ids) == position
     return first, second
 
@@ -258,9 +120,9 @@ def recover(event_ids: list[int], stalled: list[int], killed_at: float, workers:
     """Wait until the events the killed process held are applied, then every event;
     print and log both times, and return the second: the recovery time."""
     left = len(event_ids) - applied(event_ids)
-    wait_for(lambda: applied(stalled) == len(stalled), RECOVERY_BOUND, "the stalled events to be applied", workers)
+    workers.wait_for(lambda: applied(stalled) == len(stalled), RECOVERY_BOUND, "the stalled events to be applied")
     stalled_after = time.monotonic() - killed_at
-    wait_for(lambda: applied(event_ids) == len(event_ids), RECOVERY_BOUND, "every event to be applied", workers)
+    workers.wait_for(lambda: applied(event_ids) == len(event_ids), RECOVERY_BOUND, "every event to be applied")
     recovery = time.monotonic() - killed_at
     line = (f"{what}: its events applied {stalled_after:.1f} s after the kill, all {left} events "
             f"left then applied after {recovery:.1f} s")
@@ -279,7 +141,7 @@ def test_killing_the_worker_main_process_loses_and_doubles_no_event(workers: Wor
     # applies and commits the event, but the frozen main can no longer ack the message.
     os.kill(worker.pid, signal.SIGSTOP)
     first.release()
-    wait_for(lambda: applied([event_ids[middle]]) == 1, 15, "the child to apply the first event", workers)
+    workers.wait_for(lambda: applied([event_ids[middle]]) == 1, 15, "the child to apply the first event")
     killed_at = time.monotonic()
     os.kill(worker.pid, signal.SIGKILL)
     worker.wait(timeout=10)
@@ -289,12 +151,12 @@ def test_killing_the_worker_main_process_loses_and_doubles_no_event(workers: Wor
     kill_group(worker.pid)
     second.release()
     assert applied([event_ids[middle + 1]]) == 0
-    assert pending(workers) == EVENTS - middle  # the two unacked + the untouched rest
+    assert workers.pending() == EVENTS - middle  # the two unacked + the untouched rest
 
     workers.start(SHORT_VISIBILITY)
     recovery = recover(event_ids, event_ids[middle:middle + 2], killed_at, workers, "main process killed")
     # Both tasks of the dead worker were delivered again and acked; nothing is stuck.
-    wait_for(lambda: pending(workers) == 0, 2 * SHORT_VISIBILITY + 5, "the queue to drain", workers)
+    workers.wait_for(lambda: workers.pending() == 0, 2 * SHORT_VISIBILITY + 5, "the queue to drain")
 
     assert_applied_exactly_once(event_ids, lead_ids)
     assert recovery < RECOVERY_BOUND
@@ -317,7 +179,7 @@ def test_killing_a_pool_child_loses_and_doubles_no_event(workers: Workers) -> No
 
     # The lost task came back from the main process (the visibility timeout is an hour).
     assert "WorkerLostError" in workers.output(tail=None)
-    wait_for(lambda: pending(workers) == 0, 10, "the queue to drain", workers)
+    workers.wait_for(lambda: workers.pending() == 0, 10, "the queue to drain")
     assert worker.poll() is None, "the main process keeps running and replaces the child"
     assert len(children_of(worker.pid)) == 2
     assert_applied_exactly_once(event_ids, lead_ids)
@@ -345,13 +207,13 @@ def test_an_event_whose_message_a_dying_worker_popped_is_applied_within_two_minu
         enqueue(event_ids, workers.queue)
         assert workers.broker.rpop(workers.queue) is not None  # the dying worker's pop: the message is gone
         lost_at = time.monotonic()
-        assert pending(workers) == 0
+        assert workers.pending() == 0
         workers.start(SHORT_VISIBILITY)
 
         # The job's next run, a minute on (beat runs it every minute).
         later = timezone.now() + timedelta(seconds=settings.SEQUENCE_EVENT_REQUEUE_AFTER_SECONDS + 1)
         assert run_job("sequence_events", later).counts == {"requeued": 1}
-        wait_for(lambda: applied(event_ids) == 1, 60, "the re-enqueued event to be applied", workers)
+        workers.wait_for(lambda: applied(event_ids) == 1, 60, "the re-enqueued event to be applied")
     finally:
         route_to(None)
 

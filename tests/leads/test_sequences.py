@@ -659,7 +659,7 @@ def test_the_unresponsive_job_runs_through_run_job():
     assert status_of(enrollment.lead) == Status.UNRESPONSIVE
 
 
-def test_events_stranded_without_a_task_are_enqueued_again_and_applied(settings):
+def test_events_stranded_without_a_task_are_enqueued_again_and_applied(settings, django_capture_on_commit_callbacks):
     lead = LeadFactory(status=Status.MQL)
     enrollment = EnrollmentFactory(lead=lead)
     old = SequenceEvent.objects.create(enrollment=enrollment, kind="step_completed", step=1,
@@ -670,7 +670,8 @@ def test_events_stranded_without_a_task_are_enqueued_again_and_applied(settings)
     cutoff = timezone.now() - timedelta(seconds=settings.SEQUENCE_EVENT_REQUEUE_AFTER_SECONDS)
     SequenceEvent.objects.filter(pk=old.pk).update(received_at=cutoff - timedelta(seconds=1))
 
-    counts = lead_jobs.requeue_stranded_events(timezone.now())
+    with django_capture_on_commit_callbacks(execute=True):
+        counts = lead_jobs.requeue_stranded_events(timezone.now())
 
     assert counts == {"requeued": 1}
     old.refresh_from_db()
@@ -679,3 +680,17 @@ def test_events_stranded_without_a_task_are_enqueued_again_and_applied(settings)
     lead.refresh_from_db()
     assert lead.status == Status.ACCEPTED
     assert lead_jobs.requeue_stranded_events(timezone.now()) == {"requeued": 0}
+
+
+def test_a_stranded_event_is_sent_again_only_once_the_delay_has_passed_again(settings):
+    event = SequenceEvent.objects.create(enrollment=EnrollmentFactory(lead=LeadFactory(status=Status.MQL)),
+                                         kind="step_completed", step=1, occurred_at=timezone.now())
+    delay = timedelta(seconds=settings.SEQUENCE_EVENT_REQUEUE_AFTER_SECONDS)
+    now = timezone.now()
+    SequenceEvent.objects.filter(pk=event.pk).update(received_at=now - 2 * delay)
+    # Sent again (its task lost too: the test's transaction never commits).
+    assert lead_jobs.requeue_stranded_events(now) == {"requeued": 1}
+    assert SequenceEvent.objects.get(pk=event.pk).requeued_at == now
+
+    assert lead_jobs.requeue_stranded_events(now + delay / 2) == {"requeued": 0}
+    assert lead_jobs.requeue_stranded_events(now + delay) == {"requeued": 1}

@@ -110,7 +110,8 @@ def test_the_rescore_goes_in_batches_and_records_how_far_it_got(api, ops, monkey
         Status.MQL}
 
 
-def test_a_rescore_whose_task_was_lost_is_sent_again_by_the_rescores_job(api, ops, settings):
+def test_a_rescore_whose_task_was_lost_is_sent_again_by_the_rescores_job(api, ops, settings,
+                                                                          django_capture_on_commit_callbacks):
     from datetime import timedelta
 
     from django.utils import timezone
@@ -127,7 +128,8 @@ def test_a_rescore_whose_task_was_lost_is_sent_again_by_the_rescores_job(api, op
 
     assert run_job("rescores", timezone.now()).counts == {"requeued": 0}  # not stalled yet
     later = timezone.now() + timedelta(seconds=settings.RESCORE_REQUEUE_AFTER_SECONDS + 1)
-    assert run_job("rescores", later).counts == {"requeued": 1}
+    with django_capture_on_commit_callbacks(execute=True):
+        assert run_job("rescores", later).counts == {"requeued": 1}
 
     change.refresh_from_db()
     assert change.rescored_at is not None and Lead.objects.get(pk=lead.pk).status == Status.MQL

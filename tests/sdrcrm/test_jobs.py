@@ -94,3 +94,31 @@ def test_a_run_that_started_recently_is_left_to_finish():
 
     assert run.pk == running.pk and run.state == JobRun.State.RUNNING
     assert Lead.objects.filter(is_passive=False).count() == 1
+
+
+@pytest.mark.django_db
+def test_a_beat_task_redelivered_in_a_later_minute_closes_the_run_its_dead_worker_left(settings):
+    # Beat's task carries no clock: redelivered after the visibility timeout, it runs under
+    # a new slot, and the earlier run, still "running", is closed rather than left forever.
+    long_ago = timezone.now() - timedelta(seconds=settings.JOB_STALE_AFTER_SECONDS + 1)
+    dead = JobRun.objects.create(name="active_passive", slot=NOW)
+    other_job = JobRun.objects.create(name="sla_breaches", slot=NOW)
+    JobRun.objects.filter(pk__in=[dead.pk, other_job.pk]).update(started_at=long_ago)
+
+    run = run_job("active_passive", NOW + timedelta(minutes=10))
+
+    dead.refresh_from_db()
+    assert run.state == JobRun.State.SUCCEEDED
+    assert dead.state == JobRun.State.FAILED and dead.finished_at is not None
+    assert dead.errors == ("Its worker stopped before it finished; the run of "
+                           f"{NOW + timedelta(minutes=10):%Y-%m-%d %H:%M} UTC took over.")
+    assert JobRun.objects.get(pk=other_job.pk).state == JobRun.State.RUNNING  # another job's run is its own
+
+
+@pytest.mark.django_db
+def test_a_run_of_another_slot_still_within_its_time_is_left_running():
+    running = JobRun.objects.create(name="active_passive", slot=NOW)
+
+    run_job("active_passive", NOW + timedelta(minutes=1))
+
+    assert JobRun.objects.get(pk=running.pk).state == JobRun.State.RUNNING
