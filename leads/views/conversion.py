@@ -118,6 +118,10 @@ def lead_convert(request: HttpRequest, pk: int) -> HttpResponse:
     lead = editable_lead(request, pk)
     if lead is None:
         return redirect("leads:detail", pk=pk)
+    if lead.converted_to_id is not None:
+        # Sent again (a second tab, the back button): the conversion happened; the page says where to.
+        messages.info(request, f"{lead.full_name} was already converted.")
+        return redirect("leads:detail", pk=pk)
     form = ConvertForm(request.POST, user=request.user, lead=lead)
     if not form.is_valid():
         field, errors = next(iter(form.errors.items()))

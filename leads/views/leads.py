@@ -79,10 +79,13 @@ def lead_list(request: HttpRequest) -> HttpResponse:
 def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
     lead = get_object_or_404(
         Lead.objects.visible_to(request.user).select_related("owner", "queue", "account", "spam_marked_by"), pk=pk)
-    can_edit = Lead.objects.editable_by(request.user).filter(pk=pk).exists()
+    converted = lead.converted_to_id is not None
+    # A converted lead is the contact's history now: read only, whoever is looking.
+    can_edit = not converted and Lead.objects.editable_by(request.user).filter(pk=pk).exists()
     next_statuses = [(s, Status(s).label) for s in sorted(TRANSITIONS[lead.status]) if s != Status.QUALIFIED]
     return render(request, "leads/detail.html", {
         "lead": lead,
+        "converted": converted,
         "can_edit": can_edit,
         "history": lead.status_changes.select_related("by").order_by("-at", "-id")[:50],
         "activities": lead.activities.order_by("-occurred_at", "-id")[:50],

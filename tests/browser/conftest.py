@@ -82,3 +82,17 @@ def login(page: Page, live_server: LiveServer, user: User) -> None:
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
     expect(page).to_have_url(f"{live_server.url}/leads/")
+
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+
+def screenshots(page: Page, name: str) -> None:
+    """Save the page as a user sees it at 1280 px and at 390 px (a phone) into
+    test-artifacts/ (git-ignored), then give the page its width back."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    width = page.viewport_size or {"width": 1280, "height": 800}
+    for size in (1280, 390):
+        page.set_viewport_size({"width": size, "height": 900})
+        page.screenshot(path=str(ARTIFACTS / f"{name}-{size}.png"), full_page=True)
+    page.set_viewport_size(width)

@@ -25,7 +25,7 @@ from tests.factories import (
     UserFactory,
 )
 
-from .conftest import login
+from .conftest import login, screenshots
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("seeded")]
 
@@ -74,6 +74,16 @@ def test_an_sdr_converts_a_qualifying_lead_into_a_new_account_with_an_opportunit
     expect(convert.get_by_role("link", name="Hooli - New business")).to_be_visible()
     expect(convert).to_contain_text("0-Pending Acceptance")
     expect(card(page, "IQMs")).to_contain_text("Converted: book IQMs with the contact.")
+    # The page says so at the top and offers nothing that no longer applies.
+    banner = page.locator("#converted")
+    expect(banner).to_contain_text("Converted. This lead is now the contact Quinn Buyer at Hooli, with the "
+                                   "opportunity Hooli - New business.")
+    expect(page.get_by_role("button", name="Mark as spam")).to_have_count(0)
+    expect(page.get_by_role("heading", name="Change status")).to_have_count(0)
+    screenshots(page, "converted-lead")
+    banner.get_by_role("link", name="Quinn Buyer").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Quinn Buyer")
+    page.go_back()
 
     lead.refresh_from_db()
     contact = Contact.objects.get(email="quinn@hooli.com")

@@ -600,3 +600,34 @@ def test_the_converted_card_shows_only_an_opportunity_the_user_may_see(client, s
     page = client.get(f"/leads/{qualifying.pk}/").content.decode()
     assert "Converted to <strong>Pat Lee</strong>" in page
     assert f"/opportunities/{result.opportunity.pk}/" not in page and result.opportunity.name not in page
+
+
+def test_a_converted_leads_page_says_where_it_went_and_offers_no_action(client, sdr, qualifying, ae):
+    result = convert_lead(qualifying, by=sdr, new_account={"name": "Initech"},
+                          opportunity={"owner": ae, "sdr": sdr})
+    client.force_login(sdr)  # its owner, who could change it before
+
+    page = client.get(f"/leads/{qualifying.pk}/").content.decode()
+
+    banner = page[page.index('id="converted"'):page.index("</div>", page.index('id="converted"'))]
+    assert f'<a href="/contacts/{result.contact.pk}/">Pat Lee</a>' in banner
+    assert f'<a href="/accounts/{result.contact.account_id}/">Initech</a>' in banner
+    assert f'<a href="/opportunities/{result.opportunity.pk}/">{result.opportunity.name}</a>' in banner
+    for action in ("/status/", "/spam/", "/convert/", "/merge/", "/enroll/", "Mark as spam", "Book IQM", ">Enrol<"):
+        assert action not in page, action
+    assert "Converted: enrol the contact instead." in page
+    assert "You can read this lead" not in page  # not a matter of rights: nobody may change it
+
+
+def test_converting_a_converted_lead_again_lands_on_its_page_and_changes_nothing(client, sdr, qualifying):
+    convert_lead(qualifying, by=sdr, new_account={"name": "Initech"})
+    contacts = Contact.objects.count()
+    client.force_login(sdr)
+
+    response = client.post(f"/leads/{qualifying.pk}/convert/", {"account_choice": "new", "new_name": "Other"},
+                           follow=True)
+
+    assert response.redirect_chain == [(f"/leads/{qualifying.pk}/", 302)]
+    page = response.content.decode()
+    assert "Pat Lee was already converted." in page and 'id="converted"' in page
+    assert Contact.objects.count() == contacts and not Account.objects.filter(name="Other").exists()
