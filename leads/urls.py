@@ -4,12 +4,13 @@ namespace (`leads:`, `contacts:`, `accounts:`), included by sdrcrm/urls.py."""
 
 from django.urls import path
 
-from .views import accounts, contacts, conversion, leads, merge, queues, sequences
+from .views import accounts, contacts, conversion, leads, merge, queues, sequences, touches
 
 lead_patterns = [
     path("", leads.lead_list, name="list"),
     path("<int:pk>/", leads.lead_detail, name="detail"),
     path("<int:pk>/status/", leads.lead_status, name="status"),
+    path("<int:pk>/touch/", touches.lead_touch, name="touch"),
     path("<int:pk>/enroll/", sequences.lead_enroll, name="enroll"),
     path("enrollments/<int:pk>/event/", sequences.enrollment_event, name="enrollment-event"),
     path("enrollments/<int:pk>/finish/", sequences.enrollment_finish, name="enrollment-finish"),
@@ -24,6 +25,7 @@ contact_patterns = [
     path("", contacts.contact_list, name="list"),
     path("<int:pk>/", contacts.contact_detail, name="detail"),
     path("<int:pk>/status/", contacts.contact_status, name="status"),
+    path("<int:pk>/touch/", touches.contact_touch, name="touch"),
 ]
 account_patterns = [
     path("", accounts.account_list, name="list"),

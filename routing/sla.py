@@ -32,7 +32,7 @@ import holidays
 
 # The requests that start the clock, and the touches (docs/rules.md §1's 0-point activities) that stop it.
 SLA_REQUESTS = frozenset({"contact_request", "professional_services_request"})
-FOLLOW_UP_TYPES = frozenset({"call", "email_sent", "meeting", "sequence_reply", "web_chat"})
+FOLLOW_UP_TYPES = frozenset({"call", "email_sent", "linkedin_message", "meeting", "sequence_reply", "web_chat"})
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,14 @@
 `from leads.models import Lead` works wherever the model lives."""
 
 from .accounts import Account, AccountQuerySet, AccountType, ProspectingStatus
-from .activities import MAX_CLOCK_SKEW, Activity, ActivityQuerySet, ActivityType
+from .activities import (
+    MAX_CLOCK_SKEW,
+    TOUCH_TYPES,
+    Activity,
+    ActivityQuerySet,
+    ActivityType,
+    CallOutcome,
+)
 from .people import (
     PERSON_COPY_FIELDS,
     BlockedDomain,
@@ -31,8 +38,8 @@ from .statuses import (
 from .tombstones import Tombstone
 
 __all__ = [
-    "MAX_CLOCK_SKEW", "OPEN_STATUSES", "PERSON_COPY_FIELDS", "REQUIRED_REASONS", "TRANSITIONS", "Account",
-    "AccountQuerySet", "AccountType",
+    "MAX_CLOCK_SKEW", "OPEN_STATUSES", "PERSON_COPY_FIELDS", "REQUIRED_REASONS", "TOUCH_TYPES", "TRANSITIONS",
+    "Account", "AccountQuerySet", "AccountType", "CallOutcome",
     "Activity", "ActivityQuerySet", "ActivityType", "BlockedDomain", "Cause", "Contact", "ContactQuerySet",
     "Enrollment", "EnrollmentQuerySet", "InitialSource", "Lead", "Person", "PersonQuerySet", "ProspectingStatus",
     "Queue", "RecycleReason", "Sequence", "SequenceEvent", "SequenceStep", "Status", "StatusChange", "StepType",

@@ -44,7 +44,20 @@ class ActivityType(models.TextChoices):
     SEQUENCE_REPLY = "sequence_reply", "Sequence reply"
     CALL = "call", "Call"
     EMAIL_SENT = "email_sent", "Email sent"
+    LINKEDIN_MESSAGE = "linkedin_message", "LinkedIn message"
     MEETING = "meeting", "Meeting"
+    NOTE = "note", "Note"
+
+
+# What a person logs by hand on a record page (the rest arrive from marketing systems).
+TOUCH_TYPES = (ActivityType.CALL, ActivityType.EMAIL_SENT, ActivityType.LINKEDIN_MESSAGE, ActivityType.MEETING,
+               ActivityType.NOTE)
+
+
+class CallOutcome(models.TextChoices):
+    CONNECTED = "connected", "Connected"
+    VOICEMAIL = "voicemail", "Left a voicemail"
+    NO_ANSWER = "no_answer", "No answer"
 
 
 
@@ -93,4 +106,12 @@ class Activity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_type_display()} @ {self.occurred_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def summary(self) -> str:
+        """How a touch went and its notes, in words, for the record's page."""
+        outcome = self.details.get("outcome") if isinstance(self.details, dict) else None
+        notes = self.details.get("notes", "") if isinstance(self.details, dict) else ""
+        label = CallOutcome(outcome).label if outcome in CallOutcome.values else ""
+        return " · ".join(part for part in (label, notes) if part)
 

@@ -18,7 +18,7 @@ from sdrcrm import field_history
 from sdrcrm.errors import Refused
 from sdrcrm.pagination import Keyset
 
-from .forms import LeadFilterForm, StatusForm
+from .forms import LeadFilterForm, StatusForm, TouchForm
 
 KEYSET = Keyset(["created_at", "status_changed_at"], default="-created_at", page_size=50)
 HISTORY_SHOWN = 50
@@ -67,9 +67,10 @@ def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "can_edit": can_edit,
         "from_leads": Lead.objects.visible_to(request.user).filter(converted_to=contact).order_by("id"),
         "history": contact.status_changes.select_related("by").order_by("-at", "-id")[:HISTORY_SHOWN],
-        "activities": contact.activities.order_by("-occurred_at", "-id")[:HISTORY_SHOWN],
+        "activities": contact.activities.select_related("created_by").order_by("-occurred_at", "-id")[:HISTORY_SHOWN],
         "field_changes": field_history.changes_of(contact)[:HISTORY_SHOWN],
         "status_form": StatusForm(),
+        "touch_form": TouchForm(),
         "next_statuses": [(s, Status(s).label) for s in sorted(TRANSITIONS[contact.status])
                           if s != Status.QUALIFIED],
     })

@@ -23,7 +23,7 @@ from sdrcrm.pagination import Keyset
 from . import conversion as conversion_views
 from . import merge as merge_views
 from .access import editable_lead
-from .forms import LeadFilterForm, StatusForm
+from .forms import LeadFilterForm, StatusForm, TouchForm
 from .sequences import lead_context as sequence_context
 
 KEYSET = Keyset(["created_at", "updated_at", "status_changed_at", "score", "last_name"],
@@ -88,9 +88,10 @@ def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "converted": converted,
         "can_edit": can_edit,
         "history": lead.status_changes.select_related("by").order_by("-at", "-id")[:50],
-        "activities": lead.activities.order_by("-occurred_at", "-id")[:50],
+        "activities": lead.activities.select_related("created_by").order_by("-occurred_at", "-id")[:50],
         "field_changes": field_history.changes_of(lead)[:50],
         "status_form": StatusForm(),
+        "touch_form": TouchForm(),
         "next_statuses": next_statuses,
         "score": scoring.explain(lead, ledger=False),
         "routing_threshold": settings.ROUTING_THRESHOLD,
