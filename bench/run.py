@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 import psycopg2
 import seed  # bench/seed.py: names and payloads shared with the Django side
@@ -44,7 +44,7 @@ ROOT = BENCH_DIR.parent
 RESULTS_DIR = BENCH_DIR / "results"
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/sdrcrm_bench"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/5"
-SCENARIOS = ("ingest", "bulk", "views", "dashboards", "queries", "roundrobin")
+SCENARIOS = ("ingest", "bulk", "views", "search", "dashboards", "queries", "roundrobin")
 TARGETS = {
     "ingest_leads_per_second": 150,
     "ingest_p95_ms": 150,
@@ -54,6 +54,7 @@ TARGETS = {
     "job_seconds": 60,
     "roundrobin_assignments_per_second": 1000,
     "dashboards_p95_ms": 500,
+    "search_p95_ms": 100,
 }
 CLIENTS = 8
 NOISY_PCT = 10  # a phase where other processes took more of the machine is run again
@@ -64,6 +65,18 @@ VIEW_SAMPLES = 200
 DEEP_PAGES = 50
 DASHBOARD_CLIENTS = (1, 2)  # one manager, then two at once: managers, not an integration's rate
 DASHBOARD_SAMPLES = 40
+SEARCH_SAMPLES = 200
+# What an SDR types in the search box, by kind: one common last name (about 1 in 85 leads),
+# a full name, a company word with its suffix, a piece of a company domain, a first name
+# and company in any order, one word that matches nothing.
+SEARCH_TERMS = {
+    "last name": "Santos",
+    "full name": "Sofia Santos",
+    "company": "hoolilabs",
+    "domain piece": "vandelaysoft12",
+    "name and company": "initech james",
+    "nothing": "zzqxv",
+}
 
 
 # --- Environment, database, seeding -------------------------------------------------------
@@ -610,6 +623,37 @@ def scenario_views(port: int, token: str, args: argparse.Namespace, meter: CpuMe
     return result
 
 
+def scenario_search(port: int, token: str, meter: CpuMeter) -> dict[str, Any]:
+    """The global search (GET /api/v1/search/?q=) as an SDR, cycling through SEARCH_TERMS:
+    one client (a person typing), then 8 at once (SEARCH_SAMPLES requests); p95 per kind
+    of term and over all."""
+    terms = list(SEARCH_TERMS.items())
+    result: dict[str, Any] = {"terms": SEARCH_TERMS}
+    for clients, samples in ((1, SEARCH_SAMPLES // 4), (CLIENTS, SEARCH_SAMPLES)):
+        tally = Tally()
+
+        def work(n: int, tally: Tally = tally, per_client: int = samples // clients) -> None:
+            client = Client(port, token)
+            for i in range(per_client):
+                if STOP.is_set():
+                    break
+                label, term = terms[(n + i) % len(terms)]
+                status, body, seconds = client.call("GET", f"/api/v1/search/?q={quote(term)}")
+                tally.add(label, status, seconds, body)
+                tally.add("all", status, seconds, body)
+
+        meter.start()
+        wall = run_clients(clients, work)
+        summary = tally.summary()
+        result[f"clients_{clients}"] = {
+            "clients": clients, "by_term": summary, "p95_ms": summary["all"]["p95_ms"],
+            "errors": summary["all"]["errors"], "requests_per_second": round(summary["all"]["count"] / wall, 1),
+            "cpu": meter.stop(units=summary["all"]["count"])}
+    result["p95_ms"] = result[f"clients_{CLIENTS}"]["p95_ms"]
+    result["errors"] = sum(result[f"clients_{n}"]["errors"] for n in (1, CLIENTS))
+    return result
+
+
 def scenario_dashboards(port: int, token: str, meter: CpuMeter) -> dict[str, Any]:
     """The manager's team queues (GET dashboards/queues/), for all their teams and for the
     first one; with one client, then with two."""
@@ -736,6 +780,22 @@ def print_table(results: dict[str, Any]) -> None:
                          f"{stats['queries_median']} ({stats['db_ms_median']}, {stats['request_ms_median']})",
                          f"<= {TARGETS['views_queries']}" if is_view else "",
                          verdict(stats["queries_max"] <= TARGETS["views_queries"]) if is_view else ""))
+    if "search" in s:
+        found = s["search"]
+        for clients in (1, CLIENTS):
+            run = found.get(f"clients_{clients}")
+            if not run:
+                continue
+            target = TARGETS["search_p95_ms"]
+            rows.append((f"search p95 ms, all terms, {clients} client{'s' if clients > 1 else ''} "
+                         f"({run['requests_per_second']} req/s)", f"{run['p95_ms']}", f"<= {target}",
+                         verdict(run["p95_ms"] <= target)))
+            for label in SEARCH_TERMS:
+                term = run["by_term"].get(label)
+                if term:
+                    rows.append((f"  “{SEARCH_TERMS[label]}” p50/p95 ms", f"{term['p50_ms']}/{term['p95_ms']}",
+                                 "", ""))
+        rows.append(("  search errors", f"{found['errors']}", "0", verdict(found["errors"] == 0)))
     if "roundrobin" in s:
         rr = s["roundrobin"]
         rows.append((f"round robin assignments/s ({rr['assigners']} assigners)", f"{rr['assignments_per_second']}",
@@ -753,7 +813,7 @@ def print_table(results: dict[str, Any]) -> None:
                          verdict(job["seconds"] <= TARGETS["job_seconds"])))
         rows.append(("  jobs: leads in the table, machine busy before", f"{jobs['leads']:,}, "
                      f"{jobs.get('machine_busy_before_pct', '?')}% before", "", ""))
-    for name in ("ingest", "bulk", "views", "dashboards"):
+    for name in ("ingest", "bulk", "views", "search", "dashboards"):
         if name in s and "noise_pct" in s[name]:
             noisy = s[name]["noise_pct"] > NOISY_PCT
             rows.append((f"{name}: CPU taken by other processes (runs)", f"{s[name]['noise_pct']}% "
@@ -819,7 +879,7 @@ def main() -> None:
     print(f"  {seed.VIEW_SDR} owns {seeding['view_sdr_leads']:,} leads, {seeding['view_sdr_mqls']:,} MQLs")
 
     server = Server(env, args.workers, args.timeout)
-    if {"ingest", "bulk", "views", "dashboards"} & set(scenarios):
+    if {"ingest", "bulk", "views", "search", "dashboards"} & set(scenarios):
         try:
             print(f"gunicorn: {' '.join(server.command[1:])}")
             server.start()
@@ -840,6 +900,10 @@ def main() -> None:
                       flush=True)
                 results["scenarios"]["views"] = run_quietest(
                     "views", lambda: scenario_views(server.port, sdr, args, meter), args.retries)
+            if "search" in scenarios:
+                print(f"Search: {seed.VIEW_SDR}, {SEARCH_SAMPLES} requests, {CLIENTS} clients", flush=True)
+                results["scenarios"]["search"] = run_quietest(
+                    "search", lambda: scenario_search(server.port, sdr, meter), args.retries)
             if "dashboards" in scenarios:
                 print(f"Dashboards: team queues of {seed.MANAGER_USER}, {DASHBOARD_SAMPLES} samples, "
                       f"1 then 2 clients", flush=True)

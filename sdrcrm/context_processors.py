@@ -15,3 +15,18 @@ def unread_notifications(request: HttpRequest) -> dict[str, object]:
     if user is None or not user.is_authenticated:
         return {}
     return {"unread_notifications": SimpleLazyObject(lambda: unread_count(user))}
+
+
+# The main navigation's sections, by the route names of their pages.
+SECTIONS = {"queues": "queues", "sequences": "sequences", "job-runs": "jobs", "notifications": "notifications",
+            "search": "search"}
+
+
+def nav_section(request: HttpRequest) -> dict[str, object]:
+    """`nav_section`: which main-navigation link is the current page's (aria-current):
+    the app's URL namespace (leads, contacts, accounts, opportunities), or the page itself
+    for the sections that are one page; "" on a page of none (a 404)."""
+    match = getattr(request, "resolver_match", None)
+    if match is None:
+        return {"nav_section": ""}
+    return {"nav_section": SECTIONS.get(match.url_name or "", match.namespace or "")}

@@ -82,6 +82,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "sdrcrm.context_processors.unread_notifications",
+                "sdrcrm.context_processors.nav_section",
             ],
         },
     },

@@ -22,6 +22,7 @@ from scoring.api import ScoringRuleViewSet
 from . import passwords, views
 from .api.jobs import JobRunViewSet
 from .api.notifications import NotificationViewSet
+from .api.search import SearchView
 from .api.users import ApiTokenViewSet, TeamViewSet, TokenView, UserViewSet
 from .forms import LoginForm
 
@@ -50,6 +51,7 @@ router.register("routing/rules", RuleSetViewSet, basename="ruleset")
 api_patterns = [
     path("auth/token/", TokenView.as_view(), name="api-token"),
     path("dashboards/queues/", TeamQueuesView.as_view(), name="dashboard-queues"),
+    path("search/", SearchView.as_view(), name="api-search"),
     *router.urls,
 ]
 
@@ -72,6 +74,7 @@ urlpatterns = [
     path("accounts/", include((lead_urls.account_patterns, "accounts"))),
     path("contacts/", include((lead_urls.contact_patterns, "contacts"))),
     path("opportunities/", include("opportunities.urls")),
+    path("search/", views.search_page, name="search"),
     path("notifications/", views.notification_list, name="notifications"),
     path("notifications/read-all/", views.notifications_read_all, name="notifications-read-all"),
     path("jobs/", views.job_runs, name="job-runs"),

@@ -10,16 +10,17 @@ from django.db import InterfaceError, connection
 from django.db import OperationalError as DatabaseOperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views import defaults
 from django.views.decorators.http import require_GET, require_POST
 from django.views.defaults import page_not_found
 from rest_framework.exceptions import ValidationError
 
-from . import jobs
+from . import jobs, search
 from . import notifications as inbox
 from .celery import app as celery_app
 from .errors import Refused
-from .models import JobRun
+from .models import JobRun, Role
 from .pagination import Keyset
 
 NOTIFICATIONS_KEYSET = Keyset(["created_at"], default="-created_at", page_size=50)
@@ -48,7 +49,32 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 
 def home(request: HttpRequest) -> HttpResponse:
+    """Each role's day starts on its own page: ops on the jobs, managers on the team
+    queues, sellers (SAL, AE) on their opportunities, SDRs and BDRs on their leads."""
+    user = request.user
+    if not user.is_authenticated:
+        return redirect("leads:list")  # the login page, then back here
+    if user.is_ops:
+        return redirect("job-runs")
+    if user.is_manager:
+        return redirect("leads:queues")
+    if user.role in (Role.SAL, Role.AE):
+        return redirect(f"{reverse('opportunities:list')}?mine=on")
     return redirect("leads:list")
+
+
+@login_required
+@require_GET
+def search_page(request: HttpRequest) -> HttpResponse:
+    """The header's search: every record the user may see that matches every word."""
+    term = request.GET.get("q", "")[:100]
+    results, refusal = None, ""
+    if term.strip():
+        try:
+            results = search.search(request.user, term)
+        except Refused as exc:
+            refusal = exc.message
+    return render(request, "search.html", {"term": term, "results": results, "refusal": refusal})
 
 
 @login_required

@@ -98,13 +98,13 @@ def test_searching_by_company_name_narrows_the_list(page, live_server, sdr):
     login(page, live_server, sdr)
     expect(lead_rows(page)).to_have_count(2)
 
-    page.get_by_label("Search").fill("glob")
+    page.get_by_label("Search", exact=True).fill("glob")
     page.get_by_role("button", name="Apply").click()
 
     expect(page).to_have_url(re.compile(r"[?&]q=glob(&|$)"))
     expect(lead_rows(page)).to_have_count(1)
     expect(lead_rows(page)).to_contain_text("Globex Corporation")
-    expect(page.get_by_label("Search")).to_have_value("glob")
+    expect(page.get_by_label("Search", exact=True)).to_have_value("glob")
 
 
 def open_change_status_form(page: Page, live_server, lead):

@@ -1,0 +1,144 @@
+"""Global search: substring, every word, any order, only what the user may see, and on
+PostgreSQL by the trigram indexes (sdrcrm/search.py)."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+
+from leads.models import Status
+from sdrcrm import search
+from sdrcrm.errors import Refused
+from sdrcrm.models import Role
+from tests.conftest import on_postgres, require
+from tests.factories import AccountFactory, ContactFactory, LeadFactory, OpportunityFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def found(user, term: str) -> dict[str, list[int]]:
+    return {kind: [record.pk for record in rows] for kind, rows in search.search(user, term).found.items() if rows}
+
+
+@pytest.fixture
+def sofia(sdr):
+    return LeadFactory(owner=sdr, first_name="Sofia", last_name="Santos", email="sofia.santos@initech.com",
+                       company="Initech", phone="+1 415 555 0199")
+
+
+@pytest.mark.parametrize("term", ["Sofia Santos", "santos sofia", "antos", "santos@", "nitech", "555 019",
+                                  "SOFIA initech"])
+def test_a_lead_is_found_by_any_part_of_its_name_email_company_or_phone(sdr, sofia, term):
+    LeadFactory(owner=sdr, first_name="Sofia", last_name="Other", email="so@other.com")
+    assert found(sdr, term) == {"leads": [sofia.pk]}
+
+
+def test_every_word_must_match(sdr, sofia):
+    assert found(sdr, "sofia nobody") == {}
+
+
+def test_contacts_accounts_and_opportunities_are_found_too(sdr):
+    account = AccountFactory(name="Globex Corporation", domain="globex.com", owner=sdr)
+    contact = ContactFactory(owner=sdr, first_name="Hank", last_name="Scorpio", email="hank@globex.com",
+                             account=account)
+    opportunity = OpportunityFactory(name="Globex - New business", account=account, sdr=sdr)
+
+    assert found(sdr, "globex") == {"contacts": [contact.pk], "accounts": [account.pk],
+                                    "opportunities": [opportunity.pk]}
+
+
+def test_records_the_user_may_not_see_are_not_found(sdr, other_sdr, sofia):
+    assert found(other_sdr, "sofia santos") == {}
+    ae = UserFactory(role=Role.AE)
+    AccountFactory(name="Initech Holdings", owner=UserFactory(role=Role.AE))
+    assert found(ae, "initech") == {}  # an AE reads only the accounts they own
+
+
+@pytest.mark.parametrize("term", ["ab", "a b c", "ab cd", "  "])
+def test_a_term_without_a_word_of_three_letters_is_refused(sdr, term):
+    with pytest.raises(Refused, match="Type at least 3 letters"):
+        search.search(sdr, term)
+
+
+def test_a_search_takes_two_queries_a_record_type_however_many_match(sdr, django_assert_num_queries):
+    for n in range(30):
+        lead = LeadFactory(owner=sdr, company="Initech", status=Status.MQL)
+        ContactFactory(owner=sdr, company="Initech", email=f"c{n}@initech.com")
+        AccountFactory(name=f"Initech {n}")
+        OpportunityFactory(name=f"Initech {n}", sdr=sdr, lead=lead)
+    with django_assert_num_queries(8):
+        results = search.search(sdr, "initech")
+        [row.owner for rows in results.found.values() for row in rows]  # owners come with the rows
+    assert {kind: len(rows) for kind, rows in results.found.items()} == {
+        "leads": 10, "contacts": 10, "accounts": 10, "opportunities": 10}
+    with django_assert_num_queries(4):  # nothing found: one query a type
+        search.search(sdr, "zzqxv")
+
+
+def test_a_common_word_still_gives_the_newest_matches(sdr, monkeypatch):
+    # More matches than the probe reads by the index: the newest come by walking the ids.
+    monkeypatch.setattr(search, "PROBE", 5)
+    leads = [LeadFactory(owner=sdr, company="Initech") for _ in range(15)]
+    LeadFactory(owner=sdr, company="Globex")  # the newest lead, but no match
+    assert [lead.pk for lead in search.search(sdr, "initech").found["leads"]] == [
+        lead.pk for lead in reversed(leads)][:10]
+
+
+def test_a_rare_word_gives_its_matches_newest_first(sdr):
+    leads = [LeadFactory(owner=sdr, company="Initech") for _ in range(3)]
+    LeadFactory(owner=sdr, company="Globex")
+    assert [lead.pk for lead in search.search(sdr, "initech").found["leads"]] == [lead.pk for lead in reversed(leads)]
+
+
+def test_on_postgres_the_search_uses_the_trigram_indexes(sdr, sofia):
+    require(on_postgres(), "CI must check the trigram indexes on PostgreSQL", "trigram indexes are PostgreSQL's")
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # a tiny test table would be scanned otherwise
+    for model, index in ((search.Lead, "lead_search_trgm"), (search.Contact, "contact_search_trgm"),
+                         (search.Account, "account_search_trgm"), (search.Opportunity, "opportunity_search_trgm")):
+        plan = search.matching(model.objects.all(), ["SANTOS"]).explain()
+        assert index in plan, plan
+
+
+def test_the_search_page_lists_what_is_found_with_links(client, sdr, sofia):
+    client.force_login(sdr)
+    page = client.get("/search/", {"q": "sofia santos"}).content.decode()
+    assert "<title>“sofia santos” · Search · SDR CRM</title>" in page
+    assert f'<a href="/leads/{sofia.pk}/">Sofia Santos</a>' in page
+    assert 'id="found-contacts"' not in page
+
+
+def test_the_search_page_says_why_a_term_is_refused_and_when_nothing_matches(client, sdr):
+    client.force_login(sdr)
+    assert "Type at least 3 letters of a name" in client.get("/search/", {"q": "ab"}).content.decode()
+    assert "Nothing you may see matches “zzzqqq”." in client.get("/search/", {"q": "zzzqqq"}).content.decode()
+
+
+def test_every_page_has_the_search_box(client, sdr):
+    client.force_login(sdr)
+    page = client.get("/leads/").content.decode()
+    assert '<form method="get" action="/search/" role="search" class="header-search">' in page
+
+
+def test_the_api_answers_what_the_page_finds(api, sdr, sofia):
+    response = api.as_user(sdr).get("/api/v1/search/", {"q": "sofia sant"})
+    assert response.status_code == 200
+    assert response.json() == {
+        "leads": [{"id": sofia.pk, "full_name": "Sofia Santos", "email": "sofia.santos@initech.com",
+                   "company": "Initech", "status": sofia.status}],
+        "contacts": [], "accounts": [], "opportunities": []}
+
+
+@pytest.mark.parametrize(("params", "message"), [
+    ({}, "This field is required."),
+    ({"q": "ab"}, "Type at least 3 letters of a name, email, phone, company or domain."),
+    ({"q": "x" * 101}, "Ensure this field has no more than 100 characters."),
+])
+def test_the_api_refuses_a_bad_term_with_a_400_naming_q(api, sdr, params, message):
+    response = api.as_user(sdr).get("/api/v1/search/", params)
+    assert response.status_code == 400
+    assert message in str(response.json()["errors"]["q"])
+
+
+def test_an_integration_finds_only_what_it_created(api, integration, sofia):
+    assert api.as_user(integration).get("/api/v1/search/", {"q": "sofia"}).json()["leads"] == []
