@@ -152,7 +152,8 @@ def test_the_nav_shows_my_unread_count(client, sdr, teammate):
 def test_the_nav_caps_the_count(client, sdr):
     Notification.objects.bulk_create([Notification(user=sdr, kind="routing", message="x") for _ in range(120)])
     client.force_login(sdr)
-    assert '<span class="badge" title="unread">99+<span class="sr-only"> unread</span></span>' in client.get("/notifications/").content.decode()
+    page = client.get("/notifications/").content.decode()
+    assert '<span class="badge" title="unread">99+<span class="sr-only"> unread</span></span>' in page
 
 
 def test_no_badge_without_unread(client, sdr):
