@@ -8,6 +8,7 @@ from .views import accounts, contacts, conversion, leads, merge, queues, sequenc
 
 lead_patterns = [
     path("", leads.lead_list, name="list"),
+    path("export.csv", leads.lead_export, name="export"),
     path("<int:pk>/", leads.lead_detail, name="detail"),
     path("<int:pk>/status/", leads.lead_status, name="status"),
     path("<int:pk>/touch/", touches.lead_touch, name="touch"),
@@ -23,6 +24,7 @@ lead_patterns = [
 ]
 contact_patterns = [
     path("", contacts.contact_list, name="list"),
+    path("export.csv", contacts.contact_export, name="export"),
     path("<int:pk>/", contacts.contact_detail, name="detail"),
     path("<int:pk>/status/", contacts.contact_status, name="status"),
     path("<int:pk>/touch/", touches.contact_touch, name="touch"),

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import shutil
@@ -78,6 +80,16 @@ def assert_refused(response, field: str | None = None, status: int = 400) -> dic
         assert field in body["errors"], body
         assert all(isinstance(message, str) for message in body["errors"][field])
     return body
+
+
+def exported(client, url: str) -> list[dict[str, str]]:
+    """The rows of a CSV export (`url`), checked to be streamed as an attachment."""
+    response = client.get(url)
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert response["Content-Disposition"].startswith('attachment; filename="')
+    assert response.streaming
+    return list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
 
 
 def lead_page(client, lead) -> str:
