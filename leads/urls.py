@@ -4,7 +4,7 @@ namespace (`leads:`, `contacts:`, `accounts:`), included by sdrcrm/urls.py."""
 
 from django.urls import path
 
-from .views import accounts, contacts, conversion, leads, merge, queues, sequences, touches
+from .views import accounts, contacts, conversion, edits, leads, merge, queues, sequences, touches
 
 lead_patterns = [
     path("", leads.lead_list, name="list"),
@@ -12,6 +12,7 @@ lead_patterns = [
     path("<int:pk>/", leads.lead_detail, name="detail"),
     path("<int:pk>/status/", leads.lead_status, name="status"),
     path("<int:pk>/touch/", touches.lead_touch, name="touch"),
+    path("<int:pk>/edit/", edits.lead_edit, name="edit"),
     path("<int:pk>/enroll/", sequences.lead_enroll, name="enroll"),
     path("enrollments/<int:pk>/event/", sequences.enrollment_event, name="enrollment-event"),
     path("enrollments/<int:pk>/finish/", sequences.enrollment_finish, name="enrollment-finish"),
@@ -28,6 +29,7 @@ contact_patterns = [
     path("<int:pk>/", contacts.contact_detail, name="detail"),
     path("<int:pk>/status/", contacts.contact_status, name="status"),
     path("<int:pk>/touch/", touches.contact_touch, name="touch"),
+    path("<int:pk>/edit/", edits.contact_edit, name="edit"),
 ]
 account_patterns = [
     path("", accounts.account_list, name="list"),

@@ -19,6 +19,7 @@ from sdrcrm import exports, field_history
 from sdrcrm.errors import Refused
 from sdrcrm.pagination import Keyset
 
+from . import edits
 from .forms import LeadFilterForm, StatusForm, TouchForm
 
 KEYSET = Keyset(["created_at", "status_changed_at"], default="-created_at", page_size=50)
@@ -97,6 +98,7 @@ def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "field_changes": field_history.changes_of(contact)[:HISTORY_SHOWN],
         "status_form": StatusForm(),
         "touch_form": TouchForm(),
+        "edit_form": edits.edit_form(contact) if can_edit else None,
         "next_statuses": [(s, Status(s).label) for s in sorted(TRANSITIONS[contact.status])
                           if s != Status.QUALIFIED],
     })

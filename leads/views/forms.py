@@ -50,3 +50,30 @@ class TouchForm(forms.Form):
 
     def details(self) -> dict[str, str]:
         return {key: self.cleaned_data[key] for key in ("outcome", "notes") if self.cleaned_data.get(key)}
+
+
+class PersonEditForm(forms.Form):
+    """The plain fields of a lead or contact a person edits on its page; status, owner and
+    sources have their own actions. Only what changed is sent to `update_person`."""
+
+    first_name = forms.CharField(max_length=100, required=False)
+    last_name = forms.CharField(max_length=100)
+    email = forms.EmailField(max_length=254, required=False)
+    title = forms.CharField(max_length=200, required=False)
+    phone = forms.CharField(max_length=40, required=False)
+    company = forms.CharField(max_length=255, required=False)
+    city = forms.CharField(max_length=100, required=False)
+    state = forms.CharField(max_length=100, required=False)
+    country = forms.CharField(max_length=2, min_length=2, required=False, label="Country (ISO code)")
+    employee_count = forms.IntegerField(min_value=0, max_value=10_000_000, required=False, label="Employees")
+    industry = forms.CharField(max_length=100, required=False)
+
+    def clean_country(self) -> str:
+        return self.cleaned_data["country"].upper()
+
+    def __init__(self, *args: object, email_required: bool = True, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.fields["email"].required = email_required  # a lead is its email; a contact may have none
+
+    def clean_email(self) -> str:
+        return self.cleaned_data["email"].strip().lower()

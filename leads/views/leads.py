@@ -22,6 +22,7 @@ from sdrcrm.models import User
 from sdrcrm.pagination import Keyset
 
 from . import conversion as conversion_views
+from . import edits
 from . import merge as merge_views
 from .access import editable_lead
 from .forms import LeadFilterForm, StatusForm, TouchForm
@@ -125,6 +126,7 @@ def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "field_changes": field_history.changes_of(lead)[:50],
         "status_form": StatusForm(),
         "touch_form": TouchForm(),
+        "edit_form": edits.edit_form(lead) if can_edit else None,
         "next_statuses": next_statuses,
         "score": scoring.explain(lead, ledger=False),
         "routing_threshold": settings.ROUTING_THRESHOLD,
