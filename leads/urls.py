@@ -4,7 +4,7 @@ namespace (`leads:`, `contacts:`, `accounts:`), included by sdrcrm/urls.py."""
 
 from django.urls import path
 
-from .views import accounts, contacts, conversion, edits, leads, merge, queues, sequences, touches
+from .views import accounts, contacts, conversion, edits, leads, merge, queues, sequences, today, touches
 
 lead_patterns = [
     path("", leads.lead_list, name="list"),
@@ -13,6 +13,10 @@ lead_patterns = [
     path("<int:pk>/status/", leads.lead_status, name="status"),
     path("<int:pk>/touch/", touches.lead_touch, name="touch"),
     path("<int:pk>/edit/", edits.lead_edit, name="edit"),
+    path("<int:pk>/tasks/", today.lead_task_add, name="task-add"),
+    path("today/", today.today_page, name="today"),
+    path("tasks/<int:pk>/done/", today.task_done, name="task-done"),
+    path("tasks/<int:pk>/snooze/", today.task_snooze, name="task-snooze"),
     path("<int:pk>/enroll/", sequences.lead_enroll, name="enroll"),
     path("enrollments/<int:pk>/event/", sequences.enrollment_event, name="enrollment-event"),
     path("enrollments/<int:pk>/finish/", sequences.enrollment_finish, name="enrollment-finish"),

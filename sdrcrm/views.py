@@ -50,7 +50,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 def home(request: HttpRequest) -> HttpResponse:
     """Each role's day starts on its own page: ops on the jobs, managers on the team
-    queues, sellers (SAL, AE) on their opportunities, SDRs and BDRs on their leads."""
+    queues, sellers (SAL, AE) on their opportunities, SDRs and BDRs on their Today page."""
     user = request.user
     if not user.is_authenticated:
         return redirect("leads:list")  # the login page, then back here
@@ -60,7 +60,7 @@ def home(request: HttpRequest) -> HttpResponse:
         return redirect("leads:queues")
     if user.role in (Role.SAL, Role.AE):
         return redirect(f"{reverse('opportunities:list')}?mine=on")
-    return redirect("leads:list")
+    return redirect("leads:today")
 
 
 @login_required

@@ -35,6 +35,7 @@ from .statuses import (
     UnqualifiedReason,
     reason_label,
 )
+from .tasks import Task
 from .tombstones import Tombstone
 
 __all__ = [
@@ -42,6 +43,6 @@ __all__ = [
     "Account", "AccountQuerySet", "AccountType", "CallOutcome",
     "Activity", "ActivityQuerySet", "ActivityType", "BlockedDomain", "Cause", "Contact", "ContactQuerySet",
     "Enrollment", "EnrollmentQuerySet", "InitialSource", "Lead", "Person", "PersonQuerySet", "ProspectingStatus",
-    "Queue", "RecycleReason", "Sequence", "SequenceEvent", "SequenceStep", "Status", "StatusChange", "StepType",
+    "Queue", "RecycleReason", "Sequence", "SequenceEvent", "SequenceStep", "Status", "StatusChange", "StepType", "Task",
     "Tombstone", "Touch", "UnqualifiedReason", "can_read", "readable_ids", "reason_label",
 ]

@@ -3,7 +3,7 @@ from datetime import datetime
 from django import forms
 from django.utils import timezone
 
-from leads.models import MAX_CLOCK_SKEW, REQUIRED_REASONS, TOUCH_TYPES, ActivityType, CallOutcome, Status
+from leads.models import MAX_CLOCK_SKEW, REQUIRED_REASONS, TOUCH_TYPES, ActivityType, CallOutcome, Status, Task
 
 # Grouped by the status that needs them, so a Recycle reason is never offered for Unqualified.
 REASON_CHOICES = [("", "—")] + [(Status(status).label, list(choices.choices))
@@ -77,3 +77,9 @@ class PersonEditForm(forms.Form):
 
     def clean_email(self) -> str:
         return self.cleaned_data["email"].strip().lower()
+
+
+class TaskForm(forms.Form):
+    title = forms.CharField(max_length=200, label="Task")
+    kind = forms.ChoiceField(choices=Task.Kind.choices, initial=Task.Kind.CALL, label="Type")
+    due_at = forms.DateTimeField(label="Due (UTC)", widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))

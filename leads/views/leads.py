@@ -25,7 +25,7 @@ from . import conversion as conversion_views
 from . import edits
 from . import merge as merge_views
 from .access import editable_lead
-from .forms import LeadFilterForm, StatusForm, TouchForm
+from .forms import LeadFilterForm, StatusForm, TaskForm, TouchForm
 from .sequences import lead_context as sequence_context
 
 KEYSET = Keyset(["created_at", "updated_at", "status_changed_at", "score", "last_name"],
@@ -127,6 +127,8 @@ def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "status_form": StatusForm(),
         "touch_form": TouchForm(),
         "edit_form": edits.edit_form(lead) if can_edit else None,
+        "lead_tasks": lead.tasks.filter(done_at=None).select_related("owner").order_by("due_at", "id")[:20],
+        "task_form": TaskForm(),
         "next_statuses": next_statuses,
         "score": scoring.explain(lead, ledger=False),
         "routing_threshold": settings.ROUTING_THRESHOLD,

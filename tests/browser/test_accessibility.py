@@ -42,7 +42,7 @@ def test_the_sdrs_pages_have_no_serious_accessibility_violation(page, live_serve
     notifications.notify([sdr.pk], Notification.Kind.SLA_BREACH, "SLA breached", lead=lead)
     login(page, live_server, sdr)
 
-    found = check(page, ["/leads/", f"/leads/{lead.pk}/", "/contacts/", f"/contacts/{contact.pk}/",
+    found = check(page, ["/leads/today/", "/leads/", f"/leads/{lead.pk}/", "/contacts/", f"/contacts/{contact.pk}/",
                          "/leads/sequences/", "/accounts/", f"/accounts/{contact.account_id}/",
                          "/notifications/", "/opportunities/", "/search/?q=acme"])
 

@@ -11,8 +11,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.mark.parametrize(("role", "page"), [
-    (Role.SDR, "/leads/"),
-    (Role.BDR, "/leads/"),
+    (Role.SDR, "/leads/today/"),
+    (Role.BDR, "/leads/today/"),
     (Role.SAL, "/opportunities/?mine=on"),
     (Role.AE, "/opportunities/?mine=on"),
     (Role.SDR_MANAGER, "/leads/queues/"),

@@ -1,0 +1,44 @@
+"""A task: something a person must do by a time (call back, send the deck), on their
+Today page until it is done."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from .people import Contact, Lead
+
+USER = settings.AUTH_USER_MODEL
+
+
+class Task(models.Model):
+    class Kind(models.TextChoices):
+        CALL = "call", "Call"
+        EMAIL = "email", "Email"
+        LINKEDIN = "linkedin", "LinkedIn"
+        TODO = "todo", "To do"
+
+    title = models.CharField(max_length=200)
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.TODO)
+    due_at = models.DateTimeField()
+    owner = models.ForeignKey(USER, on_delete=models.CASCADE, related_name="tasks")
+    lead = models.ForeignKey(Lead, null=True, blank=True, on_delete=models.CASCADE, related_name="tasks")
+    contact = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.CASCADE, related_name="tasks")
+    done_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(lead__isnull=True) | Q(contact__isnull=True), name="task_one_person"),
+        ]
+        indexes = [
+            # The Today page: a user's open tasks by due time.
+            models.Index(fields=["owner", "due_at", "id"], name="task_open_by_owner", condition=Q(done_at=None)),
+            models.Index(fields=["lead", "due_at"], name="task_lead"),
+            models.Index(fields=["contact", "due_at"], name="task_contact"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} (due {self.due_at:%Y-%m-%d %H:%M})"

@@ -1,0 +1,80 @@
+"""An SDR's day: tasks added by hand (done or snoozed with one click) and the Today page,
+which puts in one list what is overdue, what is due before the end of the user's day, and
+the contact requests whose follow-up SLA runs out today."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from routing import sla
+from sdrcrm.errors import Refused
+from sdrcrm.models import User
+
+from .models import OPEN_STATUSES, Lead, Person, Task
+
+SNOOZE = timedelta(days=1)
+SHOWN = 100  # rows per list on the Today page; the rest wait for the next day's page
+
+
+def add_task(person: Person | None, by: User, title: str, kind: str, due_at: datetime,
+             now: datetime | None = None) -> Task:
+    """A task for `by` (about `person`, if given), due at `due_at`."""
+    now = now or timezone.now()
+    title = title.strip()
+    if not title:
+        raise Refused("Say what is to be done.", field="title")
+    if due_at < now - timedelta(days=1):
+        raise Refused("A task cannot be due more than a day ago.", field="due_at")
+    return Task.objects.create(title=title, kind=kind, due_at=due_at, owner=by, created_by=by,
+                               **({person.PERSON_FIELD: person} if person is not None else {}))
+
+
+def open_tasks(user: User) -> QuerySet[Task]:
+    """The user's tasks still to do (the only ones they may mark done or snooze)."""
+    return Task.objects.filter(owner=user, done_at=None)
+
+
+def complete(task: Task, now: datetime | None = None) -> bool:
+    """Mark it done; False when it already was (a second click, another tab)."""
+    return bool(Task.objects.filter(pk=task.pk, done_at=None).update(done_at=now or timezone.now()))
+
+
+def snooze(task: Task, now: datetime | None = None) -> datetime:
+    """Due a day later than now (or than its due time, if that is later); the new due time."""
+    now = now or timezone.now()
+    due = max(task.due_at, now) + SNOOZE
+    Task.objects.filter(pk=task.pk, done_at=None).update(due_at=due)
+    return due
+
+
+def end_of_day(user: User, now: datetime) -> datetime:
+    """Midnight at the end of the user's day, in their region's time zone."""
+    zone = sla.calendar_for(user.region).zone
+    local = now.astimezone(zone)
+    return datetime.combine(local.date() + timedelta(days=1), time.min, tzinfo=zone)
+
+
+@dataclass
+class Today:
+    overdue: list[Task]
+    due_today: list[Task]
+    sla_due: list[Lead]  # contact requests whose follow-up is due before the day ends
+    ends_at: datetime
+    zone: str  # the user's region's time zone, whose midnight ends the day
+
+
+def today(user: User, now: datetime | None = None) -> Today:
+    """What the user has to do today, in three queries (by the open-task and SLA indexes)."""
+    now = now or timezone.now()
+    ends = end_of_day(user, now)
+    tasks = list(open_tasks(user).filter(due_at__lt=ends).select_related("lead", "contact")
+                 .order_by("due_at", "id")[:SHOWN])
+    sla_due = list(Lead.objects.filter(owner=user, sla_due_at__isnull=False, sla_due_at__lt=ends,
+                                       status__in=OPEN_STATUSES, converted_to__isnull=True)
+                   .order_by("sla_due_at", "id")[:SHOWN])
+    return Today(overdue=[t for t in tasks if t.due_at < now], due_today=[t for t in tasks if t.due_at >= now],
+                 sla_due=sla_due, ends_at=ends, zone=str(ends.tzinfo))

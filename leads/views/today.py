@@ -1,0 +1,66 @@
+"""The Today page and the one-click task actions (leads/today.py holds the rules)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from leads import today as work
+from sdrcrm.errors import Refused
+
+from .access import editable_lead
+from .forms import TaskForm
+
+
+@login_required
+def today_page(request: HttpRequest) -> HttpResponse:
+    return render(request, "leads/today.html", {"today": work.today(request.user)})
+
+
+@login_required
+@require_POST
+def lead_task_add(request: HttpRequest, pk: int) -> HttpResponse:
+    lead = editable_lead(request, pk)
+    if lead is not None:
+        form = TaskForm(request.POST)
+        if not form.is_valid():
+            field, errors = next(iter(form.errors.items()))
+            messages.error(request, f"No task added. {form.fields[field].label}: {errors[0]}")
+        else:
+            try:
+                task = work.add_task(lead, request.user, form.cleaned_data["title"], form.cleaned_data["kind"],
+                                     form.cleaned_data["due_at"])
+            except Refused as exc:
+                messages.error(request, f"No task added. {exc.message}")
+            else:
+                messages.success(request, f"Task added: {task.title}, due {task.due_at:%Y-%m-%d %H:%M} UTC.")
+    return redirect("leads:detail", pk=pk)
+
+
+def _back(request: HttpRequest) -> HttpResponse:
+    target = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return redirect(target)
+    return redirect("leads:today")
+
+
+@login_required
+@require_POST
+def task_done(request: HttpRequest, pk: int) -> HttpResponse:
+    task = get_object_or_404(work.open_tasks(request.user), pk=pk)
+    if work.complete(task):
+        messages.success(request, f"Done: {task.title}.")
+    return _back(request)
+
+
+@login_required
+@require_POST
+def task_snooze(request: HttpRequest, pk: int) -> HttpResponse:
+    task = get_object_or_404(work.open_tasks(request.user), pk=pk)
+    due = work.snooze(task)
+    messages.success(request, f"Snoozed: {task.title}, now due {due:%Y-%m-%d %H:%M} UTC.")
+    return _back(request)

@@ -1,0 +1,40 @@
+"""An SDR starts the day on the Today page in a real Chromium: an overdue call and a
+contact request due today; one click marks the call done."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from leads.models import Status, Task
+from tests.factories import LeadFactory
+
+from .conftest import login, screenshots
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("seeded")]
+
+
+def test_an_sdr_lands_on_today_and_marks_an_overdue_call_done(page, live_server, sdr):
+    now = timezone.now()
+    lead = LeadFactory(owner=sdr, first_name="Cleo", last_name="Contact", company="Initech")
+    call = Task.objects.create(owner=sdr, created_by=sdr, title="Call Cleo back", kind="call", lead=lead,
+                               due_at=now - timedelta(hours=2))
+    LeadFactory(owner=sdr, status=Status.MQL, first_name="Dana", last_name="Demo",
+                sla_due_at=now + timedelta(minutes=30))
+
+    login(page, live_server, sdr)
+
+    expect(page).to_have_url(f"{live_server.url}/leads/today/")
+    overdue = page.locator("#overdue")
+    expect(overdue).to_contain_text("Call Cleo back")
+    expect(page.locator("#sla-due")).to_contain_text("Dana Demo")
+    screenshots(page, "today")
+    overdue.get_by_role("button", name="Done").click()
+
+    expect(page.get_by_role("status")).to_have_text("Done: Call Cleo back.")
+    expect(page.locator("#overdue")).to_contain_text("Nothing overdue.")
+    call.refresh_from_db()
+    assert call.done_at is not None

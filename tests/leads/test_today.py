@@ -1,0 +1,139 @@
+"""Tasks and the Today page (leads/today.py): what is overdue, what is due before the end of
+the user's day, and the contact requests whose follow-up SLA ends today; one-click done
+and snooze; tasks added from a lead's page."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.utils import timezone
+
+from leads import today as work
+from leads.models import Status, Task
+from sdrcrm.errors import Refused
+from tests.factories import LeadFactory
+
+pytestmark = pytest.mark.django_db
+
+HOUR = timedelta(hours=1)
+MINUTE = timedelta(minutes=1)
+
+
+def task(owner, due_at, title="Call back", **fields) -> Task:
+    return Task.objects.create(owner=owner, created_by=owner, title=title, due_at=due_at, **fields)
+
+
+def test_the_day_ends_at_midnight_in_the_users_region(sdr):
+    sdr.region = "emea"
+    # 23:30 UTC on 1 July is 00:30 in London (BST): the day that ends is 2 July's.
+    assert work.end_of_day(sdr, datetime(2026, 7, 1, 23, 30, tzinfo=UTC)) == datetime(2026, 7, 2, 23, 0, tzinfo=UTC)
+
+
+def test_today_splits_overdue_from_due_today_and_leaves_tomorrow_and_done_out(sdr, teammate):
+    now = timezone.now()
+    late = task(sdr, now - 2 * HOUR, "Late")
+    soon = task(sdr, now + MINUTE, "Soon")
+    task(sdr, work.end_of_day(sdr, now) + HOUR, "Tomorrow")
+    task(sdr, now - HOUR, "Done already", done_at=now)
+    task(teammate, now - HOUR, "Someone else's")
+
+    day = work.today(sdr, now)
+
+    assert [t.pk for t in day.overdue] == [late.pk]
+    assert [t.pk for t in day.due_today] == [soon.pk]
+
+
+def test_contact_requests_due_today_are_listed_oldest_first(sdr):
+    now = timezone.now()
+    first = LeadFactory(owner=sdr, status=Status.MQL, sla_due_at=now - HOUR, sla_breached_at=now - HOUR)
+    second = LeadFactory(owner=sdr, status=Status.MQL, sla_due_at=now + MINUTE)
+    LeadFactory(owner=sdr, status=Status.MQL, sla_due_at=work.end_of_day(sdr, now) + HOUR)  # tomorrow
+    LeadFactory(owner=sdr, status=Status.UNQUALIFIED, sla_due_at=now)  # closed: owes nothing
+
+    assert [lead.pk for lead in work.today(sdr, now).sla_due] == [first.pk, second.pk]
+
+
+def test_the_today_page_shows_the_three_lists_in_few_queries(client, sdr, django_assert_max_num_queries):
+    now = timezone.now()
+    for n in range(12):
+        task(sdr, now - HOUR * (n + 1), f"Late {n}", lead=LeadFactory(owner=sdr))
+        task(sdr, now + MINUTE * (n + 1), f"Soon {n}")
+        LeadFactory(owner=sdr, status=Status.MQL, sla_due_at=now + MINUTE)
+    client.force_login(sdr)
+    with django_assert_max_num_queries(8):
+        page = client.get("/leads/today/").content.decode()
+    assert "Overdue (12)" in page and "Due today (12)" in page and "Follow-ups due today (12)" in page
+
+
+def test_done_and_snooze_take_one_click_and_only_the_owners(client, sdr, teammate):
+    now = timezone.now()
+    mine, other = task(sdr, now - HOUR), task(teammate, now - HOUR)
+    client.force_login(sdr)
+
+    response = client.post(f"/leads/tasks/{mine.pk}/done/", follow=True)
+
+    assert "Done: Call back." in response.content.decode()
+    assert Task.objects.get(pk=mine.pk).done_at is not None
+    assert client.post(f"/leads/tasks/{mine.pk}/done/").status_code == 404  # done already
+    assert client.post(f"/leads/tasks/{other.pk}/done/").status_code == 404
+    assert client.post(f"/leads/tasks/{other.pk}/snooze/").status_code == 404
+    assert Task.objects.get(pk=other.pk).done_at is None
+
+
+def test_snoozing_moves_a_task_a_day_past_now_or_past_its_due_time(sdr):
+    now = timezone.now()
+    late, later = task(sdr, now - 5 * HOUR), task(sdr, now + 5 * HOUR)
+    assert work.snooze(late, now) == now + timedelta(days=1)
+    assert work.snooze(later, now) == now + 5 * HOUR + timedelta(days=1)
+
+
+def test_the_actions_go_back_only_to_a_page_of_this_site(client, sdr):
+    mine = task(sdr, timezone.now())
+    client.force_login(sdr)
+    response = client.post(f"/leads/tasks/{mine.pk}/snooze/", {"next": "https://evil.example/"})
+    assert response["Location"] == "/leads/today/"
+
+
+def test_a_task_added_on_a_lead_page_shows_there_and_on_today(client, sdr):
+    lead = LeadFactory(owner=sdr, first_name="Cleo", last_name="Contact")
+    due = (timezone.now() + HOUR).replace(second=0, microsecond=0)
+    client.force_login(sdr)
+
+    response = client.post(f"/leads/{lead.pk}/tasks/", {"title": "Send the deck", "kind": "email",
+                                                        "due_at": due.strftime("%Y-%m-%dT%H:%M")}, follow=True)
+
+    page = response.content.decode()
+    assert f"Task added: Send the deck, due {due:%Y-%m-%d %H:%M} UTC." in page
+    added = Task.objects.get()
+    assert (added.owner, added.lead, added.kind, added.due_at) == (sdr, lead, "email", due)
+    assert "<td>Send the deck</td>" in page
+    today_page = client.get("/leads/today/").content.decode()
+    assert f'<a href="/leads/{lead.pk}/">Cleo Contact</a>' in today_page
+
+
+@pytest.mark.parametrize(("fields", "message"), [
+    ({"title": "", "kind": "call", "due_at": "2030-01-01T10:00"}, "Task: This field is required."),
+    ({"title": "x", "kind": "fax", "due_at": "2030-01-01T10:00"}, "Type: Select a valid choice."),
+    ({"title": "x", "kind": "call", "due_at": "soon"}, "Due (UTC): Enter a valid date/time."),
+    ({"title": "x", "kind": "call", "due_at": "2020-01-01T10:00"}, "A task cannot be due more than a day ago."),
+])
+def test_a_bad_task_is_told_and_not_added(client, sdr, fields, message):
+    lead = LeadFactory(owner=sdr)
+    client.force_login(sdr)
+    page = client.post(f"/leads/{lead.pk}/tasks/", fields, follow=True).content.decode()
+    assert f"No task added. {message}" in page
+    assert not Task.objects.exists()
+
+
+def test_a_reader_cannot_add_a_task_to_a_lead(client, sdr, teammate):
+    lead = LeadFactory(owner=sdr)
+    client.force_login(teammate)
+    page = client.post(f"/leads/{lead.pk}/tasks/", {"title": "x", "kind": "call",
+                                                    "due_at": "2030-01-01T10:00"}, follow=True).content.decode()
+    assert "You may read this lead but not change it." in page and not Task.objects.exists()
+
+
+def test_add_task_refuses_a_blank_title(sdr):
+    with pytest.raises(Refused, match="Say what is to be done."):
+        work.add_task(None, sdr, "   ", "call", timezone.now())
