@@ -17,6 +17,7 @@ from sdrcrm.models import User
 from .models import OPEN_STATUSES, Lead, Person, Task
 
 SNOOZE = timedelta(days=1)
+LONGEST_WAIT = timedelta(days=5 * 365)
 SHOWN = 100  # rows per list on the Today page; the rest wait for the next day's page
 
 
@@ -29,6 +30,8 @@ def add_task(person: Person | None, by: User, title: str, kind: str, due_at: dat
         raise Refused("Say what is to be done.", field="title")
     if due_at < now - timedelta(days=1):
         raise Refused("A task cannot be due more than a day ago.", field="due_at")
+    if due_at > now + LONGEST_WAIT:
+        raise Refused("A task is due within five years.", field="due_at")
     return Task.objects.create(title=title, kind=kind, due_at=due_at, owner=by, created_by=by,
                                **({person.PERSON_FIELD: person} if person is not None else {}))
 

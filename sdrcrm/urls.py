@@ -14,6 +14,7 @@ from leads.api.contacts import ContactViewSet
 from leads.api.leads import LeadViewSet
 from leads.api.queues import TeamQueuesView
 from leads.api.sequences import EnrollmentViewSet, SequenceViewSet
+from leads.api.tasks import TaskViewSet
 from opportunities.api.iqms import IQMViewSet
 from opportunities.api.opportunities import OpportunityViewSet
 from routing.api import PoolViewSet, RuleSetViewSet, TerritoryViewSet
@@ -37,6 +38,7 @@ router.register("accounts", AccountViewSet, basename="account")
 router.register("contacts", ContactViewSet, basename="contact")
 router.register("leads", LeadViewSet, basename="lead")
 router.register("activities", ActivityViewSet, basename="activity")
+router.register("tasks", TaskViewSet, basename="task")
 router.register("sequences", SequenceViewSet, basename="sequence")
 router.register("enrollments", EnrollmentViewSet, basename="enrollment")
 router.register("opportunities", OpportunityViewSet, basename="opportunity")
