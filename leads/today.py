@@ -7,14 +7,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
+from opportunities.models import IQM
 from routing import sla
 from sdrcrm.errors import Refused
 from sdrcrm.models import User
 
-from .models import OPEN_STATUSES, Lead, Person, Task
+from .models import OPEN_STATUSES, Enrollment, Lead, Person, Task
 
 SNOOZE = timedelta(days=1)
 LONGEST_WAIT = timedelta(days=5 * 365)
@@ -81,3 +82,16 @@ def today(user: User, now: datetime | None = None) -> Today:
                    .order_by("sla_due_at", "id")[:SHOWN])
     return Today(overdue=[t for t in tasks if t.due_at < now], due_today=[t for t in tasks if t.due_at >= now],
                  sla_due=sla_due, ends_at=ends, zone=str(ends.tzinfo))
+
+
+def with_next_steps(leads: QuerySet[Lead], now: datetime | None = None) -> QuerySet[Lead]:
+    """My Qualifying's flag: each lead annotated with whether it has an active enrolment,
+    an open task or an IQM to come (`has_enrolment`, `has_task`, `has_iqm`); one with
+    none of them has no next step and is about to be forgotten. Three EXISTS on indexed
+    keys, in the list's own query."""
+    now = now or timezone.now()
+    return leads.annotate(
+        has_enrolment=Exists(Enrollment.objects.filter(lead=OuterRef("pk"), state=Enrollment.State.ACTIVE)),
+        has_task=Exists(Task.objects.filter(lead=OuterRef("pk"), done_at=None)),
+        has_iqm=Exists(IQM.objects.filter(lead=OuterRef("pk"), start__gt=now)),
+    )

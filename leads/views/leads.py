@@ -12,6 +12,7 @@ from rest_framework.exceptions import ValidationError
 
 from leads import lifecycle
 from leads import spam as lead_spam
+from leads import today as work
 from leads.models import TRANSITIONS, Lead, Status
 from leads.worklists import LEAD_VIEWS, apply_view
 from opportunities.views import iqms as iqm_views
@@ -68,6 +69,8 @@ def filtered_leads(request: HttpRequest) -> tuple[QuerySet[Lead], LeadFilterForm
 @login_required
 def lead_list(request: HttpRequest) -> HttpResponse:
     leads, form, owner, view, default_sort = filtered_leads(request)
+    if view == "my_qualifying":
+        leads = work.with_next_steps(leads)
     data = form.cleaned_data
     user: User = request.user
     try:
@@ -84,6 +87,7 @@ def lead_list(request: HttpRequest) -> HttpResponse:
         "form": form, "leads": rows, "views": [(key, label) for key, (label, _) in LEAD_VIEWS.items()],
         "view": view, "next_cursor": next_cursor, "base_query": params.urlencode(), "sorts": SORTS,
         "ordering": ordering, "statuses": Status.choices, "team": team, "owner": owner,
+        "flag_next_steps": view == "my_qualifying",
     })
 
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from leads import today as work
@@ -137,3 +139,31 @@ def test_a_reader_cannot_add_a_task_to_a_lead(client, sdr, teammate):
 def test_add_task_refuses_a_blank_title(sdr):
     with pytest.raises(Refused, match="Say what is to be done."):
         work.add_task(None, sdr, "   ", "call", timezone.now())
+
+
+def test_my_qualifying_flags_the_leads_with_no_next_step_in_the_lists_own_query(client, sdr):
+    from opportunities.models import IQM
+    from tests.factories import EnrollmentFactory, IQMFactory
+
+    now = timezone.now()
+    enrolled, tasked, meeting, forgotten = (LeadFactory(owner=sdr, status=Status.QUALIFYING, last_name=name)
+                                            for name in ("Enrolled", "Tasked", "Meeting", "Forgotten"))
+    EnrollmentFactory(lead=enrolled)
+    task(sdr, now + HOUR, lead=tasked)
+    IQMFactory(lead=meeting, start=now + 24 * HOUR, end=now + 25 * HOUR)
+    past = LeadFactory(owner=sdr, status=Status.QUALIFYING, last_name="Pastmeeting")
+    IQMFactory(lead=past, start=now - 48 * HOUR, end=now - 47 * HOUR)  # a meeting held is no next step
+    assert IQM.objects.count() == 2
+    client.force_login(sdr)
+
+    with CaptureQueriesContext(connection) as flagged_view:
+        page = client.get("/leads/?view=my_qualifying").content.decode()
+    with CaptureQueriesContext(connection) as plain_view:
+        client.get("/leads/?view=my_mqls")
+    assert len(flagged_view) == len(plain_view)  # the flags come with the rows
+
+    flagged = {row.split("</a>")[0].rsplit(">", 1)[1] for row in page.split("<tr>")
+               if "no next step</span>" in row}
+    assert flagged == {forgotten.full_name, past.full_name}
+    all_page = client.get("/leads/").content.decode()
+    assert "no next step" not in all_page  # the flag is My Qualifying's
