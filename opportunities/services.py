@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Count, F, QuerySet, Sum, Window
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from leads.models import Account, Contact
@@ -417,3 +419,41 @@ def _notify_sdr_lead(opportunity: Opportunity, by: User | None) -> None:
         message=f"{opportunity.name} from {sdr.get_full_name() or sdr.username} was unqualified by {who}: "
                 "schedule a feedback session with the AE.",
     )
+
+
+# --- The board (kanban) -----------------------------------------------------------------
+
+BOARD_CARDS = 50  # per column, the ones waiting longest in their stage first
+
+
+@dataclass
+class Column:
+    stage: str
+    label: str
+    count: int
+    iacv: Decimal
+    cards: list[Opportunity]
+
+    @property
+    def more(self) -> int:
+        return self.count - len(self.cards)
+
+
+def board(opportunities: QuerySet[Opportunity], user: User) -> list[Column]:
+    """The open opportunities of `opportunities`, one column per open stage in stage order,
+    each with its count, its IACV total and its first BOARD_CARDS cards (the longest in
+    the stage first), every card carrying `moves`, the stages the user is offered. Two
+    queries whatever the number: the totals, and the cards ranked within their stage."""
+    open_ones = opportunities.filter(stage__in=OPEN_STAGES)
+    totals = {row["stage"]: row for row in open_ones.order_by().values("stage").annotate(
+        count=Count("id"), iacv=Sum("iacv"))}
+    ranked = open_ones.annotate(rank=Window(RowNumber(), partition_by=F("stage"),
+                                            order_by=[F("stage_changed_at").asc(), F("id").asc()]))
+    cards: dict[str, list[Opportunity]] = {}
+    for card in ranked.filter(rank__lte=BOARD_CARDS).select_related("account", "owner").order_by("rank"):
+        card.moves = [(stage, Stage(stage).label) for stage in offered_stages(card, user)  # type: ignore[attr-defined]
+                      if stage in OPEN_STAGES]
+        cards.setdefault(card.stage, []).append(card)
+    return [Column(stage, Stage(stage).label, totals.get(stage, {}).get("count", 0),
+                   totals.get(stage, {}).get("iacv") or Decimal(0), cards.get(stage, []))
+            for stage in Stage.values if stage in OPEN_STAGES]

@@ -9,6 +9,7 @@ urlpatterns = [
     path("new/<int:account_pk>/", opportunities.opportunity_new, name="new"),
     path("", opportunities.opportunity_list, name="list"),
     path("export.csv", opportunities.opportunity_export, name="export"),
+    path("board/", opportunities.opportunity_board, name="board"),
     path("<int:pk>/", opportunities.opportunity_detail, name="detail"),
     path("<int:pk>/stage/", opportunities.opportunity_stage, name="stage"),
     path("<int:pk>/edit/", opportunities.opportunity_edit, name="edit"),

@@ -10,6 +10,7 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 from rest_framework.exceptions import ValidationError
 
@@ -78,6 +79,25 @@ def opportunity_export(request: HttpRequest) -> HttpResponse:
                                 [label for _, label in EXPORT_COLUMNS], rows)
 
 
+def back(request: HttpRequest, pk: int) -> HttpResponse:
+    """Where a stage move returns: the page it was made from (the board), else the opportunity."""
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return redirect(target)
+    return redirect("opportunities:detail", pk=pk)
+
+
+@login_required
+def opportunity_board(request: HttpRequest) -> HttpResponse:
+    """The open opportunities as a board, a column per stage with its count and IACV; the
+    list's filters (mine, name) apply."""
+    opportunities, form = filtered_opportunities(request)
+    return render(request, "opportunities/board.html", {
+        "form": form, "columns": services.board(opportunities, request.user),
+        "board_cards": services.BOARD_CARDS,
+    })
+
+
 @login_required
 def opportunity_detail(request: HttpRequest, pk: int) -> HttpResponse:
     opportunity = get_object_or_404(
@@ -116,18 +136,18 @@ def editable_opportunity(request: HttpRequest, pk: int) -> Opportunity | None:
 def opportunity_stage(request: HttpRequest, pk: int) -> HttpResponse:
     opportunity = editable_opportunity(request, pk)
     if opportunity is None:
-        return redirect("opportunities:detail", pk=pk)
+        return back(request, pk)
     form = StageForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Pick a stage (and, to close lost, a reason; a merged-into id is a whole number).")
-        return redirect("opportunities:detail", pk=pk)
+        return back(request, pk)
     data = form.cleaned_data
     merged_into = None
     if data["merged_into"] is not None:
         merged_into = Opportunity.objects.visible_to(request.user).filter(pk=data["merged_into"]).first()
         if merged_into is None:
             messages.error(request, f"There is no opportunity {data['merged_into']} that you can see.")
-            return redirect("opportunities:detail", pk=pk)
+            return back(request, pk)
     try:
         services.change_stage(opportunity, data["stage"], by=request.user,
                               closed_lost_reason=data["closed_lost_reason"], merged_into=merged_into,
@@ -137,7 +157,7 @@ def opportunity_stage(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, exc.message)
     else:
         messages.success(request, f"Stage is now {opportunity.get_stage_display()}.")
-    return redirect("opportunities:detail", pk=pk)
+    return back(request, pk)
 
 
 @login_required

@@ -58,7 +58,7 @@ def test_the_aes_pages_have_no_serious_accessibility_violation(page, live_server
     ae = UserFactory(role=Role.AE)
     opportunity = OpportunityFactory(owner=ae)
     login(page, live_server, ae)
-    assert check(page, ["/opportunities/", f"/opportunities/{opportunity.pk}/"]) == {}
+    assert check(page, ["/opportunities/", f"/opportunities/{opportunity.pk}/", "/opportunities/board/"]) == {}
 
 
 def test_the_login_page_has_no_serious_accessibility_violation(page, live_server):
