@@ -38,6 +38,7 @@ from .models import (
     Lead,
     Status,
     StatusChange,
+    Task,
 )
 
 NEW_ACCOUNT_FIELDS = frozenset({"name", "domain", "industry", "employee_count", "country", "type"})
@@ -295,6 +296,7 @@ def _convert_person(lead: Lead, account: Account, *, owner: User | None, by: Use
     Activity.objects.filter(lead=lead).update(**moved_to)
     ScoreEntry.objects.filter(lead=lead).update(**moved_to)
     StatusChange.objects.filter(lead=lead).update(**moved_to)
+    Task.objects.filter(lead=lead).update(**moved_to)  # the next steps follow the person
     IQM.objects.filter(lead=lead, account=None).update(account=account)
     IQM.objects.filter(lead=lead).update(**moved_to)
     # Finished first: a contact may hold one active enrolment, and the lead's cadence ends here.

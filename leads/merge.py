@@ -27,7 +27,7 @@ from sdrcrm.errors import Refused
 from sdrcrm.models import Notification, User
 
 from . import domains, lifecycle
-from .models import Activity, Cause, Contact, Enrollment, Lead, Status, StatusChange, Tombstone
+from .models import Activity, Cause, Contact, Enrollment, Lead, Status, StatusChange, Task, Tombstone
 from .spam import hash_email
 
 EMAIL = "email"
@@ -53,6 +53,7 @@ MOVED_ROWS: dict[str, type[Model]] = {
     "enrollments": Enrollment,
     "opportunities": Opportunity,
     "notifications": Notification,
+    "tasks": Task,
 }
 # Survivor fields left blank that the merged-away lead fills.
 FILL_FIELDS = ("first_name", "title", "phone", "company", "country", "state", "city", "employee_count",

@@ -15,12 +15,13 @@ from rest_framework.exceptions import ValidationError
 from leads import lifecycle
 from leads.models import TRANSITIONS, Contact, Lead, Status
 from leads.worklists import CONTACT_VIEWS, apply_view
-from sdrcrm import exports, field_history
+from sdrcrm import exports
 from sdrcrm.errors import Refused
 from sdrcrm.pagination import Keyset
 
 from . import edits
 from .forms import LeadFilterForm, StatusForm, TouchForm
+from .timelines import timeline_context
 
 KEYSET = Keyset(["created_at", "status_changed_at"], default="-created_at", page_size=50)
 HISTORY_SHOWN = 50
@@ -93,11 +94,9 @@ def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "contact": contact,
         "can_edit": can_edit,
         "from_leads": Lead.objects.visible_to(request.user).filter(converted_to=contact).order_by("id"),
-        "history": contact.status_changes.select_related("by").order_by("-at", "-id")[:HISTORY_SHOWN],
-        "activities": contact.activities.select_related("created_by").order_by("-occurred_at", "-id")[:HISTORY_SHOWN],
-        "field_changes": field_history.changes_of(contact)[:HISTORY_SHOWN],
         "status_form": StatusForm(),
         "touch_form": TouchForm(),
+        **timeline_context(request, contact),
         "edit_form": edits.edit_form(contact) if can_edit else None,
         "next_statuses": [(s, Status(s).label) for s in sorted(TRANSITIONS[contact.status])
                           if s != Status.QUALIFIED],

@@ -17,7 +17,7 @@ from leads.models import TRANSITIONS, Lead, Status
 from leads.worklists import LEAD_VIEWS, apply_view
 from opportunities.views import iqms as iqm_views
 from scoring import services as scoring
-from sdrcrm import exports, field_history
+from sdrcrm import exports
 from sdrcrm.errors import Refused
 from sdrcrm.models import User
 from sdrcrm.pagination import Keyset
@@ -28,6 +28,7 @@ from . import merge as merge_views
 from .access import editable_lead
 from .forms import LeadFilterForm, StatusForm, TaskForm, TouchForm
 from .sequences import lead_context as sequence_context
+from .timelines import timeline_context
 
 KEYSET = Keyset(["created_at", "updated_at", "status_changed_at", "score", "last_name"],
                 default="-created_at", page_size=50)
@@ -125,11 +126,9 @@ def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "lead": lead,
         "converted": converted,
         "can_edit": can_edit,
-        "history": lead.status_changes.select_related("by").order_by("-at", "-id")[:50],
-        "activities": lead.activities.select_related("created_by").order_by("-occurred_at", "-id")[:50],
-        "field_changes": field_history.changes_of(lead)[:50],
         "status_form": StatusForm(),
         "touch_form": TouchForm(),
+        **timeline_context(request, lead),
         "edit_form": edits.edit_form(lead) if can_edit else None,
         "lead_tasks": lead.tasks.filter(done_at=None).select_related("owner").order_by("due_at", "id")[:20],
         "task_form": TaskForm(),

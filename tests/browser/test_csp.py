@@ -113,7 +113,7 @@ def test_an_sdrs_pages_keep_to_the_policy(csp_page, live_server: LiveServer, sdr
     assert_app_css(csp_page)
     expect(csp_page.get_by_role("heading", name="Quinn Buyer")).to_be_visible()
     assert css(csp_page.locator(".grid.mt-l").first, "margin-top") == "16px"
-    assert css(csp_page.locator("a.heading-link"), "font-size") == "13px"
+    assert css(csp_page.locator("a.heading-link").first, "font-size") == "13px"
     assert css(csp_page.locator("#convert fieldset").first, "border-top-style") == "none"
     step_form = csp_page.locator("form.filters.flush").first
     assert css(step_form, "margin-bottom") == "0px"

@@ -26,6 +26,5 @@ def test_an_sdr_edits_the_phone_and_sees_it_and_its_history(page, live_server, s
 
     expect(page.get_by_role("status")).to_have_text("Saved: phone.")
     expect(page.locator("dl")).to_contain_text("+1 415 555 0199")
-    changes = page.locator("section.card", has=page.get_by_role("heading", name="Field changes", exact=True))
-    expect(changes).to_contain_text("+1 415 555 0100 → +1 415 555 0199")
+    expect(page.locator("#timeline tr.tl-field")).to_contain_text("Phone changed+1 415 555 0100 → +1 415 555 0199")
     assert Lead.objects.get(pk=lead.pk).phone == "+1 415 555 0199"

@@ -19,13 +19,13 @@ def lead_rows(page: Page):
     return page.locator("table tbody tr")
 
 
-def test_login_with_the_right_password_lands_on_the_lead_list_with_the_users_name(page, live_server, sdr):
+def test_login_with_the_right_password_lands_on_today_with_the_users_name(page, live_server, sdr):
     sdr.first_name, sdr.last_name = "Sam", "Dialer"
     sdr.save()
 
     login(page, live_server, sdr)
 
-    expect(page.get_by_role("heading", name="Leads")).to_be_visible()
+    expect(page.get_by_role("heading", name="Today", exact=True)).to_be_visible()
     expect(page.locator("header")).to_contain_text("Sam Dialer")
     expect(page.get_by_role("button", name="Log out")).to_be_visible()
 
@@ -58,6 +58,7 @@ def test_an_sdr_sees_their_own_lead_and_not_another_teams(page, live_server, sdr
     ActivityFactory(lead=mine)
 
     login(page, live_server, sdr)
+    page.goto("/leads/")
 
     expect(page.get_by_role("link", name="Ada Mine")).to_be_visible()
     expect(page.get_by_role("link", name="Ben Raw")).to_be_visible()
@@ -81,6 +82,7 @@ def test_the_my_mqls_tab_shows_only_the_sdrs_mql_leads(page, live_server, sdr, t
     LeadFactory(owner=sdr, last_name="Rawmine", status=Status.RAW)
     LeadFactory(owner=teammate, last_name="Mqlteammate", status=Status.MQL)
     login(page, live_server, sdr)
+    page.goto("/leads/")
     # The default tab shows all three: the team's leads are readable by an SDR.
     expect(lead_rows(page)).to_have_count(3)
 
@@ -96,6 +98,7 @@ def test_searching_by_company_name_narrows_the_list(page, live_server, sdr):
     LeadFactory(owner=sdr, last_name="Alpha", company="Globex Corporation")
     LeadFactory(owner=sdr, last_name="Beta", company="Initech")
     login(page, live_server, sdr)
+    page.goto("/leads/")
     expect(lead_rows(page)).to_have_count(2)
 
     page.get_by_label("Search", exact=True).fill("glob")
@@ -123,10 +126,10 @@ def test_recycling_a_lead_with_a_reason_shows_the_new_status_and_a_history_row(p
 
     expect(page.get_by_role("status")).to_contain_text("Status is now Recycle.")
     expect(page.get_by_role("heading", level=1)).to_contain_text("Recycle")
-    history = page.locator("section.card", has=page.get_by_role("heading", name="Status history"))
-    row = history.locator("tbody tr")
+    row = page.locator("#timeline tbody tr.tl-status")
     expect(row).to_have_count(1)
     expect(row).to_contain_text("MQL → Recycle")
+    expect(row).to_contain_text("Not ready")
     expect(row).to_contain_text(sdr.get_full_name())
     lead.refresh_from_db()
     assert (lead.status, lead.status_reason) == (Status.RECYCLE, RecycleReason.NOT_READY)
@@ -142,7 +145,7 @@ def test_recycling_without_a_reason_shows_the_error_and_keeps_the_status(page, l
 
     expect(page.locator(".msg.error")).to_contain_text("Moving to Recycle needs a reason")
     expect(page.get_by_role("heading", level=1)).to_contain_text("MQL")
-    expect(page.get_by_text("No changes yet.")).to_be_visible()
+    expect(page.locator("#timeline tr.tl-status")).to_have_count(0)
     lead.refresh_from_db()
     assert lead.status == Status.MQL
     assert not StatusChange.objects.filter(lead=lead).exists()

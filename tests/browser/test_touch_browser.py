@@ -31,8 +31,8 @@ def test_an_sdr_logs_a_voicemail_on_a_contact_request_and_the_sla_clock_stops(pa
     touch.get_by_role("button", name="Log touch").click()
 
     expect(page.get_by_role("status")).to_have_text("Call logged (left a voicemail). The follow-up SLA clock stopped.")
-    activities = page.locator("section.card", has=page.get_by_role("heading", name="Activities", exact=True))
-    expect(activities.locator("tbody tr").first).to_contain_text("Left a voicemail · Try again Thursday morning")
+    expect(page.locator("#timeline tr.tl-activity").first).to_contain_text(
+        "Left a voicemail · Try again Thursday morning")
     assert Lead.objects.get(pk=lead.pk).sla_due_at is None
     assert Activity.objects.get(lead=lead).details == {"outcome": "voicemail", "notes": "Try again Thursday morning"}
 

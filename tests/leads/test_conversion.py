@@ -631,3 +631,12 @@ def test_converting_a_converted_lead_again_lands_on_its_page_and_changes_nothing
     page = response.content.decode()
     assert "Pat Lee was already converted." in page and 'id="converted"' in page
     assert Contact.objects.count() == contacts and not Account.objects.filter(name="Other").exists()
+
+
+def test_a_leads_tasks_follow_it_to_its_contact(sdr, qualifying):
+    from leads.models import Task
+
+    task = Task.objects.create(owner=sdr, title="Send the deck", due_at=timezone.now(), lead=qualifying)
+    contact = convert_lead(qualifying, by=sdr, new_account={"name": "Initech"}).contact
+    task.refresh_from_db()
+    assert (task.lead_id, task.contact_id) == (None, contact.pk)

@@ -31,8 +31,9 @@ def test_a_call_from_the_lead_page_is_stored_and_stops_the_sla_clock(client, sdr
     assert (activity.type, activity.details, activity.created_by) == (
         ActivityType.CALL, {"outcome": "voicemail", "notes": "Call back Tuesday"}, sdr)
     assert Lead.objects.get(pk=lead.pk).sla_due_at is None
-    # The activities table says how it went and who logged it.
-    assert f"<td>Call</td><td>Left a voicemail · Call back Tuesday</td><td>{sdr.get_full_name()}</td>" in page
+    # The timeline says how it went and who logged it.
+    assert (f'<span class="badge">activity</span> Call</td><td>Left a voicemail · Call back Tuesday</td>'
+            f"<td>{sdr.get_full_name()}</td>") in page
 
 
 def test_a_note_is_stored_but_is_no_follow_up(client, sdr):
