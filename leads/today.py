@@ -15,8 +15,10 @@ from routing import sla
 from sdrcrm.errors import Refused
 from sdrcrm.models import User
 
-from .models import OPEN_STATUSES, Enrollment, Lead, Person, Task
+from .models import OPEN_STATUSES, Enrollment, Lead, Person, SequenceStep, StepType, Task
 
+# The steps a person does by hand (an automatic email sends itself).
+PERSON_STEPS = frozenset({StepType.MANUAL_EMAIL, StepType.CALL, StepType.LINKEDIN, StepType.TASK})
 SNOOZE = timedelta(days=1)
 LONGEST_WAIT = timedelta(days=5 * 365)
 SHOWN = 100  # rows per list on the Today page; the rest wait for the next day's page
@@ -62,17 +64,28 @@ def end_of_day(user: User, now: datetime) -> datetime:
     return datetime.combine(local.date() + timedelta(days=1), time.min, tzinfo=zone)
 
 
+@dataclass(frozen=True)
+class StepDue:
+    """The next step of an active enrolment, done by a person and due before the day ends."""
+
+    enrollment: Enrollment
+    step: SequenceStep
+    due_at: datetime
+
+
 @dataclass
 class Today:
     overdue: list[Task]
     due_today: list[Task]
     sla_due: list[Lead]  # contact requests whose follow-up is due before the day ends
+    steps_due: list[StepDue]
     ends_at: datetime
     zone: str  # the user's region's time zone, whose midnight ends the day
 
 
 def today(user: User, now: datetime | None = None) -> Today:
-    """What the user has to do today, in three queries (by the open-task and SLA indexes)."""
+    """What the user has to do today, in five queries (by the open-task, SLA and enrolment
+    indexes)."""
     now = now or timezone.now()
     ends = end_of_day(user, now)
     tasks = list(open_tasks(user).filter(due_at__lt=ends).select_related("lead", "contact")
@@ -81,7 +94,25 @@ def today(user: User, now: datetime | None = None) -> Today:
                                        status__in=OPEN_STATUSES, converted_to__isnull=True)
                    .order_by("sla_due_at", "id")[:SHOWN])
     return Today(overdue=[t for t in tasks if t.due_at < now], due_today=[t for t in tasks if t.due_at >= now],
-                 sla_due=sla_due, ends_at=ends, zone=str(ends.tzinfo))
+                 sla_due=sla_due, steps_due=steps_due(user, ends), ends_at=ends, zone=str(ends.tzinfo))
+
+
+def steps_due(user: User, ends: datetime) -> list[StepDue]:
+    """The next hand-done step of each active enrolment of the user's leads, due (enrolled
+    at + the step's day offset) before `ends`, the earliest first. Two queries: the
+    enrolments, and their sequences' steps."""
+    enrollments = (Enrollment.objects.filter(state=Enrollment.State.ACTIVE, lead__owner=user)
+                   .select_related("lead", "sequence").prefetch_related("sequence__steps")
+                   .order_by("enrolled_at", "id"))
+    due = []
+    for enrollment in enrollments:
+        step = next((s for s in enrollment.sequence.steps.all() if s.position == enrollment.current_step + 1), None)
+        if step is None or step.type not in PERSON_STEPS:
+            continue
+        at = enrollment.enrolled_at + timedelta(days=step.day_offset)
+        if at < ends:
+            due.append(StepDue(enrollment, step, at))
+    return sorted(due, key=lambda item: item.due_at)[:SHOWN]
 
 
 def with_next_steps(leads: QuerySet[Lead], now: datetime | None = None) -> QuerySet[Lead]:

@@ -56,16 +56,59 @@ def test_contact_requests_due_today_are_listed_oldest_first(sdr):
     assert [lead.pk for lead in work.today(sdr, now).sla_due] == [first.pk, second.pk]
 
 
-def test_the_today_page_shows_the_three_lists_in_few_queries(client, sdr, django_assert_max_num_queries):
+def test_the_today_page_shows_the_four_lists_in_the_same_queries_for_1_or_12_rows(client, sdr):
+    from django.db import connection as db
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.factories import EnrollmentFactory, SequenceFactory, SequenceStepFactory
+
+    sequence = SequenceFactory(steps=0)
+    SequenceStepFactory(sequence=sequence, position=1, day_offset=0, type="call")
     now = timezone.now()
-    for n in range(12):
-        task(sdr, now - HOUR * (n + 1), f"Late {n}", lead=LeadFactory(owner=sdr))
-        task(sdr, now + MINUTE * (n + 1), f"Soon {n}")
-        LeadFactory(owner=sdr, status=Status.MQL, sla_due_at=now + MINUTE)
     client.force_login(sdr)
-    with django_assert_max_num_queries(8):
-        page = client.get("/leads/today/").content.decode()
+    counts = []
+    for rows in (1, 11):
+        for n in range(rows):
+            lead = LeadFactory(owner=sdr)
+            task(sdr, now - HOUR * (n + 1), f"Late {n}", lead=lead)
+            task(sdr, now + MINUTE * (n + 1), f"Soon {n}")
+            LeadFactory(owner=sdr, status=Status.MQL, sla_due_at=now + MINUTE)
+            EnrollmentFactory(lead=lead, sequence=sequence, enrolled_at=now - HOUR)
+        with CaptureQueriesContext(db) as queries:
+            page = client.get("/leads/today/").content.decode()
+        counts.append(len(queries))
+    assert counts[0] == counts[1]
     assert "Overdue (12)" in page and "Due today (12)" in page and "Follow-ups due today (12)" in page
+    assert "Sequence steps due (12)" in page
+
+
+def test_a_sequence_step_a_person_must_do_is_due_and_marked_done_from_today(client, sdr,
+                                                                           django_capture_on_commit_callbacks):
+    from leads.models import Enrollment, SequenceEvent
+    from tests.factories import EnrollmentFactory, SequenceFactory, SequenceStepFactory
+
+    sequence = SequenceFactory(steps=0, name="Trial follow-up")
+    SequenceStepFactory(sequence=sequence, position=1, day_offset=0, type="auto_email")
+    SequenceStepFactory(sequence=sequence, position=2, day_offset=2, type="call")
+    now = timezone.now()
+    due = EnrollmentFactory(lead=LeadFactory(owner=sdr, status=Status.MQL, last_name="Due"), sequence=sequence,
+                            enrolled_at=now - timedelta(days=3), current_step=1)
+    EnrollmentFactory(lead=LeadFactory(owner=sdr, last_name="Auto"), sequence=sequence, enrolled_at=now)  # email next
+    EnrollmentFactory(lead=LeadFactory(owner=sdr, last_name="Later"), sequence=sequence,
+                      enrolled_at=now + timedelta(days=2), current_step=1)  # call in four days
+    client.force_login(sdr)
+
+    page = client.get("/leads/today/").content.decode()
+    assert "Sequence steps due (1)" in page and "Trial follow-up: step 2, call" in page
+
+    with django_capture_on_commit_callbacks(execute=True):  # the worker applies the event
+        response = client.post(f"/leads/enrollments/{due.pk}/event/",
+                               {"kind": "step_completed", "step": "2", "next": "/leads/today/"}, follow=True)
+
+    assert response.redirect_chain[-1][0] == "/leads/today/"
+    assert SequenceEvent.objects.filter(enrollment=due, step=2).exists()
+    assert Enrollment.objects.get(pk=due.pk).current_step == 2
+    assert "Sequence steps due (0)" in client.get("/leads/today/").content.decode()
 
 
 def test_done_and_snooze_take_one_click_and_only_the_owners(client, sdr, teammate):
