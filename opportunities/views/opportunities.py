@@ -15,6 +15,8 @@ from django.views.decorators.http import require_POST
 from rest_framework.exceptions import ValidationError
 
 from leads.models import Account, Contact
+from leads.views import touches
+from leads.views.forms import TouchForm
 from opportunities import services
 from opportunities.models import ClosedLostReason, Opportunity, Stage
 from sdrcrm import exports
@@ -88,6 +90,19 @@ def back(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
+@require_POST
+def opportunity_touch(request: HttpRequest, pk: int) -> HttpResponse:
+    """A touch logged from the opportunity's page lands on its primary contact."""
+    opportunity = editable_opportunity(request, pk)
+    if opportunity is not None:
+        if opportunity.primary_contact is None:
+            messages.error(request, "Not logged. The opportunity has no primary contact to log it on; set one first.")
+        else:
+            touches.log_touch(request, opportunity.primary_contact)
+    return redirect("opportunities:detail", pk=pk)
+
+
+@login_required
 def opportunity_board(request: HttpRequest) -> HttpResponse:
     """The open opportunities as a board, a column per stage with its count and IACV; the
     list's filters (mine, name) apply."""
@@ -110,6 +125,7 @@ def opportunity_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "opportunities/detail.html", {
         "opportunity": opportunity,
         "can_edit": can_edit,
+        "touch_form": TouchForm(),
         "next_stages": [] if reopen_closed else [
             (stage, Stage(stage).label) for stage in services.offered_stages(opportunity, request.user)],
         "reopen_deadline": opportunity.reopen_deadline(),

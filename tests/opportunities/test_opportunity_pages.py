@@ -356,3 +356,36 @@ def test_a_255_character_account_name_still_gives_a_default_name_that_fits(clien
 
     name = Opportunity.objects.get(account=account).name
     assert len(name) == 255 and name.endswith(" - New business")
+
+
+# --- touches --------------------------------------------------------------------------------
+
+
+def test_a_touch_from_the_opportunity_page_lands_on_its_primary_contact(client, ada, globex):
+    from leads.models import Activity
+
+    client.force_login(ada)
+    assert f'action="/opportunities/{globex.pk}/touch/"' in page(client, f"/opportunities/{globex.pk}/")
+
+    response = client.post(f"/opportunities/{globex.pk}/touch/", {"type": "meeting", "notes": "Demo went well"},
+                           follow=True)
+
+    assert "Meeting logged." in response.content.decode()
+    activity = Activity.objects.get()
+    assert (activity.contact, activity.type, activity.created_by) == (globex.primary_contact, "meeting", ada)
+
+
+def test_without_a_primary_contact_the_touch_is_refused_in_words(client, ada):
+    deal = OpportunityFactory(owner=ada, primary_contact=None)
+    client.force_login(ada)
+    response = client.post(f"/opportunities/{deal.pk}/touch/", {"type": "note", "notes": "x"}, follow=True)
+    assert "Not logged. The opportunity has no primary contact to log it on; set one first." in (
+        response.content.decode())
+
+
+def test_a_reader_cannot_log_a_touch_on_the_deal(client, globex):
+    from leads.models import Activity
+
+    client.force_login(UserFactory(role=Role.AE))
+    assert client.post(f"/opportunities/{globex.pk}/touch/", {"type": "note", "notes": "x"}).status_code == 404
+    assert not Activity.objects.exists()
