@@ -237,6 +237,7 @@ SPECTACULAR_SETTINGS = {
         "SequenceEventKindEnum": "leads.models.SequenceEvent.Kind",
         "RoutingActionEnum": "routing.models.RoutingDecision.Action",
         "NotificationKindEnum": "sdrcrm.models.Notification.Kind",
+        "TaskKindEnum": "leads.models.Task.Kind",
     },
 }
 

@@ -17,6 +17,8 @@ from rest_framework.response import Response
 from leads import today as work
 from leads.models import Contact, Lead, Task
 
+from .serializers import MAX_ID
+
 
 class TaskSerializer(serializers.ModelSerializer):
     class Meta:
@@ -29,8 +31,8 @@ class TaskInput(serializers.Serializer):
     title = serializers.CharField(max_length=200)
     kind = serializers.ChoiceField(choices=Task.Kind.choices, default=Task.Kind.TODO)
     due_at = serializers.DateTimeField()
-    lead = serializers.IntegerField(required=False, min_value=1)
-    contact = serializers.IntegerField(required=False, min_value=1)
+    lead = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
+    contact = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if "lead" in attrs and "contact" in attrs:
@@ -87,7 +89,8 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         return Response(TaskSerializer(task).data)
 
     def _open_task(self) -> Task:
-        task = work.open_tasks(self.request.user).filter(pk=self.kwargs["pk"]).first()
+        pk = str(self.kwargs["pk"])
+        task = work.open_tasks(self.request.user).filter(pk=pk).first() if pk.isdecimal() and len(pk) < 19 else None
         if task is None:
             raise NotFound("No open task of yours with this id.")
         return task

@@ -81,3 +81,14 @@ def test_a_task_about_a_contact(sdr_api, sdr):
     response = sdr_api.post(URL, {"title": "Send the deck", "kind": "email", "due_at": due(),
                                   "contact": contact.pk}, format="json")
     assert response.status_code == 201 and response.json()["contact"] == contact.pk
+
+
+@pytest.mark.parametrize("pk", ["null,null", "abc", "99999999999999999999999"])
+def test_an_id_that_is_no_number_is_a_404_not_a_500(sdr_api, pk):
+    assert sdr_api.post(f"{URL}{pk}/done/").status_code == 404
+    assert sdr_api.post(f"{URL}{pk}/snooze/").status_code == 404
+
+
+def test_a_lead_id_beyond_any_id_is_a_400_not_a_500(sdr_api):
+    response = sdr_api.post(URL, {"title": "x", "due_at": due(), "lead": 10**20}, format="json")
+    assert_refused(response, "lead")
