@@ -65,6 +65,7 @@ def contact_list(request: HttpRequest) -> HttpResponse:
     return render(request, "leads/contact_list.html", {
         "form": form, "contacts": rows, "next_cursor": next_cursor, "base_query": params.urlencode(),
         "views": [(key, label) for key, (label, _) in CONTACT_VIEWS.items()], "view": view,
+        "view_label": CONTACT_VIEWS[view][0] if view else "",
     })
 
 

@@ -89,6 +89,7 @@ def lead_list(request: HttpRequest) -> HttpResponse:
         "view": view, "next_cursor": next_cursor, "base_query": params.urlencode(), "sorts": SORTS,
         "ordering": ordering, "statuses": Status.choices, "team": team, "owner": owner,
         "flag_next_steps": view == "my_qualifying",
+        "view_label": LEAD_VIEWS[view][0] if view else "",
     })
 
 

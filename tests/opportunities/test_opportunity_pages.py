@@ -100,7 +100,7 @@ def test_the_page_shows_the_fields_snapshots_account_contact_and_history(client,
 
     assert f'href="/accounts/{globex.account_id}/">Globex</a>' in html
     assert "Hank Scorpio" in html and "Ada Seller" in html and sdr.get_full_name() in html
-    assert "18000.00" in html and "SQO" in html
+    assert "<dt>Initial IACV</dt><dd>$18,000.00</dd>" in html and "SQO" in html
     assert "1-Discovery → 2-Scoping" in html
 
 

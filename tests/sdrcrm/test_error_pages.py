@@ -60,3 +60,11 @@ def test_the_sequences_page_marks_sequences_not_leads(client, sdr):
     page = client.get("/leads/sequences/").content.decode()
     assert '<a href="/leads/sequences/" aria-current="page">Sequences</a>' in page
     assert '<a href="/leads/" aria-current' not in page
+
+
+def test_each_list_view_has_its_own_page_title(client, sdr):
+    client.force_login(sdr)
+    assert "<title>My MQLs (S1) · Leads · SDR CRM</title>" in client.get("/leads/?view=my_mqls").content.decode()
+    assert "<title>Leads · SDR CRM</title>" in client.get("/leads/").content.decode()
+    contacts = client.get("/contacts/?view=my_mql_contacts").content.decode()
+    assert "<title>My MQL contacts · Contacts · SDR CRM</title>" in contacts

@@ -9,6 +9,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from sdrcrm import notifications
 from sdrcrm.models import Notification
 from tests.factories import LeadFactory
 
@@ -244,3 +245,11 @@ def test_every_notification_is_written_with_a_known_kind(sdr):
     assert not Notification.objects.exists()
     notifications.notify([sdr.pk, sdr.pk, None], Notification.Kind.ROUTING, "once")
     assert list(Notification.objects.values_list("user", "kind", "message")) == [(sdr.pk, "routing", "once")]
+
+
+def test_the_notifications_page_names_the_kind_in_words(client, sdr):
+    notifications.notify([sdr.pk], Notification.Kind.SLA_BREACH, "SLA breached")
+    client.force_login(sdr)
+    page = client.get("/notifications/").content.decode()
+    assert f'<span class="badge">{Notification.Kind.SLA_BREACH.label}</span>' in page
+    assert '<span class="badge">sla_breach</span>' not in page
