@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import chain
-from typing import Any
 
 from django.db.models import Q, QuerySet
 from django.utils.dateparse import parse_datetime
@@ -136,7 +135,7 @@ def timeline(person: Person, cursor: Cursor | None = None) -> tuple[list[Entry],
 
 def parse_cursor(text: str) -> Cursor | None:
     """A cursor from its text ("<ISO time>|<kind>|<id>"); None if it is not one."""
-    parts: list[Any] = text.split("|")
+    parts = text.split("|")
     if len(parts) != 3 or parts[1] not in KINDS or not parts[2].isdigit():
         return None
     try:

@@ -421,6 +421,14 @@ def _notify_sdr_lead(opportunity: Opportunity, by: User | None) -> None:
     )
 
 
+def touched_contact(opportunity: Opportunity) -> Contact:
+    """Whom a touch logged on an opportunity is about: its primary contact (activities
+    belong to people, not deals)."""
+    if opportunity.primary_contact is None:
+        raise Refused("The opportunity has no primary contact to log it on; set one first.", field="primary_contact")
+    return opportunity.primary_contact
+
+
 # --- The board (kanban) -----------------------------------------------------------------
 
 BOARD_CARDS = 50  # per column, the ones waiting longest in their stage first

@@ -38,7 +38,6 @@ HAYSTACKS = {
 @dataclass
 class Results:
     term: str
-    words: list[str]
     found: dict[str, list[Any]] = field(default_factory=dict)
 
     @property
@@ -48,7 +47,7 @@ class Results:
 
 def words_of(term: str) -> list[str]:
     """The words to look for; refused when none is long enough to search by."""
-    words = [word for word in term.upper().split() if word][:MAX_WORDS]
+    words = term.upper().split()[:MAX_WORDS]
     if not any(len(word) >= MIN_WORD for word in words):
         raise Refused(f"Type at least {MIN_WORD} letters of a name, email, phone, company or domain.", field="q")
     return words
@@ -85,7 +84,7 @@ def newest_matching(queryset: QuerySet, words: list[str]) -> list[Any]:
 
 def search(user: User, term: str) -> Results:
     words = words_of(term)
-    results = Results(term=term.strip(), words=words)
+    results = Results(term=term.strip())
     sources: dict[str, QuerySet] = {
         "leads": Lead.objects.visible_to(user).select_related("owner", "queue"),
         "contacts": Contact.objects.visible_to(user).select_related("owner", "account"),

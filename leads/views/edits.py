@@ -7,15 +7,15 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
 from leads import people
-from leads.models import Contact, Lead, Person
+from leads.models import Lead, Person
 from sdrcrm.errors import Refused
 
-from .access import editable_lead
-from .forms import PersonEditForm
+from .access import editable_contact, editable_lead
+from .forms import PersonEditForm, first_error
 
 
 @login_required
@@ -33,11 +33,9 @@ def lead_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def contact_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    contact = get_object_or_404(Contact.objects.visible_to(request.user), pk=pk)
-    if Contact.objects.editable_by(request.user).filter(pk=pk).exists():
+    contact = editable_contact(request, pk)
+    if contact is not None:
         save_edit(request, contact)
-    else:
-        messages.error(request, "You may read this contact but not change it.")
     return redirect("contacts:detail", pk=pk)
 
 
@@ -52,9 +50,7 @@ def edit_form(person: Person, data: object = None) -> PersonEditForm:
 def save_edit(request: HttpRequest, person: Person) -> None:
     form = edit_form(person, request.POST)
     if not form.is_valid():
-        field, errors = next(iter(form.errors.items()))
-        label = form.fields[field].label or field.replace("_", " ").capitalize()
-        messages.error(request, f"Not saved. {label}: {errors[0]}")
+        messages.error(request, f"Not saved. {first_error(form)}")
         return
     changed = {name: form.cleaned_data[name] for name in form.changed_data}
     if not changed:

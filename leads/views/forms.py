@@ -83,3 +83,11 @@ class TaskForm(forms.Form):
     title = forms.CharField(max_length=200, label="Task")
     kind = forms.ChoiceField(choices=Task.Kind.choices, initial=Task.Kind.CALL, label="Type")
     due_at = forms.DateTimeField(label="Due (UTC)", widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+
+
+def first_error(form: forms.Form) -> str:
+    """The form's first error, prefixed with its field's label (a form-wide one alone)."""
+    field, errors = next(iter(form.errors.items()))
+    if field not in form.fields:
+        return errors[0]
+    return f"{form.fields[field].label or field.replace('_', ' ').capitalize()}: {errors[0]}"

@@ -9,7 +9,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from leads import sequences
@@ -18,7 +17,7 @@ from leads.models import Enrollment, Lead, Sequence, SequenceEvent
 from sdrcrm.errors import Refused
 from sdrcrm.models import User
 
-from .access import editable_lead
+from .access import back_to_next, editable_lead
 
 Kind = SequenceEvent.Kind
 
@@ -93,10 +92,8 @@ def enrollment_event(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(request, f"Recorded: {event.result[:1].upper()}{event.result[1:]}.")
     else:
         messages.success(request, f"Recorded: {event.get_kind_display()}. It is applied in a moment.")
-    target = request.POST.get("next", "")  # the Today page marks steps done too
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        return redirect(target)
-    return redirect("leads:detail", pk=lead.pk)
+    # The Today page marks steps done too, and gets its page back.
+    return back_to_next(request) or redirect("leads:detail", pk=lead.pk)
 
 
 @login_required

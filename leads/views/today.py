@@ -6,14 +6,13 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from leads import today as work
 from sdrcrm.errors import Refused
 
-from .access import editable_lead
-from .forms import TaskForm
+from .access import back_to_next, editable_lead
+from .forms import TaskForm, first_error
 
 
 @login_required
@@ -28,8 +27,7 @@ def lead_task_add(request: HttpRequest, pk: int) -> HttpResponse:
     if lead is not None:
         form = TaskForm(request.POST)
         if not form.is_valid():
-            field, errors = next(iter(form.errors.items()))
-            messages.error(request, f"No task added. {form.fields[field].label}: {errors[0]}")
+            messages.error(request, f"No task added. {first_error(form)}")
         else:
             try:
                 task = work.add_task(lead, request.user, form.cleaned_data["title"], form.cleaned_data["kind"],
@@ -42,10 +40,7 @@ def lead_task_add(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _back(request: HttpRequest) -> HttpResponse:
-    target = request.POST.get("next", "")
-    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        return redirect(target)
-    return redirect("leads:today")
+    return back_to_next(request) or redirect("leads:today")
 
 
 @login_required

@@ -7,15 +7,15 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
 from leads import services
-from leads.models import CallOutcome, Contact, Person, Status
+from leads.models import CallOutcome, Person, Status
 from sdrcrm.errors import Refused
 
-from .access import editable_lead
-from .forms import TouchForm
+from .access import editable_contact, editable_lead
+from .forms import TouchForm, first_error
 
 
 @login_required
@@ -30,22 +30,18 @@ def lead_touch(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def contact_touch(request: HttpRequest, pk: int) -> HttpResponse:
-    contact = get_object_or_404(Contact.objects.visible_to(request.user), pk=pk)
-    if Contact.objects.editable_by(request.user).filter(pk=pk).exists():
+    contact = editable_contact(request, pk)
+    if contact is not None:
         log_touch(request, contact)
-    else:
-        messages.error(request, "You may read this contact but not change it.")
     return redirect("contacts:detail", pk=pk)
 
 
 def log_touch(request: HttpRequest, person: Person) -> None:
     form = TouchForm(request.POST)
     if not form.is_valid():
-        field, errors = next(iter(form.errors.items()))
-        label = "" if field == "__all__" else f"{form.fields[field].label or field.title()}: "
-        messages.error(request, f"Not logged. {label}{errors[0]}")
+        messages.error(request, f"Not logged. {first_error(form)}")
         return
-    status, clock = person.status, person.sla_due_at if hasattr(person, "sla_due_at") else None
+    status, clock = person.status, getattr(person, "sla_due_at", None)
     try:
         activity = services.record_activity(person, form.cleaned_data["type"], details=form.details(),
                                             occurred_at=form.cleaned_data["occurred_at"], by=request.user)

@@ -10,11 +10,12 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from leads.api.serializers import MAX_ID
 from leads.models import Lead
+from leads.views.access import back_to_next
+from leads.views.forms import first_error
 from opportunities import iqms
 from opportunities.models import IQM, ActivitySource, Disposition, Opportunity
 from sdrcrm.errors import Refused
@@ -37,13 +38,6 @@ class DispositionForm(forms.Form):
     disposition = forms.ChoiceField(choices=Disposition.choices)
     # Always posted by the card's select (preselected with the current one); blank unlinks.
     opportunity = forms.IntegerField(required=False, min_value=1, max_value=MAX_ID)
-
-
-def first_error(form: forms.Form) -> str:
-    field, errors = next(iter(form.errors.items()))
-    if field not in form.fields:
-        return errors[0]
-    return f"{form.fields[field].label or field.capitalize()}: {errors[0]}"
 
 
 def assignable_sdrs(user: User) -> list[User]:
@@ -84,9 +78,8 @@ def lead_context(lead: Lead, user: User, can_edit: bool) -> dict[str, Any]:
 
 def _back(request: HttpRequest, iqm: IQM | None = None, lead_id: int | None = None) -> HttpResponse:
     """To `next` when it is a page of this site (another page may host the forms), else the lead page."""
-    target = request.POST.get("next", "")
-    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
-        return redirect(target)
+    if (back := back_to_next(request)) is not None:
+        return back
     lead_id = lead_id or (iqm.lead_id if iqm else None)
     return redirect("leads:detail", pk=lead_id) if lead_id else redirect("leads:list")
 

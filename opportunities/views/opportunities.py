@@ -10,12 +10,12 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 from rest_framework.exceptions import ValidationError
 
 from leads.models import Account, Contact
 from leads.views import touches
+from leads.views.access import back_to_next
 from leads.views.forms import TouchForm
 from opportunities import services
 from opportunities.models import ClosedLostReason, Opportunity, Stage
@@ -83,10 +83,7 @@ def opportunity_export(request: HttpRequest) -> HttpResponse:
 
 def back(request: HttpRequest, pk: int) -> HttpResponse:
     """Where a stage move returns: the page it was made from (the board), else the opportunity."""
-    target = request.POST.get("next", "")
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        return redirect(target)
-    return redirect("opportunities:detail", pk=pk)
+    return back_to_next(request) or redirect("opportunities:detail", pk=pk)
 
 
 @login_required
@@ -95,10 +92,12 @@ def opportunity_touch(request: HttpRequest, pk: int) -> HttpResponse:
     """A touch logged from the opportunity's page lands on its primary contact."""
     opportunity = editable_opportunity(request, pk)
     if opportunity is not None:
-        if opportunity.primary_contact is None:
-            messages.error(request, "Not logged. The opportunity has no primary contact to log it on; set one first.")
+        try:
+            contact = services.touched_contact(opportunity)
+        except Refused as exc:
+            messages.error(request, f"Not logged. {exc.message}")
         else:
-            touches.log_touch(request, opportunity.primary_contact)
+            touches.log_touch(request, contact)
     return redirect("opportunities:detail", pk=pk)
 
 
