@@ -4,8 +4,9 @@ twice). Run by run.py as a subprocess with the benchmark's environment:
 
     python bench/roundrobin.py run --assigners 8 --seconds 20
 
-An assignment is one transaction: the pool's next member in turn (`next_in_pool`, under
-the members' row locks, as routing takes it) and the lead's new owner. Each assigner is
+An assignment is one transaction: the pool's next member in turn and the lead's new owner
+(`next_in_pool` with the lead, under the members' row locks, as routing carries out a pool
+decision). Each assigner is
 its own process with its own database connection and its own share of leads (the newest
 ones, which the ingest scenario wrote), so the only contention is the pool's. The second
 half of --seconds times the turns alone (each its own transaction, no lead written): what
@@ -49,9 +50,7 @@ def prepare() -> None:
 
 def assigner(n: int, lead_ids: Sequence[int], deadline: float, write_lead: bool, done: Any) -> None:
     from django.db import connection, transaction
-    from django.utils import timezone
 
-    from leads.models import Lead
     from routing import pools as routing
 
     count = 0
@@ -59,9 +58,7 @@ def assigner(n: int, lead_ids: Sequence[int], deadline: float, write_lead: bool,
         if time.monotonic() >= deadline:
             break
         with transaction.atomic():
-            member, _ = routing.next_in_pool(POOL)
-            if write_lead:
-                Lead.objects.filter(pk=lead_id).update(owner_id=member.pk, queue=None, updated_at=timezone.now())
+            routing.next_in_pool(POOL, lead=lead_id if write_lead else None)
         count += 1
     connection.close()
     done[n] = count

@@ -75,7 +75,10 @@ def ingest_lead(data: Mapping[str, Any], by: User | None, now: datetime | None =
         else:
             score_and_advance(lead, new_types=set(), now=now, new=True, route=route is None)
             if route is not None:
-                routing.after_assign(lead, route, now)
+                if route.turn_pending:  # last, so the pool stays locked the shortest time
+                    routing.carry_out(lead, route, now)
+                else:
+                    routing.after_assign(lead, route, now)
                 routing.log_route(lead, route, now)
             return IngestResult(lead, created=True)
     _check_can_update(existing, by)
@@ -95,15 +98,17 @@ def ingest_lead(data: Mapping[str, Any], by: User | None, now: datetime | None =
 
 def _route_before_saving(lead: Lead, now: datetime) -> Route | None:
     """A new lead that routing gives to an owner or a queue is saved with them (one write
-    instead of an insert and an update). None: nothing to route yet, or the decision
-    needs the saved lead (convert, recycle, or an MQL move first): score_and_advance
-    routes it after the insert, as any other."""
+    instead of an insert and an update); a pool's turn is taken after the insert, with the
+    owner written in the same step. None: nothing to route yet, or the decision needs the
+    saved lead (convert, recycle, or an MQL move first): score_and_advance routes it after
+    the insert, as any other."""
     if not routing.needs_routing(lead) or lifecycle.score_move(lead, set()) is not None:
         return None
     route = routing.plan_route(lead, "", now)
     if not route.assigns:
         return None
-    routing.take(lead, route)
+    if not route.turn_pending:
+        routing.take(lead, route)
     return route
 
 
@@ -193,9 +198,10 @@ def score_and_advance(person: Person, new_types: set[str], now: datetime,
     if move is not None:
         lifecycle.check_move(person, move[0], move[1], None)
     if move is not None and routes:
-        # The move and the owner routing gives in one UPDATE of the lead.
+        # The move and the owner routing gives in one UPDATE of the lead (a pool's owner
+        # comes with its turn, in the step after).
         plan = routing.plan_route(person, request, now)
-        if plan.assigns:
+        if plan.assigns and not plan.turn_pending:
             lifecycle.move_status(person, move[0], reason=move[1], cause=Cause.SCORE, now=now,
                                   also={**changes, **routing.take(person, plan)})
             routing.after_assign(person, plan, now)

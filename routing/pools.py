@@ -3,11 +3,13 @@ from the per-process configuration cache (sdrcrm.config)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.db import connection, transaction
+from django.utils import timezone
 
-from leads.models import Queue
+from leads.models import Lead, Queue
 from sdrcrm import config
 from sdrcrm.models import User
 
@@ -40,16 +42,35 @@ def queue_named(name: str) -> Queue:
     return Queue(pk=pk, name=name)
 
 
-def next_in_pool(pool_name: str, exclude: int | None = None) -> tuple[User | None, list[int]]:
+def next_in_pool(pool_name: str, exclude: int | None = None, lead: int | None = None,
+                 now: datetime | None = None) -> tuple[User | None, list[int]]:
     """The pool member whose turn it is (smooth weighted round robin), or None when no
-    member is available. Runs under the available members' row locks, taken in id
-    order by every caller: concurrent requests queue here, each reads the rows as the
-    one before it left them, and no turn is skipped or given twice. `exclude`: a member
-    who sits this turn out with their round-robin state untouched (the owner a lead is
-    taken from). The user comes with the fields routing reads (name, region)."""
+    member is available, and the candidates (available members by position). Runs under
+    the available members' row locks, taken in id order by every caller: concurrent
+    requests queue here, each reads the rows as the one before it left them, and no turn
+    is skipped or given twice. `exclude`: a member who sits this turn out with their
+    round-robin state untouched (the owner a lead is taken from). `lead`: the id of a
+    saved lead that goes to the chosen member in the same step (owner written, queue
+    cleared, updated at `now`), so the locks are held for that one step and the commit.
+    The user comes with the fields routing reads (name, region)."""
     pool = pool_id(pool_name)
     if pool is None:
         return None, []
+    now = now or timezone.now()
+    if connection.vendor == "postgresql":
+        # One round trip (routing/migrations/0004): the locks are held the shortest time.
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT * FROM routing_take_turn(%s, %s, %s, %s)", [pool, exclude, lead, now])
+            row = cursor.fetchone()
+        if row is None:
+            return None, []
+        return User.from_db(connection.alias, queries.MEMBER_USER_FIELDS, row[:-1]), list(row[-1])
+    return _take_turn(pool, exclude, lead, now)
+
+
+def _take_turn(pool: int, exclude: int | None, lead: int | None, now: datetime) -> tuple[User | None, list[int]]:
+    """next_in_pool's steps from Python (SQLite, where one writer runs at a time; the
+    same steps as the PostgreSQL function, which tests/routing/test_pools.py holds to them)."""
     # No savepoint: inside a caller's transaction the locks are held to its commit anyway.
     with transaction.atomic(savepoint=False):
         members = sorted(queries.lock_available_members(pool, exclude), key=lambda row: (row[1], row[0]))
@@ -60,7 +81,9 @@ def next_in_pool(pool_name: str, exclude: int | None = None) -> tuple[User | Non
         # credit (the first in position order on a tie) takes the turn and pays the total.
         chosen = max(members, key=lambda row: (row[3] + row[2], -row[1], -row[0]))
         queries.take_turn(chosen[0], total, [row[0] for row in members])
-    user = User.from_db(connection.alias, queries.MEMBER_USER_FIELDS, chosen[4:])
+        user = User.from_db(connection.alias, queries.MEMBER_USER_FIELDS, chosen[4:])
+        if lead is not None:
+            Lead.objects.filter(pk=lead).update(owner_id=user.pk, queue=None, updated_at=now)
     return user, [row[4] for row in members]
 
 

@@ -42,7 +42,9 @@ def route_lead(lead: Lead, request: str = "", now: datetime | None = None) -> Ro
 
 @dataclass
 class Route:
-    """A routing decision made and its pool turn taken, not yet carried out on the lead."""
+    """A routing decision made, not yet carried out on the lead. A pool's turn is taken
+    when it is carried out (`turn_pending` until then), in the same step as the lead's
+    owner is written: the pool's members stay locked for that step and the commit only."""
 
     decision: Decision
     facts: engine.Facts
@@ -53,52 +55,70 @@ class Route:
     candidates: Sequence[int]
     reason: str
     fields: dict[str, Any]  # the SLA clock, when the decision starts it
+    starts_clock: bool = False
+    turn_pending: bool = False
 
     @property
     def assigns(self) -> bool:
-        """Carried out by giving the lead to an owner or a queue (not convert or recycle)."""
+        """Carried out by giving the lead to an owner or a queue (not convert or recycle);
+        a pool's turn always does (its next member, or Unassigned when nobody is available)."""
         return self.decision.action not in (engine.CONVERT, engine.RECYCLE) and (
-            self.owner_id is not None or self.queue is not None)
+            self.turn_pending or self.owner_id is not None or self.queue is not None)
 
 
 def plan_route(lead: Lead, request: str, now: datetime) -> Route:
-    """Decide, and take the pool turn when the decision is a pool; the lead is not written,
-    so a new lead can be saved with its owner (leads.services.ingest_lead)."""
+    """Decide; the lead is not written, so a new lead can be saved with its owner
+    (leads.services.ingest_lead). A pool's turn waits for carry_out."""
     ruleset, rules = rulesets.active_ruleset()
     lead_facts = facts.load_facts(lead, request)
     decision = engine.decide(lead_facts, rules)
-    owner_id, pool, queue, candidates, reason = decision.owner_id, decision.pool, None, decision.candidates, ""
-    owner_region = None
-    if decision.action == engine.POOL:
-        member, candidates = pools.next_in_pool(decision.pool)
-        owner_id = member.pk if member else None
-        if member is None:
-            queue = pools.queue_named(Queue.UNASSIGNED)
-            reason = f"{decision.reason} Nobody in {decision.pool} is available: queue Unassigned, ops alerted."
-            decision = Decision(**{**decision.__dict__, "notify": (*decision.notify, "ops")})
-        else:
-            owner_region = member.region
-            reason = f"{decision.reason} Next in turn: {member.get_full_name() or member.username}."
-    elif decision.action == engine.QUEUE:
-        queue = pools.queue_named(decision.queue)
     # docs/rules.md §2: a contact or professional-services request starts the follow-up SLA.
-    starts_clock = (owner_id is not None and decision.action in (engine.OWNER, engine.POOL)
-                    and lead_facts.request in sla.SLA_REQUESTS)
-    fields = sla_clock(lead, owner_id, pool, now, owner_region) if starts_clock else {}  # type: ignore[arg-type]
-    if owner_id is not None:
-        queue = None
-    return Route(decision, lead_facts, ruleset, owner_id, pool, queue, candidates, reason, fields)
+    starts_clock = decision.action in (engine.OWNER, engine.POOL) and lead_facts.request in sla.SLA_REQUESTS
+    route = Route(decision, lead_facts, ruleset, decision.owner_id, decision.pool, None, decision.candidates, "", {},
+                  starts_clock=starts_clock, turn_pending=decision.action == engine.POOL)
+    if decision.action == engine.QUEUE:
+        route.queue = pools.queue_named(decision.queue)
+    elif decision.owner_id is not None and starts_clock:
+        route.fields = sla_clock(lead, decision.owner_id, decision.pool, now)
+    return route
 
 
 def carry_out(lead: Lead, route: Route, now: datetime) -> None:
-    """Convert, recycle, or give the lead to the route's owner or queue."""
+    """Convert, recycle, or give the lead to the route's owner, its pool's next member or
+    its queue."""
     if route.decision.action == engine.CONVERT:
         convert_into_account(lead, lead.account, owner_id=route.owner_id, cause=Cause.ROUTING, now=now)
     elif route.decision.action == engine.RECYCLE:
         lifecycle.transition(lead, Status.RECYCLE, reason=RecycleReason.EVALUATING, cause=Cause.ROUTING, now=now)
+    elif route.turn_pending:
+        _assign_in_turn(lead, route, now)
+        after_assign(lead, route, now)
     elif route.assigns:
         _assign(lead, owner_id=route.owner_id, queue=route.queue, **route.fields)
         after_assign(lead, route, now)
+
+
+def _assign_in_turn(lead: Lead, route: Route, now: datetime) -> None:
+    """Take the pool's turn and give the saved lead to the member chosen (one step, see
+    Route); nobody available: queue Unassigned and ops alerted."""
+    decision = route.decision
+    member, route.candidates = pools.next_in_pool(route.pool, lead=lead.pk, now=now)
+    route.turn_pending = False
+    if member is None:
+        route.reason = f"{decision.reason} Nobody in {decision.pool} is available: queue Unassigned, ops alerted."
+        route.decision = Decision(**{**decision.__dict__, "notify": (*decision.notify, "ops")})
+        _assign(lead, owner_id=None, queue=pools.queue_named(Queue.UNASSIGNED))
+        route.queue = lead.queue
+        return
+    route.owner_id = lead.owner_id = member.pk
+    lead.queue = None
+    lead.updated_at = now
+    route.reason = f"{decision.reason} Next in turn: {member.get_full_name() or member.username}."
+    if route.starts_clock:
+        route.fields = sla_clock(lead, member.pk, route.pool, now, member.region)
+        Lead.objects.filter(pk=lead.pk).update(**route.fields)
+        for name, value in route.fields.items():
+            setattr(lead, name, value)
 
 
 def take(lead: Lead, route: Route) -> dict[str, Any]:

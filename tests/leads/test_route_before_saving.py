@@ -1,9 +1,13 @@
-"""Routing writes a lead once: a new lead that routing gives away at once is inserted
-with its owner, and an activity that makes a lead MQL and routes it updates it once;
+"""Routing writes a lead as few times as it can, and takes a pool's turn last: a new lead
+that routing sends to a queue is inserted in it; one that goes to a pool is inserted, and
+its owner comes with the pool's turn (one statement on PostgreSQL), after which only the
+SLA clock and the decision log are written, so the pool's members stay locked for the
+shortest time. An activity that makes a lead MQL moves it in one UPDATE with its score;
 everything else is what routing after the write would give."""
 
 from __future__ import annotations
 
+import re
 import threading
 
 import pytest
@@ -22,9 +26,19 @@ from tests.factories import LeadFactory, UserFactory
 HOT = {"last_name": "Doe", "title": "VP Engineering", "country": "DE", "initial_source": "contact_request",
        "employee_count": 400}
 
+WRITE = re.compile(r"(?:INSERT INTO|UPDATE|DELETE FROM) (\w+)")
+
+
+def tables_written_after_the_turn(queries: CaptureQueriesContext) -> set[str]:
+    """The tables written after the pool's turn: its function on PostgreSQL, the members'
+    update on SQLite."""
+    sqls = [q["sql"].replace('"', "") for q in queries.captured_queries]
+    turn = max(i for i, sql in enumerate(sqls) if "routing_take_turn(" in sql or "UPDATE routing_poolmember" in sql)
+    return {found.group(1) for sql in sqls[turn + 1:] if (found := WRITE.match(sql))}
+
 
 @pytest.mark.django_db
-def test_a_lead_routed_on_arrival_is_inserted_with_its_owner_and_sla_and_never_updated():
+def test_a_lead_routed_on_arrival_to_a_pool_gets_its_owner_with_the_turn_taken_last():
     bdr = UserFactory(role=Role.BDR)
     pool_of("EMEA BDR", bdr)
 
@@ -33,23 +47,42 @@ def test_a_lead_routed_on_arrival_is_inserted_with_its_owner_and_sla_and_never_u
 
     stored = Lead.objects.get(pk=lead.pk)
     assert (stored.owner_id, stored.queue_id, stored.score) == (bdr.pk, None, 55)
+    assert (lead.owner_id, lead.sla_due_at) == (bdr.pk, stored.sla_due_at)  # the caller's copy too
     assert stored.sla_due_at is not None and stored.sla_pool == "EMEA BDR"
     decision = RoutingDecision.objects.get(lead=lead)
     assert (decision.owner_id, decision.action) == (bdr.pk, "pool") and "Next in turn" in decision.reason
     assert PoolMember.objects.get(user=bdr).assigned == 1
-    assert not [q["sql"] for q in queries.captured_queries if q["sql"].startswith('UPDATE "leads_lead"')]
+    # After the turn: the SLA clock (a contact request) and the decision, nothing else.
+    assert tables_written_after_the_turn(queries) == {"leads_lead", "routing_routingdecision"}
 
 
 @pytest.mark.django_db
 def test_a_lead_sent_to_a_queue_on_arrival_is_inserted_in_it():
-    pool_of("EMEA BDR", UserFactory(role=Role.BDR, is_available=False))  # nobody there: Unassigned
+    ops = UserFactory(role=Role.OPS)
 
-    with CaptureQueriesContext(connection) as queries:
-        lead = services.ingest_lead({"email": "cto@firm.de", **HOT}, by=None).lead
+    with CaptureQueriesContext(connection) as queries:  # no country: no territory covers it
+        lead = services.ingest_lead({"email": "cto@firm.com", **HOT, "country": ""}, by=None).lead
 
     assert Lead.objects.filter(pk=lead.pk).values_list("owner_id", "queue__name").get() == (None, Queue.UNASSIGNED)
-    assert RoutingDecision.objects.get(lead=lead).queue.name == Queue.UNASSIGNED
+    decision = RoutingDecision.objects.get(lead=lead)
+    assert (decision.action, decision.queue.name) == ("queue", Queue.UNASSIGNED)
+    assert ops.notifications.filter(lead=lead).exists()
     assert not [q["sql"] for q in queries.captured_queries if q["sql"].startswith('UPDATE "leads_lead"')]
+
+
+@pytest.mark.django_db
+def test_a_lead_whose_pool_has_nobody_available_goes_to_unassigned_and_ops_are_alerted():
+    ops = UserFactory(role=Role.OPS)
+    pool_of("EMEA BDR", UserFactory(role=Role.BDR, is_available=False))
+
+    lead = services.ingest_lead({"email": "cto@firm.de", **HOT}, by=None).lead
+
+    assert Lead.objects.filter(pk=lead.pk).values_list("owner_id", "queue__name").get() == (None, Queue.UNASSIGNED)
+    assert (lead.owner_id, lead.queue.name) == (None, Queue.UNASSIGNED)
+    decision = RoutingDecision.objects.get(lead=lead)
+    assert (decision.action, decision.queue.name) == ("pool", Queue.UNASSIGNED)
+    assert "Nobody in EMEA BDR is available" in decision.reason
+    assert ops.notifications.filter(lead=lead).exists()
 
 
 @pytest.mark.django_db(transaction=True)
@@ -62,7 +95,7 @@ def test_a_twin_that_wins_the_insert_gives_the_pool_turn_back(monkeypatch):
     plan = routing_services.plan_route
 
     def twin_arrives_meanwhile(lead, request, now):
-        route = plan(lead, request, now)  # before the insert, the turn is taken: bdr's
+        route = plan(lead, request, now)  # decided before the insert; the turn waits for it
         if lead.pk is not None:
             return route  # the twin being routed
 
@@ -81,14 +114,14 @@ def test_a_twin_that_wins_the_insert_gives_the_pool_turn_back(monkeypatch):
     result = services.ingest_lead({"email": "cto@firm.de", **HOT}, by=None)
 
     assert not result.created and Lead.objects.filter(email="cto@firm.de").count() == 1
-    # The insert lost: its turn was rolled back with it; the twin, updated, was routed once.
+    # The insert lost and took no turn; the twin, updated, was routed once.
     assert sorted(PoolMember.objects.values_list("user_id", "assigned")) == sorted([(bdr.pk, 1), (other.pk, 0)])
     assert Lead.objects.get(email="cto@firm.de").owner_id == bdr.pk
     assert RoutingDecision.objects.filter(lead=result.lead).count() == 1
 
 
 @pytest.mark.django_db
-def test_an_activity_that_makes_a_lead_mql_and_routes_it_updates_the_lead_once():
+def test_an_activity_that_makes_a_lead_mql_moves_it_in_one_update_and_takes_the_turn_last():
     bdr = UserFactory(role=Role.BDR)
     pool_of("EMEA BDR", bdr)
     lead = services.ingest_lead({"email": "dev@firm.de", **HOT, "title": "Developer"}, by=None).lead
@@ -102,4 +135,7 @@ def test_an_activity_that_makes_a_lead_mql_and_routes_it_updates_the_lead_once()
     assert stored.mql_at is not None and stored.sla_due_at is not None
     assert stored.status_changes.get().new == "mql"
     assert RoutingDecision.objects.get(lead=lead).owner_id == bdr.pk
-    assert len([q for q in queries.captured_queries if q["sql"].startswith('UPDATE "leads_lead"')]) == 1
+    moves = [q["sql"] for q in queries.captured_queries
+             if q["sql"].startswith('UPDATE "leads_lead"') and '"status" = ' in q["sql"]]
+    assert len(moves) == 1 and '"score" = ' in moves[0]
+    assert tables_written_after_the_turn(queries) == {"leads_lead", "routing_routingdecision"}
