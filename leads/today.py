@@ -88,7 +88,7 @@ def today(user: User, now: datetime | None = None) -> Today:
     indexes)."""
     now = now or timezone.now()
     ends = end_of_day(user, now)
-    tasks = list(open_tasks(user).filter(due_at__lt=ends).select_related("lead", "contact")
+    tasks = list(open_tasks(user).filter(due_at__lt=ends).select_related("lead", "contact", "opportunity")
                  .order_by("due_at", "id")[:SHOWN])
     sla_due = list(Lead.objects.filter(owner=user, sla_due_at__isnull=False, sla_due_at__lt=ends,
                                        status__in=OPEN_STATUSES, converted_to__isnull=True)

@@ -5,7 +5,8 @@ counts, and does nothing new when run again.
 - The AE is expected to move a stage-0 opportunity within STALE_OPPORTUNITY_HOURS of its
   IQM: an opportunity in 0-Pending Acceptance whose IQM ended longer ago than that, and
   which has not changed stage for as long, gets one reminder to its owner per IQM
-  (`stale_reminded_at` records it). Still being in stage 0 is what "no stage move" means:
+  (`stale_reminded_at` records it), with a task on their Today page to accept or
+  unqualify it, due at once. Still being in stage 0 is what "no stage move" means:
   a move out ends the wait. An opportunity that entered stage 0 after its IQM (created
   when the lead was converted after the meeting, or a pre-opportunity handed over) gives
   the AE the same hours from then, rather than never being reminded.
@@ -21,6 +22,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 
+from leads.models import Task
 from sdrcrm import notifications
 from sdrcrm.models import Notification
 from sdrcrm.pagination import after
@@ -71,6 +73,11 @@ def remind_stale_opportunities(now: datetime) -> int:
             ids = set(stale.filter(id__in=[row[1] for row in rows]).select_for_update(of=("self",))
                       .values_list("id", flat=True))
             Opportunity.objects.filter(id__in=ids).update(stale_reminded_at=now)
+            Task.objects.bulk_create(
+                Task(title=f"Accept or unqualify {name}", kind=Task.Kind.TODO, due_at=now, owner_id=owner_id,
+                     opportunity_id=pk)
+                for _, pk, name, owner_id, *_ in rows if pk in ids and owner_id is not None
+            )
             notifications.send(
                 notifications.Alert(
                     Notification.Kind.STALE_OPPORTUNITY, user_id=owner_id, opportunity_id=pk,

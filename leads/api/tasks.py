@@ -23,7 +23,7 @@ from .serializers import MAX_ID
 class TaskSerializer(serializers.ModelSerializer):
     class Meta:
         model = Task
-        fields = ["id", "title", "kind", "due_at", "owner", "lead", "contact", "done_at", "created_at"]
+        fields = ["id", "title", "kind", "due_at", "owner", "lead", "contact", "opportunity", "done_at", "created_at"]
         read_only_fields = fields
 
 
@@ -44,7 +44,7 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     serializer_class = TaskSerializer
     ordering_fields = ["due_at"]
     ordering = "due_at"
-    filterset_fields = ["lead", "contact", "kind"]
+    filterset_fields = ["lead", "contact", "opportunity", "kind"]
 
     def get_queryset(self) -> QuerySet:
         if getattr(self, "swagger_fake_view", False):

@@ -25,6 +25,10 @@ class Task(models.Model):
     owner = models.ForeignKey(USER, on_delete=models.CASCADE, related_name="tasks")
     lead = models.ForeignKey(Lead, null=True, blank=True, on_delete=models.CASCADE, related_name="tasks")
     contact = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.CASCADE, related_name="tasks")
+    # A deal's task (the stale_opportunities job's "accept or unqualify" for its AE).
+    opportunity = models.ForeignKey("opportunities.Opportunity", null=True, blank=True, on_delete=models.CASCADE,
+                                    db_index=False,  # task_opportunity leads with it
+                                    related_name="tasks")
     done_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -32,12 +36,16 @@ class Task(models.Model):
     class Meta:
         constraints = [
             models.CheckConstraint(condition=Q(lead__isnull=True) | Q(contact__isnull=True), name="task_one_person"),
+            models.CheckConstraint(
+                condition=Q(opportunity__isnull=True) | (Q(lead__isnull=True) & Q(contact__isnull=True)),
+                name="task_one_subject"),
         ]
         indexes = [
             # The Today page: a user's open tasks by due time.
             models.Index(fields=["owner", "due_at", "id"], name="task_open_by_owner", condition=Q(done_at=None)),
             models.Index(fields=["lead", "due_at"], name="task_lead"),
             models.Index(fields=["contact", "due_at"], name="task_contact"),
+            models.Index(fields=["opportunity", "due_at"], name="task_opportunity"),
         ]
 
     def __str__(self) -> str:

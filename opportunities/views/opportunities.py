@@ -132,6 +132,8 @@ def opportunity_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "reasons": ClosedLostReason.choices,
         "qualification_form": QualificationForm(instance=opportunity),
         "history": opportunity.stage_changes.select_related("by").order_by("-at", "-id")[:100],
+        "opportunity_tasks": opportunity.tasks.filter(done_at=None).select_related("owner")
+                             .order_by("due_at", "id")[:20],
     })
 
 

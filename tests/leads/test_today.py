@@ -60,7 +60,7 @@ def test_the_today_page_shows_the_four_lists_in_the_same_queries_for_1_or_12_row
     from django.db import connection as db
     from django.test.utils import CaptureQueriesContext
 
-    from tests.factories import EnrollmentFactory, SequenceFactory, SequenceStepFactory
+    from tests.factories import EnrollmentFactory, OpportunityFactory, SequenceFactory, SequenceStepFactory
 
     sequence = SequenceFactory(steps=0)
     SequenceStepFactory(sequence=sequence, position=1, day_offset=0, type="call")
@@ -71,7 +71,7 @@ def test_the_today_page_shows_the_four_lists_in_the_same_queries_for_1_or_12_row
         for n in range(rows):
             lead = LeadFactory(owner=sdr)
             task(sdr, now - HOUR * (n + 1), f"Late {n}", lead=lead)
-            task(sdr, now + MINUTE * (n + 1), f"Soon {n}")
+            task(sdr, now + MINUTE * (n + 1), f"Soon {n}", opportunity=OpportunityFactory(name=f"Deal {rows}-{n}"))
             LeadFactory(owner=sdr, status=Status.MQL, sla_due_at=now + MINUTE)
             EnrollmentFactory(lead=lead, sequence=sequence, enrolled_at=now - HOUR)
         with CaptureQueriesContext(db) as queries:
@@ -80,6 +80,7 @@ def test_the_today_page_shows_the_four_lists_in_the_same_queries_for_1_or_12_row
     assert counts[0] == counts[1]
     assert "Overdue (12)" in page and "Due today (12)" in page and "Follow-ups due today (12)" in page
     assert "Sequence steps due (12)" in page
+    assert "Deal 11-10" in page  # a deal's task links its opportunity
 
 
 def test_a_sequence_step_a_person_must_do_is_due_and_marked_done_from_today(client, sdr,

@@ -9,8 +9,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.conf import settings
 from django.core.management import call_command
+from django.utils import timezone
 
-from leads.models import Lead
+from leads.models import Lead, Task
 from opportunities.jobs import stale_opportunities
 from opportunities.models import IQM, Disposition, Opportunity, Stage
 from sdrcrm.jobs import JOBS, run_job
@@ -63,6 +64,9 @@ def test_49_hours_after_the_iqm_the_ae_is_reminded():
     assert note.message == ("Acme - New is still in 0-Pending Acceptance more than 48 hours after its IQM "
                             "(Ada Lovelace - IQM, ended 2026-11-29 05:00 UTC): accept it into 1-Discovery or "
                             "unqualify it.")
+    task = Task.objects.get()
+    assert (task.owner, task.opportunity, task.due_at, task.done_at) == (opportunity.owner, opportunity, NOW, None)
+    assert task.title == "Accept or unqualify Acme - New"
 
 
 def test_47_hours_after_the_iqm_nothing_happens_yet():
@@ -107,6 +111,7 @@ def test_the_reminder_is_sent_once_for_the_same_or_a_later_clock():
     assert stale_opportunities(NOW) == NOTHING
     assert stale_opportunities(NOW + 3 * DAY) == NOTHING
     assert Notification.objects.count() == 1 and reminded(opportunity) == NOW
+    assert Task.objects.filter(opportunity=opportunity).count() == 1
 
 
 def test_a_later_iqm_without_a_stage_move_reminds_again():
@@ -118,6 +123,7 @@ def test_a_later_iqm_without_a_stage_move_reminds_again():
     assert stale_opportunities(later + 48 * HOUR) == NOTHING
     assert stale_opportunities(later + 50 * HOUR) == {"reminded": 1, "flagged": 0}
     assert Notification.objects.filter(kind="stale_opportunity").count() == 2
+    assert Task.objects.filter(opportunity=opportunity).count() == 2
 
 
 def test_two_old_iqms_make_one_reminder():
@@ -277,6 +283,19 @@ def test_the_queries_per_batch_do_not_grow_with_rows(settings, django_assert_max
         opportunity_with_iqm(ended_hours_ago=49 + n)
         no_show(days_ago=15 + n)
 
-    # Per part: select · lock · update · notify (+ savepoint pair) · the empty next batch.
-    with django_assert_max_num_queries(14):
+    # Per part: select · lock · update · notify (+ savepoint pair) · the empty next batch;
+    # the reminders' tasks in one more insert.
+    with django_assert_max_num_queries(15):
         assert stale_opportunities(NOW) == {"reminded": 15, "flagged": 15}
+
+
+def test_the_reminders_task_shows_on_the_aes_today_and_on_the_opportunity(client):
+    opportunity = opportunity_with_iqm(ended_hours_ago=49, name="Acme - New")
+    stale_opportunities(timezone.now())
+    client.force_login(opportunity.owner)
+
+    today = client.get("/leads/today/").content.decode()
+    page = client.get(f"/opportunities/{opportunity.pk}/").content.decode()
+
+    assert "Accept or unqualify Acme - New" in today and f"/opportunities/{opportunity.pk}/" in today
+    assert "Open tasks" in page and "Accept or unqualify Acme - New" in page
