@@ -462,15 +462,14 @@ def cmd_queries(args: argparse.Namespace) -> dict[str, Any]:
     the SQL statements each one makes, with where the database time goes, and the time
     the whole request takes in process (one at a time, no HTTP, no concurrency)."""
     setup_django()
-    from rest_framework.authtoken.models import Token
     from rest_framework.test import APIClient
 
-    from sdrcrm.models import User
+    from sdrcrm.models import ApiToken, User
 
     def client_for(username: str) -> APIClient:
-        token, _ = Token.objects.get_or_create(user=User.objects.get(username=username))
+        _, secret = ApiToken.objects.create(user=User.objects.get(username=username), name="bench queries")
         client = APIClient()
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        client.credentials(HTTP_AUTHORIZATION=f"Token {secret}")
         return client
 
     rng = random.Random(7)

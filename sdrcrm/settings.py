@@ -61,7 +61,7 @@ MIDDLEWARE = [
     "sdrcrm.middleware.AbsoluteSessionTimeoutMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "sdrcrm.middleware.ContentSecurityPolicyMiddleware",  # django-csp's, the policy built once
 ]
 
 ROOT_URLCONF = "sdrcrm.urls"

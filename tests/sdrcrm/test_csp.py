@@ -141,3 +141,49 @@ def test_the_stylesheet_is_served_without_collectstatic_outside_production(clien
     assert settings.DEBUG is False and settings.WHITENOISE_USE_FINDERS is True
     response = client.get("/static/css/app.css")
     assert response.status_code == 200 and b".login-form" in b"".join(response.streaming_content)
+
+
+# sdrcrm.middleware.ContentSecurityPolicyMiddleware builds the site's policy once; what
+# django-csp would build for the same answer is what it must send.
+
+
+@pytest.mark.django_db
+def test_a_changed_policy_is_sent_at_once_not_the_one_built_before(client, settings):
+    assert policy_of(client.get("/login/")) == POLICY
+    settings.CONTENT_SECURITY_POLICY = {"DIRECTIVES": {**settings.CONTENT_SECURITY_POLICY["DIRECTIVES"],
+                                                       "img-src": ["'self'"]}}
+    assert policy_of(client.get("/login/"))["img-src"] == {"'self'"}
+
+
+def test_a_views_own_parts_and_exemption_go_through_django_csp(rf):
+    from csp.decorators import csp_exempt, csp_update
+    from django.http import HttpResponse
+
+    from sdrcrm.middleware import ContentSecurityPolicyMiddleware
+
+    middleware = ContentSecurityPolicyMiddleware(lambda request: HttpResponse())
+    updated = csp_update({"img-src": ["https://maps.example"]})(lambda request: HttpResponse())
+    exempt = csp_exempt()(lambda request: HttpResponse())
+
+    def header(view) -> str | None:
+        request = rf.get("/")
+        middleware.process_request(request)
+        return middleware.process_response(request, view(request)).get("Content-Security-Policy")
+
+    assert "img-src 'self' data: https://maps.example" in header(updated)
+    assert header(exempt) is None
+    assert header(lambda request: HttpResponse()) == header(lambda request: HttpResponse())  # built once
+
+
+def test_a_nonce_asked_for_after_the_header_is_written_is_an_error(rf):
+    from csp.exceptions import CSPNonceError
+    from django.http import HttpResponse
+
+    from sdrcrm.middleware import ContentSecurityPolicyMiddleware
+
+    middleware = ContentSecurityPolicyMiddleware(lambda request: HttpResponse())
+    request = rf.get("/")
+    middleware.process_request(request)
+    middleware.process_response(request, HttpResponse())
+    with pytest.raises(CSPNonceError):
+        str(request.csp_nonce)
