@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from leads import today as work
+from leads.models import Task
 from sdrcrm.errors import Refused
 
 from .access import back_to_next, editable_lead
@@ -43,19 +44,27 @@ def _back(request: HttpRequest) -> HttpResponse:
     return back_to_next(request) or redirect("leads:today")
 
 
+def _answer(request: HttpRequest, task: Task, note: str) -> HttpResponse:
+    """htmx (the Today page and a lead's tasks) swaps the task's row for one that says what
+    happened; a plain form post goes back with the note as a message."""
+    if request.headers.get("HX-Request") == "true":
+        return render(request, "leads/_task_row.html", {
+            "task": task, "done_note": note, "show_person": bool(request.POST.get("show_person"))})
+    messages.success(request, note)
+    return _back(request)
+
+
 @login_required
 @require_POST
 def task_done(request: HttpRequest, pk: int) -> HttpResponse:
-    task = get_object_or_404(work.open_tasks(request.user), pk=pk)
-    if work.complete(task):
-        messages.success(request, f"Done: {task.title}.")
-    return _back(request)
+    task = get_object_or_404(work.open_tasks(request.user).select_related("lead", "contact", "opportunity"), pk=pk)
+    work.complete(task)
+    return _answer(request, task, f"Done: {task.title}.")
 
 
 @login_required
 @require_POST
 def task_snooze(request: HttpRequest, pk: int) -> HttpResponse:
-    task = get_object_or_404(work.open_tasks(request.user), pk=pk)
-    due = work.snooze(task)
-    messages.success(request, f"Snoozed: {task.title}, now due {due:%Y-%m-%d %H:%M} UTC.")
-    return _back(request)
+    task = get_object_or_404(work.open_tasks(request.user).select_related("lead", "contact", "opportunity"), pk=pk)
+    task.due_at = work.snooze(task)
+    return _answer(request, task, f"Snoozed: {task.title}, now due {task.due_at:%Y-%m-%d %H:%M} UTC.")

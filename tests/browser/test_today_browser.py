@@ -1,5 +1,6 @@
 """An SDR starts the day on the Today page in a real Chromium: an overdue call and a
-contact request due today; one click marks the call done."""
+contact request due today; one click marks the call done and another snoozes a task, each
+row changed in place (htmx) without the page being loaded again."""
 
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ def test_an_sdr_lands_on_today_and_marks_an_overdue_call_done(page, live_server,
     lead = LeadFactory(owner=sdr, first_name="Cleo", last_name="Contact", company="Initech")
     call = Task.objects.create(owner=sdr, created_by=sdr, title="Call Cleo back", kind="call", lead=lead,
                                due_at=now - timedelta(hours=2))
+    deck = Task.objects.create(owner=sdr, created_by=sdr, title="Send Cleo the deck", kind="email", lead=lead,
+                               due_at=now + timedelta(minutes=20))
     LeadFactory(owner=sdr, status=Status.MQL, first_name="Dana", last_name="Demo",
                 sla_due_at=now + timedelta(minutes=30))
 
@@ -32,9 +35,20 @@ def test_an_sdr_lands_on_today_and_marks_an_overdue_call_done(page, live_server,
     expect(overdue).to_contain_text("Call Cleo back")
     expect(page.locator("#sla-due")).to_contain_text("Dana Demo")
     screenshots(page, "today")
+    page.evaluate("window.loadedOnce = true")  # gone if the page were loaded again
     overdue.get_by_role("button", name="Done").click()
 
-    expect(page.get_by_role("status")).to_have_text("Done: Call Cleo back.")
-    expect(page.locator("#overdue")).to_contain_text("Nothing overdue.")
+    expect(overdue.get_by_role("status")).to_have_text("Done: Call Cleo back.")
+    expect(overdue.get_by_role("button", name="Done")).to_have_count(0)
+    due = page.locator("#due-today")
+    due.get_by_role("button", name="Snooze a day").click()
+    expect(due.get_by_role("status")).to_contain_text("Snoozed: Send Cleo the deck, now due")
+    assert page.evaluate("window.loadedOnce") is True
+    screenshots(page, "today-after-clicks")
     call.refresh_from_db()
-    assert call.done_at is not None
+    deck.refresh_from_db()
+    assert call.done_at is not None and deck.due_at > now + timedelta(hours=23)
+
+    page.reload()
+    expect(page.locator("#overdue")).to_contain_text("Nothing overdue.")
+    expect(page.locator("#due-today")).to_contain_text("Nothing else due today.")

@@ -127,6 +127,24 @@ def test_done_and_snooze_take_one_click_and_only_the_owners(client, sdr, teammat
     assert Task.objects.get(pk=other.pk).done_at is None
 
 
+def test_htmx_gets_the_tasks_row_back_saying_what_happened_instead_of_a_redirect(client, sdr):
+    now = timezone.now()
+    lead = LeadFactory(owner=sdr, first_name="Cleo", last_name="Contact")
+    done, later = task(sdr, now - HOUR, lead=lead), task(sdr, now + HOUR, "Send the deck")
+    client.force_login(sdr)
+
+    answer = client.post(f"/leads/tasks/{done.pk}/done/", {"show_person": "1"}, HTTP_HX_REQUEST="true")
+    snoozed = client.post(f"/leads/tasks/{later.pk}/snooze/", HTTP_HX_REQUEST="true")
+
+    assert answer.status_code == snoozed.status_code == 200
+    row = answer.content.decode()
+    assert row.lstrip().startswith(f'<tr id="task-{done.pk}"') and "Done: Call back." in row
+    assert "Cleo Contact" in row and "<form" not in row  # the person still shown; no action left
+    later.refresh_from_db()
+    assert f"Snoozed: Send the deck, now due {later.due_at:%Y-%m-%d %H:%M} UTC." in snoozed.content.decode()
+    assert Task.objects.get(pk=done.pk).done_at is not None
+
+
 def test_snoozing_moves_a_task_a_day_past_now_or_past_its_due_time(sdr):
     now = timezone.now()
     late, later = task(sdr, now - 5 * HOUR), task(sdr, now + 5 * HOUR)
