@@ -6,7 +6,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.db import OperationalError
 
-from . import sequences
+from . import bulk_actions, sequences
 from .models import SequenceEvent
 
 
@@ -17,3 +17,10 @@ def apply_sequence_event(event_id: int) -> None:
     if not SequenceEvent.objects.filter(pk=event_id, applied_at=None).exists():
         return  # gone, or already applied
     sequences.apply_event(event_id)
+
+
+@shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+def run_bulk_action(bulk_id: int) -> None:
+    """Apply a bulk action to its rows not done yet (bulk_actions.run resumes after the
+    last row a lost worker recorded)."""
+    bulk_actions.run(bulk_id)

@@ -4,11 +4,13 @@ namespace (`leads:`, `contacts:`, `accounts:`), included by sdrcrm/urls.py."""
 
 from django.urls import path
 
-from .views import accounts, contacts, conversion, edits, leads, merge, queues, sequences, today, touches
+from .views import accounts, bulk, contacts, conversion, edits, leads, merge, queues, sequences, today, touches
 
 lead_patterns = [
     path("", leads.lead_list, name="list"),
     path("export.csv", leads.lead_export, name="export"),
+    path("bulk/", bulk.lead_bulk_start, name="bulk"),
+    path("bulk/<int:pk>/", bulk.lead_bulk_detail, name="bulk-detail"),
     path("<int:pk>/", leads.lead_detail, name="detail"),
     path("<int:pk>/status/", leads.lead_status, name="status"),
     path("<int:pk>/touch/", touches.lead_touch, name="touch"),

@@ -407,6 +407,10 @@ UNRESPONSIVE_STATUS = env.str("UNRESPONSIVE_STATUS", default="unresponsive")
 if UNRESPONSIVE_STATUS not in ("unresponsive", "recycle"):
     raise environ.ImproperlyConfigured("UNRESPONSIVE_STATUS is 'unresponsive' or 'recycle'")
 BULK_MAX_ITEMS = 1000
+# docs/rules.md §8: bulk actions on the lead list: at most LIMIT leads at once; more than
+# INLINE run on a worker, with their progress on the page.
+BULK_ACTION_LIMIT = env.int("BULK_ACTION_LIMIT", default=5000)
+BULK_ACTION_INLINE = env.int("BULK_ACTION_INLINE", default=50)
 # docs/rules.md §5: how many accounts one SDR may flag as targeted.
 TARGETED_ACCOUNTS_LIMIT = env.int("TARGETED_ACCOUNTS_LIMIT", default=40)
 # docs/rules.md §4: stage-0 opportunities this long after their IQM get a reminder to the AE, and

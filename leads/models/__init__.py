@@ -10,6 +10,7 @@ from .activities import (
     ActivityType,
     CallOutcome,
 )
+from .bulk_actions import BulkAction
 from .people import (
     PERSON_COPY_FIELDS,
     BlockedDomain,
@@ -41,7 +42,8 @@ from .tombstones import Tombstone
 __all__ = [
     "MAX_CLOCK_SKEW", "OPEN_STATUSES", "PERSON_COPY_FIELDS", "REQUIRED_REASONS", "TOUCH_TYPES", "TRANSITIONS",
     "Account", "AccountQuerySet", "AccountType", "CallOutcome",
-    "Activity", "ActivityQuerySet", "ActivityType", "BlockedDomain", "Cause", "Contact", "ContactQuerySet",
+    "Activity", "ActivityQuerySet", "ActivityType", "BlockedDomain", "BulkAction", "Cause", "Contact",
+    "ContactQuerySet",
     "Enrollment", "EnrollmentQuerySet", "InitialSource", "Lead", "Person", "PersonQuerySet", "ProspectingStatus",
     "Queue", "RecycleReason", "Sequence", "SequenceEvent", "SequenceStep", "Status", "StatusChange", "StepType", "Task",
     "Tombstone", "Touch", "UnqualifiedReason", "can_read", "readable_ids", "reason_label",

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Q, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -13,7 +13,7 @@ from rest_framework.exceptions import ValidationError
 from leads import lifecycle
 from leads import spam as lead_spam
 from leads import today as work
-from leads.models import TRANSITIONS, Lead, Status
+from leads.models import TRANSITIONS, BulkAction, Lead, Sequence, Status
 from leads.worklists import LEAD_VIEWS, apply_view
 from opportunities.views import iqms as iqm_views
 from scoring import services as scoring
@@ -26,7 +26,7 @@ from . import conversion as conversion_views
 from . import edits
 from . import merge as merge_views
 from .access import editable_lead
-from .forms import LeadFilterForm, StatusForm, TaskForm, TouchForm
+from .forms import REASON_CHOICES, LeadFilterForm, StatusForm, TaskForm, TouchForm
 from .sequences import lead_context as sequence_context
 from .timelines import timeline_context
 
@@ -37,13 +37,17 @@ SORTS = [("-created_at", "Newest"), ("status_changed_at", "Oldest status change"
 
 
 def filtered_leads(request: HttpRequest) -> tuple[QuerySet[Lead], LeadFilterForm, User | None, str, str]:
-    """The lead list's rows as its filters ask (view, owner, status, search), within what
-    the user may see; with the form, the owner looked at, the view and its default sort.
-    The list page and its CSV export both start here."""
-    form = LeadFilterForm(request.GET)
+    """The lead list's rows as its filters ask; see leads_matching."""
+    return leads_matching(request.user, request.GET)
+
+
+def leads_matching(user: User, params: QueryDict) -> tuple[QuerySet[Lead], LeadFilterForm, User | None, str, str]:
+    """The lead list's rows as `params` (its filters: view, owner, status, search) ask,
+    within what the user may see; with the form, the owner looked at, the view and its
+    default sort. The list page, its CSV export and its bulk actions all start here."""
+    form = LeadFilterForm(params)
     form.is_valid()
     data = form.cleaned_data
-    user: User = request.user
     leads = Lead.objects.visible_to(user).select_related("owner", "queue")
     owner = None
     if data.get("owner") and (user.is_manager or user.is_ops):
@@ -89,6 +93,9 @@ def lead_list(request: HttpRequest) -> HttpResponse:
         "view": view, "next_cursor": next_cursor, "base_query": params.urlencode(), "sorts": SORTS,
         "ordering": ordering, "statuses": Status.choices, "team": team, "owner": owner,
         "flag_next_steps": view == "my_qualifying",
+        "bulk_kinds": BulkAction.Kind.choices, "reason_choices": REASON_CHOICES,
+        "sequences": Sequence.objects.filter(is_active=True).order_by("name"),
+        "bulk_limit": f"{settings.BULK_ACTION_LIMIT:,}",
         "view_label": LEAD_VIEWS[view][0] if view else "",
     })
 
@@ -101,15 +108,20 @@ EXPORT_COLUMNS = [
 ]
 
 
-@login_required
-def lead_export(request: HttpRequest) -> HttpResponse:
-    """The lead list as CSV: the same filters, sort and access as the page, every row."""
-    leads, form, _, _, default_sort = filtered_leads(request)
+def sorted_as_listed(leads: QuerySet[Lead], form: LeadFilterForm, default_sort: str) -> QuerySet[Lead]:
+    """The rows in the list's order (an unknown sort: the default one)."""
     try:
         ordering = KEYSET.ordering(form.cleaned_data.get("ordering") or default_sort)
     except ValidationError:
         ordering = default_sort
-    rows = (leads.order_by(ordering, "-id" if ordering.startswith("-") else "id")
+    return leads.order_by(ordering, "-id" if ordering.startswith("-") else "id")
+
+
+@login_required
+def lead_export(request: HttpRequest) -> HttpResponse:
+    """The lead list as CSV: the same filters, sort and access as the page, every row."""
+    leads, form, _, _, default_sort = filtered_leads(request)
+    rows = (sorted_as_listed(leads, form, default_sort)
             .values_list(*[name for name, _ in EXPORT_COLUMNS]).iterator(chunk_size=2000))
     return exports.csv_response(f"leads-{timezone.now():%Y%m%d-%H%M}.csv", [label for _, label in EXPORT_COLUMNS],
                                 rows)

@@ -58,3 +58,22 @@ def test_a_real_worker_runs_the_active_passive_job(worker):
     assert Lead.objects.get(pk=ended.pk).is_passive is True
     assert Lead.objects.get(pk=still_active.pk).is_passive is False
     assert JobRun.objects.get(name="active_passive").state == JobRun.State.SUCCEEDED
+
+
+def test_a_real_worker_runs_a_bulk_action_and_records_its_progress(worker):
+    from leads.models import BulkAction, Status
+    from leads.tasks import run_bulk_action
+    from sdrcrm.models import Role
+    from tests.factories import UserFactory
+
+    ops = UserFactory(role=Role.OPS)
+    leads = LeadFactory.create_batch(130, status=Status.MQL)  # two chunks of progress
+    bulk = BulkAction.objects.create(kind="status", params={"status": "recycle", "reason": "evaluating"},
+                                     summary="Status to Recycle (Evaluating)", by=ops, total=130,
+                                     lead_ids=[lead.pk for lead in leads])
+
+    run_bulk_action.apply_async(args=(bulk.pk,), queue=worker, ignore_result=False).get(timeout=120)
+
+    bulk.refresh_from_db()
+    assert (bulk.state, bulk.done, bulk.refused, len(bulk.results)) == ("finished", 130, 0, 130)
+    assert set(Lead.objects.filter(pk__in=bulk.lead_ids).values_list("status", flat=True)) == {"recycle"}
