@@ -124,6 +124,15 @@ SALES_TOUCHES = {A.CALL, A.EMAIL_SENT, A.MEETING, A.SEQUENCE_REPLY}
 # An unsubscribe has consequences (opted out, unqualified), so it only appears where it
 # explains the record's state.
 ACTIVITY_POOL = [t for t in ActivityType if t != A.EMAIL_UNSUBSCRIBE]
+# A handraise alone makes 90 points or more (MQL): only someone who became MQL has one.
+MQL_HANDRAISES = {A.TRIAL_REQUEST, A.CONTACT_REQUEST, A.PROFESSIONAL_SERVICES_REQUEST,
+                  A.WEBCAST_ATTENDED_HIGH_INTENT}
+SHY_POOL = [t for t in ACTIVITY_POOL if t not in MQL_HANDRAISES]
+# The handraise that made an MQL, by where the person came from.
+MQL_HANDRAISE_BY_SOURCE = {
+    InitialSource.TRIAL_SAAS: A.TRIAL_REQUEST, InitialSource.TRIAL_ENTERPRISE: A.TRIAL_REQUEST,
+    InitialSource.PROFESSIONAL_SERVICES_REQUEST: A.PROFESSIONAL_SERVICES_REQUEST,
+}
 ACTIVE_WINDOW = timedelta(days=60)
 
 
@@ -201,7 +210,10 @@ def plan_lifecycle(person: Lead | Contact, rng: random.Random, now: datetime, st
     change, sometimes a later activity), score, MQL dates, source and moments."""
     created = now - timedelta(days=HISTORY_DAYS) * rng.random()
     changed = created if status == S.RAW else between(rng, created, now)
-    activities = [(rng.choice(ACTIVITY_POOL), between(rng, created, changed)) for _ in range(rng.randint(1, 4))]
+    reached_mql = status in REACHED_MQL or (status in MAYBE_REACHED_MQL and rng.random() < 0.5)
+    # Nobody who never became MQL has a 90-point handraise (docs/rules.md §1: it makes MQL).
+    pool = ACTIVITY_POOL if reached_mql else SHY_POOL
+    activities = [(rng.choice(pool), between(rng, created, changed)) for _ in range(rng.randint(1, 3))]
     if rng.random() < 0.12:
         activities[-1] = (activities[-1][0], between(rng, changed, now))  # re-engaged since
     person.status = status
@@ -214,12 +226,15 @@ def plan_lifecycle(person: Lead | Contact, rng: random.Random, now: datetime, st
         if person.status_reason == UnqualifiedReason.UNSUBSCRIBE:
             person.opted_out = True
             activities.append((A.EMAIL_UNSUBSCRIBE, changed))
-    if status in REACHED_MQL or (status in MAYBE_REACHED_MQL and rng.random() < 0.5):
+    person.initial_source = rng.choices(list(SOURCE_WEIGHTS), weights=list(SOURCE_WEIGHTS.values()))[0]
+    person.lead_source = person.initial_source
+    if reached_mql:
         person.last_mql_at = changed if status == S.MQL else between(rng, created, changed)
         # Most people become MQL once; some had an earlier MQL before this one.
         person.mql_at = person.last_mql_at if rng.random() < 0.85 else between(rng, created, person.last_mql_at)
-    person.initial_source = rng.choices(list(SOURCE_WEIGHTS), weights=list(SOURCE_WEIGHTS.values()))[0]
-    person.lead_source = person.initial_source
+        # The handraise that made them MQL, just before it.
+        handraise = MQL_HANDRAISE_BY_SOURCE.get(person.initial_source, A.CONTACT_REQUEST)
+        activities.append((handraise, max(created, person.mql_at - timedelta(minutes=5))))
     person.high_priority = rng.random() < (0.15 if status in REACHED_MQL else 0.04)
     handraises = [at for kind, at in activities if kind in HANDRAISES]
     if handraises:

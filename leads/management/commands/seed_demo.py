@@ -4,7 +4,11 @@ Users and teams, accounts, leads with their activities and status history, and c
 at customer accounts. A fixed seed makes every run produce the same data; bulk inserts
 keep 3,000 leads to a few seconds on SQLite. The rows are written directly rather than
 through `leads.services` on purpose: the services would score, route and audit each lead
-one by one, and the demo wants a finished-looking history, not a replay of one.
+one by one, and the demo wants a finished-looking history, not a replay of one. What the
+product decides on that history then goes through its services: the ledger's scores, the
+MQL a score implies, the owner routing gives new work with its logged decision
+(rescore_everyone, agree_with_scores, route_new_work), so the demo never contradicts the
+rules (tests/sdrcrm/test_demo_seed.py checks it).
 """
 
 from __future__ import annotations
@@ -14,10 +18,12 @@ import time
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 from django.utils import timezone
 
+from leads import services
 from leads.management.demo_opportunities import seed_opportunities
 from leads.management.demo_people import (
     CONTACT_COUNT,
@@ -30,11 +36,15 @@ from leads.management.demo_people import (
 from leads.management.demo_sequences import seed_sequences
 from leads.models import (
     AccountType,
+    Activity,
+    ActivityType,
     Contact,
     InitialSource,
     Lead,
     Status,
+    Task,
 )
+from routing import services as routing
 from routing.models import Pool, PoolMember, Territory
 from scoring import services as scoring
 from sdrcrm.models import PROSPECTING_ROLES, Region, Role, Team, User
@@ -90,7 +100,10 @@ class Command(BaseCommand):
             contact_activities, contact_history = save_people(Contact, contact_plans, users["integration"])
             enrollments, events = seed_sequences(rng, now, users)
             rescore_everyone()
+            agree_with_scores(now)
+            route_new_work(now)
             breach_slas(now)
+            add_tasks(now)
             # Through the services, after the scores: conversion moves each ledger along.
             opportunities, iqms = seed_opportunities(rng, now, users)
         self.stdout.write(
@@ -108,11 +121,27 @@ def breach_slas(now: datetime) -> None:
     """A few owned contact requests whose follow-up day has passed, marked as the
     `sla_breaches` job marks them: the managers' team queues show them."""
     late = (Lead.objects.filter(status=Status.MQL, owner__role__in=PROSPECTING_ROLES,
-                                initial_source=InitialSource.CONTACT_REQUEST, sla_due_at__isnull=True)
+                                initial_source=InitialSource.CONTACT_REQUEST)
             .order_by("id").values_list("pk", flat=True)[:SLA_BREACHES])
     for n, pk in enumerate(late):
         due = now - timedelta(hours=2 + 3 * n)  # within the day: not yet reassigned (docs/rules.md §2)
         Lead.objects.filter(pk=pk).update(sla_due_at=due, sla_breached_at=due + timedelta(minutes=15))
+
+
+def add_tasks(now: datetime) -> None:
+    """Each SDR and BDR starts the day with a call back that is late and a deck to send
+    before the day ends, about two of their MQLs (their Today page)."""
+    tasks = []
+    for user in User.objects.filter(role__in=PROSPECTING_ROLES).order_by("pk"):
+        mqls = list(Lead.objects.filter(owner=user, status=Status.MQL).order_by("pk")[:2])
+        if len(mqls) < 2:
+            continue
+        first, second = mqls
+        tasks += [Task(title=f"Call {first.first_name} back", kind=Task.Kind.CALL, due_at=now - timedelta(hours=3),
+                       owner=user, created_by=user, lead=first),
+                  Task(title=f"Send {second.first_name} the deck", kind=Task.Kind.EMAIL,
+                       due_at=now + timedelta(hours=2), owner=user, created_by=user, lead=second)]
+    Task.objects.bulk_create(tasks)
 
 
 def create_users(now: datetime) -> dict[str, User]:
@@ -149,6 +178,39 @@ def rescore_everyone() -> None:
     for model in (Lead, Contact):
         for person in model.objects.order_by("pk").iterator(chunk_size=500):
             scoring.rescore(person, rules=rules)
+
+
+def agree_with_scores(now: datetime) -> None:
+    """Every status agrees with the score (docs/rules.md §1, §3): someone who became MQL
+    whose ledger falls short of MQL_THRESHOLD (a junior title, a free-mail address) also visited the
+    enterprise trial page before it; a raw lead or an inquiry at the threshold or above is moved
+    by the product's own rule (an MQL now)."""
+    rules = scoring.load_rules()
+    short = Lead.objects.filter(mql_at__isnull=False, score__lt=settings.MQL_THRESHOLD, converted_to=None)
+    for lead in short:
+        Activity.objects.create(lead=lead, type=ActivityType.ENTERPRISE_TRIAL_PAGE_VISIT,
+                                occurred_at=lead.mql_at - timedelta(minutes=10), details={"demo": True},
+                                source_system="marketo")
+        scoring.rescore(lead, rules=rules)
+    for lead in Lead.objects.filter(status__in=(Status.RAW, Status.INQUIRY), score__gte=settings.MQL_THRESHOLD):
+        services.score_and_advance(lead, new_types=set(), now=now)
+
+
+# New work: what no SDR has accepted yet (accepted and qualifying leads keep the SDR who took them).
+NEW_WORK = (Status.RAW, Status.INQUIRY, Status.MQL)
+
+
+def route_new_work(now: datetime) -> None:
+    """The new work at the routing threshold that no SDR created gets its owner as the
+    product gives it: the active routing rules (a territory's SDR, a pool's turn, a queue,
+    a lead at a customer converted onto its account), each decision logged with its reason
+    for the lead page, and a contact request's follow-up clock started now."""
+    leads = (Lead.objects.filter(status__in=NEW_WORK, score__gte=settings.ROUTING_THRESHOLD, converted_to=None)
+             .exclude(initial_source=InitialSource.SDR_GENERATED).select_related("account").order_by("pk"))
+    for lead in list(leads):
+        Lead.objects.filter(pk=lead.pk).update(owner=None, queue=None)
+        lead.owner, lead.queue = None, None
+        routing.route_lead(lead, now=now)
 
 
 # Who takes which round robin and territory, so leads routed in the demo find an owner.
