@@ -3,6 +3,7 @@ from the per-process configuration cache (sdrcrm.config)."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -43,7 +44,8 @@ def queue_named(name: str) -> Queue:
 
 
 def next_in_pool(pool_name: str, exclude: int | None = None, lead: int | None = None,
-                 now: datetime | None = None) -> tuple[User | None, list[int]]:
+                 now: datetime | None = None, sla_dues: dict[str, datetime] | None = None
+                 ) -> tuple[User | None, list[int]]:
     """The pool member whose turn it is (smooth weighted round robin), or None when no
     member is available, and the candidates (available members by position). Runs under
     the available members' row locks, taken in id order by every caller: concurrent
@@ -51,7 +53,9 @@ def next_in_pool(pool_name: str, exclude: int | None = None, lead: int | None = 
     is skipped or given twice. `exclude`: a member who sits this turn out with their
     round-robin state untouched (the owner a lead is taken from). `lead`: the id of a
     saved lead that goes to the chosen member in the same step (owner written, queue
-    cleared, updated at `now`), so the locks are held for that one step and the commit.
+    cleared, updated at `now`), so the locks are held for that one step and the commit;
+    `sla_dues`: the follow-up clock starts in the same write, due at the time given for the
+    chosen member's region (key: the region, "" for none), its pool this one.
     The user comes with the fields routing reads (name, region)."""
     pool = pool_id(pool_name)
     if pool is None:
@@ -60,15 +64,21 @@ def next_in_pool(pool_name: str, exclude: int | None = None, lead: int | None = 
     if connection.vendor == "postgresql":
         # One round trip (routing/migrations/0004): the locks are held the shortest time.
         with connection.cursor() as cursor:
-            cursor.execute("SELECT * FROM routing_take_turn(%s, %s, %s, %s)", [pool, exclude, lead, now])
+            cursor.execute("SELECT * FROM routing_take_turn(%s, %s, %s, %s, %s, %s)",
+                           [pool, exclude, lead, now, json.dumps(_iso(sla_dues)) if sla_dues else None, pool_name])
             row = cursor.fetchone()
         if row is None:
             return None, []
         return User.from_db(connection.alias, queries.MEMBER_USER_FIELDS, row[:-1]), list(row[-1])
-    return _take_turn(pool, exclude, lead, now)
+    return _take_turn(pool, exclude, lead, now, sla_dues, pool_name)
 
 
-def _take_turn(pool: int, exclude: int | None, lead: int | None, now: datetime) -> tuple[User | None, list[int]]:
+def _iso(dues: dict[str, datetime]) -> dict[str, str]:
+    return {region: due.isoformat() for region, due in dues.items()}
+
+
+def _take_turn(pool: int, exclude: int | None, lead: int | None, now: datetime,
+               sla_dues: dict[str, datetime] | None = None, pool_name: str = "") -> tuple[User | None, list[int]]:
     """next_in_pool's steps from Python (SQLite, where one writer runs at a time; the
     same steps as the PostgreSQL function, which tests/routing/test_pools.py holds to them)."""
     # No savepoint: inside a caller's transaction the locks are held to its commit anyway.
@@ -83,7 +93,9 @@ def _take_turn(pool: int, exclude: int | None, lead: int | None, now: datetime) 
         queries.take_turn(chosen[0], total, [row[0] for row in members])
         user = User.from_db(connection.alias, queries.MEMBER_USER_FIELDS, chosen[4:])
         if lead is not None:
-            Lead.objects.filter(pk=lead).update(owner_id=user.pk, queue=None, updated_at=now)
+            clock = ({"sla_due_at": sla_dues[user.region], "sla_breached_at": None, "sla_pool": pool_name}
+                     if sla_dues else {})
+            Lead.objects.filter(pk=lead).update(owner_id=user.pk, queue=None, updated_at=now, **clock)
     return user, [row[4] for row in members]
 
 

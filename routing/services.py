@@ -16,7 +16,7 @@ from django.utils import timezone
 from leads import conversion, lifecycle, sequences
 from leads.models import OPEN_STATUSES, Account, Cause, Contact, Lead, Queue, RecycleReason, Status
 from sdrcrm import notifications
-from sdrcrm.models import Notification, User
+from sdrcrm.models import Notification, Region, User
 
 from . import engine, facts, pools, queries, rulesets, sla
 from .engine import Decision
@@ -102,7 +102,9 @@ def _assign_in_turn(lead: Lead, route: Route, now: datetime) -> None:
     """Take the pool's turn and give the saved lead to the member chosen (one step, see
     Route); nobody available: queue Unassigned and ops alerted."""
     decision = route.decision
-    member, route.candidates = pools.next_in_pool(route.pool, lead=lead.pk, now=now)
+    # The follow-up clock starts in the same write, due by the chosen member's region.
+    dues = sla_dues(lead, now) if route.starts_clock else None
+    member, route.candidates = pools.next_in_pool(route.pool, lead=lead.pk, now=now, sla_dues=dues)
     route.turn_pending = False
     if member is None:
         route.reason = f"{decision.reason} Nobody in {decision.pool} is available: queue Unassigned, ops alerted."
@@ -114,9 +116,8 @@ def _assign_in_turn(lead: Lead, route: Route, now: datetime) -> None:
     lead.queue = None
     lead.updated_at = now
     route.reason = f"{decision.reason} Next in turn: {member.get_full_name() or member.username}."
-    if route.starts_clock:
-        route.fields = sla_clock(lead, member.pk, route.pool, now, member.region)
-        Lead.objects.filter(pk=lead.pk).update(**route.fields)
+    if dues is not None:
+        route.fields = {"sla_due_at": dues[member.region], "sla_breached_at": None, "sla_pool": route.pool}
         for name, value in route.fields.items():
             setattr(lead, name, value)
 
@@ -218,6 +219,12 @@ def sla_clock(lead: Lead, owner_id: int, pool_name: str, now: datetime,
         owner_region = queries.owner_region(owner_id)
     due = sla.add_business_days(now, 1, owner_region or lead.region)
     return {"sla_due_at": due, "sla_breached_at": None, "sla_pool": pool_name}
+
+
+def sla_dues(lead: Lead, now: datetime) -> dict[str, datetime]:
+    """When the follow-up is due for an owner of each region ("": an owner with none, who
+    gets the lead's region's), for a pool's turn that has not chosen the owner yet."""
+    return {region: sla.add_business_days(now, 1, region or lead.region) for region in ("", *Region.values)}
 
 
 def stop_sla_clock(lead: Lead) -> None:

@@ -1,6 +1,7 @@
 """Round robin's turn as one PostgreSQL function (routing/pools.py, next_in_pool): lock the
 pool's available members in id order, choose by smooth weighted round robin, do the
-bookkeeping and, when a lead is given, write its owner, all in one round trip. The members'
+bookkeeping and, when a lead is given, write its owner (and start its follow-up clock, the
+due time by the member's region), all in one round trip. The members'
 row locks are then held for that call and the commit only, which is what lets 8 assigners
 share one pool at more than 1,000 assignments a second (bench/REPORT.md). SQLite, where one
 writer runs at a time, takes the same steps from Python (routing/pools.py, _take_turn)."""
@@ -9,7 +10,7 @@ from django.db import migrations
 
 CREATE = """
 CREATE OR REPLACE FUNCTION routing_take_turn(p_pool bigint, p_exclude bigint, p_lead bigint,
-                                             p_now timestamptz)
+                                             p_now timestamptz, p_sla_dues jsonb, p_sla_pool varchar)
 RETURNS TABLE (id bigint, username varchar, first_name varchar, last_name varchar,
                region varchar, candidates bigint[])
 LANGUAGE plpgsql AS $$
@@ -54,8 +55,14 @@ BEGIN
     SET credit = pm.credit + pm.weight - CASE WHEN pm.id = best_id THEN total ELSE 0 END,
         assigned = pm.assigned + CASE WHEN pm.id = best_id THEN 1 ELSE 0 END
     WHERE pm.id = ANY(member_ids);
-    IF p_lead IS NOT NULL THEN
+    IF p_lead IS NOT NULL AND p_sla_dues IS NULL THEN
         UPDATE leads_lead SET owner_id = chosen.user_id, queue_id = NULL, updated_at = p_now
+        WHERE leads_lead.id = p_lead;
+    ELSIF p_lead IS NOT NULL THEN
+        -- The follow-up clock starts with the owner: due in their region's business day.
+        UPDATE leads_lead SET owner_id = chosen.user_id, queue_id = NULL, updated_at = p_now,
+            sla_due_at = (p_sla_dues ->> chosen.region)::timestamptz, sla_breached_at = NULL,
+            sla_pool = p_sla_pool
         WHERE leads_lead.id = p_lead;
     END IF;
     RETURN QUERY SELECT chosen.user_id, chosen.username, chosen.first_name, chosen.last_name, chosen.region,
@@ -65,7 +72,7 @@ END;
 $$;
 """
 
-DROP = "DROP FUNCTION IF EXISTS routing_take_turn(bigint, bigint, bigint, timestamptz);"
+DROP = "DROP FUNCTION IF EXISTS routing_take_turn(bigint, bigint, bigint, timestamptz, jsonb, varchar);"
 
 
 def create(apps, schema_editor):

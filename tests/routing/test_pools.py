@@ -5,6 +5,7 @@ same turns."""
 from __future__ import annotations
 
 import random
+from datetime import timedelta
 
 import pytest
 from django.utils import timezone
@@ -32,6 +33,20 @@ def test_the_turn_writes_the_leads_owner_in_the_same_step_and_clears_its_queue()
     assert dict(PoolMember.objects.filter(user__in=[a, b]).values_list("user", "assigned")) == {a.pk: 1, b.pk: 0}
 
 
+def test_the_follow_up_clock_starts_in_the_same_step_due_by_the_chosen_members_region():
+    a = UserFactory(role=Role.BDR, region="emea")
+    pool_of("EMEA BDR", a)
+    lead = LeadFactory(owner=None, sla_pool="")
+    now = timezone.now()
+    dues = {"": now + timedelta(days=3), "amer": now + timedelta(days=1), "emea": now + timedelta(days=2),
+            "apac": now + timedelta(days=4)}
+
+    pools.next_in_pool("EMEA BDR", lead=lead.pk, now=now, sla_dues=dues)
+
+    lead.refresh_from_db()
+    assert (lead.owner, lead.sla_due_at, lead.sla_breached_at, lead.sla_pool) == (a, dues["emea"], None, "EMEA BDR")
+
+
 def test_an_excluded_member_sits_the_turn_out_with_their_state_untouched():
     a, b = UserFactory(role=Role.BDR), UserFactory(role=Role.BDR)
     pool = pool_of("EMEA BDR", a, b)
@@ -53,7 +68,7 @@ def test_the_postgresql_function_gives_the_same_turns_as_the_python_steps():
     require(on_postgres(), "CI must compare the turn function on PostgreSQL",
             "the turn function exists on PostgreSQL only (DATABASE_URL=postgres://…)")
     rng = random.Random(7)
-    users = [UserFactory(role=Role.BDR) for _ in range(5)]
+    users = [UserFactory(role=Role.BDR, region=region) for region in ("amer", "emea", "", "apac", "emea")]
     weights = {user: rng.randint(1, 4) for user in users}
     by_function = pool_of("EMEA BDR", *users, weights=weights)
     by_python = Pool.objects.create(name="Python steps")
@@ -67,12 +82,16 @@ def test_the_postgresql_function_gives_the_same_turns_as_the_python_steps():
         exclude = users[rng.randrange(5)].pk if turn % 7 == 0 else None
         if turn % 11 == 0:  # someone leaves for the day, someone comes back
             type(users[0]).objects.filter(pk=rng.choice(users).pk).update(is_available=turn % 2 == 0)
-        got = pools.next_in_pool("EMEA BDR", exclude=exclude, lead=leads[0].pk)
-        want = pools._take_turn(by_python.pk, exclude, leads[1].pk, timezone.now())
+        now = timezone.now()
+        dues = {region: now + timedelta(hours=n) for n, region in enumerate(["", "amer", "emea", "apac"])}
+        clock = dues if turn % 3 == 0 else None
+        got = pools.next_in_pool("EMEA BDR", exclude=exclude, lead=leads[0].pk, now=now, sla_dues=clock)
+        want = pools._take_turn(by_python.pk, exclude, leads[1].pk, now, clock, "EMEA BDR")
         assert (got[0].pk if got[0] else None, got[1]) == (want[0].pk if want[0] else None, want[1]), turn
         for lead in leads:
             lead.refresh_from_db()
         assert leads[0].owner_id == leads[1].owner_id
+        assert (leads[0].sla_due_at, leads[0].sla_pool) == (leads[1].sla_due_at, leads[1].sla_pool)
     assert state(by_function) == state(by_python)
 
 
