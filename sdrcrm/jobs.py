@@ -19,8 +19,9 @@ from routing import jobs as routing_jobs
 from scoring import jobs as scoring_jobs
 
 from . import idempotency
+from .celery import enqueue
 from .errors import Refused
-from .models import JobRun
+from .models import JobRun, User
 
 log = logging.getLogger(__name__)
 
@@ -38,15 +39,26 @@ JOBS: dict[str, Callable[[datetime], dict[str, int]]] = {
 }
 
 
-def run_job(name: str, now: datetime | None = None) -> JobRun:
-    """Run job `name` for the slot `now` (to the minute), unless that slot already ran."""
+def run_now(name: str, by: User) -> None:
+    """Ops start a job by hand (the jobs page's "Run now"): a worker runs it for the
+    current minute, recorded with who asked; a slot that ran already is not run twice."""
+    if not by.is_ops:
+        raise Refused("Only Sales-Dev Ops run a job by hand.", status=403)
+    if name not in JOBS:
+        raise Refused(f"Unknown job '{name}'; one of: {', '.join(sorted(JOBS))}.", field="name", status=404)
+    enqueue("sdrcrm.tasks.run_job_task", name, timezone.now().isoformat(), by.pk, on_commit=False)
+
+
+def run_job(name: str, now: datetime | None = None, by: int | None = None) -> JobRun:
+    """Run job `name` for the slot `now` (to the minute), unless that slot already ran;
+    `by`: the id of the user who ran it by hand."""
     if name not in JOBS:
         raise Refused(f"Unknown job '{name}'; one of: {', '.join(sorted(JOBS))}.", field="name")
     slot = (now or timezone.now()).replace(second=0, microsecond=0)
     stale = timezone.now() - timedelta(seconds=settings.JOB_STALE_AFTER_SECONDS)
     try:
         with transaction.atomic():
-            run = JobRun.objects.create(name=name, slot=slot)
+            run = JobRun.objects.create(name=name, slot=slot, started_by_id=by)
             # A beat task redelivered after its worker died runs in a later minute, so
             # under a new slot: the earlier run, still "running", is closed as failed.
             JobRun.objects.filter(name=name, state=JobRun.State.RUNNING, started_at__lt=stale).exclude(

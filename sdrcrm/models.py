@@ -145,6 +145,8 @@ class JobRun(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     counts = models.JSONField(default=dict, blank=True)
     errors = models.TextField(blank=True)
+    # Who ran it by hand ("Run now" on the jobs page); None: beat's schedule.
+    started_by = models.ForeignKey("User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["name", "slot"], name="jobrun_name_slot")]

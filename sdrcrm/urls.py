@@ -82,4 +82,5 @@ urlpatterns = [
     path("notifications/", views.notification_list, name="notifications"),
     path("notifications/read-all/", views.notifications_read_all, name="notifications-read-all"),
     path("jobs/", views.job_runs, name="job-runs"),
+    path("jobs/<slug:name>/run/", views.job_run_now, name="job-run-now"),
 ]

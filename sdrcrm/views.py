@@ -8,7 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db import InterfaceError, connection
 from django.db import OperationalError as DatabaseOperationalError
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views import defaults
@@ -104,6 +104,20 @@ def notifications_read_all(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@require_POST
+def job_run_now(request: HttpRequest, name: str) -> HttpResponse:
+    """Ops: run a job now (sdrcrm.jobs.run_now); back to the jobs page, where it shows."""
+    try:
+        jobs.run_now(name, request.user)
+    except Refused as exc:
+        if exc.status == 403:
+            raise PermissionDenied(exc.message) from None
+        raise Http404(exc.message) from None
+    messages.success(request, f"{name} is running now; its run shows below with your name.")
+    return redirect(f"{reverse('job-runs')}?name={name}")
+
+
+@login_required
 def job_runs(request: HttpRequest) -> HttpResponse:
     """Managers and ops: every periodic job's latest run, then the runs, newest first,
     by job and state."""
@@ -113,7 +127,7 @@ def job_runs(request: HttpRequest) -> HttpResponse:
     if (name and name not in jobs.JOBS) or (state and state not in JobRun.State.values):
         messages.error(request, "No such job or state; showing every run.")
         return redirect("job-runs")
-    runs = JobRun.objects.all()
+    runs = JobRun.objects.select_related("started_by")
     if name:
         runs = runs.filter(name=name)
     if state:

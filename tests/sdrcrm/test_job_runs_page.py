@@ -74,3 +74,51 @@ def test_the_menu_shows_jobs_to_managers(client, manager, sdr):
     assert 'href="/jobs/"' in client.get("/leads/").content.decode()
     client.force_login(sdr)
     assert 'href="/jobs/"' not in client.get("/leads/").content.decode()
+
+
+# --- Run now (ops only, recorded as a manual run) ------------------------------------------
+
+
+def test_ops_run_a_job_now_and_the_run_says_who(client, ops):
+    client.force_login(ops)
+    page = client.get("/jobs/").content.decode()
+    assert 'action="/jobs/active_passive/run/"' in page and "Run now" in page
+
+    response = client.post("/jobs/active_passive/run/", follow=True)
+
+    run = JobRun.objects.get(name="active_passive")
+    assert (run.state, run.started_by) == (JobRun.State.SUCCEEDED, ops)
+    page = response.content.decode()
+    assert "active_passive is running now" in page
+    assert f"run by {ops.get_full_name() or ops.username}" in page
+
+
+def test_a_beat_run_names_nobody(ops):
+    from sdrcrm.jobs import run_job
+
+    assert run_job("active_passive").started_by is None
+
+
+def test_only_ops_run_a_job_now(client, manager, sdr):
+    for user in (manager, sdr):
+        client.force_login(user)
+        assert client.post("/jobs/active_passive/run/").status_code == 403
+    client.force_login(manager)
+    assert "Run now" not in client.get("/jobs/").content.decode()
+    assert not JobRun.objects.exists()
+
+
+def test_an_unknown_job_is_404_and_a_get_does_nothing(client, ops):
+    client.force_login(ops)
+    assert client.post("/jobs/nope/run/").status_code == 404
+    assert client.get("/jobs/active_passive/run/").status_code == 405
+    assert not JobRun.objects.exists()
+
+
+def test_run_now_needs_its_csrf_token(ops):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(ops)
+    assert client.post("/jobs/active_passive/run/").status_code == 403
+    assert not JobRun.objects.exists()
