@@ -49,8 +49,8 @@ class ReadAllWriteOps(IsOpsOrReadOnly):
 
 class PoolMemberSerializer(serializers.ModelSerializer):
     user = serializers.PrimaryKeyRelatedField(queryset=User.objects.filter(is_active=True))
-    weight = serializers.IntegerField(min_value=1, max_value=100, default=1)
-    position = serializers.IntegerField(min_value=0, max_value=10_000, default=0)
+    weight = serializers.IntegerField(min_value=1, max_value=pools.MAX_WEIGHT, default=1)
+    position = serializers.IntegerField(min_value=0, max_value=pools.MAX_POSITION, default=0)
     is_available = serializers.BooleanField(source="user.is_available", read_only=True)
 
     class Meta:
@@ -66,11 +66,7 @@ class PoolSerializer(serializers.ModelSerializer):
         model = Pool
         fields = ["id", "name", "description", "members"]
 
-    def validate_members(self, members: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        users = [m["user"].pk for m in members]
-        if len(users) != len(set(users)):
-            raise serializers.ValidationError("A user can be in a pool once.")
-        return members
+    # A user once per pool: pools.save_pool's check.
 
     def create(self, validated_data: dict[str, Any]) -> Pool:
         members = validated_data.pop("members", [])
@@ -206,11 +202,7 @@ class RuleSetSerializer(serializers.ModelSerializer):
         fields = ["id", "version", "state", "note", "created_at", "activated_at", "rules"]
         read_only_fields = ["version", "state", "created_at", "activated_at"]
 
-    def validate_rules(self, rules: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        positions = [r["position"] for r in rules]
-        if len(positions) != len(set(positions)):
-            raise serializers.ValidationError("Two rules share a position.")
-        return rules
+    # The rules' own checks (positions, pool names) are rulesets.update_draft's.
 
 
 class ReplayInput(serializers.Serializer):

@@ -12,7 +12,8 @@ from django.utils import timezone
 
 from leads.models import Lead, Queue
 from sdrcrm import config
-from sdrcrm.models import User
+from sdrcrm.errors import Refused
+from sdrcrm.models import Role, User
 
 from . import queries
 from .models import Pool, PoolMember
@@ -99,10 +100,35 @@ def _take_turn(pool: int, exclude: int | None, lead: int | None, now: datetime,
     return user, [row[4] for row in members]
 
 
+# Who may be a pool's member, and the bounds of a member's turn order and weight.
+MEMBER_ROLES = (Role.SDR, Role.BDR, Role.SAL, Role.AE)
+MAX_POSITION, MAX_WEIGHT = 10_000, 100
+
+
+def check_members(members: list[dict[str, Any]]) -> None:
+    users = [m["user"].pk for m in members]
+    if len(users) != len(set(users)):
+        raise Refused("A user can be in a pool once.", field="members")
+    for member in members:
+        name = member["user"].username
+        if not 1 <= member.get("weight", 1) <= MAX_WEIGHT:
+            raise Refused(f"{name}: a weight is from 1 to {MAX_WEIGHT}.", field="members")
+        if not 0 <= member.get("position", 0) <= MAX_POSITION:
+            raise Refused(f"{name}: a position is from 0 to {MAX_POSITION:,}.", field="members")
+
+
+def set_available(user: User, available: bool) -> None:
+    """In or out of office: round robin skips an unavailable member (docs/rules.md §2.6)."""
+    User.objects.filter(pk=user.pk).update(is_available=available)
+    user.is_available = available
+
+
 @transaction.atomic
 def save_pool(pool: Pool, data: dict[str, Any], members: list[dict[str, Any]] | None) -> Pool:
     """Create or edit a pool; `members` (user, position, weight), when given, replaces the
     membership: members who stay keep their round-robin turn state (credit, assigned)."""
+    if members is not None:
+        check_members(members)
     for field, value in data.items():
         setattr(pool, field, value)
     pool.save()
@@ -115,7 +141,8 @@ def save_pool(pool: Pool, data: dict[str, Any], members: list[dict[str, Any]] | 
     PoolMember.objects.filter(pool=pool).exclude(user__in=wanted).delete()
     kept = list(PoolMember.objects.filter(pool=pool))
     for member in kept:
-        member.position, member.weight = wanted[member.user_id]["position"], wanted[member.user_id]["weight"]
+        wish = wanted[member.user_id]
+        member.position, member.weight = wish.get("position", 0), wish.get("weight", 1)
     PoolMember.objects.bulk_update(kept, ["position", "weight"])
     known = {member.user_id for member in kept}
     PoolMember.objects.bulk_create(PoolMember(pool=pool, **m) for user_id, m in wanted.items() if user_id not in known)

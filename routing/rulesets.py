@@ -16,7 +16,7 @@ from sdrcrm.errors import Refused
 from sdrcrm.models import User
 
 from . import engine
-from .models import RoutingRule, RuleSet
+from .models import Pool, RoutingRule, RuleSet
 
 
 def active_ruleset() -> tuple[RuleSet | None, Sequence[engine.Rule]]:
@@ -68,7 +68,10 @@ def activate(ruleset: RuleSet) -> RuleSet:
 
 def update_draft(ruleset: RuleSet, data: dict[str, Any]) -> RuleSet:
     """Edit a draft's note and (when given) replace its rules; active and retired sets
-    are history and never change."""
+    are history and never change. Two rules may not share a position, and a pool a rule
+    names must exist."""
+    if data.get("rules") is not None:
+        check_rules(data["rules"])
     with transaction.atomic():
         ruleset = RuleSet.objects.select_for_update().get(pk=ruleset.pk)
         if ruleset.state != RuleSet.State.DRAFT:
@@ -81,3 +84,26 @@ def update_draft(ruleset: RuleSet, data: dict[str, Any]) -> RuleSet:
             RoutingRule.objects.filter(ruleset=ruleset).delete()
             RoutingRule.objects.bulk_create(RoutingRule(ruleset=ruleset, **rule) for rule in rules)
     return ruleset
+
+
+def check_rules(rules: Sequence[dict[str, Any]]) -> None:
+    positions = [rule["position"] for rule in rules]
+    if len(positions) != len(set(positions)):
+        raise Refused("Two rules share a position.", field="rules")
+    pools = set(Pool.objects.values_list("name", flat=True))
+    for rule in rules:
+        for name in pool_names(rule["kind"], rule.get("params") or {}):
+            if name not in pools:
+                raise Refused(f"Rule {rule['position']} names the pool '{name}', which does not exist.",
+                              field="rules")
+
+
+def pool_names(kind: str, params: dict[str, Any]) -> list[str]:
+    """The pool names a rule's params give where the engine reads a pool (its defaults'
+    keys: one name, or one per region or segment)."""
+    names = []
+    for key in engine.DEFAULT_PARAMS.get(kind, {}):
+        value = params.get(key)
+        values = value.values() if isinstance(value, dict) else [value] if value is not None else []
+        names += [str(v) for v in values]
+    return names

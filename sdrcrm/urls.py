@@ -78,6 +78,7 @@ urlpatterns = [
     path("accounts/", include((lead_urls.account_patterns, "accounts"))),
     path("contacts/", include((lead_urls.contact_patterns, "contacts"))),
     path("opportunities/", include("opportunities.urls")),
+    path("routing/", include("routing.urls")),
     path("search/", views.search_page, name="search"),
     path("notifications/", views.notification_list, name="notifications"),
     path("notifications/read-all/", views.notifications_read_all, name="notifications-read-all"),

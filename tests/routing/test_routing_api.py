@@ -38,6 +38,18 @@ def test_members_who_stay_keep_their_turn_state_and_the_rest_are_replaced(api, o
     assert set(rows) == {(joins.pk, 0, 1, 0, 0), (stays.pk, 1, 3, -2, 7)}
 
 
+def test_a_member_who_stays_sent_without_position_or_weight_gets_the_defaults(api, ops):
+    stays = UserFactory(role=Role.BDR)
+    pool = Pool.objects.get(name="EMEA BDR")
+    PoolMember.objects.create(pool=pool, user=stays, position=4, weight=3, assigned=2)
+
+    response = api.as_user(ops).patch(f"/api/v1/routing/pools/{pool.pk}/", {"members": [{"user": stays.pk}]},
+                                      format="json")
+
+    assert response.status_code == 200
+    assert PoolMember.objects.filter(pool=pool).values_list("position", "weight", "assigned").get() == (0, 1, 2)
+
+
 def test_a_pool_refuses_the_same_user_twice(api, ops):
     a = UserFactory(role=Role.BDR)
     pool = Pool.objects.get(name="EMEA BDR")

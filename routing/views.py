@@ -1,0 +1,196 @@
+"""Ops pages for routing (docs/rules.md §2): the rule sets (a draft from the active one, its
+rules edited in a form, a past week replayed, activation) and the pools (members, weights,
+who is available). The rules are routing.rulesets' and routing.pools'; ops only."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, date, datetime, time, timedelta
+from functools import wraps
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db.models import Prefetch
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from sdrcrm.errors import Refused
+from sdrcrm.models import User
+
+from . import engine, pools, rulesets
+from .models import Pool, PoolMember, RoutingRule, RuleSet
+from .replay import replay
+
+REPLAY_DAYS = 7
+LONGEST_REPLAY = timedelta(days=92)
+
+
+def ops_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    @login_required
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_ops:
+            raise PermissionDenied("Routing rules and pools are Sales-Dev Ops' to change.")
+        return view(request, *args, **kwargs)
+    return wrapped
+
+
+# --- Rule sets --------------------------------------------------------------------------
+
+
+@ops_only
+def ruleset_list(request: HttpRequest) -> HttpResponse:
+    return render(request, "routing/rulesets.html", {
+        "rulesets": RuleSet.objects.select_related("created_by").order_by("-version")[:50]})
+
+
+@ops_only
+@require_POST
+def ruleset_new(request: HttpRequest) -> HttpResponse:
+    draft = rulesets.create_draft(by=request.user)
+    messages.success(request, f"Draft v{draft.version}: a copy of the active rules, yours to edit.")
+    return redirect("routing:ruleset", pk=draft.pk)
+
+
+@ops_only
+def ruleset_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    ruleset = get_object_or_404(RuleSet, pk=pk)
+    rules = list(RoutingRule.objects.filter(ruleset=ruleset).order_by("position"))
+    if request.method == "POST":
+        try:
+            rulesets.update_draft(ruleset, {"note": request.POST.get("note", "")[:200],
+                                            "rules": [_rule_from_form(request.POST, rule) for rule in rules]})
+        except Refused as exc:
+            messages.error(request, f"Not saved. {exc.message}")
+        else:
+            messages.success(request, f"Draft v{ruleset.version} saved.")
+        return redirect("routing:ruleset", pk=pk)
+    start, end, report = _replay(request, ruleset)
+    return render(request, "routing/ruleset_detail.html", {
+        "ruleset": ruleset, "editable": ruleset.state == RuleSet.State.DRAFT,
+        "rules": [(rule, _param_fields(rule)) for rule in rules],
+        "pool_names": sorted(Pool.objects.values_list("name", flat=True)),
+        "start": start, "end": end, "report": report.as_dict() if report else None,
+    })
+
+
+@ops_only
+@require_POST
+def ruleset_activate(request: HttpRequest, pk: int) -> HttpResponse:
+    ruleset = get_object_or_404(RuleSet, pk=pk)
+    try:
+        rulesets.activate(ruleset)
+    except Refused as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Rule set v{ruleset.version} is active: routing uses it from now on.")
+    return redirect("routing:ruleset", pk=pk)
+
+
+def _param_fields(rule: RoutingRule) -> list[tuple[str, str]]:
+    """The pools a rule names, as (path, pool name) form fields: its params over the
+    engine's defaults, one field per region or segment where the rule has one per each."""
+    fields = []
+    for key, default in engine.DEFAULT_PARAMS.get(rule.kind, {}).items():
+        value = rule.params.get(key, default)
+        if isinstance(value, dict):
+            fields += [(f"{key}.{sub}", str(name)) for sub, name in value.items()]
+        else:
+            fields.append((key, str(value)))
+    return fields
+
+
+def _rule_from_form(post: Any, rule: RoutingRule) -> dict[str, Any]:
+    prefix = f"rule-{rule.pk}-"
+    try:
+        position = int(post.get(prefix + "position", rule.position))
+    except ValueError:
+        raise Refused(f"Rule {rule.position}'s position is a whole number.", field="rules") from None
+    if not 1 <= position <= 1000:
+        raise Refused(f"Rule {rule.position}'s position is between 1 and 1000.", field="rules")
+    params: dict[str, Any] = {}
+    for path, current in _param_fields(rule):
+        value = post.get(prefix + "param-" + path, current)
+        key, _, sub = path.partition(".")
+        if sub:
+            params.setdefault(key, {})[sub] = value
+        else:
+            params[key] = value
+    label = (post.get(prefix + "label") or rule.label).strip()[:200]
+    return {"position": position, "kind": rule.kind, "label": label, "params": params,
+            "enabled": post.get(prefix + "enabled") == "on"}
+
+
+def _replay(request: HttpRequest, ruleset: RuleSet) -> tuple[date, date, Any]:
+    """The replay the page asks for (?start=&end=, days in UTC, both included); the form's
+    last week when it asks for none."""
+    today = datetime.now(UTC).date()
+    start, end = today - timedelta(days=REPLAY_DAYS), today
+    if "start" not in request.GET:
+        return start, end, None
+    try:
+        start, end = date.fromisoformat(request.GET["start"]), date.fromisoformat(request.GET.get("end", ""))
+    except ValueError:
+        messages.error(request, "Give the replay's first and last day as dates.")
+        return start, end, None
+    if end < start or end - start > LONGEST_REPLAY:
+        messages.error(request, "The last day comes after the first, at most 92 days later.")
+        return start, end, None
+    since = datetime.combine(start, time.min, tzinfo=UTC)
+    return start, end, replay(ruleset, since, datetime.combine(end + timedelta(days=1), time.min, tzinfo=UTC))
+
+
+# --- Pools ------------------------------------------------------------------------------
+
+
+@ops_only
+def pool_list(request: HttpRequest) -> HttpResponse:
+    members = Prefetch("members", queryset=PoolMember.objects.select_related("user").order_by("position", "id"))
+    return render(request, "routing/pools.html", {
+        "pools": Pool.objects.prefetch_related(members).order_by("name"),
+        "users": User.objects.filter(is_active=True, role__in=pools.MEMBER_ROLES).order_by("username"),
+    })
+
+
+@ops_only
+@require_POST
+def pool_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    pool = get_object_or_404(Pool, pk=pk)
+    current = list(PoolMember.objects.filter(pool=pool).select_related("user").order_by("position", "id"))
+    try:
+        members = [_member_from_form(request.POST, member.user, f"member-{member.pk}-")
+                   for member in current if not request.POST.get(f"member-{member.pk}-remove")]
+        added = request.POST.get("add-user")
+        if added:
+            user = User.objects.filter(pk=int(added) if added.isdigit() else 0, is_active=True).first()
+            if user is None:
+                raise Refused("Pick an active user to add.", field="add-user")
+            members.append(_member_from_form(request.POST, user, "add-"))
+        pools.save_pool(pool, {}, members)
+    except Refused as exc:
+        messages.error(request, f"{pool.name} not saved. {exc.message}")
+    else:
+        messages.success(request, f"{pool.name} saved: {len(members)} member{'s' if len(members) != 1 else ''}.")
+    return redirect("routing:pools")
+
+
+@ops_only
+@require_POST
+def availability(request: HttpRequest, pk: int) -> HttpResponse:
+    user = get_object_or_404(User, pk=pk, is_active=True)
+    available = request.POST.get("available") == "1"
+    pools.set_available(user, available)
+    said = "back: round robin gives them leads again" if available else "away: round robin skips them"
+    messages.success(request, f"{user.get_full_name() or user.username} is {said}.")
+    return redirect("routing:pools")
+
+
+def _member_from_form(post: Any, user: User, prefix: str) -> dict[str, Any]:
+    try:
+        position, weight = int(post.get(prefix + "position", 0)), int(post.get(prefix + "weight", 1))
+    except ValueError:
+        raise Refused(f"{user.username}: the position and the weight are whole numbers.") from None
+    return {"user": user, "position": position, "weight": weight}

@@ -1,0 +1,239 @@
+"""The routing ops pages: rule sets (draft from the active one, edit in a form, replay,
+activate) and pools (members, weights, availability); ops only."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from leads import services
+from routing import rulesets
+from routing.models import Pool, PoolMember, RoutingRule, RuleSet
+from sdrcrm.models import Role
+from tests.conftest import pool_of
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def draft_of(client) -> RuleSet:
+    response = client.post("/routing/rules/new/")
+    draft = RuleSet.objects.get(state="draft")
+    assert response.url == f"/routing/rules/{draft.pk}/"
+    return draft
+
+
+def form_of(ruleset: RuleSet, **changes) -> dict[str, str]:
+    """The draft's form as the page sends it, with `changes` (field name: value)."""
+    data = {"note": "test"}
+    for rule in ruleset.rules.all():
+        data[f"rule-{rule.pk}-position"] = str(rule.position)
+        data[f"rule-{rule.pk}-label"] = rule.label
+        if rule.enabled:
+            data[f"rule-{rule.pk}-enabled"] = "on"
+    data.update(changes)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def test_ops_make_a_draft_copy_of_the_active_rules(client, ops):
+    active = RuleSet.objects.get(state="active")
+    client.force_login(ops)
+
+    draft = draft_of(client)
+    page = client.get(f"/routing/rules/{draft.pk}/").content.decode()
+    listing = client.get("/routing/rules/").content.decode()
+    assert f"v{active.version}" in listing and f"v{draft.version}" in listing
+    assert (ops.get_full_name() or ops.username) in listing and "the seed" in listing
+
+    assert sorted(draft.rules.values_list("kind", "position")) == sorted(active.rules.values_list("kind", "position"))
+    assert "Save the draft" in page and f"Activate v{draft.version}" in page
+    assert "EMEA BDR" in page  # the trial rule's pools, as choices
+
+
+def test_a_draft_saved_from_the_form_moves_disables_and_repoints_its_rules(client, ops):
+    client.force_login(ops)
+    draft = draft_of(client)
+    trial = draft.rules.get(kind="trial")
+    territory = draft.rules.get(kind="territory")
+
+    client.post(f"/routing/rules/{draft.pk}/", form_of(draft, **{
+        f"rule-{territory.pk}-enabled": None, f"rule-{trial.pk}-param-pools.emea": "ABM SDR",
+        f"rule-{trial.pk}-position": "95"}))
+
+    trial = draft.rules.get(kind="trial")  # the rules are written again
+    assert trial.position == 95 and trial.params["pools"]["emea"] == "ABM SDR"
+    assert trial.params["pools"]["amer"] == "US/APAC BDR"  # the others kept
+    assert draft.rules.get(kind="territory").enabled is False
+    assert RuleSet.objects.get(pk=draft.pk).note == "test"
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ("position-clash", "Two rules share a position."),
+    ("missing-pool", "names the pool &#x27;Nowhere&#x27;, which does not exist"),
+    ("bad-position", "position is a whole number"),
+])
+def test_a_draft_that_breaks_a_rule_is_not_saved_and_says_why(client, ops, change, message):
+    client.force_login(ops)
+    draft = draft_of(client)
+    first, second = draft.rules.order_by("position")[:2]
+    trial = draft.rules.get(kind="trial")
+    changes = {
+        "position-clash": {f"rule-{second.pk}-position": str(first.position)},
+        "missing-pool": {f"rule-{trial.pk}-param-pools.emea": "Nowhere"},
+        "bad-position": {f"rule-{first.pk}-position": "first"},
+    }[change]
+    before = list(draft.rules.values_list("kind", "position", "params"))
+
+    response = client.post(f"/routing/rules/{draft.pk}/", form_of(draft, **changes), follow=True)
+
+    assert message in response.content.decode()
+    assert list(RoutingRule.objects.filter(ruleset=draft).values_list("kind", "position", "params")) == before
+
+
+def test_active_and_retired_sets_are_read_only(client, ops):
+    active = RuleSet.objects.get(state="active")
+    client.force_login(ops)
+    page = client.get(f"/routing/rules/{active.pk}/").content.decode()
+    assert "Save the draft" not in page and "Routing uses this set now." in page
+    response = client.post(f"/routing/rules/{active.pk}/", form_of(active), follow=True)
+    assert "only a draft can be edited" in response.content.decode()
+
+
+def test_the_replay_reads_what_the_draft_would_have_done_with_last_weeks_leads(client, ops):
+    bdr = UserFactory(role=Role.BDR)
+    pool_of("EMEA BDR", bdr)
+    for n in range(3):
+        lead = services.ingest_lead({"email": f"t{n}@firm{n}.de", "last_name": "Doe", "country": "DE",
+                                     "initial_source": "trial_saas"}, by=None).lead
+        services.record_activity(lead, "trial_request")
+    client.force_login(ops)
+    draft = draft_of(client)
+    trial = draft.rules.get(kind="trial")
+    client.post(f"/routing/rules/{draft.pk}/", form_of(draft, **{f"rule-{trial.pk}-param-pools.emea": "ABM SDR"}))
+    today = timezone.now().date()
+
+    page = client.get(f"/routing/rules/{draft.pk}/",
+                      {"start": str(today - timedelta(days=7)), "end": str(today)}).content.decode()
+
+    assert "3 leads replayed; 3 would go elsewhere." in page
+    assert "<td>pool:ABM SDR</td><td>3</td><td>0</td>" in page
+    assert "<td>pool:EMEA BDR</td><td>0</td><td>3</td>" in page
+
+
+def test_a_replay_with_bad_days_says_so(client, ops):
+    client.force_login(ops)
+    draft = draft_of(client)
+    assert "as dates" in client.get(f"/routing/rules/{draft.pk}/", {"start": "yesterday"}).content.decode()
+    page = client.get(f"/routing/rules/{draft.pk}/", {"start": "2026-12-05", "end": "2026-12-01"}).content.decode()
+    assert "The last day comes after the first" in page
+
+
+def test_activating_a_draft_makes_routing_use_it(client, ops):
+    bdr, abm = UserFactory(role=Role.BDR), UserFactory(role=Role.SDR)
+    pool_of("EMEA BDR", bdr)
+    pool_of("ABM SDR", abm)
+    client.force_login(ops)
+    draft = draft_of(client)
+    trial = draft.rules.get(kind="trial")
+    client.post(f"/routing/rules/{draft.pk}/", form_of(draft, **{f"rule-{trial.pk}-param-pools.emea": "ABM SDR"}))
+
+    response = client.post(f"/routing/rules/{draft.pk}/activate/", follow=True)
+
+    assert f"Rule set v{draft.version} is active" in response.content.decode()
+    assert RuleSet.objects.get(state="active") == draft
+    lead = services.ingest_lead({"email": "t@firm.de", "last_name": "Doe", "country": "DE",
+                                 "initial_source": "trial_saas"}, by=None).lead
+    services.record_activity(lead, "trial_request")
+    lead.refresh_from_db()
+    assert lead.owner == abm
+
+
+def test_pools_are_edited_on_their_page(client, ops):
+    a, b, c = (UserFactory(role=Role.BDR) for _ in range(3))
+    pool = pool_of("EMEA BDR", a, b)
+    ma, mb = PoolMember.objects.get(pool=pool, user=a), PoolMember.objects.get(pool=pool, user=b)
+    client.force_login(ops)
+    assert f'data-member="{a.username}"' in client.get("/routing/pools/").content.decode()
+
+    response = client.post(f"/routing/pools/{pool.pk}/", {
+        f"member-{ma.pk}-position": "1", f"member-{ma.pk}-weight": "3",
+        f"member-{mb.pk}-position": "0", f"member-{mb.pk}-weight": "1", f"member-{mb.pk}-remove": "on",
+        "add-user": str(c.pk), "add-position": "2", "add-weight": "2"}, follow=True)
+
+    assert "EMEA BDR saved: 2 members." in response.content.decode()
+    assert sorted(PoolMember.objects.filter(pool=pool).values_list("user", "position", "weight")) == sorted(
+        [(a.pk, 1, 3), (c.pk, 2, 2)])
+
+
+@pytest.mark.parametrize(("fields", "message"), [
+    ({"weight": "0"}, "a weight is from 1 to 100"),
+    ({"position": "-1"}, "a position is from 0 to 10,000"),
+    ({"weight": "lots"}, "whole numbers"),
+    ({"again": True}, "A user can be in a pool once."),
+])
+def test_a_pool_edit_that_breaks_a_rule_changes_nothing(client, ops, fields, message):
+    a = UserFactory(role=Role.BDR)
+    pool = pool_of("EMEA BDR", a)
+    member = PoolMember.objects.get(pool=pool)
+    data = {f"member-{member.pk}-position": fields.get("position", "0"),
+            f"member-{member.pk}-weight": fields.get("weight", "1")}
+    if fields.get("again"):
+        data.update({"add-user": str(a.pk), "add-position": "1", "add-weight": "1"})
+    client.force_login(ops)
+
+    response = client.post(f"/routing/pools/{pool.pk}/", data, follow=True)
+
+    assert message in response.content.decode()
+    assert list(PoolMember.objects.filter(pool=pool).values_list("user", "position", "weight")) == [(a.pk, 0, 1)]
+
+
+def test_marking_someone_away_takes_them_out_of_the_turns(client, ops):
+    away, there = UserFactory(role=Role.BDR, first_name="Ada"), UserFactory(role=Role.BDR)
+    pool_of("EMEA BDR", away, there)
+    client.force_login(ops)
+
+    response = client.post(f"/routing/users/{away.pk}/availability/", {"available": "0"}, follow=True)
+
+    assert "Ada" in response.content.decode() and "away: round robin skips them" in response.content.decode()
+    away.refresh_from_db()
+    assert away.is_available is False
+    from routing import pools
+    assert {pools.next_in_pool("EMEA BDR")[0] for _ in range(3)} == {there}
+
+
+def test_the_pools_page_reads_in_the_same_queries_for_one_member_or_many(client, ops):
+    client.force_login(ops)
+    counts = []
+    for extra in (1, 6):
+        for pool in Pool.objects.all()[:3]:
+            for _ in range(extra):
+                PoolMember.objects.create(pool=pool, user=UserFactory(role=Role.SDR))
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get("/routing/pools/").status_code == 200
+        counts.append(len(captured))
+    assert counts[0] == counts[1]
+
+
+@pytest.mark.parametrize("role", [Role.SDR, Role.SDR_MANAGER, Role.AE])
+def test_only_ops_see_or_change_routing(client, role):
+    client.force_login(UserFactory(role=role))
+    active = RuleSet.objects.get(state="active")
+    pool = Pool.objects.first()
+    for path in ("/routing/rules/", f"/routing/rules/{active.pk}/", "/routing/pools/"):
+        assert client.get(path).status_code == 403, path
+    for path in ("/routing/rules/new/", f"/routing/rules/{active.pk}/activate/", f"/routing/pools/{pool.pk}/"):
+        assert client.post(path).status_code == 403, path
+    assert RuleSet.objects.count() == 1
+
+
+def test_the_routing_forms_need_their_csrf_token(ops):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(ops)
+    assert client.post("/routing/rules/new/").status_code == 403
+    assert RuleSet.objects.count() == 1
+    assert rulesets.active_ruleset()[0] is not None
