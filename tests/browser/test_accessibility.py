@@ -54,6 +54,21 @@ def test_the_managers_and_ops_pages_have_no_serious_accessibility_violation(page
     assert check(page, ["/leads/queues/", "/jobs/"]) == {}
 
 
+def test_the_ops_pages_have_no_serious_accessibility_violation(page, live_server, ops, sdr):
+    from leads import bulk_actions
+    from routing import rulesets
+    from routing.models import RuleSet
+
+    bulk = bulk_actions.start("status", {"status": "recycle", "reason": "evaluating"},
+                              [LeadFactory(owner=sdr, status=Status.MQL).pk], ops)
+    active = RuleSet.objects.get(state="active")
+    draft = rulesets.create_draft(ops)
+    login(page, live_server, ops)
+    assert check(page, ["/jobs/", "/routing/rules/", f"/routing/rules/{active.pk}/", f"/routing/rules/{draft.pk}/",
+                        "/routing/pools/",
+                        f"/leads/bulk/{bulk.pk}/"]) == {}
+
+
 def test_the_aes_pages_have_no_serious_accessibility_violation(page, live_server):
     ae = UserFactory(role=Role.AE)
     opportunity = OpportunityFactory(owner=ae)
