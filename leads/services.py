@@ -198,12 +198,10 @@ def score_and_advance(person: Person, new_types: set[str], now: datetime,
     if move is not None:
         lifecycle.check_move(person, move[0], move[1], None)
     if move is not None and routes:
-        # The move and the owner routing gives in one UPDATE of the lead (a pool's turn
-        # is taken first, for it).
+        # The move and the owner routing gives in one UPDATE of the lead (a pool's owner
+        # comes with its turn, in the step after).
         plan = routing.plan_route(person, request, now)
-        if plan.turn_pending:
-            routing.take_turn(person, plan, now)
-        if plan.assigns:
+        if plan.assigns and not plan.turn_pending:
             lifecycle.move_status(person, move[0], reason=move[1], cause=Cause.SCORE, now=now,
                                   also={**changes, **routing.take(person, plan)})
             routing.after_assign(person, plan, now)

@@ -101,36 +101,23 @@ def carry_out(lead: Lead, route: Route, now: datetime) -> None:
 def _assign_in_turn(lead: Lead, route: Route, now: datetime) -> None:
     """Take the pool's turn and give the saved lead to the member chosen (one step, see
     Route); nobody available: queue Unassigned and ops alerted."""
-    _turn(lead, route, now, write=True)
-
-
-def take_turn(lead: Lead, route: Route, now: datetime) -> None:
-    """Take a pool route's turn without writing the lead: for a caller that writes the
-    owner in an update of its own (the MQL move, leads.services.score_and_advance), so the
-    lead is written once. The members stay locked to the commit."""
-    _turn(lead, route, now, write=False)
-
-
-def _turn(lead: Lead, route: Route, now: datetime, write: bool) -> None:
     decision = route.decision
-    # The follow-up clock starts with the owner, due by the chosen member's region.
+    # The follow-up clock starts in the same write, due by the chosen member's region.
     dues = sla_dues(lead, now) if route.starts_clock else None
-    member, route.candidates = pools.next_in_pool(route.pool, lead=lead.pk if write else None, now=now,
-                                                  sla_dues=dues if write else None)
+    member, route.candidates = pools.next_in_pool(route.pool, lead=lead.pk, now=now, sla_dues=dues)
     route.turn_pending = False
     if member is None:
         route.reason = f"{decision.reason} Nobody in {decision.pool} is available: queue Unassigned, ops alerted."
         route.decision = Decision(**{**decision.__dict__, "notify": (*decision.notify, "ops")})
-        route.queue = pools.queue_named(Queue.UNASSIGNED)
-        if write:
-            _assign(lead, owner_id=None, queue=route.queue)
+        _assign(lead, owner_id=None, queue=pools.queue_named(Queue.UNASSIGNED))
+        route.queue = lead.queue
         return
-    route.owner_id = member.pk
+    route.owner_id = lead.owner_id = member.pk
+    lead.queue = None
+    lead.updated_at = now
     route.reason = f"{decision.reason} Next in turn: {member.get_full_name() or member.username}."
     if dues is not None:
         route.fields = {"sla_due_at": dues[member.region], "sla_breached_at": None, "sla_pool": route.pool}
-    if write:
-        lead.owner_id, lead.queue, lead.updated_at = member.pk, None, now
         for name, value in route.fields.items():
             setattr(lead, name, value)
 
