@@ -94,3 +94,19 @@ def search(user: User, term: str) -> Results:
     for name, queryset in sources.items():
         results.found[name] = newest_matching(queryset, words)
     return results
+
+
+# --- Pickers: the type-ahead fields of the pages' forms (an account to convert into, a
+# reseller's lead, the opportunity a duplicate merged into) ----------------------------
+
+LOOKUPS: dict[str, Any] = {
+    "accounts": lambda user: Account.objects.visible_to(user),
+    "leads": lambda user: Lead.objects.editable_by(user),
+    "opportunities": lambda user: Opportunity.objects.visible_to(user).select_related("account"),
+}
+
+
+def lookup(user: User, kind: str, term: str) -> list[Any]:
+    """Up to SHOWN records of `kind` the user may pick (see, or for leads change) whose
+    searchable fields hold every word of `term`, newest first: the global search's rules."""
+    return newest_matching(LOOKUPS[kind](user), words_of(term))

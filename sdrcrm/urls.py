@@ -80,6 +80,7 @@ urlpatterns = [
     path("opportunities/", include("opportunities.urls")),
     path("routing/", include("routing.urls")),
     path("search/", views.search_page, name="search"),
+    path("lookups/<slug:kind>/", views.lookup, name="lookup"),
     path("notifications/", views.notification_list, name="notifications"),
     path("notifications/read-all/", views.notifications_read_all, name="notifications-read-all"),
     path("jobs/", views.job_runs, name="job-runs"),

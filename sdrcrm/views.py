@@ -78,6 +78,25 @@ def search_page(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@require_GET
+def lookup(request: HttpRequest, kind: str) -> HttpResponse:
+    """A picker's choices as the user types (htmx swaps them under the field): the records
+    of `kind` they may pick that match every word, each a button that fills the field."""
+    if kind not in search.LOOKUPS:
+        raise Http404("No such picker.")
+    # The box sends itself as <field>_search (a form may hold several pickers).
+    term = next((value for key, value in request.GET.items() if key == "q" or key.endswith("_search")), "")[:100]
+    found, refusal = [], ""
+    if term.strip():
+        try:
+            found = search.lookup(request.user, kind, term)
+        except Refused as exc:
+            refusal = exc.message
+    return render(request, "_picker_choices.html", {"kind": kind, "found": found, "refusal": refusal,
+                                                     "term": term.strip()})
+
+
+@login_required
 def notification_list(request: HttpRequest) -> HttpResponse:
     """Your notifications (or, for managers and ops, a channel's), newest first, 50 a page."""
     channel = request.GET.get("channel", "")

@@ -32,15 +32,15 @@ class ConvertForm(forms.Form):
                        ("new", "A new account")]
 
     account_choice = forms.ChoiceField(choices=ACCOUNT_CHOICES, label="Account")
-    account_id = forms.IntegerField(min_value=1, max_value=MAX_ID, required=False, label="Account id")
+    account_id = forms.IntegerField(min_value=1, max_value=MAX_ID, required=False, label="Account")
     new_name = forms.CharField(max_length=255, required=False, label="New account name")
     new_domain = forms.CharField(max_length=253, required=False, label="New account domain")
     opportunity_owner = forms.ModelChoiceField(queryset=sellers(), required=False, label="Opportunity owner")
     iacv = forms.DecimalField(max_digits=14, decimal_places=2, min_value=0, max_value=conversion.MAX_IACV,
                               required=False, label="IACV")
-    reseller_lead = forms.IntegerField(min_value=1, max_value=MAX_ID, required=False, label="Reseller's lead id")
+    reseller_lead = forms.IntegerField(min_value=1, max_value=MAX_ID, required=False, label="Reseller's lead")
     reseller_account = forms.IntegerField(min_value=1, max_value=MAX_ID, required=False,
-                                          label="Reseller's account id")
+                                          label="Reseller's account")
     reseller_new_name = forms.CharField(max_length=255, required=False, label="New reseller account name")
 
     def __init__(self, *args: Any, user: User, lead: Lead, **kwargs: Any) -> None:

@@ -39,7 +39,7 @@ class StageForm(forms.Form):
     stage = forms.ChoiceField(choices=Stage.choices)
     closed_lost_reason = forms.ChoiceField(choices=[("", "—"), *ClosedLostReason.choices], required=False,
                                            label="Closed-lost reason")
-    merged_into = forms.IntegerField(required=False, min_value=1, max_value=MAX_ID, label="Merged into (id)")
+    merged_into = forms.IntegerField(required=False, min_value=1, max_value=MAX_ID, label="Merged into")
     closed_lost_details = forms.CharField(required=False, max_length=MAX_DETAILS, widget=forms.Textarea(
         attrs={"rows": 2}), label="Closed-lost details")
     closed_won_details = forms.CharField(required=False, max_length=MAX_DETAILS, widget=forms.Textarea(

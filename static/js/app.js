@@ -9,3 +9,21 @@ document.addEventListener("change", (event) => {
     field.form.submit();
   }
 });
+
+// A type-ahead picker (templates/_picker.html): htmx lists the matches under the box; a
+// click on one puts its id in the hidden field the form sends and its name in the box.
+// Typing again clears the id until the next pick.
+document.addEventListener("click", (event) => {
+  const choice = event.target instanceof Element ? event.target.closest("button[data-pick]") : null;
+  const picker = choice ? choice.closest("[data-picker]") : null;
+  if (!choice || !picker) return;
+  picker.querySelector("[data-picker-id]").value = choice.dataset.pick;
+  picker.querySelector("[data-picker-box]").value = choice.dataset.pickLabel;
+  picker.querySelector(".picker-results").replaceChildren();
+});
+document.addEventListener("input", (event) => {
+  const box = event.target;
+  if (box instanceof HTMLInputElement && box.matches("[data-picker-box]")) {
+    box.closest("[data-picker]").querySelector("[data-picker-id]").value = "";
+  }
+});

@@ -218,6 +218,30 @@ def test_closing_lost_needs_a_reason_and_a_merge_target_for_merged_then_closes(p
     assert OpportunityStageChange.objects.filter(opportunity=opportunity).count() == 1
 
 
+def test_a_duplicate_deal_is_closed_as_merged_into_the_one_picked_by_typing_its_name(page, live_server, sdr):
+    ae = UserFactory(role=Role.AE)
+    account = AccountFactory(owner=ae, name="Initech")
+    duplicate = OpportunityFactory(name="Initech - New (2)", account=account, owner=ae, sdr=sdr)
+    kept = OpportunityFactory(name="Initech - New", account=account, owner=ae, sdr=sdr)
+    login(page, live_server, ae)
+    page.goto(f"/opportunities/{duplicate.pk}/")
+    stage_card = card(page, "Change stage")
+
+    stage_card.locator("select[name=stage]").select_option(label="8-Closed Lost")
+    stage_card.locator("select[name=closed_lost_reason]").select_option(label="Merged into another opportunity")
+    stage_card.get_by_role("searchbox", name="Merged into").fill("initech")
+    choice = stage_card.locator(f"button[data-pick='{kept.pk}']")
+    expect(choice).to_be_visible()
+    screenshots(page, "picker-merged-into")
+    choice.click()
+    expect(stage_card.get_by_role("searchbox", name="Merged into")).to_have_value("Initech - New")
+    stage_card.get_by_role("button", name="Move").click()
+
+    expect(message(page)).to_contain_text("Stage is now 8-Closed Lost.")
+    duplicate.refresh_from_db()
+    assert (duplicate.closed_lost_reason, duplicate.merged_into) == (ClosedLostReason.MERGED, kept)
+
+
 # --- IQM card (lead page) -------------------------------------------------------------------
 
 

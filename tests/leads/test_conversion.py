@@ -561,7 +561,7 @@ def test_the_form_shows_the_refusal_and_changes_nothing(client, sdr):
 
 @pytest.mark.parametrize(("form", "message"), [
     ({"account_choice": "existing", "account_id": "999999"}, "No account with id 999999 that you may see."),
-    ({"account_choice": "existing", "account_id": str(10**20)}, "Account id: Ensure this value is less than"),
+    ({"account_choice": "existing", "account_id": str(10**20)}, "Account: Ensure this value is less than"),
     ({"account_choice": "new"}, "New account name: Give the new account&#x27;s name."),
     ({"account_choice": "matched"}, "This lead matches no account"),
     ({"account_choice": "sideways"}, "Account: Select a valid choice."),
