@@ -79,6 +79,7 @@ urlpatterns = [
     path("contacts/", include((lead_urls.contact_patterns, "contacts"))),
     path("opportunities/", include("opportunities.urls")),
     path("routing/", include("routing.urls")),
+    path("scoring/", include("scoring.urls")),
     path("search/", views.search_page, name="search"),
     path("lookups/<slug:kind>/", views.lookup, name="lookup"),
     path("notifications/", views.notification_list, name="notifications"),
