@@ -8,9 +8,10 @@ table, and the API driven by concurrent clients over HTTP.
 
 Steps: create the database if missing and migrate it; seed bench users, pools,
 territories and (COPY) leads up to --leads; start gunicorn on a free port; run the
-scenarios (ingest, bulk, views, dashboards, queries, roundrobin); with --jobs, time each periodic job over the
-database (bench/jobs.py); write bench/results/<timestamp>.json and print a table against
-the targets. gunicorn is stopped however the run ends. See bench/README.md.
+scenarios (ingest, bulk, views, search, today, dashboards, queries, roundrobin); with
+--jobs, time each periodic job over the database (bench/jobs.py); write
+bench/results/<timestamp>.json and print a table against the targets. gunicorn is stopped
+however the run ends. See bench/README.md.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import math
 import os
 import platform
 import random
+import re
 import signal
 import socket
 import subprocess
@@ -34,7 +36,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import quote, unquote, urlencode, urlsplit
 
 import psycopg2
 import seed  # bench/seed.py: names and payloads shared with the Django side
@@ -44,7 +46,7 @@ ROOT = BENCH_DIR.parent
 RESULTS_DIR = BENCH_DIR / "results"
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/sdrcrm_bench"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/5"
-SCENARIOS = ("ingest", "bulk", "views", "search", "dashboards", "queries", "roundrobin")
+SCENARIOS = ("ingest", "bulk", "views", "search", "today", "dashboards", "queries", "roundrobin")
 TARGETS = {
     "ingest_leads_per_second": 150,
     "ingest_p95_ms": 150,
@@ -55,6 +57,7 @@ TARGETS = {
     "roundrobin_assignments_per_second": 1000,
     "dashboards_p95_ms": 500,
     "search_p95_ms": 100,
+    "today_p95_ms": 100,
 }
 CLIENTS = 8
 NOISY_PCT = 10  # a phase where other processes took more of the machine is run again
@@ -66,6 +69,7 @@ DEEP_PAGES = 50
 DASHBOARD_CLIENTS = (1, 2)  # one manager, then two at once: managers, not an integration's rate
 DASHBOARD_SAMPLES = 40
 SEARCH_SAMPLES = 200
+TODAY_SAMPLES = 200
 # What an SDR types in the search box, by kind: one common last name (about 1 in 85 leads),
 # a full name, a company word with its suffix, a piece of a company domain, a first name
 # and company in any order, one word that matches nothing.
@@ -370,8 +374,8 @@ class Client:
     """One keep-alive HTTP connection (gunicorn's sync workers close it after each
     response; http.client then reconnects on the next request)."""
 
-    def __init__(self, port: int, token: str = "", timeout: float = 300):
-        self.port, self.token, self.timeout = port, token, timeout
+    def __init__(self, port: int, token: str = "", timeout: float = 300, cookie: str = ""):
+        self.port, self.token, self.timeout, self.cookie = port, token, timeout, cookie
         self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
 
     def call(self, method: str, path: str, body: Any = None) -> tuple[int, bytes, float]:
@@ -382,6 +386,8 @@ class Client:
             headers["Content-Type"] = "application/json"
         if self.token:
             headers["Authorization"] = f"Token {self.token}"
+        if self.cookie:  # a page, as a logged-in browser asks for it
+            headers["Cookie"], headers["Accept"] = self.cookie, "text/html"
         started = time.perf_counter()
         try:
             self.conn.request(method, path, body=payload, headers=headers)
@@ -393,6 +399,26 @@ class Client:
             self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout)
             return 0, f"{type(exc).__name__}: {exc}".encode(), time.perf_counter() - started
         return status, data, time.perf_counter() - started
+
+
+def session_cookie(port: int, username: str) -> str:
+    """Log in through the login page as a browser does (its CSRF cookie and token, then
+    the form); the Cookie header of the session."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    conn.request("GET", "/login/")
+    response = conn.getresponse()
+    page = response.read().decode()
+    csrf = next(c.split(";")[0] for c in response.headers.get_all("Set-Cookie") if c.startswith("csrftoken="))
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    form = urlencode({"username": username, "password": seed.BENCH_PASSWORD, "csrfmiddlewaretoken": token})
+    conn.request("POST", "/login/", body=form, headers={"Cookie": csrf,
+                                                        "Content-Type": "application/x-www-form-urlencoded"})
+    response = conn.getresponse()
+    response.read()
+    session = [c.split(";")[0] for c in response.headers.get_all("Set-Cookie") or [] if c.startswith("sessionid=")]
+    if response.status != 302 or not session:
+        raise RuntimeError(f"login as {username}: {response.status}")
+    return f"{csrf}; {session[0]}"
 
 
 def get_token(port: int, username: str) -> str:
@@ -654,6 +680,37 @@ def scenario_search(port: int, token: str, meter: CpuMeter) -> dict[str, Any]:
     return result
 
 
+def scenario_today(port: int, meter: CpuMeter) -> dict[str, Any]:
+    """The SDR's Today page (GET /leads/today/, the HTML page, logged in): one client, then
+    8 at once, TODAY_SAMPLES requests; seed.ensure_today_work gave it its rows."""
+    cookie = session_cookie(port, seed.VIEW_SDR)
+    status, body, _ = Client(port, cookie=cookie).call("GET", "/leads/today/")
+    if status != 200 or b"Overdue (" not in body:
+        return {"error": f"/leads/today/ answered {status}: {body[:200]!r}"}
+    result: dict[str, Any] = {"rows": {label: int(m.group(1)) for label in ("Overdue", "Due today",
+                                                                        "Sequence steps due", "Follow-ups due today")
+                                       if (m := re.search(rf"{label} \((\d+)\)".encode(), body))}}
+    for clients, samples in ((1, TODAY_SAMPLES // 4), (CLIENTS, TODAY_SAMPLES)):
+        tally = Tally()
+
+        def work(n: int, tally: Tally = tally, per_client: int = samples // clients) -> None:
+            client = Client(port, cookie=cookie)
+            for _ in range(per_client):
+                if STOP.is_set():
+                    break
+                status, body, seconds = client.call("GET", "/leads/today/")
+                tally.add("today", status, seconds, body)
+
+        meter.start()
+        wall = run_clients(clients, work)
+        summary = tally.summary()["today"]
+        result[f"clients_{clients}"] = {**summary, "requests_per_second": round(summary["count"] / wall, 1),
+                                        "cpu": meter.stop(units=summary["count"])}
+    result["p95_ms"] = result[f"clients_{CLIENTS}"]["p95_ms"]
+    result["errors"] = sum(result[f"clients_{n}"]["errors"] for n in (1, CLIENTS))
+    return result
+
+
 def scenario_dashboards(port: int, token: str, meter: CpuMeter) -> dict[str, Any]:
     """The manager's team queues (GET dashboards/queues/), for all their teams and for the
     first one; with one client, then with two."""
@@ -780,6 +837,13 @@ def print_table(results: dict[str, Any]) -> None:
                          f"{stats['queries_median']} ({stats['db_ms_median']}, {stats['request_ms_median']})",
                          f"<= {TARGETS['views_queries']}" if is_view else "",
                          verdict(stats["queries_max"] <= TARGETS["views_queries"]) if is_view else ""))
+    if "today" in s and "p95_ms" in s["today"]:
+        for clients in (1, CLIENTS):
+            run = s["today"][f"clients_{clients}"]
+            target = TARGETS["today_p95_ms"]
+            rows.append((f"Today page p95 ms, {clients} client{'s' if clients > 1 else ''} "
+                         f"({run['requests_per_second']} req/s)", f"{run['p95_ms']}", f"<= {target}",
+                         verdict(run["p95_ms"] <= target)))
     if "search" in s:
         found = s["search"]
         for clients in (1, CLIENTS):
@@ -879,7 +943,7 @@ def main() -> None:
     print(f"  {seed.VIEW_SDR} owns {seeding['view_sdr_leads']:,} leads, {seeding['view_sdr_mqls']:,} MQLs")
 
     server = Server(env, args.workers, args.timeout)
-    if {"ingest", "bulk", "views", "search", "dashboards"} & set(scenarios):
+    if {"ingest", "bulk", "views", "search", "today", "dashboards"} & set(scenarios):
         try:
             print(f"gunicorn: {' '.join(server.command[1:])}")
             server.start()
@@ -904,6 +968,11 @@ def main() -> None:
                 print(f"Search: {seed.VIEW_SDR}, {SEARCH_SAMPLES} requests, {CLIENTS} clients", flush=True)
                 results["scenarios"]["search"] = run_quietest(
                     "search", lambda: scenario_search(server.port, sdr, meter), args.retries)
+            if "today" in scenarios:
+                print(f"Today: {seed.VIEW_SDR}'s page, {TODAY_SAMPLES} requests, 1 then {CLIENTS} clients",
+                      flush=True)
+                results["scenarios"]["today"] = run_quietest("today", lambda: scenario_today(server.port, meter),
+                                                             args.retries)
             if "dashboards" in scenarios:
                 print(f"Dashboards: team queues of {seed.MANAGER_USER}, {DASHBOARD_SAMPLES} samples, "
                       f"1 then 2 clients", flush=True)

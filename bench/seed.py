@@ -408,12 +408,50 @@ def seed_leads(target: int, ids: dict[str, int], batch: int = 50_000) -> dict[st
             "rows_per_second": round(inserted / copy_seconds)}
 
 
+TODAY_TASKS = 150  # the timed SDR's open tasks: a third overdue, a third due today, a third later
+TODAY_ENROLMENTS = 60  # their leads in a sequence whose first step is a call, due today
+TODAY_SLA = 30  # their contact requests whose follow-up is due today
+
+
+def ensure_today_work(sdr_id: int) -> dict[str, int]:
+    """What the timed SDR's Today page lists (bench/run.py's `today` scenario), made again
+    on every seed so the page reads the same rows in every run."""
+    from datetime import timedelta
+
+    from django.db import transaction
+    from django.utils import timezone
+
+    from leads.models import Enrollment, Lead, Sequence, SequenceStep, Task
+
+    now = timezone.now()
+    with transaction.atomic():
+        Task.objects.filter(owner_id=sdr_id, title__startswith="Bench: ").delete()
+        sequence, _ = Sequence.objects.get_or_create(name="Bench calls", defaults={"touch": "high"})
+        SequenceStep.objects.get_or_create(sequence=sequence, position=1, defaults={"day_offset": 0, "type": "call"})
+        Enrollment.objects.filter(sequence=sequence).delete()
+        leads = list(Lead.objects.filter(owner_id=sdr_id, status="mql").order_by("id")
+                     .values_list("id", flat=True)[:TODAY_TASKS + TODAY_ENROLMENTS + TODAY_SLA])
+        third = TODAY_TASKS // 3
+        Task.objects.bulk_create(
+            Task(title=f"Bench: call {n}", kind="call", owner_id=sdr_id, created_by_id=sdr_id, lead_id=lead_id,
+                 due_at=now + timedelta(hours=(n // third - 1) * 20 + (n % third) / 60))
+            for n, lead_id in enumerate(leads[:TODAY_TASKS]))
+        enrolled = leads[TODAY_TASKS:TODAY_TASKS + TODAY_ENROLMENTS]
+        Enrollment.objects.filter(lead_id__in=enrolled, state="active").delete()
+        Enrollment.objects.bulk_create(Enrollment(lead_id=lead_id, sequence=sequence, enrolled_by_id=sdr_id,
+                                                  enrolled_at=now - timedelta(hours=1)) for lead_id in enrolled)
+        Lead.objects.filter(pk__in=leads[TODAY_TASKS + TODAY_ENROLMENTS:]).update(
+            sla_due_at=now + timedelta(hours=2), sla_breached_at=None)
+    return {"tasks": TODAY_TASKS, "enrolments": len(enrolled), "sla_due": len(leads[TODAY_TASKS + TODAY_ENROLMENTS:])}
+
+
 def cmd_seed(args: argparse.Namespace) -> dict[str, Any]:
     setup_django()
     started = time.monotonic()
     ids = ensure_users()
     users_seconds = time.monotonic() - started
     result = seed_leads(args.leads, ids) if args.leads else {"skipped": True}
+    result["today"] = ensure_today_work(ids[VIEW_SDR])
     result["users_seconds"] = round(users_seconds, 1)
     from leads.models import Lead
 

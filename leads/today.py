@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from opportunities.models import IQM
@@ -22,6 +22,11 @@ PERSON_STEPS = frozenset({StepType.MANUAL_EMAIL, StepType.CALL, StepType.LINKEDI
 SNOOZE = timedelta(days=1)
 LONGEST_WAIT = timedelta(days=5 * 365)
 SHOWN = 100  # rows per list on the Today page; the rest wait for the next day's page
+TASK_FIELDS = ("title", "kind", "due_at", "owner_id", "lead_id", "contact_id", "opportunity_id", "done_at")
+
+
+def names_of(relation: str) -> tuple[str, ...]:
+    return (f"{relation}__first_name", f"{relation}__last_name")
 
 
 def add_task(person: Person | None, by: User, title: str, kind: str, due_at: datetime,
@@ -75,26 +80,46 @@ class StepDue:
 
 @dataclass
 class Today:
+    """The day's four lists, each the first rows (the limit asked for) with its whole count."""
+
     overdue: list[Task]
     due_today: list[Task]
     sla_due: list[Lead]  # contact requests whose follow-up is due before the day ends
     steps_due: list[StepDue]
+    counts: dict[str, int]  # each list's whole length
     ends_at: datetime
     zone: str  # the user's region's time zone, whose midnight ends the day
 
 
-def today(user: User, now: datetime | None = None) -> Today:
-    """What the user has to do today, in five queries (by the open-task, SLA and enrolment
-    indexes)."""
+LISTS = ("overdue", "due_today", "steps_due", "sla_due")
+FIRST_ROWS = 10  # rows of each list the page shows (the most urgent) until it asks for all of one
+
+
+def today(user: User, now: datetime | None = None, whole: str = "") -> Today:
+    """What the user has to do today: the first FIRST_ROWS of each list (SHOWN of the one
+    named by `whole`) and every list's count; seven queries by the open-task, SLA and
+    enrolment indexes, whatever the rows."""
     now = now or timezone.now()
     ends = end_of_day(user, now)
-    tasks = list(open_tasks(user).filter(due_at__lt=ends).select_related("lead", "contact", "opportunity")
-                 .order_by("due_at", "id")[:SHOWN])
-    sla_due = list(Lead.objects.filter(owner=user, sla_due_at__isnull=False, sla_due_at__lt=ends,
-                                       status__in=OPEN_STATUSES, converted_to__isnull=True)
-                   .order_by("sla_due_at", "id")[:SHOWN])
-    return Today(overdue=[t for t in tasks if t.due_at < now], due_today=[t for t in tasks if t.due_at >= now],
-                 sla_due=sla_due, steps_due=steps_due(user, ends), ends_at=ends, zone=str(ends.tzinfo))
+    limit = {name: SHOWN if name == whole else FIRST_ROWS for name in LISTS}
+    open_today = open_tasks(user).filter(due_at__lt=ends)
+    counts = open_today.aggregate(overdue=Count("id", filter=Q(due_at__lt=now)),
+                                  due_today=Count("id", filter=Q(due_at__gte=now)))
+    # The columns the page shows only: a lead row is wide.
+    tasks = (open_today.select_related("lead", "contact", "opportunity")
+             .only(*TASK_FIELDS, *names_of("lead"), *names_of("contact"), "opportunity__name")
+             .order_by("due_at", "id"))
+    sla = Lead.objects.filter(owner=user, sla_due_at__isnull=False, sla_due_at__lt=ends, status__in=OPEN_STATUSES,
+                              converted_to__isnull=True)
+    counts["sla_due"] = sla.count()
+    steps = steps_due(user, ends)
+    counts["steps_due"] = len(steps)
+    return Today(
+        overdue=list(tasks.filter(due_at__lt=now)[:limit["overdue"]]),
+        due_today=list(tasks.filter(due_at__gte=now)[:limit["due_today"]]),
+        sla_due=list(sla.only("first_name", "last_name", "company", "status", "sla_due_at", "sla_breached_at")
+                     .order_by("sla_due_at", "id")[:limit["sla_due"]]),
+        steps_due=steps[:limit["steps_due"]], counts=counts, ends_at=ends, zone=str(ends.tzinfo))
 
 
 def steps_due(user: User, ends: datetime) -> list[StepDue]:
@@ -103,6 +128,7 @@ def steps_due(user: User, ends: datetime) -> list[StepDue]:
     enrolments, and their sequences' steps."""
     enrollments = (Enrollment.objects.filter(state=Enrollment.State.ACTIVE, lead__owner=user)
                    .select_related("lead", "sequence").prefetch_related("sequence__steps")
+                   .only("sequence__name", "lead_id", "current_step", "enrolled_at", *names_of("lead"))
                    .order_by("enrolled_at", "id"))
     due = []
     for enrollment in enrollments:

@@ -18,7 +18,10 @@ from .forms import TaskForm, first_error
 
 @login_required
 def today_page(request: HttpRequest) -> HttpResponse:
-    return render(request, "leads/today.html", {"today": work.today(request.user)})
+    """The day's four lists, the first rows of each (every row is actionable HTML: a long
+    page is slow to render and to read); `?more=<list>` shows all of one."""
+    more = request.GET.get("more", "")
+    return render(request, "leads/today.html", {"today": work.today(request.user, whole=more)})
 
 
 @login_required

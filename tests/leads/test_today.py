@@ -80,7 +80,7 @@ def test_the_today_page_shows_the_four_lists_in_the_same_queries_for_1_or_12_row
     assert counts[0] == counts[1]
     assert "Overdue (12)" in page and "Due today (12)" in page and "Follow-ups due today (12)" in page
     assert "Sequence steps due (12)" in page
-    assert "Deal 11-10" in page  # a deal's task links its opportunity
+    assert "Deal 11-0" in page  # a deal's task links its opportunity
 
 
 def test_a_sequence_step_a_person_must_do_is_due_and_marked_done_from_today(client, sdr,
@@ -229,3 +229,17 @@ def test_my_qualifying_flags_the_leads_with_no_next_step_in_the_lists_own_query(
     assert flagged == {forgotten.full_name, past.full_name}
     all_page = client.get("/leads/").content.decode()
     assert "no next step" not in all_page  # the flag is My Qualifying's
+
+
+def test_each_list_shows_its_first_ten_rows_and_show_all_gives_the_rest(client, sdr):
+    now = timezone.now()
+    for n in range(30):
+        task(sdr, now - HOUR - MINUTE * n, f"Late call {n}")
+    client.force_login(sdr)
+
+    page = client.get("/leads/today/").content.decode()
+    everything = client.get("/leads/today/?more=overdue").content.decode()
+
+    assert "Overdue (30)" in page and page.count("Late call ") == 10
+    assert 'href="?more=overdue#overdue">Show all 30</a>' in page
+    assert everything.count("Late call ") == 30 and "Show all 30" not in everything
