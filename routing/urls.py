@@ -14,4 +14,6 @@ urlpatterns = [
     path("pools/", views.pool_list, name="pools"),
     path("pools/<int:pk>/", views.pool_edit, name="pool-edit"),
     path("users/<int:pk>/availability/", views.availability, name="availability"),
+    path("territories/", views.territory_list, name="territories"),
+    path("territories/<int:pk>/", views.territory_cover, name="territory-cover"),
 ]

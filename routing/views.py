@@ -18,10 +18,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from sdrcrm.errors import Refused
-from sdrcrm.models import User
+from sdrcrm.models import PROSPECTING_ROLES, User
 
-from . import engine, pools, rulesets
-from .models import Pool, PoolMember, RoutingRule, RuleSet
+from . import engine, pools, rulesets, territories
+from .models import Pool, PoolMember, RoutingRule, RuleSet, Territory
 from .replay import replay
 
 REPLAY_DAYS = 7
@@ -194,3 +194,35 @@ def _member_from_form(post: Any, user: User, prefix: str) -> dict[str, Any]:
     except ValueError:
         raise Refused(f"{user.username}: the position and the weight are whole numbers.") from None
     return {"user": user, "position": position, "weight": weight}
+
+
+# --- Territories ------------------------------------------------------------------------
+
+
+@ops_only
+def territory_list(request: HttpRequest) -> HttpResponse:
+    people = User.objects.filter(is_active=True).order_by("username")
+    return render(request, "routing/territories.html", {
+        "territories": Territory.objects.select_related("sdr", "sal").order_by("region", "name"),
+        "sdrs": [u for u in people if u.role in PROSPECTING_ROLES],
+        "sellers": [u for u in people if u.role in territories.SELLER_ROLES],
+    })
+
+
+@ops_only
+@require_POST
+def territory_cover(request: HttpRequest, pk: int) -> HttpResponse:
+    territory = get_object_or_404(Territory, pk=pk)
+    sdr, sal = (_user(request.POST.get(field)) for field in ("sdr", "sal"))
+    try:
+        territories.cover(territory, sdr, sal)
+    except Refused as exc:
+        messages.error(request, f"{territory.name} not changed. {exc.message}")
+    else:
+        messages.success(request, f"{territory.name}: {sdr.get_full_name() or sdr.username} covers it"
+                                  f"{f', with {sal.get_full_name() or sal.username}' if sal else ''}.")
+    return redirect("routing:territories")
+
+
+def _user(value: str | None) -> User | None:
+    return User.objects.filter(pk=int(value)).first() if value and value.isdigit() and len(value) < 19 else None

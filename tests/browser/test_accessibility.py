@@ -65,7 +65,7 @@ def test_the_ops_pages_have_no_serious_accessibility_violation(page, live_server
     draft = rulesets.create_draft(ops)
     login(page, live_server, ops)
     assert check(page, ["/jobs/", "/routing/rules/", f"/routing/rules/{active.pk}/", f"/routing/rules/{draft.pk}/",
-                        "/routing/pools/", "/scoring/rules/",
+                        "/routing/pools/", "/routing/territories/", "/scoring/rules/",
                         f"/leads/bulk/{bulk.pk}/"]) == {}
 
 

@@ -237,3 +237,47 @@ def test_the_routing_forms_need_their_csrf_token(ops):
     assert client.post("/routing/rules/new/").status_code == 403
     assert RuleSet.objects.count() == 1
     assert rulesets.active_ruleset()[0] is not None
+
+
+def test_ops_change_who_covers_a_territory_and_routing_follows(client, ops):
+    from routing.models import Territory
+
+    old, new, sal = UserFactory(role=Role.SDR), UserFactory(role=Role.SDR), UserFactory(role=Role.SAL)
+    territory = Territory.objects.create(name="DACH", region="emea", countries="DE,AT,CH", sdr=old)
+    client.force_login(ops)
+    assert 'data-territory="DACH"' in client.get("/routing/territories/").content.decode()
+
+    response = client.post(f"/routing/territories/{territory.pk}/", {"sdr": new.pk, "sal": sal.pk}, follow=True)
+
+    assert "DACH:" in response.content.decode() and "covers it" in response.content.decode()
+    territory.refresh_from_db()
+    assert (territory.sdr, territory.sal) == (new, sal)
+    lead = services.ingest_lead({"email": "cto@firm.de", "last_name": "Doe", "country": "DE", "title": "CTO",
+                                 "employee_count": 40, "initial_source": "webcast"}, by=None).lead
+    services.record_activity(lead, "webcast_attended_high_intent")
+    lead.refresh_from_db()
+    assert lead.owner == new  # the territory rule reads the change at once
+
+
+@pytest.mark.parametrize("who", ["ae-as-sdr", "inactive-sdr", "sdr-as-sal", "nobody"])
+def test_a_territory_needs_an_active_sdr_and_a_seller_or_nobody_as_sal(client, ops, who):
+    from routing.models import Territory
+
+    sdr = UserFactory(role=Role.SDR)
+    territory = Territory.objects.create(name="DACH", region="emea", countries="DE", sdr=sdr)
+    data = {"ae-as-sdr": {"sdr": UserFactory(role=Role.AE).pk},
+            "inactive-sdr": {"sdr": UserFactory(role=Role.SDR, is_active=False).pk},
+            "sdr-as-sal": {"sdr": sdr.pk, "sal": UserFactory(role=Role.SDR).pk},
+            "nobody": {"sdr": ""}}[who]
+    client.force_login(ops)
+
+    response = client.post(f"/routing/territories/{territory.pk}/", data, follow=True)
+
+    assert "DACH not changed." in response.content.decode()
+    territory.refresh_from_db()
+    assert (territory.sdr, territory.sal) == (sdr, None)
+
+
+def test_only_ops_see_the_territories(client, manager):
+    client.force_login(manager)
+    assert client.get("/routing/territories/").status_code == 403
