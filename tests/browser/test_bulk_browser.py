@@ -1,5 +1,6 @@
 """A manager's day in a real Chromium: an SDR is on leave, so the manager opens that SDR's
-leads, ticks three, gives them to a teammate in one action and reads each row's outcome;
+MQLs from the team queues, ticks three, gives them to a teammate in one action and reads
+each row's outcome;
 then every MQL matching a filter is recycled at once."""
 
 from __future__ import annotations
@@ -24,8 +25,9 @@ def test_a_manager_reassigns_three_leads_of_an_sdr_on_leave(page, live_server, m
              ("Ana", "Ben", "Cy")]
     kept = LeadFactory(owner=sdr, status=Status.MQL, first_name="Dee", last_name="Stays")
 
-    login(page, live_server, manager)
-    page.goto(f"{live_server.url}/leads/?owner={sdr.pk}")
+    login(page, live_server, manager)  # a manager lands on the team queues
+    page.locator(f"#per-sdr tr[data-sdr='{sdr.username}'] td[data-view='my_mqls'] a").click()
+    expect(page.locator("table tbody tr")).to_have_count(4)  # Sam's four MQLs
     for lead in leads:
         page.get_by_role("checkbox", name=f"Select {lead.full_name}").check()
     bar = page.get_by_role("group", name="With the leads ticked")
