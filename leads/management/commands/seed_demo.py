@@ -23,7 +23,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 from django.utils import timezone
 
-from leads import services
+from leads import services, today
 from leads.management.demo_opportunities import seed_opportunities
 from leads.management.demo_people import (
     CONTACT_COUNT,
@@ -137,10 +137,11 @@ def add_tasks(now: datetime) -> None:
         if len(mqls) < 2:
             continue
         first, second = mqls
+        later_today = now + (today.end_of_day(user, now) - now) / 2  # before their midnight, whatever the hour
         tasks += [Task(title=f"Call {first.first_name} back", kind=Task.Kind.CALL, due_at=now - timedelta(hours=3),
                        owner=user, created_by=user, lead=first),
                   Task(title=f"Send {second.first_name} the deck", kind=Task.Kind.EMAIL,
-                       due_at=now + timedelta(hours=2), owner=user, created_by=user, lead=second)]
+                       due_at=later_today, owner=user, created_by=user, lead=second)]
     Task.objects.bulk_create(tasks)
 
 
