@@ -18,6 +18,7 @@ from django.utils.dateparse import parse_datetime
 
 from opportunities.models import IQM
 from routing.models import RoutingDecision
+from sdrcrm.ids import as_id
 from sdrcrm.models import FieldChange, User
 
 from .models import Lead, Person, SequenceEvent, StatusChange
@@ -136,7 +137,7 @@ def timeline(person: Person, cursor: Cursor | None = None) -> tuple[list[Entry],
 def parse_cursor(text: str) -> Cursor | None:
     """A cursor from its text ("<ISO time>|<kind>|<id>"); None if it is not one."""
     parts = text.split("|")
-    if len(parts) != 3 or parts[1] not in KINDS or not parts[2].isdigit():
+    if len(parts) != 3 or parts[1] not in KINDS or (pk := as_id(parts[2])) is None:
         return None
     try:
         at = parse_datetime(parts[0])
@@ -144,4 +145,4 @@ def parse_cursor(text: str) -> Cursor | None:
         return None
     if at is None or at.tzinfo is None:
         return None
-    return Cursor(at, parts[1], int(parts[2]))
+    return Cursor(at, parts[1], pk)

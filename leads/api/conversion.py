@@ -18,9 +18,10 @@ from leads import conversion
 from leads.models import Account, AccountType, Lead
 from opportunities.api.serializers import SourceField
 from opportunities.models import Deployment, Initiative, Source
+from sdrcrm.ids import MAX_ID
 from sdrcrm.models import User, active_prospectors, active_sellers
 
-from .serializers import MAX_EMPLOYEES, MAX_ID, CountryField
+from .serializers import MAX_EMPLOYEES, CountryField
 
 MAX_TEXT = 10_000  # qualification notes
 

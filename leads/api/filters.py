@@ -11,9 +11,8 @@ from rest_framework.exceptions import ValidationError
 
 from leads.models import Account, AccountType, Contact, Lead, Status
 from leads.worklists import CONTACT_VIEWS, LEAD_VIEWS, apply_view
+from sdrcrm.ids import MAX_ID
 from sdrcrm.models import Region, Segment, User
-
-from .serializers import MAX_ID
 
 SORTABLE = ["created_at", "updated_at", "status_changed_at", "score", "last_name"]
 

@@ -25,9 +25,10 @@ from rest_framework.utils.urls import replace_query_param
 
 from leads import merge as lead_merge
 from leads.models import InitialSource, Lead, Status, Tombstone
+from sdrcrm.ids import MAX_ID
 from sdrcrm.pagination import Keyset
 
-from .serializers import MAX_ID, LeadSerializer
+from .serializers import LeadSerializer
 
 MERGES = Keyset(["deleted_at"], default="-deleted_at", page_size=20, max_page_size=100)
 

@@ -21,12 +21,12 @@ from leads.models import Contact, Enrollment, Lead, Sequence, SequenceEvent, Seq
 from sdrcrm.api.access import check_editable
 from sdrcrm.api.idempotency import idempotent
 from sdrcrm.errors import Refused
+from sdrcrm.ids import MAX_ID
 from sdrcrm.models import Role, User
 from sdrcrm.pagination import KeysetPagination
 
 from .activities import find_person_by_id
 from .filters import id_filter
-from .serializers import MAX_ID
 
 KINDS = ", ".join(SequenceEvent.Kind.values)
 MAX_STEPS = 50

@@ -17,7 +17,6 @@ from sdrcrm.api.serializers import BlankChoicesMixin, ReusedFieldsMixin
 from sdrcrm.models import User
 
 # The largest id a bigint primary key holds: larger ids are a 400, not a database error.
-MAX_ID = 2**63 - 1
 MAX_DETAILS_BYTES = 16_000
 MAX_EMPLOYEES = 10_000_000
 

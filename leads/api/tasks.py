@@ -16,8 +16,7 @@ from rest_framework.response import Response
 
 from leads import today as work
 from leads.models import Contact, Lead, Task
-
-from .serializers import MAX_ID
+from sdrcrm.ids import MAX_ID
 
 
 class TaskSerializer(serializers.ModelSerializer):

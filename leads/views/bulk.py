@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 from leads import bulk_actions
 from leads.models import BulkAction, Lead
 from sdrcrm.errors import Refused
+from sdrcrm.ids import as_id
 from sdrcrm.models import User
 
 from .leads import leads_matching, sorted_as_listed
@@ -26,11 +27,9 @@ def lead_bulk_start(request: HttpRequest) -> HttpResponse:
     if request.POST.get("all_matching"):
         ids = _matching_ids(request, request.POST.get("filter", ""))
     else:
-        ids = [int(pk) for pk in request.POST.getlist("lead") if pk.isdigit() and len(pk) < 19]
-    params = {"owner": request.POST.get("owner"), "status": request.POST.get("status"),
-              "reason": request.POST.get("reason"), "sequence": request.POST.get("sequence")}
-    params = {name: int(value) if name in ("owner", "sequence") and value and value.isdigit() and len(value) < 19
-              else value for name, value in params.items()}
+        ids = [pk for pk in map(as_id, request.POST.getlist("lead")) if pk is not None]
+    params = {"owner": as_id(request.POST.get("owner")), "status": request.POST.get("status"),
+              "reason": request.POST.get("reason"), "sequence": as_id(request.POST.get("sequence"))}
     try:
         bulk = bulk_actions.start(request.POST.get("kind", ""), params, ids, request.user)
     except Refused as exc:

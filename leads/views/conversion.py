@@ -14,10 +14,10 @@ from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
 from leads import conversion, domains
-from leads.api.serializers import MAX_ID
 from leads.models import OPEN_STATUSES, Account, Contact, Lead
 from opportunities.models import Opportunity
 from sdrcrm.errors import Refused
+from sdrcrm.ids import MAX_ID
 from sdrcrm.models import User, active_sellers
 
 from .access import editable_lead

@@ -14,9 +14,9 @@ from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_POST
 
 from leads import merge as lead_merge
-from leads.api.serializers import MAX_ID
 from leads.models import Lead
 from sdrcrm.errors import Refused
+from sdrcrm.ids import MAX_ID
 from sdrcrm.models import User
 
 from .access import editable_lead

@@ -15,12 +15,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from leads.api.filters import id_filter, user_param
-from leads.api.serializers import MAX_ID
 from leads.models import Account, Contact, Lead, Sequence
 from opportunities import iqms
 from opportunities.models import IQM, ActivitySource, Disposition, Opportunity
 from sdrcrm.api.access import ScopedViewSetMixin
 from sdrcrm.errors import Refused
+from sdrcrm.ids import MAX_ID
 from sdrcrm.models import User
 
 DISPOSITIONS = ", ".join(Disposition.values)

@@ -6,9 +6,9 @@ from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from leads.api.serializers import MAX_ID
 from leads.models import Account, Contact
 from opportunities.models import ClosedLostReason, Opportunity, Source, Stage, StageChange
+from sdrcrm.ids import MAX_ID
 from sdrcrm.models import User
 
 MAX_DETAILS = 10_000

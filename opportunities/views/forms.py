@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from django import forms
 
-from leads.api.serializers import MAX_ID
 from opportunities.api.serializers import MAX_DETAILS, MAX_SEATS
 from opportunities.models import ClosedLostReason, Opportunity, Stage
+from sdrcrm.ids import MAX_ID
 
 
 class OpportunityFilterForm(forms.Form):

@@ -12,13 +12,13 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_POST
 
-from leads.api.serializers import MAX_ID
 from leads.models import Lead
 from leads.views.access import back_to_next
 from leads.views.forms import first_error
 from opportunities import iqms
 from opportunities.models import IQM, ActivitySource, Disposition, Opportunity
 from sdrcrm.errors import Refused
+from sdrcrm.ids import MAX_ID
 from sdrcrm.models import SELLING_ROLES, User, active_prospectors
 
 MAX_LISTED = 20

@@ -112,3 +112,12 @@ def test_the_bulk_form_needs_its_csrf_token(manager, sdr, teammate):
     lead = LeadFactory(owner=sdr)
     assert client.post("/leads/bulk/", {"kind": "assign", "owner": teammate.pk, "lead": [lead.pk]}).status_code == 403
     assert Lead.objects.get(pk=lead.pk).owner == sdr
+
+
+def test_ids_that_are_no_ids_are_left_out_not_a_crash(client, ops):
+    lead = LeadFactory(status=Status.MQL)
+    client.force_login(ops)
+    response = client.post("/leads/bulk/", {"kind": "status", "status": "recycle", "reason": "evaluating",
+                                            "lead": ["²", str(2**63), "abc", str(lead.pk)]})
+    assert response.status_code == 302
+    assert BulkAction.objects.get().lead_ids == [lead.pk]

@@ -97,11 +97,14 @@ def test_the_page_links_the_older_entries(client, sdr, monkeypatch):
     assert second.count('class="tl-activity"') == 1 and "Older →" not in second
 
 
-def test_a_bad_cursor_shows_the_newest_and_says_so(client, sdr):
+@pytest.mark.parametrize("cursor", ["yesterday", "2026-12-01T10:00:00+00:00|activity|²",
+                                    f"2026-12-01T10:00:00+00:00|activity|{2**63}"])
+def test_a_bad_cursor_shows_the_newest_and_says_so(client, sdr, cursor):
     lead = LeadFactory(owner=sdr)
     client.force_login(sdr)
-    page = client.get(f"/leads/{lead.pk}/?before=yesterday").content.decode()
-    assert "That timeline link is out of date; showing the newest." in page
+    response = client.get(f"/leads/{lead.pk}/", {"before": cursor})
+    assert response.status_code == 200
+    assert "That timeline link is out of date; showing the newest." in response.content.decode()
 
 
 def test_a_page_boundary_between_kinds_at_the_same_time_loses_nothing(sdr, monkeypatch):
