@@ -117,7 +117,7 @@ def _assign_in_turn(lead: Lead, route: Route, now: datetime) -> None:
     lead.updated_at = now
     route.reason = f"{decision.reason} Next in turn: {member.get_full_name() or member.username}."
     if dues is not None:
-        route.fields = {"sla_due_at": dues[member.region], "sla_breached_at": None, "sla_pool": route.pool}
+        route.fields = clock_fields(dues[member.region], route.pool)
         for name, value in route.fields.items():
             setattr(lead, name, value)
 
@@ -211,20 +211,24 @@ def start_sla_clock(lead: Lead, owner_id: int, pool_name: str, now: datetime) ->
         setattr(lead, name, value)
 
 
-def sla_clock(lead: Lead, owner_id: int, pool_name: str, now: datetime,
-              owner_region: str | None = None) -> dict[str, Any]:
-    """The lead's fields that start the SLA clock (not saved). `owner_region`: the
-    owner's region when the caller has the owner at hand."""
-    if owner_region is None:
-        owner_region = queries.owner_region(owner_id)
-    due = sla.add_business_days(now, 1, owner_region or lead.region)
-    return {"sla_due_at": due, "sla_breached_at": None, "sla_pool": pool_name}
+def sla_clock(lead: Lead, owner_id: int, pool_name: str, now: datetime) -> dict[str, Any]:
+    """The lead's fields that start the SLA clock for `owner_id` (not saved)."""
+    return clock_fields(follow_up_due(lead, queries.owner_region(owner_id), now), pool_name)
 
 
 def sla_dues(lead: Lead, now: datetime) -> dict[str, datetime]:
-    """When the follow-up is due for an owner of each region ("": an owner with none, who
-    gets the lead's region's), for a pool's turn that has not chosen the owner yet."""
-    return {region: sla.add_business_days(now, 1, region or lead.region) for region in ("", *Region.values)}
+    """When the follow-up is due for an owner of each region ("": an owner with none), for
+    a pool's turn that has not chosen the owner yet."""
+    return {region: follow_up_due(lead, region, now) for region in ("", *Region.values)}
+
+
+def follow_up_due(lead: Lead, owner_region: str | None, now: datetime) -> datetime:
+    """One business day of the owner's region (the lead's, when the owner has none)."""
+    return sla.add_business_days(now, 1, owner_region or lead.region)
+
+
+def clock_fields(due: datetime, pool_name: str) -> dict[str, Any]:
+    return {"sla_due_at": due, "sla_breached_at": None, "sla_pool": pool_name}
 
 
 def stop_sla_clock(lead: Lead) -> None:

@@ -4,20 +4,18 @@ who is available). The rules are routing.rulesets' and routing.pools'; ops only.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
-from functools import wraps
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from sdrcrm import views
 from sdrcrm.errors import Refused
+from sdrcrm.ids import as_id
 from sdrcrm.models import PROSPECTING_ROLES, User
 
 from . import engine, pools, rulesets, territories
@@ -28,14 +26,7 @@ REPLAY_DAYS = 7
 LONGEST_REPLAY = timedelta(days=92)
 
 
-def ops_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    @login_required
-    @wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not request.user.is_ops:
-            raise PermissionDenied("Routing rules and pools are Sales-Dev Ops' to change.")
-        return view(request, *args, **kwargs)
-    return wrapped
+ops_only = views.ops_only("Routing rules, pools and territories are Sales-Dev Ops' to change.")
 
 
 # --- Rule sets --------------------------------------------------------------------------
@@ -165,7 +156,7 @@ def pool_edit(request: HttpRequest, pk: int) -> HttpResponse:
                    for member in current if not request.POST.get(f"member-{member.pk}-remove")]
         added = request.POST.get("add-user")
         if added:
-            user = User.objects.filter(pk=int(added) if added.isdigit() else 0, is_active=True).first()
+            user = User.objects.filter(pk=as_id(added) or 0, is_active=True).first()
             if user is None:
                 raise Refused("Pick an active user to add.", field="add-user")
             members.append(_member_from_form(request.POST, user, "add-"))
@@ -225,4 +216,5 @@ def territory_cover(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _user(value: str | None) -> User | None:
-    return User.objects.filter(pk=int(value)).first() if value and value.isdigit() and len(value) < 19 else None
+    pk = as_id(value)
+    return User.objects.filter(pk=pk).first() if pk is not None else None

@@ -18,7 +18,7 @@ class ScoringRuleChangeSerializer(serializers.ModelSerializer):
 
 
 class ScoringRuleSerializer(BlankChoicesMixin, serializers.ModelSerializer):
-    points = serializers.IntegerField(min_value=-1000, max_value=1000)
+    points = serializers.IntegerField(min_value=-services.MAX_POINTS, max_value=services.MAX_POINTS)
     changes = ScoringRuleChangeSerializer(many=True, read_only=True)
 
     class Meta:

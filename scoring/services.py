@@ -181,6 +181,7 @@ def explain(person: Lead | Contact, ledger: bool = True) -> dict[str, Any]:
 
 
 EDITABLE_RULE_FIELDS = ("label", "points", "counting")
+MAX_POINTS = 1000  # a rule gives from -MAX_POINTS to MAX_POINTS
 
 
 def update_rule(rule: ScoringRule, data: dict[str, Any], by: Any) -> ScoringRule:

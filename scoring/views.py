@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
+
+from sdrcrm import views
 
 from . import services
 from .models import ScoringRule, ScoringRuleChange
@@ -20,14 +20,15 @@ COUNTING_CHOICES = ScoringRule.COUNTING_CHOICES
 
 class RuleForm(forms.Form):
     label = forms.CharField(max_length=200)
-    points = forms.IntegerField(min_value=-1000, max_value=1000)
+    points = forms.IntegerField(min_value=-services.MAX_POINTS, max_value=services.MAX_POINTS)
     counting = forms.ChoiceField(choices=COUNTING_CHOICES)
 
 
-@login_required
+ops_only = views.ops_only("The scoring rules are Sales-Dev Ops' to change.")
+
+
+@ops_only
 def rule_list(request: HttpRequest) -> HttpResponse:
-    if not request.user.is_ops:
-        raise PermissionDenied("The scoring rules are Sales-Dev Ops' to change.")
     return render(request, "scoring/rules.html", {
         "rules": ScoringRule.objects.order_by("condition", "-points", "key"),
         "counting": COUNTING_CHOICES,
@@ -35,11 +36,9 @@ def rule_list(request: HttpRequest) -> HttpResponse:
     })
 
 
-@login_required
+@ops_only
 @require_POST
 def rule_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    if not request.user.is_ops:
-        raise PermissionDenied("The scoring rules are Sales-Dev Ops' to change.")
     rule = get_object_or_404(ScoringRule, pk=pk)
     form = RuleForm(request.POST)
     if not form.is_valid():

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
@@ -23,6 +26,7 @@ from .errors import Refused
 from .models import JobRun, Role
 from .pagination import Keyset
 
+View = Callable[..., HttpResponse]
 NOTIFICATIONS_KEYSET = Keyset(["created_at"], default="-created_at", page_size=50)
 JOB_RUNS_KEYSET = Keyset(["started_at"], default="-started_at", page_size=50)
 
@@ -46,6 +50,19 @@ def healthz(request: HttpRequest) -> JsonResponse:
     healthy = all(value == "ok" for value in checks.values())
     checks["broker_url"] = settings.CELERY_BROKER_URL.split("://")[0]
     return JsonResponse({"status": "ok" if healthy else "down", **checks}, status=200 if healthy else 503)
+
+
+def ops_only(refusal: str) -> Callable[[View], View]:
+    """A page for Sales-Dev Ops: others are sent to log in, or refused with `refusal` (403)."""
+    def decorate(view: View) -> View:
+        @login_required
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not request.user.is_ops:
+                raise PermissionDenied(refusal)
+            return view(request, *args, **kwargs)
+        return wrapped
+    return decorate
 
 
 def home(request: HttpRequest) -> HttpResponse:

@@ -172,7 +172,23 @@ def test_a_views_own_parts_and_exemption_go_through_django_csp(rf):
 
     assert "img-src 'self' data: https://maps.example" in header(updated)
     assert header(exempt) is None
-    assert header(lambda request: HttpResponse()) == header(lambda request: HttpResponse())  # built once
+    assert header(lambda request: HttpResponse()) == header(lambda request: HttpResponse())
+
+
+def test_the_sites_policy_is_built_once_not_for_every_answer(rf, monkeypatch):
+    from django.http import HttpResponse
+
+    from sdrcrm import middleware
+
+    built = []
+    monkeypatch.setattr(middleware, "build_policy", lambda **parts: built.append(parts) or "default-src 'self'")
+    monkeypatch.setattr(middleware.ContentSecurityPolicyMiddleware, "_site", None)
+    csp = middleware.ContentSecurityPolicyMiddleware(lambda request: HttpResponse())
+    for _ in range(3):
+        request = rf.get("/")
+        csp.process_request(request)
+        assert csp.process_response(request, HttpResponse())["Content-Security-Policy"] == "default-src 'self'"
+    assert len(built) == 1
 
 
 def test_a_nonce_asked_for_after_the_header_is_written_is_an_error(rf):
