@@ -9,8 +9,7 @@ from .views import accounts, bulk, contacts, conversion, edits, leads, merge, qu
 lead_patterns = [
     path("", leads.lead_list, name="list"),
     path("export.csv", leads.lead_export, name="export"),
-    path("bulk/", bulk.lead_bulk_start, name="bulk"),
-    path("bulk/<int:pk>/", bulk.lead_bulk_detail, name="bulk-detail"),
+    path("bulk/", bulk.bulk_start, {"record": "lead"}, name="bulk"),
     path("<int:pk>/", leads.lead_detail, name="detail"),
     path("<int:pk>/status/", leads.lead_status, name="status"),
     path("<int:pk>/touch/", touches.lead_touch, name="touch"),
@@ -32,13 +31,18 @@ lead_patterns = [
 contact_patterns = [
     path("", contacts.contact_list, name="list"),
     path("export.csv", contacts.contact_export, name="export"),
+    path("bulk/", bulk.bulk_start, {"record": "contact"}, name="bulk"),
     path("<int:pk>/", contacts.contact_detail, name="detail"),
     path("<int:pk>/status/", contacts.contact_status, name="status"),
     path("<int:pk>/touch/", touches.contact_touch, name="touch"),
     path("<int:pk>/edit/", edits.contact_edit, name="edit"),
 ]
+# The page of any bulk action, whichever list it came from (sdrcrm/urls.py puts it at /bulk/).
+bulk_patterns = [path("<int:pk>/", bulk.bulk_detail, name="bulk-detail")]
 account_patterns = [
     path("", accounts.account_list, name="list"),
+    path("export.csv", accounts.account_export, name="export"),
+    path("bulk/", bulk.bulk_start, {"record": "account"}, name="bulk"),
     path("<int:pk>/", accounts.account_detail, name="detail"),
     path("<int:pk>/target/", accounts.account_target, name="target"),
 ]

@@ -2,6 +2,8 @@
 
 from django.urls import path
 
+from leads.views import bulk
+
 from .views import iqms, opportunities
 
 app_name = "opportunities"
@@ -9,6 +11,7 @@ urlpatterns = [
     path("new/<int:account_pk>/", opportunities.opportunity_new, name="new"),
     path("", opportunities.opportunity_list, name="list"),
     path("export.csv", opportunities.opportunity_export, name="export"),
+    path("bulk/", bulk.bulk_start, {"record": "opportunity"}, name="bulk"),
     path("board/", opportunities.opportunity_board, name="board"),
     path("<int:pk>/", opportunities.opportunity_detail, name="detail"),
     path("<int:pk>/stage/", opportunities.opportunity_stage, name="stage"),

@@ -7,20 +7,24 @@ import re
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Q
-from django.http import HttpRequest, HttpResponse
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 from rest_framework.exceptions import ValidationError
 
 from leads import accounts, domains, tiers
-from leads.models import Account, Contact, Lead
+from leads.models import Account, BulkAction, Contact, Lead
 from opportunities import services as opportunity_services
 from opportunities.models import Opportunity
 from opportunities.views.opportunities import new_opportunity_form
+from sdrcrm import exports
 from sdrcrm.errors import Refused
 from sdrcrm.models import User
 from sdrcrm.pagination import Keyset
+
+from .bulk_bar import bulk_context
 
 # Sorted and searched by the normalised name ("acme" for "ACME, Inc."): it is indexed,
 # so a page and a prefix search cost the same at any number of accounts.
@@ -35,14 +39,30 @@ def search_key(term: str) -> str:
     return domains.normalise_company(term) or " ".join(re.sub(r"[^\w\s]", " ", term.lower()).split())
 
 
-@login_required
-def account_list(request: HttpRequest) -> HttpResponse:
-    user: User = request.user
-    term = request.GET.get("q", "").strip()[:100]
+def filtered_accounts(user: User, params: QueryDict) -> tuple[QuerySet[Account], str]:
+    """The list's accounts for its search, within what the user may see; with the term."""
+    term = params.get("q", "").strip()[:100]
     accounts = Account.objects.visible_to(user).select_related("owner")
     key = search_key(term) if term else ""
     if key:
         accounts = accounts.filter(name_key__startswith=key)
+    return accounts, term
+
+
+def accounts_matching(user: User, params: QueryDict) -> QuerySet[Account]:
+    """The list's accounts in its order (an unknown sort: the default one); its bulk
+    actions start here."""
+    try:
+        ordering = KEYSET.ordering(params.get("ordering"))
+    except ValidationError:
+        ordering = KEYSET.default
+    return filtered_accounts(user, params)[0].order_by(ordering, "-id" if ordering.startswith("-") else "id")
+
+
+@login_required
+def account_list(request: HttpRequest) -> HttpResponse:
+    user: User = request.user
+    accounts, term = filtered_accounts(user, request.GET)
     try:
         ordering = KEYSET.ordering(request.GET.get("ordering"))
         rows, next_cursor = KEYSET.page(accounts, ordering, request.GET.get("cursor"), KEYSET.page_size)
@@ -53,8 +73,24 @@ def account_list(request: HttpRequest) -> HttpResponse:
     params.pop("cursor", None)
     return render(request, "leads/account_list.html", {
         "accounts": rows, "q": term, "sorts": SORTS, "ordering": ordering, "next_cursor": next_cursor,
-        "base_query": params.urlencode(),
+        "base_query": params.urlencode(), **bulk_context(BulkAction.Record.ACCOUNT, user),
     })
+
+
+EXPORT_COLUMNS = [
+    ("id", "id"), ("name", "name"), ("domain", "domain"), ("type", "type"), ("segment", "segment"),
+    ("region", "region"), ("tier", "tier"), ("country", "country"), ("owner__username", "owner"),
+    ("targeted", "targeted"), ("created_at", "created at"),
+]
+
+
+@login_required
+def account_export(request: HttpRequest) -> HttpResponse:
+    """The account list as CSV: the same search, sort and access as the page, every row."""
+    rows = (accounts_matching(request.user, request.GET).values_list(*[name for name, _ in EXPORT_COLUMNS])
+            .iterator(chunk_size=2000))
+    return exports.csv_response(f"accounts-{timezone.now():%Y%m%d-%H%M}.csv",
+                                [label for _, label in EXPORT_COLUMNS], rows)
 
 
 @login_required

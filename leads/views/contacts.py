@@ -6,20 +6,22 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Q, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 from rest_framework.exceptions import ValidationError
 
 from leads import lifecycle
-from leads.models import TRANSITIONS, Contact, Lead, Status
+from leads.models import TRANSITIONS, BulkAction, Contact, Lead, Status
 from leads.worklists import CONTACT_VIEWS, apply_view
 from sdrcrm import exports
 from sdrcrm.errors import Refused
+from sdrcrm.models import User
 from sdrcrm.pagination import Keyset
 
 from . import edits
+from .bulk_bar import bulk_context
 from .forms import LeadFilterForm, StatusForm, TouchForm
 from .timelines import timeline_context
 
@@ -27,17 +29,17 @@ KEYSET = Keyset(["created_at", "status_changed_at"], default="-created_at", page
 HISTORY_SHOWN = 50
 
 
-def filtered_contacts(request: HttpRequest) -> tuple[QuerySet[Contact], LeadFilterForm, str]:
+def filtered_contacts(user: User, params: QueryDict) -> tuple[QuerySet[Contact], LeadFilterForm, str]:
     """The contact list's rows as its filters ask, within what the user may see; with the
-    form and the view. The list page and its CSV export both start here."""
-    form = LeadFilterForm(request.GET)
+    form and the view. The list page, its CSV export and its bulk actions start here."""
+    form = LeadFilterForm(params)
     form.is_valid()
     data = form.cleaned_data
-    contacts = Contact.objects.visible_to(request.user).select_related("owner", "account")
+    contacts = Contact.objects.visible_to(user).select_related("owner", "account")
     view = data.get("view") or ""
     if view:
         try:
-            contacts = apply_view(contacts, view, request.user, views=CONTACT_VIEWS)
+            contacts = apply_view(contacts, view, user, views=CONTACT_VIEWS)
         except Refused as exc:
             raise Http404(exc.message) from None
     if data.get("status"):
@@ -49,9 +51,15 @@ def filtered_contacts(request: HttpRequest) -> tuple[QuerySet[Contact], LeadFilt
     return contacts, form, view
 
 
+def contacts_as_listed(contacts: QuerySet[Contact], view: str) -> QuerySet[Contact]:
+    """The rows in the list's order: a view works the oldest status change first (docs/rules.md §9),
+    the plain list shows the newest."""
+    return contacts.order_by(*(("status_changed_at", "id") if view else ("-created_at", "-id")))
+
+
 @login_required
 def contact_list(request: HttpRequest) -> HttpResponse:
-    contacts, form, view = filtered_contacts(request)
+    contacts, form, view = filtered_contacts(request.user, request.GET)
     data = form.cleaned_data
     try:
         # The views work the oldest status change first (docs/rules.md §9), the plain list the newest.
@@ -66,6 +74,7 @@ def contact_list(request: HttpRequest) -> HttpResponse:
         "form": form, "contacts": rows, "next_cursor": next_cursor, "base_query": params.urlencode(),
         "views": [(key, label) for key, (label, _) in CONTACT_VIEWS.items()], "view": view,
         "view_label": CONTACT_VIEWS[view][0] if view else "",
+        **bulk_context(BulkAction.Record.CONTACT, request.user),
     })
 
 
@@ -79,9 +88,9 @@ EXPORT_COLUMNS = [
 @login_required
 def contact_export(request: HttpRequest) -> HttpResponse:
     """The contact list as CSV: the same filters, order and access as the page, every row."""
-    contacts, _, view = filtered_contacts(request)
-    ordering = ("status_changed_at", "id") if view else ("-created_at", "-id")
-    rows = contacts.order_by(*ordering).values_list(*[name for name, _ in EXPORT_COLUMNS]).iterator(chunk_size=2000)
+    contacts, _, view = filtered_contacts(request.user, request.GET)
+    rows = (contacts_as_listed(contacts, view).values_list(*[name for name, _ in EXPORT_COLUMNS])
+            .iterator(chunk_size=2000))
     return exports.csv_response(f"contacts-{timezone.now():%Y%m%d-%H%M}.csv",
                                 [label for _, label in EXPORT_COLUMNS], rows)
 

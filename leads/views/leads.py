@@ -13,7 +13,7 @@ from rest_framework.exceptions import ValidationError
 from leads import lifecycle
 from leads import spam as lead_spam
 from leads import today as work
-from leads.models import TRANSITIONS, BulkAction, Lead, Sequence, Status
+from leads.models import TRANSITIONS, BulkAction, Lead, Status
 from leads.worklists import LEAD_VIEWS, apply_view
 from opportunities.views import iqms as iqm_views
 from scoring import services as scoring
@@ -26,7 +26,8 @@ from . import conversion as conversion_views
 from . import edits
 from . import merge as merge_views
 from .access import editable_lead
-from .forms import REASON_CHOICES, LeadFilterForm, StatusForm, TaskForm, TouchForm
+from .bulk_bar import bulk_context
+from .forms import LeadFilterForm, StatusForm, TaskForm, TouchForm
 from .sequences import lead_context as sequence_context
 from .timelines import timeline_context
 
@@ -93,10 +94,8 @@ def lead_list(request: HttpRequest) -> HttpResponse:
         "view": view, "next_cursor": next_cursor, "base_query": params.urlencode(), "sorts": SORTS,
         "ordering": ordering, "statuses": Status.choices, "team": team, "owner": owner,
         "flag_next_steps": view == "my_qualifying",
-        "bulk_kinds": BulkAction.Kind.choices, "reason_choices": REASON_CHOICES,
-        "sequences": Sequence.objects.filter(is_active=True).order_by("name"),
-        "bulk_limit": f"{settings.BULK_ACTION_LIMIT:,}",
         "view_label": LEAD_VIEWS[view][0] if view else "",
+        **bulk_context(BulkAction.Record.LEAD, user),
     })
 
 

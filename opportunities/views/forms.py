@@ -2,18 +2,43 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 
 from opportunities.api.serializers import MAX_DETAILS, MAX_SEATS
 from opportunities.models import ClosedLostReason, Opportunity, Stage
 from sdrcrm.ids import MAX_ID
+from sdrcrm.models import active_prospectors, active_sellers
 
 
 class OpportunityFilterForm(forms.Form):
+    """The list's and the board's filters. The owner and SDR choices are the active sellers
+    and prospectors; picking one narrows what the user may see anyway, never widens it.
+    The period is the sales-accepted date (the SAO's date, what SDRs are credited by)."""
+
     stage = forms.ChoiceField(choices=[("", "Any stage"), *Stage.choices], required=False)
     mine = forms.BooleanField(required=False, label="Mine (owned or credited)")
     q = forms.CharField(required=False, max_length=100, label="Search")
+    owner = forms.ModelChoiceField(queryset=active_sellers().order_by("username"), required=False,
+                                   empty_label="Any owner")
+    sdr = forms.ModelChoiceField(queryset=active_prospectors().order_by("username"), required=False,
+                                 label="SDR credited", empty_label="Any SDR")
+    accepted_from = forms.DateField(required=False, label="Accepted from")
+    accepted_to = forms.DateField(required=False, label="Accepted to")
     cursor = forms.CharField(required=False)
+
+    def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
+        super().__init__(*args, **kwargs)
+        for field in ("owner", "sdr"):
+            self.fields[field].label_from_instance = lambda user: user.get_full_name() or user.username
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        start, end = data.get("accepted_from"), data.get("accepted_to")
+        if start and end and end < start:
+            self.add_error("accepted_to", "The period ends before it starts.")
+        return data
 
 
 class NewOpportunityForm(forms.Form):

@@ -7,15 +7,16 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Q, QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 from rest_framework.exceptions import ValidationError
 
-from leads.models import Account, Contact
+from leads.models import Account, BulkAction, Contact
 from leads.views import touches
 from leads.views.access import back_to_next
+from leads.views.bulk_bar import bulk_context
 from leads.views.forms import TouchForm
 from opportunities import services
 from opportunities.models import ClosedLostReason, Opportunity, Stage
@@ -30,13 +31,13 @@ KEYSET = Keyset(["created_at"], default="-created_at", page_size=50)
 PEOPLE_CAP = 50
 
 
-def filtered_opportunities(request: HttpRequest) -> tuple[QuerySet[Opportunity], OpportunityFilterForm]:
-    """The list's rows as its filters ask (stage, mine, name), within what the user may
-    see; the list page and its CSV export both start here."""
-    form = OpportunityFilterForm(request.GET)
+def filtered_opportunities(user: User, params: QueryDict) -> tuple[QuerySet[Opportunity], OpportunityFilterForm]:
+    """The list's rows as its filters ask (stage, mine, name, owner, SDR credited, accepted
+    in a period), within what the user may see; the list page, the board, the CSV export and
+    the bulk actions all start here."""
+    form = OpportunityFilterForm(params)
     form.is_valid()
     data = form.cleaned_data
-    user: User = request.user
     opportunities = Opportunity.objects.visible_to(user).select_related("account", "owner", "sdr")
     if data.get("stage"):
         opportunities = opportunities.filter(stage=data["stage"])
@@ -44,13 +45,20 @@ def filtered_opportunities(request: HttpRequest) -> tuple[QuerySet[Opportunity],
         opportunities = opportunities.filter(Q(owner=user) | Q(sdr=user))
     if data.get("q"):
         opportunities = opportunities.filter(name__istartswith=data["q"].strip())
+    for field in ("owner", "sdr"):
+        if data.get(field):
+            opportunities = opportunities.filter(**{field: data[field]})
+    if data.get("accepted_from"):
+        opportunities = opportunities.filter(sales_accepted_date__gte=data["accepted_from"])
+    if data.get("accepted_to"):
+        opportunities = opportunities.filter(sales_accepted_date__lte=data["accepted_to"])
     return opportunities, form
 
 
 @login_required
 def opportunity_list(request: HttpRequest) -> HttpResponse:
     """What the user can see, newest first, 50 a page (keyset: a deep page costs what the first does)."""
-    opportunities, form = filtered_opportunities(request)
+    opportunities, form = filtered_opportunities(request.user, request.GET)
     data = form.cleaned_data
     try:
         rows, next_cursor = KEYSET.page(opportunities, KEYSET.default, data.get("cursor"), KEYSET.page_size)
@@ -61,6 +69,7 @@ def opportunity_list(request: HttpRequest) -> HttpResponse:
     params.pop("cursor", None)
     return render(request, "opportunities/list.html", {
         "form": form, "opportunities": rows, "next_cursor": next_cursor, "base_query": params.urlencode(),
+        **bulk_context(BulkAction.Record.OPPORTUNITY, request.user),
     })
 
 
@@ -74,7 +83,7 @@ EXPORT_COLUMNS = [
 @login_required
 def opportunity_export(request: HttpRequest) -> HttpResponse:
     """The opportunity list as CSV: the same filters and access as the page, every row, newest first."""
-    opportunities, _ = filtered_opportunities(request)
+    opportunities, _ = filtered_opportunities(request.user, request.GET)
     rows = (opportunities.order_by("-created_at", "-id").values_list(*[name for name, _ in EXPORT_COLUMNS])
             .iterator(chunk_size=2000))
     return exports.csv_response(f"opportunities-{timezone.now():%Y%m%d-%H%M}.csv",
@@ -105,7 +114,7 @@ def opportunity_touch(request: HttpRequest, pk: int) -> HttpResponse:
 def opportunity_board(request: HttpRequest) -> HttpResponse:
     """The open opportunities as a board, a column per stage with its count and IACV; the
     list's filters (mine, name) apply."""
-    opportunities, form = filtered_opportunities(request)
+    opportunities, form = filtered_opportunities(request.user, request.GET)
     return render(request, "opportunities/board.html", {
         "form": form, "columns": services.board(opportunities, request.user),
         "board_cards": services.BOARD_CARDS,

@@ -59,14 +59,14 @@ def test_the_ops_pages_have_no_serious_accessibility_violation(page, live_server
     from routing import rulesets
     from routing.models import RuleSet
 
-    bulk = bulk_actions.start("status", {"status": "recycle", "reason": "evaluating"},
+    bulk = bulk_actions.start("lead", "status", {"status": "recycle", "reason": "evaluating"},
                               [LeadFactory(owner=sdr, status=Status.MQL).pk], ops)
     active = RuleSet.objects.get(state="active")
     draft = rulesets.create_draft(ops)
     login(page, live_server, ops)
     assert check(page, ["/jobs/", "/routing/rules/", f"/routing/rules/{active.pk}/", f"/routing/rules/{draft.pk}/",
                         "/routing/pools/", "/routing/territories/", "/scoring/rules/",
-                        f"/leads/bulk/{bulk.pk}/"]) == {}
+                        f"/bulk/{bulk.pk}/"]) == {}
 
 
 def test_the_aes_pages_have_no_serious_accessibility_violation(page, live_server):

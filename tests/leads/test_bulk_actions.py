@@ -24,7 +24,7 @@ def outcomes(bulk: BulkAction) -> dict[int, tuple[str, str]]:
 def test_a_manager_gives_three_leads_of_an_sdr_on_leave_to_a_teammate(manager, sdr, teammate):
     leads = LeadFactory.create_batch(3, owner=sdr, status=Status.MQL)
 
-    bulk = bulk_actions.start("assign", {"owner": teammate.pk}, [lead.pk for lead in leads], manager)
+    bulk = bulk_actions.start("lead", "assign", {"owner": teammate.pk}, [lead.pk for lead in leads], manager)
 
     assert (bulk.state, bulk.total, bulk.done, bulk.refused) == ("finished", 3, 3, 0)
     assert set(Lead.objects.filter(pk__in=[lead.pk for lead in leads]).values_list("owner", flat=True)) == {teammate.pk}
@@ -38,9 +38,9 @@ def test_a_manager_gives_three_leads_of_an_sdr_on_leave_to_a_teammate(manager, s
 def test_only_managers_and_ops_assign_in_bulk_and_nothing_is_written_when_refused(sdr, teammate, manager, other_sdr):
     lead = LeadFactory(owner=sdr)
     with pytest.raises(Refused, match="Only managers and ops"):
-        bulk_actions.start("assign", {"owner": teammate.pk}, [lead.pk], sdr)
+        bulk_actions.start("lead", "assign", {"owner": teammate.pk}, [lead.pk], sdr)
     with pytest.raises(Refused, match=f"You may not assign records to {other_sdr.username}"):
-        bulk_actions.start("assign", {"owner": other_sdr.pk}, [lead.pk], manager)
+        bulk_actions.start("lead", "assign", {"owner": other_sdr.pk}, [lead.pk], manager)
     assert not BulkAction.objects.exists()
     assert Lead.objects.get(pk=lead.pk).owner == sdr
 
@@ -55,7 +55,7 @@ def test_only_managers_and_ops_assign_in_bulk_and_nothing_is_written_when_refuse
 def test_an_action_that_cannot_run_is_refused_in_words_before_any_row(ops, kind, params, message):
     lead = LeadFactory()
     with pytest.raises(Refused, match=message):
-        bulk_actions.start(kind, params, [lead.pk], ops)
+        bulk_actions.start("lead", kind, params, [lead.pk], ops)
     assert not BulkAction.objects.exists()
 
 
@@ -63,9 +63,9 @@ def test_the_selection_is_bounded_and_not_empty(ops, settings):
     settings.BULK_ACTION_LIMIT = 2
     leads = LeadFactory.create_batch(3)
     with pytest.raises(Refused, match="At most 2 leads at once"):
-        bulk_actions.start("status", {"status": "recycle", "reason": "evaluating"}, [x.pk for x in leads], ops)
+        bulk_actions.start("lead", "status", {"status": "recycle", "reason": "evaluating"}, [x.pk for x in leads], ops)
     with pytest.raises(Refused, match="Select at least one lead"):
-        bulk_actions.start("status", {"status": "recycle", "reason": "evaluating"}, [], ops)
+        bulk_actions.start("lead", "status", {"status": "recycle", "reason": "evaluating"}, [], ops)
 
 
 def test_each_row_is_done_or_refused_with_the_rule_that_refused_it(sdr, teammate, other_sdr):
@@ -75,7 +75,7 @@ def test_each_row_is_done_or_refused_with_the_rule_that_refused_it(sdr, teammate
     elsewhere = LeadFactory(owner=other_sdr, status=Status.MQL)
     converted = LeadFactory(owner=sdr, status=Status.MQL, converted_to=ContactFactory())
 
-    bulk = bulk_actions.start("status", {"status": "recycle", "reason": "evaluating"},
+    bulk = bulk_actions.start("lead", "status", {"status": "recycle", "reason": "evaluating"},
                               [mine.pk, unowned.pk, teammates.pk, elsewhere.pk, converted.pk], sdr)
 
     got = outcomes(bulk)
@@ -93,7 +93,7 @@ def test_a_row_the_status_map_refuses_says_so_and_the_others_go_through(sdr):
     mql = LeadFactory(owner=sdr, status=Status.MQL)
     qualified = LeadFactory(owner=sdr, status=Status.QUALIFYING)
 
-    bulk = bulk_actions.start("status", {"status": "inquiry"}, [mql.pk, qualified.pk], sdr)
+    bulk = bulk_actions.start("lead", "status", {"status": "inquiry"}, [mql.pk, qualified.pk], sdr)
 
     got = outcomes(bulk)
     assert got[qualified.pk][0] == "refused" and "Qualifying" in got[qualified.pk][1]
@@ -105,7 +105,7 @@ def test_enrolling_in_bulk_refuses_a_lead_already_in_a_sequence(sdr):
     free, busy = LeadFactory(owner=sdr, phone="+1 555 0100"), LeadFactory(owner=sdr)
     EnrollmentFactory(lead=busy)
 
-    bulk = bulk_actions.start("enrol", {"sequence": sequence.pk}, [free.pk, busy.pk], sdr)
+    bulk = bulk_actions.start("lead", "enrol", {"sequence": sequence.pk}, [free.pk, busy.pk], sdr)
 
     got = outcomes(bulk)
     assert got[free.pk][0] == "done" and got[free.pk][1].startswith("Enrolled in Trial follow-up.")
@@ -118,7 +118,8 @@ def test_a_big_selection_runs_on_the_worker_after_the_commit(ops, settings, djan
     leads = LeadFactory.create_batch(5, status=Status.MQL)
 
     with django_capture_on_commit_callbacks(execute=True):
-        bulk = bulk_actions.start("status", {"status": "recycle", "reason": "evaluating"}, [x.pk for x in leads], ops)
+        bulk = bulk_actions.start("lead", "status", {"status": "recycle", "reason": "evaluating"},
+                                  [x.pk for x in leads], ops)
         assert (bulk.state, bulk.progress) == ("queued", 0)  # the request answers at once
 
     bulk.refresh_from_db()
@@ -129,7 +130,7 @@ def test_a_big_selection_runs_on_the_worker_after_the_commit(ops, settings, djan
 def test_a_run_cut_off_resumes_after_the_last_row_it_recorded(ops, sdr):
     first, second = LeadFactory(status=Status.MQL), LeadFactory(status=Status.MQL)
     bulk = BulkAction.objects.create(kind="assign", params={"owner": sdr.pk}, summary="Assign", by=ops, total=2,
-                                     lead_ids=[first.pk, second.pk], state="running",
+                                     record_ids=[first.pk, second.pk], state="running",
                                      results=[[first.pk, "done", "Given to someone."]], done=1)
 
     bulk_actions.run(bulk.pk)
@@ -146,7 +147,7 @@ def test_the_rows_of_a_chunk_are_read_in_the_same_queries_for_2_or_20(ops, sdr, 
     def reads_for(count: int) -> int:
         leads = LeadFactory.create_batch(count, owner=sdr)
         with CaptureQueriesContext(connection) as captured:
-            bulk_actions.start("assign", {"owner": sdr.pk}, [x.pk for x in leads], ops)  # already theirs
+            bulk_actions.start("lead", "assign", {"owner": sdr.pk}, [x.pk for x in leads], ops)  # already theirs
         # Each row has its own savepoint (one refusal undoes no other row); reads are per chunk.
         return sum(1 for query in captured if query["sql"].startswith("SELECT"))
 
@@ -156,5 +157,5 @@ def test_the_rows_of_a_chunk_are_read_in_the_same_queries_for_2_or_20(ops, sdr, 
 def test_a_manager_from_another_team_cannot_touch_these_leads(sdr, teammate):
     stranger = UserFactory(role=Role.SDR_MANAGER)
     lead = LeadFactory(owner=sdr)
-    bulk = bulk_actions.start("status", {"status": "recycle", "reason": "evaluating"}, [lead.pk], stranger)
+    bulk = bulk_actions.start("lead", "status", {"status": "recycle", "reason": "evaluating"}, [lead.pk], stranger)
     assert outcomes(bulk)[lead.pk] == ("refused", "No such lead, or not one you may see.")

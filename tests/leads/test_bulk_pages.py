@@ -33,7 +33,7 @@ def test_ticked_rows_are_reassigned_and_the_actions_page_lists_each_row(client, 
 
     page = response.content.decode()
     bulk = BulkAction.objects.get()
-    assert response.redirect_chain[-1][0] == f"/leads/bulk/{bulk.pk}/"
+    assert response.redirect_chain[-1][0] == f"/bulk/{bulk.pk}/"
     assert "Finished: 3 of 3" in page and "3 done, 0 refused" in page
     assert all(lead.email in page and lead.full_name in page for lead in leads)
     assert Lead.objects.filter(owner=teammate).count() == 3
@@ -48,7 +48,7 @@ def test_every_lead_matching_the_filter_is_taken_not_only_the_page(client, ops, 
     client.post("/leads/bulk/", {"kind": "status", "status": "recycle", "reason": "evaluating",
                                  "all_matching": "1", "filter": "status=mql"})
 
-    assert sorted(BulkAction.objects.get().lead_ids) == sorted(lead.pk for lead in mqls)
+    assert sorted(BulkAction.objects.get().record_ids) == sorted(lead.pk for lead in mqls)
     assert Lead.objects.get(pk=raw.pk).status == Status.RAW
 
 
@@ -72,25 +72,25 @@ def test_too_many_matching_leads_are_told_not_cut(client, ops, settings):
 
 
 def test_an_action_page_is_its_authors_and_ops_only(client, manager, sdr, teammate, ops):
-    bulk = bulk_actions.start("status", {"status": "recycle", "reason": "evaluating"},
+    bulk = bulk_actions.start("lead", "status", {"status": "recycle", "reason": "evaluating"},
                               [LeadFactory(owner=sdr).pk], sdr)
     client.force_login(teammate)
-    assert client.get(f"/leads/bulk/{bulk.pk}/").status_code == 404
+    assert client.get(f"/bulk/{bulk.pk}/").status_code == 404
     client.force_login(ops)
-    assert client.get(f"/leads/bulk/{bulk.pk}/").status_code == 200
+    assert client.get(f"/bulk/{bulk.pk}/").status_code == 200
 
 
 def test_htmx_polls_the_progress_part_while_it_runs_and_stops_when_finished(client, ops, sdr):
     running = BulkAction.objects.create(kind="assign", params={"owner": sdr.pk}, summary="Assign", by=ops, total=4,
-                                        lead_ids=[1, 2, 3, 4], state="running", results=[[1, "done", "Given."]])
+                                        record_ids=[1, 2, 3, 4], state="running", results=[[1, "done", "Given."]])
     client.force_login(ops)
 
-    part = client.get(f"/leads/bulk/{running.pk}/", HTTP_HX_REQUEST="true").content.decode()
+    part = client.get(f"/bulk/{running.pk}/", HTTP_HX_REQUEST="true").content.decode()
     assert part.lstrip().startswith('<section class="card" id="bulk-progress"')
     assert 'hx-trigger="every 1s"' in part and 'value="1"' in part and "Running: 1 of 4" in part
 
     BulkAction.objects.filter(pk=running.pk).update(state="finished")
-    assert "hx-trigger" not in client.get(f"/leads/bulk/{running.pk}/", HTTP_HX_REQUEST="true").content.decode()
+    assert "hx-trigger" not in client.get(f"/bulk/{running.pk}/", HTTP_HX_REQUEST="true").content.decode()
 
 
 def test_the_action_page_reads_its_rows_in_the_same_queries_for_1_or_30(client, ops):
@@ -98,10 +98,10 @@ def test_the_action_page_reads_its_rows_in_the_same_queries_for_1_or_30(client, 
     counts = []
     for size in (1, 30):
         leads = LeadFactory.create_batch(size, status=Status.MQL)
-        bulk = bulk_actions.start("status", {"status": "recycle", "reason": "evaluating"},
+        bulk = bulk_actions.start("lead", "status", {"status": "recycle", "reason": "evaluating"},
                                   [lead.pk for lead in leads], ops)
         with CaptureQueriesContext(connection) as captured:
-            assert client.get(f"/leads/bulk/{bulk.pk}/").status_code == 200
+            assert client.get(f"/bulk/{bulk.pk}/").status_code == 200
         counts.append(len(captured))
     assert counts[0] == counts[1]
 
@@ -120,4 +120,4 @@ def test_ids_that_are_no_ids_are_left_out_not_a_crash(client, ops):
     response = client.post("/leads/bulk/", {"kind": "status", "status": "recycle", "reason": "evaluating",
                                             "lead": ["²", str(2**63), "abc", str(lead.pk)]})
     assert response.status_code == 302
-    assert BulkAction.objects.get().lead_ids == [lead.pk]
+    assert BulkAction.objects.get().record_ids == [lead.pk]

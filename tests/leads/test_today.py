@@ -161,7 +161,8 @@ def test_the_actions_go_back_only_to_a_page_of_this_site(client, sdr):
 
 def test_a_task_added_on_a_lead_page_shows_there_and_on_today(client, sdr):
     lead = LeadFactory(owner=sdr, first_name="Cleo", last_name="Contact")
-    due = (timezone.now() + HOUR).replace(second=0, microsecond=0)
+    # Before the end of the SDR's day whatever the hour (an hour from now is tomorrow late in their evening).
+    due = (work.end_of_day(sdr, timezone.now()) - HOUR).astimezone(UTC)
     client.force_login(sdr)
 
     response = client.post(f"/leads/{lead.pk}/tasks/", {"title": "Send the deck", "kind": "email",

@@ -70,10 +70,10 @@ def test_a_real_worker_runs_a_bulk_action_and_records_its_progress(worker):
     leads = LeadFactory.create_batch(130, status=Status.MQL)  # two chunks of progress
     bulk = BulkAction.objects.create(kind="status", params={"status": "recycle", "reason": "evaluating"},
                                      summary="Status to Recycle (Evaluating)", by=ops, total=130,
-                                     lead_ids=[lead.pk for lead in leads])
+                                     record_ids=[lead.pk for lead in leads])
 
     run_bulk_action.apply_async(args=(bulk.pk,), queue=worker, ignore_result=False).get(timeout=120)
 
     bulk.refresh_from_db()
     assert (bulk.state, bulk.done, bulk.refused, len(bulk.results)) == ("finished", 130, 0, 130)
-    assert set(Lead.objects.filter(pk__in=bulk.lead_ids).values_list("status", flat=True)) == {"recycle"}
+    assert set(Lead.objects.filter(pk__in=bulk.record_ids).values_list("status", flat=True)) == {"recycle"}
