@@ -13,6 +13,7 @@ urlpatterns = [
     path("export.csv", opportunities.opportunity_export, name="export"),
     path("bulk/", bulk.bulk_start, {"record": "opportunity"}, name="bulk"),
     path("board/", opportunities.opportunity_board, name="board"),
+    path("mine/", opportunities.seller_home, name="home"),
     path("<int:pk>/", opportunities.opportunity_detail, name="detail"),
     path("<int:pk>/stage/", opportunities.opportunity_stage, name="stage"),
     path("<int:pk>/touch/", opportunities.opportunity_touch, name="touch"),

@@ -76,7 +76,7 @@ def home(request: HttpRequest) -> HttpResponse:
     if user.is_manager:
         return redirect("leads:queues")
     if user.role in (Role.SAL, Role.AE):
-        return redirect(f"{reverse('opportunities:list')}?mine=on")
+        return redirect("opportunities:home")
     return redirect("leads:today")
 
 

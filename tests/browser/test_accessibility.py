@@ -50,8 +50,9 @@ def test_the_sdrs_pages_have_no_serious_accessibility_violation(page, live_serve
 
 
 def test_the_managers_and_ops_pages_have_no_serious_accessibility_violation(page, live_server, manager):
+    OpportunityFactory(sdr=UserFactory(role=Role.SDR, team=manager.team))
     login(page, live_server, manager)
-    assert check(page, ["/leads/queues/", "/jobs/"]) == {}
+    assert check(page, ["/leads/queues/", "/jobs/", "/opportunities/", "/contacts/", "/accounts/"]) == {}
 
 
 def test_the_ops_pages_have_no_serious_accessibility_violation(page, live_server, ops, sdr):
@@ -73,7 +74,8 @@ def test_the_aes_pages_have_no_serious_accessibility_violation(page, live_server
     ae = UserFactory(role=Role.AE)
     opportunity = OpportunityFactory(owner=ae)
     login(page, live_server, ae)
-    assert check(page, ["/opportunities/", f"/opportunities/{opportunity.pk}/", "/opportunities/board/"]) == {}
+    assert check(page, ["/opportunities/mine/", "/opportunities/", f"/opportunities/{opportunity.pk}/",
+                        "/opportunities/board/"]) == {}
 
 
 def test_the_login_page_has_no_serious_accessibility_violation(page, live_server):

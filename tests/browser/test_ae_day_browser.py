@@ -1,9 +1,10 @@
 """An AE's day in a real Chromium, one page after another as they would click: logging in
-lands on their own opportunities, where the deal an SDR handed over waits in
-0-Pending Acceptance; the board shows it in that column with the column's count and IACV;
+lands on their own work (open deals, accepted leads), where the deal an SDR handed over
+waits in 0-Pending Acceptance; the board shows it in that column with the column's count and IACV;
 on its page, accepting it into 1-Discovery is refused while the SAO criteria are missing,
 the AE fills them in the Qualification form and accepts it; back on the board the deal
-sits in 1-Discovery. Screenshots of each page."""
+sits in 1-Discovery, and at 390 px neither the board nor the deal's page pans sideways.
+Screenshots of each page."""
 
 from __future__ import annotations
 
@@ -46,12 +47,12 @@ def test_an_aes_day_from_their_opportunities_to_an_accepted_deal(page, live_serv
     deal = sao_ready(owner=ae, sdr=sdr, name=DEAL, account=AccountFactory(name="Globex", owner=ae),
                      authority_confirmed=False, business_problem="")
 
-    # Home for an AE is the opportunity list, ticked "Mine".
+    # Home for an AE: their open deals and their accepted leads.
     login(page, live_server, ae)
-    expect(page).to_have_url(f"{live_server.url}/opportunities/?mine=on")
-    expect(page.get_by_role("heading", level=1)).to_contain_text("Opportunities")
-    expect(page.get_by_role("checkbox", name="Mine (owned or credited)")).to_be_checked()
-    row = page.locator("table tbody tr", has=page.get_by_role("link", name=DEAL))
+    expect(page).to_have_url(f"{live_server.url}/opportunities/mine/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("My work")
+    deals = card(page, "My open opportunities (1) board all of mine")
+    row = deals.locator("table tbody tr", has=page.get_by_role("link", name=DEAL))
     expect(row).to_contain_text("0-Pending Acceptance")
     expect(row).to_contain_text("$20,000.00")
     screenshots(page, "ae-day-1-my-opportunities")
@@ -92,6 +93,11 @@ def test_an_aes_day_from_their_opportunities_to_an_accepted_deal(page, live_serv
     expect(column(page, "1-Discovery")).to_contain_text(DEAL)
     expect(column(page, "0-Pending Acceptance")).not_to_contain_text(DEAL)
     screenshots(page, "ae-day-5-board-discovery")
+    # On a phone the board scrolls inside itself and the deal's forms fit their cards: the page never pans.
+    page.set_viewport_size({"width": 390, "height": 900})
+    for url in ("/opportunities/board/", f"/opportunities/{deal.pk}/"):
+        page.goto(url)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390, url
 
     deal = Opportunity.objects.get(pk=deal.pk)
     assert (deal.stage, deal.sales_accepted_date) == (Stage.DISCOVERY, timezone.localdate())
