@@ -17,7 +17,7 @@ from sdrcrm import field_history
 from sdrcrm.errors import Refused
 from sdrcrm.models import User
 
-from . import checks, queries, services
+from . import checks, queries, sequences, services
 from .models import Contact, Lead, Person
 
 
@@ -53,6 +53,8 @@ def update_person(person: Person, data: Mapping[str, Any], by: User | None) -> P
     person.save()
     field_history.record(person, before, by)
     services.finish_sequences_if_inactive(person, was_inactive)
+    if new_owner:
+        sequences.follow_owner(person)
     if new_owner and isinstance(person, Lead) and person.sla_due_at and person.owner_id:
         # The new owner gets their own business day, not what is left of the last one's.
         routing.start_sla_clock(person, person.owner_id, person.sla_pool, timezone.now())

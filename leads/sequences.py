@@ -9,8 +9,8 @@ delivered twice, or re-run after its worker was killed, applies the event exactl
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from datetime import datetime
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -34,6 +34,7 @@ from .models import (
     SequenceStep,
     Status,
     StepType,
+    Task,
     Touch,
 )
 
@@ -42,6 +43,9 @@ Reason = Enrollment.FinishReason
 # The statuses a first completed step (or a reply) accepts; the transition map allows
 # `bad_data` → `accepted` too, but a bad-data record is closed and never enrolled.
 ACCEPT_FROM = OPEN_STATUSES - {Status.ACCEPTED, Status.QUALIFYING}
+# The steps a person does by hand become tasks (an automatic email sends itself).
+STEP_TASK_KINDS = {StepType.CALL: Task.Kind.CALL, StepType.MANUAL_EMAIL: Task.Kind.EMAIL,
+                   StepType.LINKEDIN: Task.Kind.LINKEDIN, StepType.TASK: Task.Kind.TODO}
 PLACEHOLDERS = frozenset({"-", "--", ".", "?", "n/a", "na", "none", "null", "unknown", "test", "x"})
 
 
@@ -187,6 +191,7 @@ def enroll(person: Person, sequence: Sequence, by: User | None,
         where = f" '{current.sequence.name}'" if current else ""
         raise Refused(f"{person.full_name or person.email} is already in the active sequence{where}; "
                       "finish that enrolment first.") from None
+    sync_step_task(enrollment, person, now)
     warnings = []
     if sequence.touch == Touch.LOW and is_high_touch(person):
         warnings.append(f"{person.full_name or person.email} is high-touch but '{sequence.name}' "
@@ -196,21 +201,99 @@ def enroll(person: Person, sequence: Sequence, by: User | None,
 
 def finish_enrollments(person: Person, reason: str, now: datetime | None = None) -> int:
     """Finish every active enrolment of a lead or contact (inactive, community program,
-    converted, by hand); returns how many."""
-    return Enrollment.objects.filter(**{person.PERSON_FIELD: person}, state=Enrollment.State.ACTIVE).update(
-        state=Enrollment.State.FINISHED, finish_reason=reason, finished_at=now or timezone.now()
-    )
+    converted, by hand), and drop their steps' open tasks; returns how many."""
+    active = Enrollment.objects.filter(**{person.PERSON_FIELD: person}, state=Enrollment.State.ACTIVE)
+    Task.objects.filter(enrollment__in=active, done_at=None).delete()
+    return active.update(state=Enrollment.State.FINISHED, finish_reason=reason, finished_at=now or timezone.now())
 
 
 def finish_enrollment(enrollment: Enrollment, now: datetime | None = None) -> Enrollment:
-    """Finish one enrolment by hand."""
+    """Finish one enrolment by hand, and drop its step's open task."""
     changed = Enrollment.objects.filter(pk=enrollment.pk, state=Enrollment.State.ACTIVE).update(
         state=Enrollment.State.FINISHED, finish_reason=Reason.MANUAL, finished_at=now or timezone.now()
     )
     if not changed:
         raise Refused("This enrolment is already finished.", field="state")
+    Task.objects.filter(enrollment=enrollment, done_at=None).delete()
     enrollment.refresh_from_db()
     return enrollment
+
+
+# --- Step tasks ---------------------------------------------------------------------
+
+
+def _step_task(enrollment: Enrollment, step: SequenceStep, person: Person) -> Task:
+    """The (unsaved) task of `step`: for the person's owner, due when the step is."""
+    return Task(enrollment=enrollment, step=step.position, kind=STEP_TASK_KINDS[step.type],
+                title=f"{step.get_type_display()}: step {step.position} of {enrollment.sequence.name}",
+                due_at=enrollment.enrolled_at + timedelta(days=step.day_offset), owner_id=person.owner_id,
+                created_by_id=enrollment.enrolled_by_id, **{person.PERSON_FIELD: person})
+
+
+def _wants_task(step: SequenceStep | None, person: Person) -> bool:
+    return step is not None and step.type in STEP_TASK_KINDS and person.owner_id is not None
+
+
+def sync_step_task(enrollment: Enrollment, person: Person, now: datetime) -> Task | None:
+    """Keep the enrolment's step task true: a step once done (by the task's Done or by
+    the sequencing tool's event) closes its task; a finished enrolment drops its open
+    one; the next step, if a person does it and the person has an owner, is a task for
+    that owner, due when the step is (enrolled at + its day offset). The open task
+    follows the person's owner. Returns the open step task, if any."""
+    open_tasks = Task.objects.filter(enrollment=enrollment, done_at=None)
+    if enrollment.state != Enrollment.State.ACTIVE:
+        open_tasks.delete()
+        return None
+    open_tasks.filter(step__lte=enrollment.current_step).update(done_at=now)
+    step = enrollment.sequence.steps.filter(position=enrollment.current_step + 1).first()
+    if not _wants_task(step, person):
+        return None
+    task = Task.objects.filter(enrollment=enrollment, step=step.position).first()
+    if task is None:
+        try:
+            with transaction.atomic():
+                task = _step_task(enrollment, step, person)
+                task.save()
+        except IntegrityError:  # made meanwhile by another event of this enrolment
+            task = Task.objects.get(enrollment=enrollment, step=step.position)
+    if task.done_at is not None:
+        return None  # done by hand; the tool's event for it has not come yet
+    if task.owner_id != person.owner_id:
+        Task.objects.filter(pk=task.pk).update(owner_id=person.owner_id)
+    return task
+
+
+def follow_owner(person: Person) -> int:
+    """A person given to someone else: their open step task goes with them (a task added
+    by hand stays with whoever added it). Returns how many moved."""
+    return Task.objects.filter(**{person.PERSON_FIELD: person}, enrollment__isnull=False, done_at=None).exclude(
+        owner_id=person.owner_id).update(owner_id=person.owner_id) if person.owner_id else 0
+
+
+def add_step_tasks(enrollments: Iterable[Enrollment]) -> int:
+    """The step tasks of enrolments written in bulk (the demo's): sync_step_task's rule for
+    each active one, in one insert; returns how many."""
+    enrollments = [e for e in enrollments if e.state == Enrollment.State.ACTIVE]
+    steps = {(step.sequence_id, step.position): step
+             for step in SequenceStep.objects.filter(sequence__in={e.sequence_id for e in enrollments})}
+    tasks = []
+    for enrollment in enrollments:
+        person = enrollment.lead or enrollment.contact
+        step = steps.get((enrollment.sequence_id, enrollment.current_step + 1))
+        if _wants_task(step, person):
+            tasks.append(_step_task(enrollment, step, person))
+    return len(Task.objects.bulk_create(tasks, batch_size=1000, ignore_conflicts=True))
+
+
+def complete_step_task(task: Task, by: User, now: datetime | None = None) -> SequenceEvent | None:
+    """A step task marked done: the step is completed in its enrolment (the same event
+    the sequencing tool sends, so the lead is accepted on the first step and the next
+    step's task follows once a worker applies it). None when the enrolment has finished."""
+    enrollment = Enrollment.objects.select_related("sequence").get(pk=task.enrollment_id)
+    if enrollment.state != Enrollment.State.ACTIVE:
+        return None
+    return record_event(enrollment, Kind.STEP_COMPLETED, step=task.step, by=by, now=now,
+                        external_id=f"task-{task.pk}")
 
 
 # --- Events -------------------------------------------------------------------------
@@ -293,6 +376,7 @@ def apply_event(event_id: int, now: datetime | None = None) -> SequenceEvent | N
                           else Contact.objects.select_for_update().get(pk=contact_id))
         enrollment = Enrollment.objects.select_for_update().select_related("sequence").get(pk=event.enrollment_id)
         result = APPLY[event.kind](event, enrollment, person, now)
+        sync_step_task(enrollment, person, now)
         event.applied_at, event.result = now, result[:255]
         event.save(update_fields=["applied_at", "result"])
     return event

@@ -1,5 +1,6 @@
-"""An SDR's day: tasks added by hand (done or snoozed with one click) and the Today page,
-which puts in one list what is overdue, what is due before the end of the user's day, and
+"""An SDR's day: tasks (done or snoozed with one click) and the Today page, which puts in
+one list what is overdue, what is due before the end of the user's day, the sequence
+steps due (each the task of its enrolment's next hand-done step, leads/sequences.py), and
 the contact requests whose follow-up SLA runs out today."""
 
 from __future__ import annotations
@@ -15,14 +16,14 @@ from routing import sla
 from sdrcrm.errors import Refused
 from sdrcrm.models import User
 
-from .models import OPEN_STATUSES, Enrollment, Lead, Person, SequenceStep, StepType, Task
+from . import sequences
+from .models import OPEN_STATUSES, Enrollment, Lead, Person, Task
 
-# The steps a person does by hand (an automatic email sends itself).
-PERSON_STEPS = frozenset({StepType.MANUAL_EMAIL, StepType.CALL, StepType.LINKEDIN, StepType.TASK})
 SNOOZE = timedelta(days=1)
 LONGEST_WAIT = timedelta(days=5 * 365)
 SHOWN = 100  # rows per list on the Today page; the rest wait for the next day's page
-TASK_FIELDS = ("title", "kind", "due_at", "owner_id", "lead_id", "contact_id", "opportunity_id", "done_at")
+TASK_FIELDS = ("title", "kind", "due_at", "owner_id", "lead_id", "contact_id", "opportunity_id", "enrollment_id",
+               "step", "done_at")
 
 
 def names_of(relation: str) -> tuple[str, ...]:
@@ -49,9 +50,14 @@ def open_tasks(user: User) -> QuerySet[Task]:
     return Task.objects.filter(owner=user, done_at=None)
 
 
-def complete(task: Task, now: datetime | None = None) -> bool:
-    """Mark it done; False when it already was (a second click, another tab)."""
-    return bool(Task.objects.filter(pk=task.pk, done_at=None).update(done_at=now or timezone.now()))
+def complete(task: Task, by: User, now: datetime | None = None) -> bool:
+    """Mark it done; False when it already was (a second click, another tab). A sequence
+    step's task completes its step in the enrolment too."""
+    now = now or timezone.now()
+    done = bool(Task.objects.filter(pk=task.pk, done_at=None).update(done_at=now))
+    if done and task.enrollment_id is not None:
+        sequences.complete_step_task(task, by, now)
+    return done
 
 
 def snooze(task: Task, now: datetime | None = None) -> datetime:
@@ -69,15 +75,6 @@ def end_of_day(user: User, now: datetime) -> datetime:
     return datetime.combine(local.date() + timedelta(days=1), time.min, tzinfo=zone)
 
 
-@dataclass(frozen=True)
-class StepDue:
-    """The next step of an active enrolment, done by a person and due before the day ends."""
-
-    enrollment: Enrollment
-    step: SequenceStep
-    due_at: datetime
-
-
 @dataclass
 class Today:
     """The day's four lists, each the first rows (the limit asked for) with its whole count."""
@@ -85,7 +82,7 @@ class Today:
     overdue: list[Task]
     due_today: list[Task]
     sla_due: list[Lead]  # contact requests whose follow-up is due before the day ends
-    steps_due: list[StepDue]
+    steps_due: list[Task]  # sequence steps a person does, due before the day ends
     counts: dict[str, int]  # each list's whole length
     ends_at: datetime
     zone: str  # the user's region's time zone, whose midnight ends the day
@@ -97,48 +94,30 @@ FIRST_ROWS = 10  # rows of each list the page shows (the most urgent) until it a
 
 def today(user: User, now: datetime | None = None, whole: str = "") -> Today:
     """What the user has to do today: the first FIRST_ROWS of each list (SHOWN of the one
-    named by `whole`) and every list's count; seven queries by the open-task, SLA and
-    enrolment indexes, whatever the rows."""
+    named by `whole`) and every list's count; seven queries by the open-task and SLA
+    indexes, whatever the rows."""
     now = now or timezone.now()
     ends = end_of_day(user, now)
     limit = {name: SHOWN if name == whole else FIRST_ROWS for name in LISTS}
     open_today = open_tasks(user).filter(due_at__lt=ends)
-    counts = open_today.aggregate(overdue=Count("id", filter=Q(due_at__lt=now)),
-                                  due_today=Count("id", filter=Q(due_at__gte=now)))
+    counts = open_today.aggregate(overdue=Count("id", filter=Q(due_at__lt=now, enrollment=None)),
+                                  due_today=Count("id", filter=Q(due_at__gte=now, enrollment=None)),
+                                  steps_due=Count("id", filter=Q(enrollment__isnull=False)))
     # The columns the page shows only: a lead row is wide.
-    tasks = (open_today.select_related("lead", "contact", "opportunity")
-             .only(*TASK_FIELDS, *names_of("lead"), *names_of("contact"), "opportunity__name")
-             .order_by("due_at", "id"))
+    rows = (open_today.select_related("lead", "contact", "opportunity")
+            .only(*TASK_FIELDS, *names_of("lead"), *names_of("contact"), "opportunity__name")
+            .order_by("due_at", "id"))
+    tasks = rows.filter(enrollment=None)
     sla = Lead.objects.filter(owner=user, sla_due_at__isnull=False, sla_due_at__lt=ends, status__in=OPEN_STATUSES,
                               converted_to__isnull=True)
     counts["sla_due"] = sla.count()
-    steps = steps_due(user, ends)
-    counts["steps_due"] = len(steps)
     return Today(
         overdue=list(tasks.filter(due_at__lt=now)[:limit["overdue"]]),
         due_today=list(tasks.filter(due_at__gte=now)[:limit["due_today"]]),
         sla_due=list(sla.only("first_name", "last_name", "company", "status", "sla_due_at", "sla_breached_at")
                      .order_by("sla_due_at", "id")[:limit["sla_due"]]),
-        steps_due=steps[:limit["steps_due"]], counts=counts, ends_at=ends, zone=str(ends.tzinfo))
-
-
-def steps_due(user: User, ends: datetime) -> list[StepDue]:
-    """The next hand-done step of each active enrolment of the user's leads, due (enrolled
-    at + the step's day offset) before `ends`, the earliest first. Two queries: the
-    enrolments, and their sequences' steps."""
-    enrollments = (Enrollment.objects.filter(state=Enrollment.State.ACTIVE, lead__owner=user)
-                   .select_related("lead", "sequence").prefetch_related("sequence__steps")
-                   .only("sequence__name", "lead_id", "current_step", "enrolled_at", *names_of("lead"))
-                   .order_by("enrolled_at", "id"))
-    due = []
-    for enrollment in enrollments:
-        step = next((s for s in enrollment.sequence.steps.all() if s.position == enrollment.current_step + 1), None)
-        if step is None or step.type not in PERSON_STEPS:
-            continue
-        at = enrollment.enrolled_at + timedelta(days=step.day_offset)
-        if at < ends:
-            due.append(StepDue(enrollment, step, at))
-    return sorted(due, key=lambda item: item.due_at)[:SHOWN]
+        steps_due=list(rows.filter(enrollment__isnull=False)[:limit["steps_due"]]), counts=counts, ends_at=ends,
+        zone=str(ends.tzinfo))
 
 
 def with_next_steps(leads: QuerySet[Lead], now: datetime | None = None) -> QuerySet[Lead]:

@@ -22,7 +22,8 @@ from sdrcrm.ids import MAX_ID
 class TaskSerializer(serializers.ModelSerializer):
     class Meta:
         model = Task
-        fields = ["id", "title", "kind", "due_at", "owner", "lead", "contact", "opportunity", "done_at", "created_at"]
+        fields = ["id", "title", "kind", "due_at", "owner", "lead", "contact", "opportunity", "enrollment", "step",
+                  "done_at", "created_at"]
         read_only_fields = fields
 
 
@@ -75,7 +76,7 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     @action(detail=True, methods=["post"])
     def done(self, request: Request, pk: str | None = None) -> Response:
         task = self._open_task()
-        work.complete(task)
+        work.complete(task, request.user)
         task.refresh_from_db()
         return Response(TaskSerializer(task).data)
 

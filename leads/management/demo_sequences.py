@@ -12,7 +12,7 @@ import random
 from datetime import datetime, timedelta
 
 from leads.models import Enrollment, Lead, Sequence, SequenceEvent, Status, StepType, Touch
-from leads.sequences import create_sequence, is_high_touch
+from leads.sequences import add_step_tasks, create_sequence, is_high_touch
 from sdrcrm.models import User
 
 T = StepType
@@ -49,6 +49,7 @@ def seed_sequences(rng: random.Random, now: datetime, users: dict[str, User]) ->
             sequence, offsets = rng.choice(pool)
             plans.append(_plan(rng, now, lead, sequence, offsets, status))
     enrollments = Enrollment.objects.bulk_create([e for e, _, _ in plans], batch_size=500)
+    add_step_tasks(enrollments)  # each active one's next hand-done step, on its SDR's Today page
     events = []
     for enrollment, offsets, replied in plans:
         for n in range(1, enrollment.current_step + 1):

@@ -1,5 +1,7 @@
 """A task: something a person must do by a time (call back, send the deck), on their
-Today page until it is done."""
+Today page until it is done. Added by hand, by the stale_opportunities reminders, or by a
+sequence: its next step that a person does (a call, a manual email, a LinkedIn message,
+a to-do) is a task of its enrolment, for the person's owner (leads/sequences.py)."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ from django.db import models
 from django.db.models import Q
 
 from .people import Contact, Lead
+from .sequences import Enrollment
 
 USER = settings.AUTH_USER_MODEL
 
@@ -29,6 +32,10 @@ class Task(models.Model):
     opportunity = models.ForeignKey("opportunities.Opportunity", null=True, blank=True, on_delete=models.CASCADE,
                                     db_index=False,  # task_opportunity leads with it
                                     related_name="tasks")
+    # A sequence step's task: its enrolment and the step's position (one task per step).
+    enrollment = models.ForeignKey(Enrollment, null=True, blank=True, on_delete=models.CASCADE, db_index=False,
+                                   related_name="tasks")  # task_step leads with it
+    step = models.PositiveSmallIntegerField(null=True, blank=True)
     done_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -39,6 +46,8 @@ class Task(models.Model):
             models.CheckConstraint(
                 condition=Q(opportunity__isnull=True) | (Q(lead__isnull=True) & Q(contact__isnull=True)),
                 name="task_one_subject"),
+            models.CheckConstraint(condition=Q(enrollment__isnull=True) | Q(step__gte=1), name="task_step_numbered"),
+            models.UniqueConstraint(fields=["enrollment", "step"], name="task_step"),
         ]
         indexes = [
             # The Today page: a user's open tasks by due time.

@@ -61,7 +61,7 @@ def _answer(request: HttpRequest, task: Task, note: str) -> HttpResponse:
 @require_POST
 def task_done(request: HttpRequest, pk: int) -> HttpResponse:
     task = get_object_or_404(work.open_tasks(request.user).select_related("lead", "contact", "opportunity"), pk=pk)
-    work.complete(task)
+    work.complete(task, request.user)
     return _answer(request, task, f"Done: {task.title}.")
 
 

@@ -11,6 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from leads import sequences
 from leads import today as work
 from leads.models import Status, Task
 from sdrcrm.errors import Refused
@@ -73,7 +74,7 @@ def test_the_today_page_shows_the_four_lists_in_the_same_queries_for_1_or_12_row
             task(sdr, now - HOUR * (n + 1), f"Late {n}", lead=lead)
             task(sdr, now + MINUTE * (n + 1), f"Soon {n}", opportunity=OpportunityFactory(name=f"Deal {rows}-{n}"))
             LeadFactory(owner=sdr, status=Status.MQL, sla_due_at=now + MINUTE)
-            EnrollmentFactory(lead=lead, sequence=sequence, enrolled_at=now - HOUR)
+            sequences.add_step_tasks([EnrollmentFactory(lead=lead, sequence=sequence, enrolled_at=now - HOUR)])
         with CaptureQueriesContext(db) as queries:
             page = client.get("/leads/today/").content.decode()
         counts.append(len(queries))
@@ -91,24 +92,28 @@ def test_a_sequence_step_a_person_must_do_is_due_and_marked_done_from_today(clie
     sequence = SequenceFactory(steps=0, name="Trial follow-up")
     SequenceStepFactory(sequence=sequence, position=1, day_offset=0, type="auto_email")
     SequenceStepFactory(sequence=sequence, position=2, day_offset=2, type="call")
+    SequenceStepFactory(sequence=sequence, position=3, day_offset=2, type="auto_email")
     now = timezone.now()
     due = EnrollmentFactory(lead=LeadFactory(owner=sdr, status=Status.MQL, last_name="Due"), sequence=sequence,
                             enrolled_at=now - timedelta(days=3), current_step=1)
-    EnrollmentFactory(lead=LeadFactory(owner=sdr, last_name="Auto"), sequence=sequence, enrolled_at=now)  # email next
-    EnrollmentFactory(lead=LeadFactory(owner=sdr, last_name="Later"), sequence=sequence,
-                      enrolled_at=now + timedelta(days=2), current_step=1)  # call in four days
+    auto = EnrollmentFactory(lead=LeadFactory(owner=sdr, last_name="Auto"), sequence=sequence, enrolled_at=now)
+    later = EnrollmentFactory(lead=LeadFactory(owner=sdr, last_name="Later"), sequence=sequence,
+                              enrolled_at=now + timedelta(days=2), current_step=1)  # call in four days
+    assert sequences.add_step_tasks([due, auto, later]) == 2  # the automatic email is nobody's task
     client.force_login(sdr)
 
     page = client.get("/leads/today/").content.decode()
-    assert "Sequence steps due (1)" in page and "Trial follow-up: step 2, call" in page
+    assert "Sequence steps due (1)" in page and "Call: step 2 of Trial follow-up" in page
+    step_task = Task.objects.get(enrollment=due)
 
     with django_capture_on_commit_callbacks(execute=True):  # the worker applies the event
-        response = client.post(f"/leads/enrollments/{due.pk}/event/",
-                               {"kind": "step_completed", "step": "2", "next": "/leads/today/"}, follow=True)
+        response = client.post(f"/leads/tasks/{step_task.pk}/done/", {"next": "/leads/today/"}, follow=True)
 
     assert response.redirect_chain[-1][0] == "/leads/today/"
-    assert SequenceEvent.objects.filter(enrollment=due, step=2).exists()
+    event = SequenceEvent.objects.get(enrollment=due, step=2)
+    assert (event.external_id, event.created_by, event.applied_at is not None) == (f"task-{step_task.pk}", sdr, True)
     assert Enrollment.objects.get(pk=due.pk).current_step == 2
+    assert Task.objects.get(pk=step_task.pk).done_at is not None
     assert "Sequence steps due (0)" in client.get("/leads/today/").content.decode()
 
 
