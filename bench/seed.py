@@ -421,6 +421,7 @@ def ensure_today_work(sdr_id: int) -> dict[str, int]:
     from django.db import transaction
     from django.utils import timezone
 
+    from leads import sequences
     from leads.models import Enrollment, Lead, Sequence, SequenceStep, Task
 
     now = timezone.now()
@@ -438,8 +439,10 @@ def ensure_today_work(sdr_id: int) -> dict[str, int]:
             for n, lead_id in enumerate(leads[:TODAY_TASKS]))
         enrolled = leads[TODAY_TASKS:TODAY_TASKS + TODAY_ENROLMENTS]
         Enrollment.objects.filter(lead_id__in=enrolled, state="active").delete()
-        Enrollment.objects.bulk_create(Enrollment(lead_id=lead_id, sequence=sequence, enrolled_by_id=sdr_id,
-                                                  enrolled_at=now - timedelta(hours=1)) for lead_id in enrolled)
+        # Each enrolment's call is a task of the SDR, as enrolling makes it (leads/sequences.py).
+        sequences.add_step_tasks(Enrollment.objects.bulk_create(
+            Enrollment(lead_id=lead_id, sequence=sequence, enrolled_by_id=sdr_id, enrolled_at=now - timedelta(hours=1))
+            for lead_id in enrolled))
         Lead.objects.filter(pk__in=leads[TODAY_TASKS + TODAY_ENROLMENTS:]).update(
             sla_due_at=now + timedelta(hours=2), sla_breached_at=None)
     return {"tasks": TODAY_TASKS, "enrolments": len(enrolled), "sla_due": len(leads[TODAY_TASKS + TODAY_ENROLMENTS:])}

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import transaction
@@ -44,6 +45,12 @@ STAGE_ONLY_FIELDS = frozenset({
 })
 # Merging into one of these would hide the deal in a chain of dead opportunities.
 DEAD_STAGES = {Stage.CLOSED_LOST, Stage.UNQUALIFIED, Stage.DUPLICATE}
+
+
+def company_date(moment: datetime) -> date:
+    """The day `moment` falls on in the company's time zone (COMPANY_TIME_ZONE): an
+    opportunity's accepted and qualified dates, so that they fall in the company's months."""
+    return moment.astimezone(ZoneInfo(settings.COMPANY_TIME_ZONE)).date()
 
 
 def label(stage: str) -> str:
@@ -361,10 +368,10 @@ def change_stage(opportunity: Opportunity, stage: str, *, by: User | None, close
 
     updates: dict[str, Any] = {"stage": stage, "stage_changed_at": now}
     if accepting:
-        updates["sales_accepted_date"] = timezone.localdate(now)
+        updates["sales_accepted_date"] = company_date(now)
     if stage in LATER_OPEN_STAGES | {Stage.CLOSED_WON} and not locked.sales_qualified:
         # The first move past 1-Discovery makes it sales qualified; the snapshot never changes after.
-        updates.update(sales_qualified=True, sales_qualified_date=timezone.localdate(now), initial_iacv=locked.iacv)
+        updates.update(sales_qualified=True, sales_qualified_date=company_date(now), initial_iacv=locked.iacv)
     if stage == Stage.PENDING_ACCEPTANCE:
         updates["stale_reminded_at"] = None  # a new stage-0 spell gets its own reminder
     if stage not in OPEN_STAGES:

@@ -5,6 +5,7 @@ demo runs on a machine with nothing but Python. DATABASE_URL / REDIS_URL switch 
 code to PostgreSQL and Redis.
 """
 
+import zoneinfo
 from datetime import timedelta
 from pathlib import Path
 
@@ -411,6 +412,13 @@ BULK_MAX_ITEMS = 1000
 # INLINE run on a worker, with their progress on the page.
 BULK_ACTION_LIMIT = env.int("BULK_ACTION_LIMIT", default=5000)
 BULK_ACTION_INLINE = env.int("BULK_ACTION_INLINE", default=50)
+# docs/rules.md §4.6: the company's time zone: its months and quarters bound the SAO
+# dashboard's periods, and an opportunity's accepted and qualified dates are its dates there.
+COMPANY_TIME_ZONE = env.str("COMPANY_TIME_ZONE", default="UTC")
+try:
+    zoneinfo.ZoneInfo(COMPANY_TIME_ZONE)
+except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+    raise environ.ImproperlyConfigured(f"COMPANY_TIME_ZONE '{COMPANY_TIME_ZONE}' is no IANA time zone") from None
 # docs/rules.md §5: how many accounts one SDR may flag as targeted.
 TARGETED_ACCOUNTS_LIMIT = env.int("TARGETED_ACCOUNTS_LIMIT", default=40)
 # docs/rules.md §4: stage-0 opportunities this long after their IQM get a reminder to the AE, and

@@ -102,6 +102,8 @@ class Activity(models.Model):
         indexes = [
             models.Index(fields=["lead", "occurred_at"], name="activity_lead"),
             models.Index(fields=["contact", "occurred_at"], name="activity_contact"),
+            # The SAO dashboard's dials and emails per SDR in a period.
+            models.Index(fields=["created_by", "occurred_at"], name="activity_by"),
         ]
 
     def __str__(self) -> str:

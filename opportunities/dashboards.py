@@ -1,0 +1,195 @@
+"""The SAO dashboard (docs/rules.md §4.6): per SDR/BDR and per team, for a month or a
+quarter of the company's calendar, the SAOs credited (by sales-accepted date; never a
+professional-services deal; one credit per opportunity, its SDR's), SCLAU (SAOs on
+large-segment accounts), SQOs, IQMs held and how many of them became SAOs, the IACV
+pipeline of the period's SAOs and the closed-won IACV, quota and attainment with the
+ramp and a projection at the current pace (opportunities/quota.py), and the dials and
+emails per working day against 30 and 30.
+
+Who sees what: an SDR/BDR their own row, a manager the SDRs of their teams, ops all.
+Three grouped queries (deals, IQMs, activities) whatever the number of SDRs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from fractions import Fraction
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db.models import Count, Q, QuerySet, Sum
+from django.utils import timezone
+
+from leads.models import Activity, ActivityType
+from routing import sla
+from sdrcrm.errors import Refused
+from sdrcrm.models import PROSPECTING_ROLES, Segment, Team, User
+
+from . import quota
+from .models import IQM, Disposition, Opportunity, Stage
+
+DAILY_DIALS = DAILY_EMAILS = 30  # the handbook's daily activity targets
+HELD = (Disposition.QUALIFIED_MEETING, Disposition.SAO)  # an IQM that took place
+
+
+@dataclass
+class Figures:
+    """The period's figures of one SDR, or summed over a team."""
+
+    saos: int = 0
+    sclau: int = 0
+    sqos: int = 0
+    iqms_held: int = 0
+    iqms_to_sao: int = 0
+    pipeline_iacv: Decimal = Decimal(0)
+    won_iacv: Decimal = Decimal(0)
+    quota: Fraction = Fraction(0)
+    projection: Fraction = Fraction(0)
+    dials: int = 0
+    emails: int = 0
+    dials_per_day: Fraction = Fraction(0)
+    emails_per_day: Fraction = Fraction(0)
+
+    @property
+    def attainment(self) -> Fraction | None:
+        return quota.attainment(self.saos, self.quota)
+
+    @property
+    def iqm_to_sao(self) -> Fraction | None:
+        return Fraction(self.iqms_to_sao, self.iqms_held) if self.iqms_held else None
+
+    def add(self, other: Figures) -> None:
+        for name in ("saos", "sclau", "sqos", "iqms_held", "iqms_to_sao", "pipeline_iacv", "won_iacv", "quota",
+                     "projection", "dials", "emails"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+@dataclass
+class SdrRow:
+    sdr: User
+    ramp_month: int | None  # of the period's last month; None without a ramp start
+    figures: Figures
+
+
+@dataclass
+class TeamRow:
+    team: Team | None
+    sdrs: int
+    figures: Figures = field(default_factory=Figures)
+
+
+@dataclass
+class Dashboard:
+    period: quota.Period
+    today: date
+    rows: list[SdrRow]
+    teams: list[TeamRow]
+    total: Figures
+
+
+def company_zone() -> ZoneInfo:
+    return ZoneInfo(settings.COMPANY_TIME_ZONE)
+
+
+def sdrs_in_scope(user: User, team: int | None = None, sdr: int | None = None) -> QuerySet[User]:
+    """The SDRs/BDRs `user` may see figures of, narrowed to a team or one SDR; a team or
+    SDR outside that answers 404 (refused), never their figures."""
+    people = User.objects.filter(role__in=PROSPECTING_ROLES, is_active=True).select_related("team")
+    if user.is_ops:
+        pass
+    elif user.is_manager:
+        people = people.filter(team__in=user.managed_team_ids())
+    elif user.is_prospector:
+        people = people.filter(pk=user.pk)
+    else:
+        raise Refused("The SAO dashboard is for sales development, their managers and ops.", status=403)
+    if team is not None:
+        people = people.filter(team=team)
+        if not people.exists():
+            raise Refused(f"No team {team} that you may see.", field="team", status=404)
+    if sdr is not None:
+        people = people.filter(pk=sdr)
+        if not people.exists():
+            raise Refused(f"No SDR {sdr} that you may see.", field="sdr", status=404)
+    return people.order_by("team__name", "last_name", "username")
+
+
+def bounds(period: quota.Period) -> tuple[datetime, datetime]:
+    """The period as [start, end) instants in the company's time zone."""
+    zone = company_zone()
+    return (datetime.combine(period.first, time.min, tzinfo=zone),
+            datetime.combine(period.last + timedelta(days=1), time.min, tzinfo=zone))
+
+
+def sao_dashboard(user: User, kind: str, day: date | None = None, team: int | None = None,
+                  sdr: int | None = None, now: datetime | None = None) -> Dashboard:
+    now = now or timezone.now()
+    today = now.astimezone(company_zone()).date()
+    if kind not in quota.PERIODS:
+        raise Refused(f"period is one of {', '.join(quota.PERIODS)}.", field="period")
+    period = quota.period_of(kind, day or today)
+    sdrs = list(sdrs_in_scope(user, team, sdr))
+    figures = _figures(sdrs, period, today, now)
+    rows = [SdrRow(person, quota.ramp_month(person.ramp_start_date, period.months[-1]), figures[person.pk])
+            for person in sdrs]
+    teams: dict[int | None, TeamRow] = {}
+    total = Figures()
+    for row in rows:
+        team_row = teams.setdefault(row.sdr.team_id, TeamRow(row.sdr.team, 0))
+        team_row.sdrs += 1
+        team_row.figures.add(row.figures)
+        total.add(row.figures)
+    for row in [*teams.values()]:
+        _activity_rates(row.figures, [r for r in rows if r.sdr.team_id == (row.team.pk if row.team else None)])
+    _activity_rates(total, rows)
+    return Dashboard(period, today, rows, list(teams.values()), total)
+
+
+def _activity_rates(figures: Figures, rows: Iterable[SdrRow]) -> None:
+    """A team's dials and emails per working day: the average of its SDRs' rates."""
+    rows = list(rows)
+    if rows:
+        figures.dials_per_day = sum((r.figures.dials_per_day for r in rows), Fraction(0)) / len(rows)
+        figures.emails_per_day = sum((r.figures.emails_per_day for r in rows), Fraction(0)) / len(rows)
+
+
+def _figures(sdrs: list[User], period: quota.Period, today: date, now: datetime) -> dict[int, Figures]:
+    ids = [person.pk for person in sdrs]
+    start, end = bounds(period)
+    found = {pk: Figures() for pk in ids}
+    sao = Q(sales_accepted_date__gte=period.first, sales_accepted_date__lte=period.last)
+    sqo = Q(sales_qualified_date__gte=period.first, sales_qualified_date__lte=period.last)
+    won = Q(stage=Stage.CLOSED_WON, closed_at__gte=start, closed_at__lt=end)
+    deals = (Opportunity.objects.filter(sdr__in=ids, professional_services=False).filter(sao | sqo | won)
+             .values("sdr").annotate(saos=Count("id", filter=sao),
+                                     sclau=Count("id", filter=sao & Q(account__segment=Segment.LARGE)),
+                                     sqos=Count("id", filter=sqo), pipeline=Sum("iacv", filter=sao),
+                                     won=Sum("iacv", filter=won)))
+    for row in deals:
+        figures = found[row["sdr"]]
+        figures.saos, figures.sclau, figures.sqos = row["saos"], row["sclau"], row["sqos"]
+        figures.pipeline_iacv, figures.won_iacv = row["pipeline"] or Decimal(0), row["won"] or Decimal(0)
+    iqms = (IQM.objects.filter(sdr__in=ids, start__gte=start, start__lt=min(end, now), disposition__in=HELD)
+            .values("sdr").annotate(held=Count("id"), to_sao=Count("id", filter=Q(
+                disposition=Disposition.SAO) | Q(opportunity__sales_accepted_date__isnull=False))))
+    for row in iqms:
+        found[row["sdr"]].iqms_held, found[row["sdr"]].iqms_to_sao = row["held"], row["to_sao"]
+    touches = (Activity.objects.filter(created_by__in=ids, occurred_at__gte=start, occurred_at__lt=end,
+                                       type__in=(ActivityType.CALL, ActivityType.EMAIL_SENT))
+               .values("created_by").annotate(dials=Count("id", filter=Q(type=ActivityType.CALL)),
+                                              emails=Count("id", filter=Q(type=ActivityType.EMAIL_SENT))))
+    for row in touches:
+        found[row["created_by"]].dials, found[row["created_by"]].emails = row["dials"], row["emails"]
+    for person in sdrs:
+        figures = found[person.pk]
+
+        def working(day: date, region: str = person.region) -> bool:
+            return sla.is_business_day(day, region)
+
+        figures.quota = quota.quota(person.monthly_sao_quota, person.ramp_start_date, period)
+        figures.projection = quota.projection(figures.saos, period, today, working)
+        figures.dials_per_day = quota.per_working_day(figures.dials, period, today, working)
+        figures.emails_per_day = quota.per_working_day(figures.emails, period, today, working)
+    return found

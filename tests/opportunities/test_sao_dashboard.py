@@ -1,0 +1,193 @@
+"""The SAO dashboard's figures (opportunities/dashboards.py, opportunities/quota.py) on a
+fixture whose numbers are worked out by hand below, for November 2026 in the company's
+time zone America/New_York.
+
+November 2026 in the US: 21 weekdays, less Veterans Day (Wed 11) and Thanksgiving (Thu 26)
+= 19 working days; in England no holiday: 21.
+
+Ana (team North, AMER, ramp start 15 Oct, 4 SAOs a month): November is her ramp month 2,
+so her quota is 4 × 50 % = 2. Her deals:
+  1. accepted 5 Nov, large account, IACV 10,000 (SCLAU)              → SAO
+  2. accepted 20 Nov, mid-market, IACV 5,000, qualified 25 Nov       → SAO and SQO
+  3. professional services, accepted 10 Nov, IACV 50,000             → never counted
+  4. accepted 30 Oct, qualified 3 Nov, won 30 Nov 23:30 New York     → SQO; won IACV 7,000
+     (1 Dec 04:30 UTC: a UTC month would miss it)
+  5. accepted 1 Dec                                                  → not November's
+  6. accepted by change_stage at 1 Dec 03:00 UTC = 30 Nov 22:00 New York, IACV 1,000 → SAO
+So: 3 SAOs, 1 SCLAU, 2 SQOs, pipeline 16,000, won 7,000, attainment 3 / 2.
+IQMs: 4 Nov SAO (deal 1), 12 Nov qualified meeting, 18 Nov no-show, 19 Nov qualified
+meeting on deal 2 → held 3, became SAOs 2 (2/3).
+Touches: 37 calls mid-month plus one on 30 Nov 23:30 New York (38; the one on 31 Oct
+23:00 New York, 1 Nov UTC, is October's), 57 emails → 38 / 19 = 2 dials and 3 emails a
+working day.
+
+Ben (team North, EMEA, ramp start 3 Nov, 4 a month): ramp month 1, quota 0, no
+attainment; 21 calls → 21 / 21 = 1 dial a working day (no English holiday).
+Cy (team South, AMER, ramp start June, 4 a month): quota 4, one SAO on 15 Nov: 1/4.
+The team North: quota 2, 3 SAOs; activity rates the average of its SDRs'."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from fractions import Fraction
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from leads.models import ActivityType
+from opportunities import dashboards, quota, services
+from opportunities.models import Disposition, Stage
+from sdrcrm.errors import Refused
+from sdrcrm.models import Role, Segment
+from tests.factories import (
+    AccountFactory,
+    ActivityFactory,
+    IQMFactory,
+    OpportunityFactory,
+    TeamFactory,
+    UserFactory,
+)
+from tests.opportunities.conftest import sao_ready
+
+pytestmark = pytest.mark.django_db
+
+NY = ZoneInfo("America/New_York")
+AFTER_NOVEMBER = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
+NOVEMBER = date(2026, 11, 1)
+
+
+def at(day: int, hour: int = 12, month: int = 11) -> datetime:
+    return datetime(2026, month, day, hour, 0, tzinfo=NY)
+
+
+@pytest.fixture
+def world(settings):
+    settings.COMPANY_TIME_ZONE = "America/New_York"
+    north, south = TeamFactory(name="North"), TeamFactory(name="South")
+    manager = UserFactory(role=Role.SDR_MANAGER, team=north)
+    north.manager = manager
+    north.save()
+    ana = UserFactory(username="ana", team=north, region="amer", ramp_start_date=date(2026, 10, 15),
+                      monthly_sao_quota=4)
+    ben = UserFactory(username="ben", team=north, region="emea", ramp_start_date=date(2026, 11, 3),
+                      monthly_sao_quota=4)
+    cy = UserFactory(username="cy", team=south, region="amer", ramp_start_date=date(2026, 6, 1),
+                     monthly_sao_quota=4)
+    large, mid = AccountFactory(segment=Segment.LARGE), AccountFactory(segment=Segment.MID_MARKET)
+    smb = AccountFactory(segment=Segment.SMB)
+    deal1 = OpportunityFactory(sdr=ana, account=large, stage=Stage.DISCOVERY, iacv=10_000,
+                               sales_accepted_date=date(2026, 11, 5))
+    deal2 = OpportunityFactory(sdr=ana, account=mid, stage=Stage.SCOPING, iacv=5_000,
+                               sales_accepted_date=date(2026, 11, 20), sales_qualified=True,
+                               sales_qualified_date=date(2026, 11, 25))
+    OpportunityFactory(sdr=ana, account=large, stage=Stage.DISCOVERY, iacv=50_000, professional_services=True,
+                       sales_accepted_date=date(2026, 11, 10), sales_qualified_date=date(2026, 11, 12))
+    OpportunityFactory(sdr=ana, account=mid, stage=Stage.CLOSED_WON, iacv=7_000,
+                       sales_accepted_date=date(2026, 10, 30), sales_qualified=True,
+                       sales_qualified_date=date(2026, 11, 3), closed_at=at(30, 23) + timedelta(minutes=30))
+    OpportunityFactory(sdr=ana, account=mid, stage=Stage.DISCOVERY, iacv=9_000,
+                       sales_accepted_date=date(2026, 12, 1))
+    # Accepted by its AE at 22:00 on 30 November in New York, 03:00 on 1 December in UTC.
+    sixth = sao_ready(sdr=ana, account=smb, iacv=1_000)
+    services.change_stage(sixth, Stage.DISCOVERY, by=sixth.owner, now=datetime(2026, 12, 1, 3, 0, tzinfo=UTC))
+    OpportunityFactory(sdr=cy, account=mid, stage=Stage.DISCOVERY, iacv=4_000,
+                       sales_accepted_date=date(2026, 11, 15))
+    IQMFactory(sdr=ana, start=at(4), disposition=Disposition.SAO, opportunity=deal1)
+    IQMFactory(sdr=ana, start=at(12), disposition=Disposition.QUALIFIED_MEETING)
+    IQMFactory(sdr=ana, start=at(18), disposition=Disposition.NO_SHOW)
+    IQMFactory(sdr=ana, start=at(19), disposition=Disposition.QUALIFIED_MEETING, opportunity=deal2)
+    for n in range(37):
+        ActivityFactory(created_by=ana, type=ActivityType.CALL, occurred_at=at(2 + n % 20))
+    ActivityFactory(created_by=ana, type=ActivityType.CALL, occurred_at=at(30, 23) + timedelta(minutes=30))
+    ActivityFactory(created_by=ana, type=ActivityType.CALL, occurred_at=at(31, 23, month=10))
+    for n in range(57):
+        ActivityFactory(created_by=ana, type=ActivityType.EMAIL_SENT, occurred_at=at(3 + n % 20))
+    ActivityFactory(created_by=ana, type=ActivityType.NOTE, occurred_at=at(10))  # no dial, no email
+    for n in range(21):
+        ActivityFactory(created_by=ben, type=ActivityType.CALL, occurred_at=at(2 + n))
+    return {"ana": ana, "ben": ben, "cy": cy, "manager": manager, "north": north, "south": south, "ops":
+            UserFactory(role=Role.OPS)}
+
+
+def row_of(board: dashboards.Dashboard, username: str) -> dashboards.Figures:
+    return next(row.figures for row in board.rows if row.sdr.username == username)
+
+
+def test_the_ramp_gives_nothing_then_half_then_all_at_each_month_boundary():
+    start = date(2026, 10, 15)
+    assert [quota.ramp_share(start, date(2026, month, 1)) for month in (9, 10, 11, 12)] == [
+        0, 0, Fraction(1, 2), 1]
+    assert quota.ramp_share(None, NOVEMBER) == 1
+    q4 = quota.period_of(quota.QUARTER, date(2026, 11, 17))
+    assert (q4.first, q4.last, q4.label) == (date(2026, 10, 1), date(2026, 12, 31), "Q4 2026")
+    assert quota.quota(4, start, q4) == 6  # October 0, November 2, December 4
+
+
+def test_november_figures_per_sdr_match_the_hand_count(world):
+    board = dashboards.sao_dashboard(world["ops"], "month", NOVEMBER, now=AFTER_NOVEMBER)
+
+    ana = row_of(board, "ana")
+    assert (ana.saos, ana.sclau, ana.sqos) == (3, 1, 2)
+    assert (ana.pipeline_iacv, ana.won_iacv) == (Decimal(16_000), Decimal(7_000))
+    assert (ana.iqms_held, ana.iqms_to_sao, ana.iqm_to_sao) == (3, 2, Fraction(2, 3))
+    assert (ana.quota, ana.attainment, ana.projection) == (2, Fraction(3, 2), 3)
+    assert (ana.dials, ana.emails, ana.dials_per_day, ana.emails_per_day) == (38, 57, 2, 3)
+    ben = row_of(board, "ben")
+    assert (ben.quota, ben.attainment, ben.dials, ben.dials_per_day) == (0, None, 21, 1)
+    cy = row_of(board, "cy")
+    assert (cy.saos, cy.quota, cy.attainment) == (1, 4, Fraction(1, 4))
+    assert {row.sdr.username: row.ramp_month for row in board.rows} == {"ana": 2, "ben": 1, "cy": 6}
+
+
+def test_team_rows_sum_their_sdrs_and_average_their_activity(world):
+    board = dashboards.sao_dashboard(world["ops"], "month", NOVEMBER, now=AFTER_NOVEMBER)
+
+    north = next(row for row in board.teams if row.team == world["north"])
+    assert (north.sdrs, north.figures.saos, north.figures.quota, north.figures.attainment) == (
+        2, 3, 2, Fraction(3, 2))
+    assert north.figures.dials_per_day == Fraction(3, 2)  # (2 + 1) / 2
+    assert (board.total.saos, board.total.quota, board.total.pipeline_iacv) == (4, 6, Decimal(20_000))
+
+
+def test_mid_month_the_projection_carries_the_pace_over_the_working_days(world):
+    # 13 November, New York: 9 working days gone (2–13 less Veterans Day) of 19; the
+    # fixture's 3 SAOs make a pace of 3 / 9 a working day.
+    board = dashboards.sao_dashboard(world["ana"], "month", None, now=at(13, 17))
+
+    assert board.period.first == NOVEMBER
+    ana = row_of(board, "ana")
+    assert (ana.saos, ana.projection) == (3, Fraction(3 * 19, 9))
+    assert ana.dials_per_day == Fraction(38, 9)  # touches over the working days gone
+
+
+def test_a_quarter_sums_its_months_quota(world):
+    board = dashboards.sao_dashboard(world["ana"], "quarter", NOVEMBER, now=AFTER_NOVEMBER)
+    ana = row_of(board, "ana")
+    assert (board.period.label, ana.quota) == ("Q4 2026", 6)
+    assert ana.saos == 5  # October's (deal 4) and December's (deal 5) count in the quarter
+
+
+def test_each_sees_their_own_a_manager_their_teams_and_another_team_is_not_found(world):
+    assert [row.sdr.username for row in dashboards.sao_dashboard(world["ana"], "month", NOVEMBER).rows] == ["ana"]
+    manager = world["manager"]
+    assert {row.sdr.username for row in dashboards.sao_dashboard(manager, "month", NOVEMBER).rows} == {
+        "ana", "ben"}
+    with pytest.raises(Refused) as refused:
+        dashboards.sao_dashboard(manager, "month", NOVEMBER, team=world["south"].pk)
+    assert refused.value.status == 404
+    with pytest.raises(Refused) as refused:
+        dashboards.sao_dashboard(manager, "month", NOVEMBER, sdr=world["cy"].pk)
+    assert refused.value.status == 404
+    with pytest.raises(Refused) as refused:
+        dashboards.sao_dashboard(UserFactory(role=Role.AE), "month", NOVEMBER)
+    assert refused.value.status == 403
+
+
+def test_the_dashboard_reads_in_the_same_queries_for_one_or_many_sdrs(world, django_assert_num_queries):
+    with django_assert_num_queries(4):  # the SDRs, their deals, their IQMs, their touches
+        dashboards.sao_dashboard(world["ops"], "month", NOVEMBER, now=AFTER_NOVEMBER)
+    for _ in range(5):
+        UserFactory(team=world["north"], monthly_sao_quota=3)
+    with django_assert_num_queries(4):
+        dashboards.sao_dashboard(world["ops"], "month", NOVEMBER, now=AFTER_NOVEMBER)
