@@ -19,7 +19,8 @@ def unread_notifications(request: HttpRequest) -> dict[str, object]:
 
 # The main navigation's sections, by the route names of their pages.
 SECTIONS = {"queues": "queues", "sequences": "sequences", "job-runs": "jobs", "notifications": "notifications",
-            "search": "search", "today": "today", "home": "my-work"}
+            "search": "search", "today": "today", "home": "my-work",
+            "sao-dashboard": "sao"}
 
 
 def nav_section(request: HttpRequest) -> dict[str, object]:

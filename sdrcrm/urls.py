@@ -15,8 +15,10 @@ from leads.api.leads import LeadViewSet
 from leads.api.queues import TeamQueuesView
 from leads.api.sequences import EnrollmentViewSet, SequenceViewSet
 from leads.api.tasks import TaskViewSet
+from opportunities.api.dashboards import SaoDashboardView
 from opportunities.api.iqms import IQMViewSet
 from opportunities.api.opportunities import OpportunityViewSet
+from opportunities.views.dashboards import sao_dashboard_page
 from routing.api import PoolViewSet, RuleSetViewSet, TerritoryViewSet
 from scoring.api import ScoringRuleViewSet
 
@@ -55,6 +57,7 @@ router.register("routing/rules", RuleSetViewSet, basename="ruleset")
 api_patterns = [
     path("auth/token/", TokenView.as_view(), name="api-token"),
     path("dashboards/queues/", TeamQueuesView.as_view(), name="dashboard-queues"),
+    path("dashboards/sao/", SaoDashboardView.as_view(), name="dashboard-sao"),
     path("search/", SearchView.as_view(), name="api-search"),
     *router.urls,
 ]
@@ -81,6 +84,7 @@ urlpatterns = [
     path("opportunities/", include("opportunities.urls")),
     path("routing/", include("routing.urls")),
     path("scoring/", include("scoring.urls")),
+    path("dashboards/sao/", sao_dashboard_page, name="sao-dashboard"),
     path("search/", views.search_page, name="search"),
     path("lookups/<slug:kind>/", views.lookup, name="lookup"),
     path("notifications/", views.notification_list, name="notifications"),

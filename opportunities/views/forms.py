@@ -26,6 +26,7 @@ class OpportunityFilterForm(forms.Form):
                                  label="SDR credited", empty_label="Any SDR")
     accepted_from = forms.DateField(required=False, label="Accepted from")
     accepted_to = forms.DateField(required=False, label="Accepted to")
+    credited = forms.BooleanField(required=False, label="Credited to sales development (no professional services)")
     cursor = forms.CharField(required=False)
 
     def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003

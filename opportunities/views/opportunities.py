@@ -52,6 +52,8 @@ def filtered_opportunities(user: User, params: QueryDict) -> tuple[QuerySet[Oppo
         opportunities = opportunities.filter(sales_accepted_date__gte=data["accepted_from"])
     if data.get("accepted_to"):
         opportunities = opportunities.filter(sales_accepted_date__lte=data["accepted_to"])
+    if data.get("credited"):
+        opportunities = opportunities.filter(professional_services=False)
     return opportunities, form
 
 

@@ -191,3 +191,53 @@ def test_the_dashboard_reads_in_the_same_queries_for_one_or_many_sdrs(world, dja
         UserFactory(team=world["north"], monthly_sao_quota=3)
     with django_assert_num_queries(4):
         dashboards.sao_dashboard(world["ops"], "month", NOVEMBER, now=AFTER_NOVEMBER)
+
+
+# --- the API and the page ----------------------------------------------------------------------
+
+
+def test_the_api_answers_the_hand_count_and_refuses_another_team_with_404(world, client):
+    client.force_login(world["manager"])
+    answer = client.get("/api/v1/dashboards/sao/?period=month&start=2026-11-17")
+    assert answer.status_code == 200
+    body = answer.json()
+    assert body["period"] == {"kind": "month", "first": "2026-11-01", "last": "2026-11-30", "label": "November 2026"}
+    ana = next(row for row in body["sdrs"] if row["username"] == "ana")
+    assert ana["ramp_month"] == 2
+    assert {key: ana["figures"][key] for key in ("saos", "sclau", "sqos", "iqms_held", "iqm_to_sao", "pipeline_iacv",
+                                                  "won_iacv", "quota", "attainment", "projection", "dials_per_day",
+                                                  "emails_per_day")} == {
+        "saos": 3, "sclau": 1, "sqos": 2, "iqms_held": 3, "iqm_to_sao": 0.667, "pipeline_iacv": "16000.00",
+        "won_iacv": "7000.00", "quota": 2.0, "attainment": 1.5, "projection": 3.0, "dials_per_day": 2.0,
+        "emails_per_day": 3.0}
+    assert {row["username"] for row in body["sdrs"]} == {"ana", "ben"}
+    other = client.get(f"/api/v1/dashboards/sao/?team={world['south'].pk}")
+    assert other.status_code == 404 and "No team" in other.json()["detail"]
+    assert client.get("/api/v1/dashboards/sao/?period=year").status_code == 400
+    assert client.get("/api/v1/dashboards/sao/?start=someday").status_code == 400
+
+
+def test_the_page_shows_the_figures_and_links_the_saos_to_the_deals_behind_them(world, client):
+    client.force_login(world["manager"])
+    page = client.get("/dashboards/sao/?period=month&start=2026-11-01").content.decode()
+
+    assert "SAO dashboard · November 2026" in page and "150 %" in page and "$16,000" in page
+    ana = world["ana"]
+    link = (f"/opportunities/?sdr={ana.pk}&amp;accepted_from=2026-11-01&amp;accepted_to=2026-11-30"
+            "&amp;credited=on")
+    assert f'href="{link}"' in page
+    # Behind the figure: the three SAOs, not the professional-services deal.
+    client.force_login(world["ops"])
+    listed = client.get(link.replace("&amp;", "&")).content.decode()
+    assert listed.count('name="opportunity"') == 3
+    assert client.get(f"/dashboards/sao/?team={world['south'].pk}").status_code == 200  # ops see every team
+    client.force_login(world["manager"])
+    assert client.get(f"/dashboards/sao/?team={world['south'].pk}").status_code == 404
+
+
+def test_the_sdr_table_exports_as_csv(world, client):
+    client.force_login(world["ana"])
+    response = client.get("/dashboards/sao/?period=month&start=2026-11-01&format=csv")
+    lines = b"".join(response.streaming_content).decode().splitlines()
+    assert lines[0].startswith("SDR,team,ramp month,SAOs,quota,attainment")
+    assert len(lines) == 2 and ",2,3,2,150 %," in lines[1]

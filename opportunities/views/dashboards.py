@@ -1,0 +1,94 @@
+"""The SAO dashboard page (`/dashboards/sao/`): opportunities/dashboards.py's figures per
+team and per SDR for a month or quarter, each count linked to the records behind it, and
+the SDR table as CSV (`?format=csv`)."""
+
+from __future__ import annotations
+
+from datetime import date
+from fractions import Fraction
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from opportunities import dashboards, quota
+from sdrcrm import exports
+from sdrcrm.errors import Refused
+from sdrcrm.ids import as_id
+from sdrcrm.models import Team, User
+
+
+def percent(value: Fraction | None) -> str:
+    return "—" if value is None else f"{float(value) * 100:.0f} %"
+
+
+def number(value: Fraction) -> str:
+    return f"{float(value):.1f}".removesuffix(".0")
+
+
+def _day(text: str | None) -> date | None:
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+def _saos_link(sdr: User, period: quota.Period) -> str:
+    """The opportunity list of the SAOs an SDR is credited with in the period."""
+    return f"{reverse('opportunities:list')}?" + urlencode(
+        {"sdr": sdr.pk, "accepted_from": period.first.isoformat(), "accepted_to": period.last.isoformat(),
+         "credited": "on"})
+
+
+def _cells(figures: dashboards.Figures) -> dict[str, Any]:
+    return {
+        "figures": figures, "quota": number(figures.quota), "attainment": percent(figures.attainment),
+        "meter": min(float(figures.attainment or 0), 2.0), "projection": number(figures.projection),
+        "iqm_to_sao": percent(figures.iqm_to_sao), "dials_per_day": number(figures.dials_per_day),
+        "emails_per_day": number(figures.emails_per_day),
+    }
+
+
+CSV_COLUMNS = ["SDR", "team", "ramp month", "SAOs", "quota", "attainment", "projection", "SCLAU", "SQOs",
+               "IQMs held", "IQMs to SAO", "pipeline IACV (USD)", "won IACV (USD)", "dials", "dials per day",
+               "emails", "emails per day"]
+
+
+@login_required
+@require_GET
+def sao_dashboard_page(request: HttpRequest) -> HttpResponse:
+    user: User = request.user
+    kind = request.GET.get("period") if request.GET.get("period") in quota.PERIODS else quota.MONTH
+    team, sdr = as_id(request.GET.get("team")), as_id(request.GET.get("sdr"))
+    try:
+        board = dashboards.sao_dashboard(user, kind, _day(request.GET.get("start")), team, sdr)
+    except Refused as exc:
+        if exc.status == 404:
+            raise Http404(exc.message) from None
+        raise
+    rows = [{"sdr": row.sdr, "ramp_month": row.ramp_month, "saos_link": _saos_link(row.sdr, board.period),
+             **_cells(row.figures)} for row in board.rows]
+    if request.GET.get("format") == "csv":
+        return exports.csv_response(
+            f"sao-dashboard-{board.period.first:%Y-%m}-{kind}-{timezone.now():%Y%m%d-%H%M}.csv", CSV_COLUMNS,
+            ([row["sdr"].get_full_name() or row["sdr"].username, row["sdr"].team.name if row["sdr"].team else "",
+              row["ramp_month"] or "", row["figures"].saos, row["quota"], row["attainment"], row["projection"],
+              row["figures"].sclau, row["figures"].sqos, row["figures"].iqms_held, row["figures"].iqms_to_sao,
+              row["figures"].pipeline_iacv, row["figures"].won_iacv, row["figures"].dials, row["dials_per_day"],
+              row["figures"].emails, row["emails_per_day"]] for row in rows))
+    here = {"period": kind, **({"team": team} if team else {})}
+    teams = (Team.objects.all() if user.is_ops else Team.objects.filter(pk__in=user.managed_team_ids())
+             if user.is_manager else Team.objects.none()).order_by("name")
+    return render(request, "dashboards/sao.html", {
+        "board": board, "rows": rows, "kind": kind, "team": team, "teams": teams,
+        "team_rows": [{"row": row, **_cells(row.figures)} for row in board.teams], "total": _cells(board.total),
+        "previous": urlencode({**here, "start": board.period.previous().first.isoformat()}),
+        "next": urlencode({**here, "start": board.period.next().first.isoformat()}),
+        "csv": urlencode({**here, "start": board.period.first.isoformat(), "format": "csv"}),
+        "daily_dials": dashboards.DAILY_DIALS, "daily_emails": dashboards.DAILY_EMAILS,
+    })
