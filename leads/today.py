@@ -8,7 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Case, Count, Exists, F, OuterRef, QuerySet, Value, When, Window
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from opportunities.models import IQM
@@ -94,30 +95,34 @@ FIRST_ROWS = 10  # rows of each list the page shows (the most urgent) until it a
 
 def today(user: User, now: datetime | None = None, whole: str = "") -> Today:
     """What the user has to do today: the first FIRST_ROWS of each list (SHOWN of the one
-    named by `whole`) and every list's count; seven queries by the open-task and SLA
-    indexes, whatever the rows."""
+    named by `whole`) and every list's count. Two queries whatever the rows: the open
+    tasks due before the day ends, each ranked and counted within its list by window
+    functions, by the open-task index; the follow-ups with their count, by the SLA index."""
     now = now or timezone.now()
     ends = end_of_day(user, now)
     limit = {name: SHOWN if name == whole else FIRST_ROWS for name in LISTS}
-    open_today = open_tasks(user).filter(due_at__lt=ends)
-    counts = open_today.aggregate(overdue=Count("id", filter=Q(due_at__lt=now, enrollment=None)),
-                                  due_today=Count("id", filter=Q(due_at__gte=now, enrollment=None)),
-                                  steps_due=Count("id", filter=Q(enrollment__isnull=False)))
+    which = Case(When(enrollment__isnull=False, then=Value("steps_due")), When(due_at__lt=now, then=Value("overdue")),
+                 default=Value("due_today"))
+    in_list = {"partition_by": F("which"), "order_by": (F("due_at").asc(), F("id").asc())}
     # The columns the page shows only: a lead row is wide.
-    rows = (open_today.select_related("lead", "contact", "opportunity")
-            .only(*TASK_FIELDS, *names_of("lead"), *names_of("contact"), "opportunity__name")
-            .order_by("due_at", "id"))
-    tasks = rows.filter(enrollment=None)
-    sla = Lead.objects.filter(owner=user, sla_due_at__isnull=False, sla_due_at__lt=ends, status__in=OPEN_STATUSES,
-                              converted_to__isnull=True)
-    counts["sla_due"] = sla.count()
-    return Today(
-        overdue=list(tasks.filter(due_at__lt=now)[:limit["overdue"]]),
-        due_today=list(tasks.filter(due_at__gte=now)[:limit["due_today"]]),
-        sla_due=list(sla.only("first_name", "last_name", "company", "status", "sla_due_at", "sla_breached_at")
-                     .order_by("sla_due_at", "id")[:limit["sla_due"]]),
-        steps_due=list(rows.filter(enrollment__isnull=False)[:limit["steps_due"]]), counts=counts, ends_at=ends,
-        zone=str(ends.tzinfo))
+    tasks = list(open_tasks(user).filter(due_at__lt=ends).select_related("lead", "contact", "opportunity")
+                 .only(*TASK_FIELDS, *names_of("lead"), *names_of("contact"), "opportunity__name")
+                 .annotate(which=which).annotate(rank=Window(RowNumber(), **in_list),
+                                                 count=Window(Count("id"), partition_by=F("which")))
+                 .filter(rank__lte=max(limit.values())).order_by("due_at", "id"))
+    counts = {name: 0 for name in LISTS}
+    lists: dict[str, list[Task]] = {name: [] for name in LISTS}
+    for task in tasks:
+        counts[task.which] = task.count
+        if task.rank <= limit[task.which]:
+            lists[task.which].append(task)
+    sla = list(Lead.objects.filter(owner=user, sla_due_at__isnull=False, sla_due_at__lt=ends,
+                                   status__in=OPEN_STATUSES, converted_to__isnull=True)
+               .only("first_name", "last_name", "company", "status", "sla_due_at", "sla_breached_at")
+               .annotate(count=Window(Count("id"))).order_by("sla_due_at", "id")[:limit["sla_due"]])
+    counts["sla_due"] = sla[0].count if sla else 0
+    return Today(overdue=lists["overdue"], due_today=lists["due_today"], steps_due=lists["steps_due"], sla_due=sla,
+                 counts=counts, ends_at=ends, zone=str(ends.tzinfo))
 
 
 def with_next_steps(leads: QuerySet[Lead], now: datetime | None = None) -> QuerySet[Lead]:

@@ -55,10 +55,14 @@ class PagesRefuseIntegrationsMiddleware:
 
 
 class AbsoluteSessionTimeoutMiddleware:
-    """A session ends SESSION_ABSOLUTE_SECONDS after login however active it is (the idle
-    timeout is Django's SESSION_COOKIE_AGE, renewed on every request)."""
+    """A session ends SESSION_ABSOLUTE_SECONDS after login however active it is, and
+    SESSION_COOKIE_AGE after its last use (the idle timeout). The idle deadline is pushed
+    forward by saving the session, at most once every SESSION_RENEW_SECONDS: saving it on
+    every request (Django's SESSION_SAVE_EVERY_REQUEST) wrote and committed a database row
+    for every page seen, about a tenth of a page's cost."""
 
     KEY = "_session_started"
+    RENEWED = "_session_renewed"
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -71,6 +75,9 @@ class AbsoluteSessionTimeoutMiddleware:
                 request.session[self.KEY] = now
             elif now - started > settings.SESSION_ABSOLUTE_SECONDS:
                 logout(request)
+                return self.get_response(request)
+            if now - request.session.get(self.RENEWED, 0) >= settings.SESSION_RENEW_SECONDS:
+                request.session[self.RENEWED] = now  # modified: saved with a new idle deadline
         return self.get_response(request)
 
 

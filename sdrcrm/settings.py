@@ -129,7 +129,9 @@ LOGIN_MAX_DELAY_SECONDS = env.int("LOGIN_MAX_DELAY_SECONDS", default=900)
 LOGIN_ADDRESS_RATE = env.str("LOGIN_ADDRESS_RATE", default="30/minute")
 LOGIN_USERNAME_RATE = env.str("LOGIN_USERNAME_RATE", default="10/minute")
 SESSION_COOKIE_AGE = env.int("SESSION_IDLE_SECONDS", default=30 * 60)  # idle timeout
-SESSION_SAVE_EVERY_REQUEST = True  # each request pushes the idle deadline forward
+# A request pushes the idle deadline forward when the session was last saved this long
+# ago (sdrcrm.middleware.AbsoluteSessionTimeoutMiddleware), not on every request.
+SESSION_RENEW_SECONDS = env.int("SESSION_RENEW_SECONDS", default=60)
 SESSION_ABSOLUTE_SECONDS = env.int("SESSION_ABSOLUTE_SECONDS", default=12 * 3600)
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True

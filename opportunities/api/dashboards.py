@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -22,6 +22,7 @@ class SaoInput(serializers.Serializer):
     sdr = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
 
 
+@extend_schema_field({"type": "number", "format": "double", "nullable": True})
 class Ratio(serializers.Field):
     """A fraction as a decimal number to three places (null for none)."""
 

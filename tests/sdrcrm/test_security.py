@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 import time
+from datetime import timedelta
 
 import pytest
 from django.conf import settings as django_settings
@@ -36,9 +37,31 @@ def test_logout_invalidates_the_session(client):
     assert client.get("/leads/").status_code == 302
 
 
-def test_idle_timeout_is_thirty_minutes_renewed_on_each_request():
+@pytest.mark.django_db
+def test_the_idle_timeout_of_thirty_minutes_is_pushed_forward_at_most_once_a_minute(client):
+    from django.contrib.sessions.models import Session
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
     assert django_settings.SESSION_COOKIE_AGE == 30 * 60
-    assert django_settings.SESSION_SAVE_EVERY_REQUEST is True
+    client.force_login(UserFactory())
+    client.get("/leads/")
+    key = client.session.session_key
+
+    def session_writes() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get("/leads/").status_code == 200
+        return sum(1 for q in queries.captured_queries if q["sql"].startswith("UPDATE \"django_session\""))
+
+    assert session_writes() == 0  # renewed a moment ago: nothing written
+    session = client.session
+    session[AbsoluteSessionTimeoutMiddleware.RENEWED] = time.time() - django_settings.SESSION_RENEW_SECONDS - 1
+    session.save()
+    Session.objects.filter(session_key=key).update(expire_date=Session.objects.get(session_key=key).expire_date
+                                                   - timedelta(minutes=20))
+    before = Session.objects.get(session_key=key).expire_date
+    assert session_writes() == 1  # a minute on: the idle deadline moves
+    assert Session.objects.get(session_key=key).expire_date > before + timedelta(minutes=19)
 
 
 def test_check_deploy_is_clean_with_production_settings(tmp_path):
