@@ -10,6 +10,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from leads import today as work
 from leads.models import Status, Task
 from tests.factories import LeadFactory
 
@@ -20,13 +21,14 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("
 
 def test_an_sdr_lands_on_today_and_marks_an_overdue_call_done(page, live_server, sdr):
     now = timezone.now()
+    left = work.end_of_day(sdr, now) - now  # of the SDR's own day (late in their evening, minutes)
     lead = LeadFactory(owner=sdr, first_name="Cleo", last_name="Contact", company="Initech")
     call = Task.objects.create(owner=sdr, created_by=sdr, title="Call Cleo back", kind="call", lead=lead,
                                due_at=now - timedelta(hours=2))
     deck = Task.objects.create(owner=sdr, created_by=sdr, title="Send Cleo the deck", kind="email", lead=lead,
-                               due_at=now + timedelta(minutes=20))
+                               due_at=now + left / 2)
     LeadFactory(owner=sdr, status=Status.MQL, first_name="Dana", last_name="Demo",
-                sla_due_at=now + timedelta(minutes=30))
+                sla_due_at=now + left * 3 / 4)
 
     login(page, live_server, sdr)
 
