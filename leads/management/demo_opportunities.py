@@ -49,7 +49,8 @@ def seed_opportunities(rng: random.Random, now: datetime, users: dict[str, User]
     opportunities = iqms = 0
     for n, lead in enumerate(qualifying[:converting]):
         sdr, owner = lead.owner, sellers[n % len(sellers)]
-        met = now - timedelta(days=rng.randint(8, 55), hours=rng.randint(0, 8))
+        # Over the last quarter, a few days ago at the latest: the SAO dashboard's history.
+        met = now - timedelta(days=rng.randint(3, 88), hours=rng.randint(0, 8))
         iqm = book_iqm(lead, {"start": met, "end": met + timedelta(minutes=30),
                               "activity_source": rng.choice(list(ActivitySource.values)),
                               "description": "Intro call with the AE."}, by=sdr, now=met - timedelta(days=2))
@@ -70,7 +71,7 @@ def seed_opportunities(rng: random.Random, now: datetime, users: dict[str, User]
                          closed_lost_reason=ClosedLostReason.TIMING if stage == S.CLOSED_LOST else "",
                          closed_won_details="Won on the single application for CI and security"
                          if stage == S.CLOSED_WON else "")
-            moved += timedelta(days=rng.randint(1, 6))
+            moved = min(moved + timedelta(days=rng.randint(1, 6)), now - timedelta(hours=1))  # never ahead
         iqm.refresh_from_db()
         disposition = Disposition.SAO if opportunity.is_sao else Disposition.QUALIFIED_MEETING
         update_iqm(iqm, {"disposition": disposition}, now=met + timedelta(hours=3))

@@ -228,3 +228,25 @@ def test_every_demo_role_finds_something_on_its_pages(client) -> None:
         response = client.get(path)
         assert response.status_code == 200, (username, path)
         assert "No opportunities" not in response.content.decode(), (username, path)
+
+
+@pytest.mark.django_db
+def test_the_demo_sao_dashboard_has_a_quarter_of_history_and_sdrs_at_every_ramp_month(client) -> None:
+    from django.utils import timezone
+
+    from opportunities import dashboards, quota
+    from opportunities.models import Opportunity, StageChange
+
+    seed()
+    now = timezone.now()
+    assert not Opportunity.objects.filter(sales_accepted_date__gt=now.date()).exists(), "an SAO dated ahead"
+    assert not StageChange.objects.filter(at__gt=now).exists(), "a stage move dated ahead"
+    board = dashboards.sao_dashboard(User.objects.get(username="manager"), quota.QUARTER)
+    assert {row.ramp_month for row in board.rows} >= {1, 2}  # one new this month, one in month 2
+    assert {row.figures.quota for row in board.rows if row.ramp_month and row.ramp_month > 4} >= {3}
+    assert board.total.saos > 0 and board.total.iqms_held > 0
+    for row in board.rows:  # every SDR logged calls and emails at a pace around 30 a day
+        assert 5 < row.figures.dials_per_day < 45 and 5 < row.figures.emails_per_day < 45, row.sdr.username
+    client.force_login(User.objects.get(username="manager"))
+    page = client.get("/dashboards/sao/?period=quarter").content.decode()
+    assert "No SDR here." not in page and "Sam Rivera" in page

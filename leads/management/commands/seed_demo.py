@@ -13,9 +13,10 @@ rules (tests/sdrcrm/test_demo_seed.py checks it).
 
 from __future__ import annotations
 
+import bisect
 import random
 import time
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple
 
 from django.conf import settings
@@ -74,6 +75,11 @@ DEMO_USERS = [
     DemoUser("integration", Role.INTEGRATION, Region.AMER, "Marketing", "Automation", ""),
 ]
 TEAMS = {"AMER Sales Dev": Region.AMER, "EMEA Sales Dev": Region.EMEA}
+# Each SDR's and BDR's ramp (months before this one they started) and monthly SAO quota:
+# seasoned ones, one in ramp month 2 (half quota) and one new this month (none yet).
+RAMPS = {"sdr.amer": (8, 3), "bdr.amer": (5, 1), "sdr.apac": (1, 2), "sdr.emea": (12, 2), "bdr.emea": (0, 1)}
+TOUCH_DAYS = 92  # a quarter of calls and emails behind the SAO dashboard
+TOUCHED_STATUSES = (Status.INQUIRY, Status.MQL, Status.ACCEPTED, Status.QUALIFYING, Status.RECYCLE)
 
 
 class Command(BaseCommand):
@@ -106,11 +112,13 @@ class Command(BaseCommand):
             add_tasks(now)
             # Through the services, after the scores: conversion moves each ledger along.
             opportunities, iqms = seed_opportunities(rng, now, users)
+            touches = add_touches(rng, now)
         self.stdout.write(
             f"Demo data: {len(users)} users, {len(TEAMS)} teams, {len(accounts)} accounts, "
             f"{len(lead_plans)} leads, {len(contact_plans)} contacts, {activities + contact_activities} activities, "
             f"{history + contact_history} status changes, {enrollments} enrolments, {events} sequence events, "
-            f"{opportunities} opportunities, {iqms} IQMs in {time.monotonic() - started:.1f}s."
+            f"{opportunities} opportunities, {iqms} IQMs, {touches} calls and emails by SDRs in "
+            f"{time.monotonic() - started:.1f}s."
         )
 
 
@@ -164,12 +172,42 @@ def create_users(now: datetime) -> dict[str, User]:
     for team in teams.values():
         team.manager = manager
         team.save(update_fields=["manager"])
-    for months, user in enumerate(prospectors_of(users), start=3):
+    this_month = now.date().replace(day=1)
+    for user in prospectors_of(users):
+        months_in, quota = RAMPS[user.username]
         user.manager = manager
-        user.ramp_start_date = (now - timedelta(days=30 * months)).date()
-        user.monthly_sao_quota = 10
+        # Started `months_in` months before this one: 0 is ramp month 1 (no quota yet), 1 is month 2 (half).
+        user.ramp_start_date = date(this_month.year + (this_month.month - 1 - months_in) // 12,
+                                    (this_month.month - 1 - months_in) % 12 + 1, 1)
+        user.monthly_sao_quota = quota
         user.save(update_fields=["manager", "ramp_start_date", "monthly_sao_quota"])
     return users
+
+
+def add_touches(rng: random.Random, now: datetime) -> int:
+    """Each SDR's and BDR's calls and emails over the last quarter, every weekday, at a
+    pace of their own around the handbook's 30 and 30 (the SAO dashboard's activity
+    figures), on their working leads with no follow-up clock running. Returns how many."""
+    touches = []
+    for user in User.objects.filter(role__in=PROSPECTING_ROLES).order_by("pk"):
+        leads = list(Lead.objects.filter(owner=user, status__in=TOUCHED_STATUSES, sla_due_at=None)
+                     .order_by("created_at", "pk").values_list("created_at", "pk"))
+        pace = rng.uniform(0.55, 1.15)
+        for back in range(TOUCH_DAYS, -1, -1):
+            day = now - timedelta(days=back)
+            if day.weekday() >= 5:
+                continue
+            for kind, outcome in ((ActivityType.CALL, True), (ActivityType.EMAIL_SENT, False)):
+                for _ in range(round(30 * pace * rng.uniform(0.7, 1.3) * (0.5 if back == 0 else 1))):
+                    at = min(day.replace(hour=13) + timedelta(minutes=rng.randint(0, 300)), now)
+                    known = bisect.bisect_right(leads, (at, float("inf")))  # the leads that existed by then
+                    if not known:
+                        continue
+                    touches.append(Activity(
+                        lead_id=leads[rng.randrange(known)][1], type=kind, occurred_at=at, created_by=user,
+                        details={"outcome": rng.choice(["connected", "voicemail", "no_answer"])} if outcome else {}))
+    Activity.objects.bulk_create(touches, batch_size=2000)
+    return len(touches)
 
 
 def rescore_everyone() -> None:
