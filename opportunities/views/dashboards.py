@@ -91,4 +91,9 @@ def sao_dashboard_page(request: HttpRequest) -> HttpResponse:
         "next": urlencode({**here, "start": board.period.next().first.isoformat()}),
         "csv": urlencode({**here, "start": board.period.first.isoformat(), "format": "csv"}),
         "daily_dials": dashboards.DAILY_DIALS, "daily_emails": dashboards.DAILY_EMAILS,
+        "chart_data": {"daily_dials": dashboards.DAILY_DIALS, "sdrs": [
+            {"name": row["sdr"].get_full_name() or row["sdr"].username, "saos": row["figures"].saos,
+             "quota": float(row["figures"].quota), "projection": round(float(row["figures"].projection), 1),
+             "dials_per_day": round(float(row["figures"].dials_per_day), 1),
+             "emails_per_day": round(float(row["figures"].emails_per_day), 1)} for row in rows]},
     })

@@ -164,3 +164,21 @@ def test_ops_pages_the_admin_and_the_api_docs_keep_to_the_policy(csp_page, live_
     csp_page.locator(".opblock-summary").first.click()
     expect(csp_page.get_by_role("button", name="Try it out").first).to_be_visible()
     assert_no_violations(csp_page)
+
+
+def test_the_sao_dashboards_charts_draw_under_the_policy(csp_page, live_server: LiveServer, sdr, manager):
+    from datetime import date
+
+    from opportunities.models import Stage
+
+    OpportunityFactory(sdr=sdr, stage=Stage.DISCOVERY, sales_accepted_date=date.today())
+    login(csp_page, live_server, manager)
+    visit(csp_page, "/dashboards/sao/")
+
+    # Chart.js drew both charts (a chart on each canvas), and nothing it did was refused.
+    for canvas in ("#sao-attainment-chart", "#sao-activity-chart"):
+        assert csp_page.evaluate(f"Chart.getChart(document.querySelector('{canvas}')) !== undefined"), canvas
+        assert csp_page.locator(canvas).bounding_box()["height"] > 200
+    labels = csp_page.evaluate("Chart.getChart(document.querySelector('#sao-attainment-chart')).data.labels")
+    assert labels == [sdr.get_full_name() or sdr.username]
+    assert_no_violations(csp_page)

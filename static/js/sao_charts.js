@@ -1,0 +1,49 @@
+// The SAO dashboard's two charts (templates/dashboards/sao.html), drawn by the vendored
+// Chart.js from the figures the page embeds as JSON (#sao-chart-data). Every figure is in
+// the tables below the charts too; the charts are a picture of them.
+(function () {
+  "use strict";
+
+  function draw() {
+    var source = document.getElementById("sao-chart-data");
+    if (!source || typeof Chart === "undefined") {
+      return;
+    }
+    var data = JSON.parse(source.textContent);
+    var names = data.sdrs.map(function (row) { return row.name; });
+    var line = function (label, value, color) {
+      return {type: "line", label: label, data: names.map(function () { return value; }), borderColor: color,
+              borderDash: [6, 4], borderWidth: 2, pointRadius: 0, fill: false};
+    };
+    var common = {responsive: true, maintainAspectRatio: false, animation: false,
+                  plugins: {legend: {position: "bottom"}}, scales: {y: {beginAtZero: true}}};
+
+    new Chart(document.getElementById("sao-attainment-chart"), {
+      type: "bar",
+      data: {labels: names, datasets: [
+        {label: "SAOs", data: data.sdrs.map(function (row) { return row.saos; }), backgroundColor: "#6b4fbb"},
+        {label: "Quota", data: data.sdrs.map(function (row) { return row.quota; }), backgroundColor: "#c9bfe8"},
+        {label: "Projection", data: data.sdrs.map(function (row) { return row.projection; }),
+         backgroundColor: "#e8e2f7", borderColor: "#6b4fbb", borderWidth: 1}
+      ]},
+      options: common
+    });
+    new Chart(document.getElementById("sao-activity-chart"), {
+      type: "bar",
+      data: {labels: names, datasets: [
+        {label: "Dials a day", data: data.sdrs.map(function (row) { return row.dials_per_day; }),
+         backgroundColor: "#1f7a4d"},
+        {label: "Emails a day", data: data.sdrs.map(function (row) { return row.emails_per_day; }),
+         backgroundColor: "#2f6fbf"},
+        line("Target: " + data.daily_dials + " a day", data.daily_dials, "#b3261e")
+      ]},
+      options: common
+    });
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", draw);
+  } else {
+    draw();
+  }
+})();
