@@ -7,10 +7,12 @@ ramp and a projection at the current pace (opportunities/quota.py), and the dial
 emails per working day against 30 and 30.
 
 Who sees what: an SDR/BDR their own row, a manager the SDRs of their teams, ops all.
-Three grouped queries (deals, IQMs, activities) whatever the number of SDRs."""
+Three grouped queries (deals, IQMs, activities) whatever the number of SDRs, and the
+funnel of the period's MQLs by initial source (`funnel`), one more."""
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -19,10 +21,10 @@ from fractions import Fraction
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, Min, OuterRef, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 
-from leads.models import Activity, ActivityType
+from leads.models import Activity, ActivityType, InitialSource, Lead, Status, StatusChange
 from routing import sla
 from sdrcrm.errors import Refused
 from sdrcrm.models import PROSPECTING_ROLES, Segment, Team, User
@@ -87,6 +89,7 @@ class Dashboard:
     rows: list[SdrRow]
     teams: list[TeamRow]
     total: Figures
+    funnel: list[FunnelRow]
 
 
 def company_zone() -> ZoneInfo:
@@ -144,7 +147,7 @@ def sao_dashboard(user: User, kind: str, day: date | None = None, team: int | No
     for row in [*teams.values()]:
         _activity_rates(row.figures, [r for r in rows if r.sdr.team_id == (row.team.pk if row.team else None)])
     _activity_rates(total, rows)
-    return Dashboard(period, today, rows, list(teams.values()), total)
+    return Dashboard(period, today, rows, list(teams.values()), total, funnel(user, kind, period.first, team, sdr, now))
 
 
 def _activity_rates(figures: Figures, rows: Iterable[SdrRow]) -> None:
@@ -193,3 +196,65 @@ def _figures(sdrs: list[User], period: quota.Period, today: date, now: datetime)
         figures.dials_per_day = quota.per_working_day(figures.dials, period, today, working)
         figures.emails_per_day = quota.per_working_day(figures.emails, period, today, working)
     return found
+
+
+# --- The funnel ----------------------------------------------------------------------------
+
+STAGES = ("mql", "accepted", "qualifying", "sao", "sqo", "won")
+STAGE_LABELS = {"mql": "MQL", "accepted": "Accepted", "qualifying": "Qualifying", "sao": "SAO", "sqo": "SQO",
+                "won": "Won"}
+
+
+@dataclass
+class FunnelRow:
+    """One initial source's leads that became MQL in the period: how many reached each
+    stage since (`counts`), each stage's share of the one before (`rates`), and the median
+    days from the stage before to it (`days`)."""
+
+    source: str
+    label: str
+    counts: dict[str, int]
+    rates: dict[str, Fraction | None]
+    days: dict[str, float | None]
+
+
+def funnel(user: User, kind: str, day: date | None = None, team: int | None = None, sdr: int | None = None,
+           now: datetime | None = None) -> list[FunnelRow]:
+    """The period's MQL cohort per initial source (leads owned by the SDRs in scope), and
+    how far each got: accepted and qualifying by their status history, SAO, SQO and won by
+    the opportunity converted from the lead (never a professional-services one). One
+    query; the counting and medians in Python."""
+    now = now or timezone.now()
+    period = quota.period_of(kind, day or now.astimezone(company_zone()).date())
+    start, end = bounds(period)
+    first_at = lambda status: Subquery(  # noqa: E731 - a small query builder
+        StatusChange.objects.filter(lead=OuterRef("pk"), new=status).order_by().values("lead")
+        .annotate(at=Min("at")).values("at")[:1])
+    deals = Opportunity.objects.filter(lead=OuterRef("pk"), professional_services=False).order_by("pk")
+    rows = (Lead.objects.filter(owner__in=sdrs_in_scope(user, team, sdr), mql_at__gte=start, mql_at__lt=end)
+            .annotate(accepted_at=first_at(Status.ACCEPTED), qualifying_at=first_at(Status.QUALIFYING),
+                      sao_on=Subquery(deals.values("sales_accepted_date")[:1]),
+                      sqo_on=Subquery(deals.values("sales_qualified_date")[:1]),
+                      won_at=Subquery(deals.filter(stage=Stage.CLOSED_WON).values("closed_at")[:1]))
+            .values_list("initial_source", "mql_at", "accepted_at", "qualifying_at", "sao_on", "sqo_on", "won_at"))
+    zone = company_zone()
+    by_source: dict[str, list[list[date | None]]] = {}
+    for source, *moments in rows:
+        # Each stage's day in the company's calendar (the SAO and SQO dates already are).
+        by_source.setdefault(source, []).append(
+            [m.astimezone(zone).date() if isinstance(m, datetime) else m for m in moments])
+    result = [_funnel_row(source, leads) for source, leads in by_source.items()]
+    return sorted(result, key=lambda row: (-row.counts["mql"], row.label))
+
+
+def _funnel_row(source: str, leads: list[list[date | None]]) -> FunnelRow:
+    counts = {stage: sum(1 for lead in leads if lead[n] is not None) for n, stage in enumerate(STAGES)}
+    rates: dict[str, Fraction | None] = {STAGES[0]: None}
+    days: dict[str, float | None] = {STAGES[0]: None}
+    for n, stage in enumerate(STAGES[1:], start=1):
+        before = counts[STAGES[n - 1]]
+        rates[stage] = Fraction(counts[stage], before) if before else None
+        gaps = [(lead[n] - lead[n - 1]).days for lead in leads if lead[n] is not None and lead[n - 1] is not None]
+        days[stage] = statistics.median(gaps) if gaps else None
+    label = InitialSource(source).label if source in InitialSource.values else source
+    return FunnelRow(source, label, counts, rates, days)

@@ -71,12 +71,23 @@ class PeriodSerializer(serializers.Serializer):
     label = serializers.CharField()
 
 
+class FunnelRowSerializer(serializers.Serializer):
+    source = serializers.CharField(help_text="the leads' initial source")
+    label = serializers.CharField()
+    counts = serializers.DictField(child=serializers.IntegerField(),
+                                   help_text=f"by stage: {', '.join(dashboards.STAGES)}")
+    rates = serializers.DictField(child=Ratio(), help_text="each stage's share of the stage before")
+    days = serializers.DictField(child=serializers.FloatField(allow_null=True),
+                                 help_text="median days from the stage before")
+
+
 class SaoDashboardSerializer(serializers.Serializer):
     period = PeriodSerializer()
     today = serializers.DateField(help_text="in the company's time zone")
     sdrs = SdrRowSerializer(source="rows", many=True)
     teams = TeamRowSerializer(many=True)
     total = FiguresSerializer()
+    funnel = FunnelRowSerializer(many=True, help_text="the period's MQLs by initial source, and how far they got")
 
 
 class SaoDashboardView(APIView):

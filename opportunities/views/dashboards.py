@@ -73,6 +73,15 @@ def sao_dashboard_page(request: HttpRequest) -> HttpResponse:
         raise
     rows = [{"sdr": row.sdr, "ramp_month": row.ramp_month, "saos_link": _saos_link(row.sdr, board.period),
              **_cells(row.figures)} for row in board.rows]
+    funnel = board.funnel
+    if request.GET.get("format") == "csv" and request.GET.get("table") == "funnel":
+        return exports.csv_response(
+            f"sao-funnel-{board.period.first:%Y-%m}-{kind}.csv",
+            ["initial source", *[f"{dashboards.STAGE_LABELS[s]} {what}" for s in dashboards.STAGES
+                                 for what in ("count", "rate", "median days")]],
+            ([row.label, *[value for s in dashboards.STAGES
+                           for value in (row.counts[s], percent(row.rates[s]) if s != "mql" else "",
+                                         "" if row.days[s] is None else row.days[s])]] for row in funnel))
     if request.GET.get("format") == "csv":
         return exports.csv_response(
             f"sao-dashboard-{board.period.first:%Y-%m}-{kind}-{timezone.now():%Y%m%d-%H%M}.csv", CSV_COLUMNS,
@@ -90,6 +99,12 @@ def sao_dashboard_page(request: HttpRequest) -> HttpResponse:
         "previous": urlencode({**here, "start": board.period.previous().first.isoformat()}),
         "next": urlencode({**here, "start": board.period.next().first.isoformat()}),
         "csv": urlencode({**here, "start": board.period.first.isoformat(), "format": "csv"}),
+        "funnel_csv": urlencode({**here, "start": board.period.first.isoformat(), "format": "csv", "table": "funnel"}),
+        "funnel": [{"row": row, "cells": [
+            {"count": row.counts[s], "rate": percent(row.rates[s]) if s != "mql" else "",
+             "days": "" if row.days[s] is None else f"{number(Fraction(row.days[s]))} d"}
+            for s in dashboards.STAGES]} for row in funnel],
+        "stage_labels": [dashboards.STAGE_LABELS[s] for s in dashboards.STAGES],
         "daily_dials": dashboards.DAILY_DIALS, "daily_emails": dashboards.DAILY_EMAILS,
         "chart_data": {"daily_dials": dashboards.DAILY_DIALS, "sdrs": [
             {"name": row["sdr"].get_full_name() or row["sdr"].username, "saos": row["figures"].saos,

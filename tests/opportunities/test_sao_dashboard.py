@@ -35,7 +35,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from leads.models import ActivityType
+from leads.models import ActivityType, Status
 from opportunities import dashboards, quota, services
 from opportunities.models import Disposition, Stage
 from sdrcrm.errors import Refused
@@ -185,11 +185,12 @@ def test_each_sees_their_own_a_manager_their_teams_and_another_team_is_not_found
 
 
 def test_the_dashboard_reads_in_the_same_queries_for_one_or_many_sdrs(world, django_assert_num_queries):
-    with django_assert_num_queries(4):  # the SDRs, their deals, their IQMs, their touches
+    with django_assert_num_queries(5):  # the SDRs, their deals, their IQMs, their touches, the funnel
         dashboards.sao_dashboard(world["ops"], "month", NOVEMBER, now=AFTER_NOVEMBER)
     for _ in range(5):
         UserFactory(team=world["north"], monthly_sao_quota=3)
-    with django_assert_num_queries(4):
+        lead_through(world["ana"], "webcast", at(3), accepted=at(4))
+    with django_assert_num_queries(5):
         dashboards.sao_dashboard(world["ops"], "month", NOVEMBER, now=AFTER_NOVEMBER)
 
 
@@ -241,3 +242,72 @@ def test_the_sdr_table_exports_as_csv(world, client):
     lines = b"".join(response.streaming_content).decode().splitlines()
     assert lines[0].startswith("SDR,team,ramp month,SAOs,quota,attainment")
     assert len(lines) == 2 and ",2,3,2,150 %," in lines[1]
+
+
+# --- the funnel ------------------------------------------------------------------------------
+
+
+def lead_through(owner, source: str, mql_at: datetime, **reached: datetime):
+    """A lead of `owner` from `source` that became MQL at `mql_at` and then each status of
+    `reached` (accepted, qualifying) at its time."""
+    from leads.models import StatusChange
+    from tests.factories import LeadFactory
+
+    lead = LeadFactory(owner=owner, initial_source=source, status=Status.MQL, mql_at=mql_at)
+    for status, moment in reached.items():
+        StatusChange.objects.create(lead=lead, old=Status.MQL, new=status, cause="manual", at=moment)
+    return lead
+
+
+def test_the_funnel_follows_novembers_mqls_by_source_to_won_with_median_days(world):
+    """contact_request: three MQLs (2, 4 and 6 Nov); two accepted (after 1 and 4 days: median
+    2.5), one qualifying two days later, its deal accepted 5 days after that, qualified 10
+    days later, won 5 days after. webcast: one MQL on 10 Nov and one at 21:00 on 30 Nov in
+    New York (1 Dec in UTC), and one on 12 Nov accepted and qualifying whose deal is
+    professional services (never an SAO); the one on 31 Oct at 23:00 New York is October's."""
+    ana = world["ana"]
+    full = lead_through(ana, "contact_request", at(2), accepted=at(3), qualifying=at(5))
+    lead_through(ana, "contact_request", at(4), accepted=at(8))
+    lead_through(ana, "contact_request", at(6))
+    lead_through(ana, "webcast", at(10), accepted=at(11), qualifying=at(15))
+    lead_through(ana, "webcast", at(30, 21))
+    lead_through(ana, "webcast", at(31, 23, month=10))
+    OpportunityFactory(lead=full, sdr=ana, stage=Stage.CLOSED_WON, sales_accepted_date=date(2026, 11, 10),
+                       sales_qualified=True, sales_qualified_date=date(2026, 11, 20), closed_at=at(25))
+    OpportunityFactory(lead=lead_through(ana, "webcast", at(12), accepted=at(13), qualifying=at(14)), sdr=ana,
+                       professional_services=True, sales_accepted_date=date(2026, 11, 16))  # never counted
+
+    rows = {row.source: row for row in dashboards.funnel(world["manager"], "month", NOVEMBER, now=AFTER_NOVEMBER)}
+
+    contact = rows["contact_request"]
+    assert contact.counts == {"mql": 3, "accepted": 2, "qualifying": 1, "sao": 1, "sqo": 1, "won": 1}
+    assert contact.rates == {"mql": None, "accepted": Fraction(2, 3), "qualifying": Fraction(1, 2), "sao": 1,
+                             "sqo": 1, "won": 1}
+    assert contact.days == {"mql": None, "accepted": 2.5, "qualifying": 2, "sao": 5, "sqo": 10, "won": 5}
+    webcast = rows["webcast"]
+    assert webcast.counts == {"mql": 3, "accepted": 2, "qualifying": 2, "sao": 0, "sqo": 0, "won": 0}
+    assert webcast.label == "Webcast"
+    # Another team's SDR's leads are not the manager's funnel.
+    lead_through(world["cy"], "newsletter", at(9))
+    assert "newsletter" not in {row.source for row in dashboards.funnel(world["manager"], "month", NOVEMBER)}
+
+
+def test_the_funnel_is_in_the_api_on_the_page_and_in_its_csv(world, client):
+    ana = world["ana"]
+    lead_through(ana, "contact_request", at(2), accepted=at(3))
+    lead_through(ana, "contact_request", at(4))
+    client.force_login(world["manager"])
+
+    body = client.get("/api/v1/dashboards/sao/?period=month&start=2026-11-01").json()
+    assert body["funnel"] == [{"source": "contact_request", "label": "Contact Request",
+                               "counts": {"mql": 2, "accepted": 1, "qualifying": 0, "sao": 0, "sqo": 0, "won": 0},
+                               "rates": {"mql": None, "accepted": 0.5, "qualifying": 0.0, "sao": None, "sqo": None,
+                                         "won": None},
+                               "days": {"mql": None, "accepted": 1, "qualifying": None, "sao": None, "sqo": None,
+                                        "won": None}}]
+    page = client.get("/dashboards/sao/?period=month&start=2026-11-01").content.decode()
+    assert "Funnel of the period" in page and "50 % · 1 d" in page
+    csv_lines = b"".join(client.get("/dashboards/sao/?period=month&start=2026-11-01&format=csv&table=funnel")
+                         .streaming_content).decode().splitlines()
+    assert csv_lines[0].startswith("initial source,MQL count,MQL rate,MQL median days,Accepted count")
+    assert csv_lines[1].startswith("Contact Request,2,,,1,50 %,1,0,0 %,")
