@@ -120,6 +120,14 @@ def unthrottled(settings):
 
 
 @pytest.fixture(autouse=True)
+def session_saved_on_every_request(settings):
+    """Every page saves the session, so a page costs the same queries whenever it is asked
+    (the query-count tests compare two requests); tests/sdrcrm/test_security.py sets the
+    once-a-minute renewal of production and tests it."""
+    settings.SESSION_RENEW_SECONDS = 0
+
+
+@pytest.fixture(autouse=True)
 def celery_eager():
     """Tasks run inline unless a test starts a real worker (tests/sdrcrm/test_worker.py)."""
     from sdrcrm.celery import app

@@ -461,7 +461,6 @@ def test_the_iqm_card_queries_do_not_grow_with_iqms(client, sdr):
     account = AccountFactory()
     lead = LeadFactory(owner=sdr, account=account)
     client.force_login(sdr)
-    lead_page(client, lead)  # the first page after logging in renews the session: one write more
 
     def queries() -> int:
         with CaptureQueriesContext(connection) as captured:
