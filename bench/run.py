@@ -713,7 +713,8 @@ def scenario_today(port: int, meter: CpuMeter) -> dict[str, Any]:
 
 def scenario_dashboards(port: int, token: str, meter: CpuMeter) -> dict[str, Any]:
     """The manager's team queues (GET dashboards/queues/), for all their teams and for the
-    first one; with one client, then with two."""
+    first one, and their SAO dashboard (GET dashboards/sao/) for this month and quarter;
+    with one client, then with two."""
     status, body, _ = Client(port, token).call("GET", "/api/v1/dashboards/queues/")
     if status != 200:
         return {"error": f"dashboards/queues/ answered {status}: {body[:200]!r}"}
@@ -722,6 +723,8 @@ def scenario_dashboards(port: int, token: str, meter: CpuMeter) -> dict[str, Any
     targets = {"all_teams": "/api/v1/dashboards/queues/"}
     if teams:
         targets["one_team"] = f"/api/v1/dashboards/queues/?team={teams[0]['id']}"
+    targets.update({"sao_month": "/api/v1/dashboards/sao/?period=month",
+                    "sao_quarter": "/api/v1/dashboards/sao/?period=quarter"})
     for clients in DASHBOARD_CLIENTS:
         for label, target in targets.items():
             tally = Tally()
@@ -822,11 +825,14 @@ def print_table(results: dict[str, Any]) -> None:
         d = s["dashboards"]
         if "error" in d:
             rows.append(("dashboards", d["error"][:60], "", "FAIL"))
-        for label in (f"{teams}_{clients}" for clients in DASHBOARD_CLIENTS for teams in ("all_teams", "one_team")):
+        for label in (f"{board}_{clients}" for clients in DASHBOARD_CLIENTS
+                      for board in ("all_teams", "one_team", "sao_month", "sao_quarter")):
             if label in d:
                 stats = d[label]
-                rows.append((f"team queues, {label.rsplit('_', 1)[0].replace('_', ' ')}, {stats['clients']} client(s) "
-                             "p50/p95/p99 ms",
+                board = label.rsplit("_", 1)[0]
+                name = (f"SAO dashboard, {board.split('_')[1]}" if board.startswith("sao")
+                        else f"team queues, {board.replace('_', ' ')}")
+                rows.append((f"{name}, {stats['clients']} client(s) p50/p95/p99 ms",
                              f"{stats['p50_ms']}/{stats['p95_ms']}/{stats['p99_ms']}",
                              f"p95 <= {TARGETS['dashboards_p95_ms']}",
                              verdict(stats["p95_ms"] <= TARGETS["dashboards_p95_ms"] and not stats["errors"])))
@@ -974,7 +980,7 @@ def main() -> None:
                 results["scenarios"]["today"] = run_quietest("today", lambda: scenario_today(server.port, meter),
                                                              args.retries)
             if "dashboards" in scenarios:
-                print(f"Dashboards: team queues of {seed.MANAGER_USER}, {DASHBOARD_SAMPLES} samples, "
+                print(f"Dashboards: team queues and SAO dashboard of {seed.MANAGER_USER}, {DASHBOARD_SAMPLES} samples, "
                       f"1 then 2 clients", flush=True)
                 manager = get_token(server.port, seed.MANAGER_USER)
                 results["scenarios"]["dashboards"] = run_quietest(

@@ -8,7 +8,7 @@ emails per working day against 30 and 30.
 
 Who sees what: an SDR/BDR their own row, a manager the SDRs of their teams, ops all.
 Three grouped queries (deals, IQMs, activities) whatever the number of SDRs, and the
-funnel of the period's MQLs by initial source (`funnel`), one more."""
+funnel of the period's MQLs by initial source (`funnel`), three more."""
 
 from __future__ import annotations
 
@@ -21,7 +21,8 @@ from fractions import Fraction
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Count, Min, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, Min, Q, QuerySet, Sum
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from leads.models import Activity, ActivityType, InitialSource, Lead, Status, StatusChange
@@ -222,27 +223,33 @@ def funnel(user: User, kind: str, day: date | None = None, team: int | None = No
            now: datetime | None = None) -> list[FunnelRow]:
     """The period's MQL cohort per initial source (leads owned by the SDRs in scope), and
     how far each got: accepted and qualifying by their status history, SAO, SQO and won by
-    the opportunity converted from the lead (never a professional-services one). One
-    query; the counting and medians in Python."""
+    the opportunity converted from the lead (never a professional-services one). Three
+    queries, each over the cohort as a whole (no query per lead); each stage's day is taken
+    in the company's calendar by the database; the counting and medians in Python."""
     now = now or timezone.now()
-    period = quota.period_of(kind, day or now.astimezone(company_zone()).date())
-    start, end = bounds(period)
-    first_at = lambda status: Subquery(  # noqa: E731 - a small query builder
-        StatusChange.objects.filter(lead=OuterRef("pk"), new=status).order_by().values("lead")
-        .annotate(at=Min("at")).values("at")[:1])
-    deals = Opportunity.objects.filter(lead=OuterRef("pk"), professional_services=False).order_by("pk")
-    rows = (Lead.objects.filter(owner__in=sdrs_in_scope(user, team, sdr), mql_at__gte=start, mql_at__lt=end)
-            .annotate(accepted_at=first_at(Status.ACCEPTED), qualifying_at=first_at(Status.QUALIFYING),
-                      sao_on=Subquery(deals.values("sales_accepted_date")[:1]),
-                      sqo_on=Subquery(deals.values("sales_qualified_date")[:1]),
-                      won_at=Subquery(deals.filter(stage=Stage.CLOSED_WON).values("closed_at")[:1]))
-            .values_list("initial_source", "mql_at", "accepted_at", "qualifying_at", "sao_on", "sqo_on", "won_at"))
     zone = company_zone()
+    period = quota.period_of(kind, day or now.astimezone(zone).date())
+    start, end = bounds(period)
+    cohort = Lead.objects.filter(owner__in=sdrs_in_scope(user, team, sdr), mql_at__gte=start, mql_at__lt=end)
+    # lead id → [mql, accepted, qualifying, SAO, SQO, won] days, and its source
+    days: dict[int, list[date | None]] = {}
+    sources: dict[int, str] = {}
+    for pk, source, mql_on in cohort.values_list("pk", "initial_source", TruncDate("mql_at", tzinfo=zone)):
+        days[pk], sources[pk] = [mql_on, None, None, None, None, None], source
+    if not days:
+        return []
+    reached = (StatusChange.objects.filter(lead__in=cohort.values("pk"), new__in=(Status.ACCEPTED, Status.QUALIFYING))
+               .values("lead", "new").annotate(first=Min(TruncDate("at", tzinfo=zone))))
+    for row in reached:
+        days[row["lead"]][1 if row["new"] == Status.ACCEPTED else 2] = row["first"]
+    deals = (Opportunity.objects.filter(lead__in=cohort.values("pk"), professional_services=False).order_by("-pk")
+             .values_list("lead", "sales_accepted_date", "sales_qualified_date", "stage",
+                          TruncDate("closed_at", tzinfo=zone)))
+    for lead, sao_on, sqo_on, stage, closed_on in deals:  # the first deal last: it is the one kept
+        days[lead][3:] = [sao_on, sqo_on, closed_on if stage == Stage.CLOSED_WON else None]
     by_source: dict[str, list[list[date | None]]] = {}
-    for source, *moments in rows:
-        # Each stage's day in the company's calendar (the SAO and SQO dates already are).
-        by_source.setdefault(source, []).append(
-            [m.astimezone(zone).date() if isinstance(m, datetime) else m for m in moments])
+    for pk, stages in days.items():
+        by_source.setdefault(sources[pk], []).append(stages)
     result = [_funnel_row(source, leads) for source, leads in by_source.items()]
     return sorted(result, key=lambda row: (-row.counts["mql"], row.label))
 
