@@ -129,6 +129,8 @@ def bounds(period: quota.Period) -> tuple[datetime, datetime]:
 
 def sao_dashboard(user: User, kind: str, day: date | None = None, team: int | None = None,
                   sdr: int | None = None, now: datetime | None = None) -> Dashboard:
+    """The month or quarter (`kind`) holding `day` (default: today in the company's time
+    zone) for the SDRs `user` may see, narrowed to a team or an SDR."""
     now = now or timezone.now()
     today = now.astimezone(company_zone()).date()
     if kind not in quota.PERIODS:
@@ -139,14 +141,16 @@ def sao_dashboard(user: User, kind: str, day: date | None = None, team: int | No
     rows = [SdrRow(person, quota.ramp_month(person.ramp_start_date, period.months[-1]), figures[person.pk])
             for person in sdrs]
     teams: dict[int | None, TeamRow] = {}
+    members: dict[int | None, list[SdrRow]] = {}
     total = Figures()
     for row in rows:
         team_row = teams.setdefault(row.sdr.team_id, TeamRow(row.sdr.team, 0))
         team_row.sdrs += 1
         team_row.figures.add(row.figures)
+        members.setdefault(row.sdr.team_id, []).append(row)
         total.add(row.figures)
-    for row in [*teams.values()]:
-        _activity_rates(row.figures, [r for r in rows if r.sdr.team_id == (row.team.pk if row.team else None)])
+    for team_id, team_row in teams.items():
+        _activity_rates(team_row.figures, members[team_id])
     _activity_rates(total, rows)
     return Dashboard(period, today, rows, list(teams.values()), total, funnel(user, kind, period.first, team, sdr, now))
 
