@@ -213,8 +213,8 @@ STAGE_LABELS = {"mql": "MQL", "accepted": "Accepted", "qualifying": "Qualifying"
 @dataclass
 class FunnelRow:
     """One initial source's leads that became MQL in the period: how many reached each
-    stage since (`counts`), each stage's share of the one before (`rates`), and the median
-    days from the stage before to it (`days`)."""
+    stage since, or a later one (`counts`), each stage's share of the one before (`rates`),
+    and the median days from the stage before to it, over the leads with both days (`days`)."""
 
     source: str
     label: str
@@ -259,7 +259,10 @@ def funnel(user: User, kind: str, day: date | None = None, team: int | None = No
 
 
 def _funnel_row(source: str, leads: list[list[date | None]]) -> FunnelRow:
-    counts = {stage: sum(1 for lead in leads if lead[n] is not None) for n, stage in enumerate(STAGES)}
+    # A lead that got to a stage passed the ones before it, even where its history skips
+    # one (a lead qualified by a reply the same moment it was accepted, an imported one).
+    counts = {stage: sum(1 for lead in leads if any(day is not None for day in lead[n:]))
+              for n, stage in enumerate(STAGES)}
     rates: dict[str, Fraction | None] = {STAGES[0]: None}
     days: dict[str, float | None] = {STAGES[0]: None}
     for n, stage in enumerate(STAGES[1:], start=1):

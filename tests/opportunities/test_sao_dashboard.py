@@ -287,6 +287,11 @@ def test_the_funnel_follows_novembers_mqls_by_source_to_won_with_median_days(wor
     assert contact.days == {"mql": None, "accepted": 2.5, "qualifying": 2, "sao": 5, "sqo": 10, "won": 5}
     webcast = rows["webcast"]
     assert webcast.counts == {"mql": 3, "accepted": 2, "qualifying": 2, "sao": 0, "sqo": 0, "won": 0}
+    # A lead whose history skips Accepted (qualified at once) still passed it: never above 100 %.
+    lead_through(ana, "webcast", at(16), qualifying=at(17))
+    webcast = {row.source: row for row in dashboards.funnel(world["manager"], "month", NOVEMBER)}["webcast"]
+    assert (webcast.counts["accepted"], webcast.counts["qualifying"], webcast.rates["qualifying"]) == (3, 3, 1)
+    assert webcast.days["accepted"] == 1  # the days only where both are known: 10 → 11 and 12 → 13 Nov
     assert webcast.label == "Webcast"
     # Another team's SDR's leads are not the manager's funnel.
     lead_through(world["cy"], "newsletter", at(9))
