@@ -221,13 +221,15 @@ class FunnelRow:
     counts: dict[str, int]
     rates: dict[str, Fraction | None]
     days: dict[str, float | None]
+    sclau: int = 0  # of its SAOs, those on a large-segment account
 
 
 def funnel(user: User, kind: str, day: date | None = None, team: int | None = None, sdr: int | None = None,
            now: datetime | None = None) -> list[FunnelRow]:
     """The period's MQL cohort per initial source (leads owned by the SDRs in scope), and
     how far each got: accepted and qualifying by their status history, SAO, SQO and won by
-    the opportunity converted from the lead (never a professional-services one). Three
+    the opportunity converted from the lead (never a professional-services one), and how
+    many of its SAOs are on large-segment accounts (SCLAU by source). Three
     queries, each over the cohort as a whole (no query per lead); each stage's day is taken
     in the company's calendar by the database; the counting and medians in Python."""
     now = now or timezone.now()
@@ -248,17 +250,24 @@ def funnel(user: User, kind: str, day: date | None = None, team: int | None = No
         days[row["lead"]][1 if row["new"] == Status.ACCEPTED else 2] = row["first"]
     deals = (Opportunity.objects.filter(lead__in=cohort.values("pk"), professional_services=False).order_by("-pk")
              .values_list("lead", "sales_accepted_date", "sales_qualified_date", "stage",
-                          TruncDate("closed_at", tzinfo=zone)))
-    for lead, sao_on, sqo_on, stage, closed_on in deals:  # the first deal last: it is the one kept
+                          TruncDate("closed_at", tzinfo=zone), "account__segment"))
+    large: set[int] = set()
+    for lead, sao_on, sqo_on, stage, closed_on, segment in deals:  # the first deal last: it is the one kept
         days[lead][3:] = [sao_on, sqo_on, closed_on if stage == Stage.CLOSED_WON else None]
+        if sao_on and segment == Segment.LARGE:
+            large.add(lead)
+        else:
+            large.discard(lead)
     by_source: dict[str, list[list[date | None]]] = {}
+    sclau: dict[str, int] = {}
     for pk, stages in days.items():
         by_source.setdefault(sources[pk], []).append(stages)
-    result = [_funnel_row(source, leads) for source, leads in by_source.items()]
+        sclau[sources[pk]] = sclau.get(sources[pk], 0) + (pk in large)
+    result = [_funnel_row(source, leads, sclau[source]) for source, leads in by_source.items()]
     return sorted(result, key=lambda row: (-row.counts["mql"], row.label))
 
 
-def _funnel_row(source: str, leads: list[list[date | None]]) -> FunnelRow:
+def _funnel_row(source: str, leads: list[list[date | None]], sclau: int) -> FunnelRow:
     # A lead that got to a stage passed the ones before it, even where its history skips
     # one (a lead qualified by a reply the same moment it was accepted, an imported one).
     counts = {stage: sum(1 for lead in leads if any(day is not None for day in lead[n:]))
@@ -271,4 +280,4 @@ def _funnel_row(source: str, leads: list[list[date | None]]) -> FunnelRow:
         gaps = [(lead[n] - lead[n - 1]).days for lead in leads if lead[n] is not None and lead[n - 1] is not None]
         days[stage] = statistics.median(gaps) if gaps else None
     label = InitialSource(source).label if source in InitialSource.values else source
-    return FunnelRow(source, label, counts, rates, days)
+    return FunnelRow(source, label, counts, rates, days, sclau)

@@ -79,6 +79,7 @@ class FunnelRowSerializer(serializers.Serializer):
     rates = serializers.DictField(child=Ratio(), help_text="each stage's share of the stage before")
     days = serializers.DictField(child=serializers.FloatField(allow_null=True),
                                  help_text="median days from the stage before")
+    sclau = serializers.IntegerField(help_text="its SAOs on large-segment accounts")
 
 
 class SaoDashboardSerializer(serializers.Serializer):

@@ -78,10 +78,10 @@ def sao_dashboard_page(request: HttpRequest) -> HttpResponse:
         return exports.csv_response(
             f"sao-funnel-{board.period.first:%Y-%m}-{kind}.csv",
             ["initial source", *[f"{dashboards.STAGE_LABELS[s]} {what}" for s in dashboards.STAGES
-                                 for what in ("count", "rate", "median days")]],
+                                 for what in ("count", "rate", "median days")], "SCLAU"],
             ([row.label, *[value for s in dashboards.STAGES
                            for value in (row.counts[s], percent(row.rates[s]) if s != "mql" else "",
-                                         "" if row.days[s] is None else row.days[s])]] for row in funnel))
+                                         "" if row.days[s] is None else row.days[s])], row.sclau] for row in funnel))
     if request.GET.get("format") == "csv":
         return exports.csv_response(
             f"sao-dashboard-{board.period.first:%Y-%m}-{kind}-{timezone.now():%Y%m%d-%H%M}.csv", CSV_COLUMNS,

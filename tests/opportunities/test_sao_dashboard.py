@@ -273,7 +273,8 @@ def test_the_funnel_follows_novembers_mqls_by_source_to_won_with_median_days(wor
     lead_through(ana, "webcast", at(10), accepted=at(11), qualifying=at(15))
     lead_through(ana, "webcast", at(30, 21))
     lead_through(ana, "webcast", at(31, 23, month=10))
-    OpportunityFactory(lead=full, sdr=ana, stage=Stage.CLOSED_WON, sales_accepted_date=date(2026, 11, 10),
+    OpportunityFactory(lead=full, sdr=ana, account=AccountFactory(segment=Segment.LARGE), stage=Stage.CLOSED_WON,
+                       sales_accepted_date=date(2026, 11, 10),
                        sales_qualified=True, sales_qualified_date=date(2026, 11, 20), closed_at=at(25))
     OpportunityFactory(lead=lead_through(ana, "webcast", at(12), accepted=at(13), qualifying=at(14)), sdr=ana,
                        professional_services=True, sales_accepted_date=date(2026, 11, 16))  # never counted
@@ -285,6 +286,7 @@ def test_the_funnel_follows_novembers_mqls_by_source_to_won_with_median_days(wor
     assert contact.rates == {"mql": None, "accepted": Fraction(2, 3), "qualifying": Fraction(1, 2), "sao": 1,
                              "sqo": 1, "won": 1}
     assert contact.days == {"mql": None, "accepted": 2.5, "qualifying": 2, "sao": 5, "sqo": 10, "won": 5}
+    assert contact.sclau == 1  # its SAO is on a large account
     webcast = rows["webcast"]
     assert webcast.counts == {"mql": 3, "accepted": 2, "qualifying": 2, "sao": 0, "sqo": 0, "won": 0}
     # A lead whose history skips Accepted (qualified at once) still passed it: never above 100 %.
@@ -292,7 +294,7 @@ def test_the_funnel_follows_novembers_mqls_by_source_to_won_with_median_days(wor
     webcast = {row.source: row for row in dashboards.funnel(world["manager"], "month", NOVEMBER)}["webcast"]
     assert (webcast.counts["accepted"], webcast.counts["qualifying"], webcast.rates["qualifying"]) == (3, 3, 1)
     assert webcast.days["accepted"] == 1  # the days only where both are known: 10 → 11 and 12 → 13 Nov
-    assert webcast.label == "Webcast"
+    assert (webcast.label, webcast.sclau) == ("Webcast", 0)
     # Another team's SDR's leads are not the manager's funnel.
     lead_through(world["cy"], "newsletter", at(9))
     assert "newsletter" not in {row.source for row in dashboards.funnel(world["manager"], "month", NOVEMBER)}
@@ -310,7 +312,7 @@ def test_the_funnel_is_in_the_api_on_the_page_and_in_its_csv(world, client):
                                "rates": {"mql": None, "accepted": 0.5, "qualifying": 0.0, "sao": None, "sqo": None,
                                          "won": None},
                                "days": {"mql": None, "accepted": 1, "qualifying": None, "sao": None, "sqo": None,
-                                        "won": None}}]
+                                        "won": None}, "sclau": 0}]
     page = client.get("/dashboards/sao/?period=month&start=2026-11-01").content.decode()
     assert "Funnel of the period" in page and "50 % · 1 d" in page
     csv_lines = b"".join(client.get("/dashboards/sao/?period=month&start=2026-11-01&format=csv&table=funnel")
