@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -67,10 +68,8 @@ def sao_dashboard_page(request: HttpRequest) -> HttpResponse:
     team, sdr = as_id(request.GET.get("team")), as_id(request.GET.get("sdr"))
     try:
         board = dashboards.sao_dashboard(user, kind, _day(request.GET.get("start")), team, sdr)
-    except Refused as exc:
-        if exc.status == 404:
-            raise Http404(exc.message) from None
-        raise
+    except Refused as exc:  # another team or SDR: not found; a seller: not theirs to read
+        raise (Http404 if exc.status == 404 else PermissionDenied)(exc.message) from None
     rows = [{"sdr": row.sdr, "ramp_month": row.ramp_month, "saos_link": _saos_link(row.sdr, board.period),
              **_cells(row.figures)} for row in board.rows]
     funnel = board.funnel

@@ -217,6 +217,8 @@ def test_the_api_answers_the_hand_count_and_refuses_another_team_with_404(world,
     assert other.status_code == 404 and "No team" in other.json()["detail"]
     assert client.get("/api/v1/dashboards/sao/?period=year").status_code == 400
     assert client.get("/api/v1/dashboards/sao/?start=someday").status_code == 400
+    client.force_login(UserFactory(role=Role.AE))
+    assert client.get("/api/v1/dashboards/sao/").status_code == 403
 
 
 def test_the_page_shows_the_figures_and_links_the_saos_to_the_deals_behind_them(world, client):
@@ -235,6 +237,9 @@ def test_the_page_shows_the_figures_and_links_the_saos_to_the_deals_behind_them(
     assert client.get(f"/dashboards/sao/?team={world['south'].pk}").status_code == 200  # ops see every team
     client.force_login(world["manager"])
     assert client.get(f"/dashboards/sao/?team={world['south'].pk}").status_code == 404
+    client.force_login(UserFactory(role=Role.AE))  # a seller: refused in words, inside the layout
+    refused = client.get("/dashboards/sao/")
+    assert refused.status_code == 403 and "for sales development, their managers and ops" in refused.content.decode()
 
 
 def test_the_sdr_table_exports_as_csv(world, client):
