@@ -266,8 +266,10 @@ def sync_step_task(enrollment: Enrollment, person: Person, now: datetime) -> Tas
 def follow_owner(person: Person) -> int:
     """A person given to someone else: their open step task goes with them (a task added
     by hand stays with whoever added it). Returns how many moved."""
-    return Task.objects.filter(**{person.PERSON_FIELD: person}, enrollment__isnull=False, done_at=None).exclude(
-        owner_id=person.owner_id).update(owner_id=person.owner_id) if person.owner_id else 0
+    if person.owner_id is None:
+        return 0  # back in a queue: the task waits with whoever had it
+    step_tasks = Task.objects.filter(**{person.PERSON_FIELD: person}, enrollment__isnull=False, done_at=None)
+    return step_tasks.exclude(owner_id=person.owner_id).update(owner_id=person.owner_id)
 
 
 def add_step_tasks(enrollments: Iterable[Enrollment]) -> int:

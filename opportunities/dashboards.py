@@ -13,20 +13,19 @@ funnel of the period's MQLs by initial source (`funnel`), three more."""
 from __future__ import annotations
 
 import statistics
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from fractions import Fraction
-from zoneinfo import ZoneInfo
+from functools import partial
 
-from django.conf import settings
 from django.db.models import Count, Min, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from leads.models import Activity, ActivityType, InitialSource, Lead, Status, StatusChange
 from routing import sla
+from sdrcrm import company
 from sdrcrm.errors import Refused
 from sdrcrm.models import PROSPECTING_ROLES, Segment, Team, User
 
@@ -93,10 +92,6 @@ class Dashboard:
     funnel: list[FunnelRow]
 
 
-def company_zone() -> ZoneInfo:
-    return ZoneInfo(settings.COMPANY_TIME_ZONE)
-
-
 def sdrs_in_scope(user: User, team: int | None = None, sdr: int | None = None) -> QuerySet[User]:
     """The SDRs/BDRs `user` may see figures of, narrowed to a team or one SDR; a team or
     SDR outside that answers 404 (refused), never their figures."""
@@ -120,9 +115,19 @@ def sdrs_in_scope(user: User, team: int | None = None, sdr: int | None = None) -
     return people.order_by("team__name", "last_name", "username")
 
 
+def teams_in_scope(user: User) -> QuerySet[Team]:
+    """The teams whose figures `user` may narrow the dashboard to: ops every team, a
+    manager the ones they run, anyone else none (their scope is themselves)."""
+    if user.is_ops:
+        return Team.objects.order_by("name")
+    if user.is_manager:
+        return Team.objects.filter(pk__in=user.managed_team_ids()).order_by("name")
+    return Team.objects.none()
+
+
 def bounds(period: quota.Period) -> tuple[datetime, datetime]:
     """The period as [start, end) instants in the company's time zone."""
-    zone = company_zone()
+    zone = company.zone()
     return (datetime.combine(period.first, time.min, tzinfo=zone),
             datetime.combine(period.last + timedelta(days=1), time.min, tzinfo=zone))
 
@@ -132,7 +137,7 @@ def sao_dashboard(user: User, kind: str, day: date | None = None, team: int | No
     """The month or quarter (`kind`) holding `day` (default: today in the company's time
     zone) for the SDRs `user` may see, narrowed to a team or an SDR."""
     now = now or timezone.now()
-    today = now.astimezone(company_zone()).date()
+    today = company.day_of(now)
     if kind not in quota.PERIODS:
         raise Refused(f"period is one of {', '.join(quota.PERIODS)}.", field="period")
     period = quota.period_of(kind, day or today)
@@ -152,12 +157,11 @@ def sao_dashboard(user: User, kind: str, day: date | None = None, team: int | No
     for team_id, team_row in teams.items():
         _activity_rates(team_row.figures, members[team_id])
     _activity_rates(total, rows)
-    return Dashboard(period, today, rows, list(teams.values()), total, funnel(user, kind, period.first, team, sdr, now))
+    return Dashboard(period, today, rows, list(teams.values()), total, _funnel([person.pk for person in sdrs], period))
 
 
-def _activity_rates(figures: Figures, rows: Iterable[SdrRow]) -> None:
+def _activity_rates(figures: Figures, rows: list[SdrRow]) -> None:
     """A team's dials and emails per working day: the average of its SDRs' rates."""
-    rows = list(rows)
     if rows:
         figures.dials_per_day = sum((r.figures.dials_per_day for r in rows), Fraction(0)) / len(rows)
         figures.emails_per_day = sum((r.figures.emails_per_day for r in rows), Fraction(0)) / len(rows)
@@ -192,10 +196,7 @@ def _figures(sdrs: list[User], period: quota.Period, today: date, now: datetime)
         found[row["created_by"]].dials, found[row["created_by"]].emails = row["dials"], row["emails"]
     for person in sdrs:
         figures = found[person.pk]
-
-        def working(day: date, region: str = person.region) -> bool:
-            return sla.is_business_day(day, region)
-
+        working = partial(sla.is_business_day, region=person.region)
         figures.quota = quota.quota(person.monthly_sao_quota, person.ramp_start_date, period)
         figures.projection = quota.projection(figures.saos, period, today, working)
         figures.dials_per_day = quota.per_working_day(figures.dials, period, today, working)
@@ -233,10 +234,14 @@ def funnel(user: User, kind: str, day: date | None = None, team: int | None = No
     queries, each over the cohort as a whole (no query per lead); each stage's day is taken
     in the company's calendar by the database; the counting and medians in Python."""
     now = now or timezone.now()
-    zone = company_zone()
-    period = quota.period_of(kind, day or now.astimezone(zone).date())
+    return _funnel(sdrs_in_scope(user, team, sdr).values("pk"), quota.period_of(kind, day or company.day_of(now)))
+
+
+def _funnel(sdrs: list[int] | QuerySet[User], period: quota.Period) -> list[FunnelRow]:
+    """The funnel of the leads of `sdrs` (their ids, or a query of them) in `period`."""
+    zone = company.zone()
     start, end = bounds(period)
-    cohort = Lead.objects.filter(owner__in=sdrs_in_scope(user, team, sdr), mql_at__gte=start, mql_at__lt=end)
+    cohort = Lead.objects.filter(owner__in=sdrs, mql_at__gte=start, mql_at__lt=end)
     # lead id → [mql, accepted, qualifying, SAO, SQO, won] days, and its source
     days: dict[int, list[date | None]] = {}
     sources: dict[int, str] = {}

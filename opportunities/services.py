@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, F, QuerySet, Sum, Window
+from django.db.models import Case, Count, F, QuerySet, Sum, When, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
-from leads.models import Account, Contact
-from sdrcrm import field_history, notifications
+from leads.models import Account, Contact, Lead, Status
+from sdrcrm import company, field_history, notifications
 from sdrcrm.errors import Refused
 from sdrcrm.models import SELLING_ROLES, Notification, Segment, User
 
@@ -47,10 +46,33 @@ STAGE_ONLY_FIELDS = frozenset({
 DEAD_STAGES = {Stage.CLOSED_LOST, Stage.UNQUALIFIED, Stage.DUPLICATE}
 
 
-def company_date(moment: datetime) -> date:
-    """The day `moment` falls on in the company's time zone (COMPANY_TIME_ZONE): an
-    opportunity's accepted and qualified dates, so that they fall in the company's months."""
-    return moment.astimezone(ZoneInfo(settings.COMPANY_TIME_ZONE)).date()
+HOME_ROWS = 25
+
+
+@dataclass
+class SellerWork:
+    """A SAL's or AE's day: their open deals, the pending ones (waiting for them to accept)
+    first, then by close date; the leads they own that are accepted or being qualified,
+    oldest status first; each list its first HOME_ROWS with its whole count."""
+
+    deals: list[Opportunity]
+    deal_count: int
+    leads: list[Lead]
+    lead_count: int
+    rows: int = HOME_ROWS
+
+
+def seller_work(user: User) -> SellerWork:
+    """Four queries on the owner indexes, whatever the rows."""
+    deals = Opportunity.objects.filter(owner=user, stage__in=OPEN_STAGES)
+    leads = Lead.objects.filter(owner=user, status__in=(Status.ACCEPTED, Status.QUALIFYING), converted_to__isnull=True)
+    pending_first = Case(When(stage__in=UNACCEPTED_STAGES, then=0), default=1)
+    return SellerWork(
+        deals=list(deals.select_related("account").order_by(pending_first, "close_date", "-created_at")[:HOME_ROWS]),
+        deal_count=deals.count(),
+        leads=list(leads.only("first_name", "last_name", "email", "company", "status", "status_changed_at")
+                   .order_by("status_changed_at", "id")[:HOME_ROWS]),
+        lead_count=leads.count())
 
 
 def label(stage: str) -> str:
@@ -368,10 +390,10 @@ def change_stage(opportunity: Opportunity, stage: str, *, by: User | None, close
 
     updates: dict[str, Any] = {"stage": stage, "stage_changed_at": now}
     if accepting:
-        updates["sales_accepted_date"] = company_date(now)
+        updates["sales_accepted_date"] = company.day_of(now)
     if stage in LATER_OPEN_STAGES | {Stage.CLOSED_WON} and not locked.sales_qualified:
         # The first move past 1-Discovery makes it sales qualified; the snapshot never changes after.
-        updates.update(sales_qualified=True, sales_qualified_date=company_date(now), initial_iacv=locked.iacv)
+        updates.update(sales_qualified=True, sales_qualified_date=company.day_of(now), initial_iacv=locked.iacv)
     if stage == Stage.PENDING_ACCEPTANCE:
         updates["stale_reminded_at"] = None  # a new stage-0 spell gets its own reminder
     if stage not in OPEN_STAGES:

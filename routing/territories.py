@@ -5,11 +5,9 @@ its CSV import; ops change the people on the routing pages."""
 from __future__ import annotations
 
 from sdrcrm.errors import Refused
-from sdrcrm.models import PROSPECTING_ROLES, Role, User
+from sdrcrm.models import PROSPECTING_ROLES, SELLING_ROLES, User
 
 from .models import Territory
-
-SELLER_ROLES = (Role.SAL, Role.AE)
 
 
 def cover(territory: Territory, sdr: User | None, sal: User | None) -> Territory:
@@ -17,7 +15,7 @@ def cover(territory: Territory, sdr: User | None, sal: User | None) -> Territory
     or nobody); routing reads it from the next lead on."""
     if sdr is None or not sdr.is_active or sdr.role not in PROSPECTING_ROLES:
         raise Refused("A territory's SDR is an active SDR or BDR.", field="sdr")
-    if sal is not None and (not sal.is_active or sal.role not in SELLER_ROLES):
+    if sal is not None and (not sal.is_active or sal.role not in SELLING_ROLES):
         raise Refused("A territory's SAL is an active SAL or AE, or nobody.", field="sal")
     territory.sdr, territory.sal = sdr, sal
     territory.save(update_fields=["sdr", "sal"])  # the configuration cache sees the save

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 from sdrcrm import views
 from sdrcrm.errors import Refused
 from sdrcrm.ids import as_id
-from sdrcrm.models import PROSPECTING_ROLES, User
+from sdrcrm.models import PROSPECTING_ROLES, SELLING_ROLES, User
 
 from . import engine, pools, rulesets, territories
 from .models import Pool, PoolMember, RoutingRule, RuleSet, Territory
@@ -196,7 +196,7 @@ def territory_list(request: HttpRequest) -> HttpResponse:
     return render(request, "routing/territories.html", {
         "territories": Territory.objects.select_related("sdr", "sal").order_by("region", "name"),
         "sdrs": [u for u in people if u.role in PROSPECTING_ROLES],
-        "sellers": [u for u in people if u.role in territories.SELLER_ROLES],
+        "sellers": [u for u in people if u.role in SELLING_ROLES],
     })
 
 

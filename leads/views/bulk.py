@@ -51,11 +51,13 @@ LISTS: dict[str, tuple[Callable[[User, QueryDict], QuerySet], str]] = {
     Record.ACCOUNT: (accounts_matching, "/accounts/"),
     Record.OPPORTUNITY: (_opportunities, "/opportunities/"),
 }
-# What the action's page shows of each row: the fields read, its name and second line, its page.
+
+
 def _person(person: Any) -> tuple[str, str]:
     return person.full_name or person.email, person.email
 
 
+# What the action's page shows of each row: the fields read, its name and second line, its page.
 SHOWN: dict[str, tuple[tuple[str, ...], Callable[[Any], tuple[str, str]], str]] = {
     Record.LEAD: (("first_name", "last_name", "email"), _person, "leads:detail"),
     Record.CONTACT: (("first_name", "last_name", "email"), _person, "contacts:detail"),

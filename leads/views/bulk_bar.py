@@ -9,7 +9,7 @@ from django.conf import settings
 
 from leads import bulk_actions
 from leads.models import BulkAction, Sequence, Status
-from sdrcrm.models import User, active_sellers
+from sdrcrm.models import User, active_prospectors, active_sellers
 
 from .forms import REASON_CHOICES
 
@@ -25,7 +25,7 @@ def owners_for(record: str, user: User) -> Any:
         return active_sellers().order_by("username")
     if user.is_manager:
         return User.objects.filter(team__in=user.managed_team_ids(), is_active=True).order_by("username")
-    return User.objects.filter(role__in=["sdr", "bdr"], is_active=True).order_by("username")
+    return active_prospectors().order_by("username")
 
 
 def bulk_context(record: str, user: User) -> dict[str, Any]:

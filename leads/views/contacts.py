@@ -51,10 +51,16 @@ def filtered_contacts(user: User, params: QueryDict) -> tuple[QuerySet[Contact],
     return contacts, form, view
 
 
+def listed_order(view: str) -> str:
+    """The list's order: a view works the oldest status change first (docs/rules.md §9), the
+    plain list shows the newest."""
+    return "status_changed_at" if view else "-created_at"
+
+
 def contacts_as_listed(contacts: QuerySet[Contact], view: str) -> QuerySet[Contact]:
-    """The rows in the list's order: a view works the oldest status change first (docs/rules.md §9),
-    the plain list shows the newest."""
-    return contacts.order_by(*(("status_changed_at", "id") if view else ("-created_at", "-id")))
+    """The rows in the list's order, ties by id (the CSV export and the bulk actions)."""
+    ordering = listed_order(view)
+    return contacts.order_by(ordering, "-id" if ordering.startswith("-") else "id")
 
 
 @login_required
@@ -62,9 +68,7 @@ def contact_list(request: HttpRequest) -> HttpResponse:
     contacts, form, view = filtered_contacts(request.user, request.GET)
     data = form.cleaned_data
     try:
-        # The views work the oldest status change first (docs/rules.md §9), the plain list the newest.
-        ordering = "status_changed_at" if view else "-created_at"
-        rows, next_cursor = KEYSET.page(contacts, ordering, data.get("cursor"), KEYSET.page_size)
+        rows, next_cursor = KEYSET.page(contacts, listed_order(view), data.get("cursor"), KEYSET.page_size)
     except ValidationError:
         messages.error(request, "That page link is out of date; showing the first page.")
         return redirect("contacts:list")

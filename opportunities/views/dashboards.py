@@ -21,7 +21,7 @@ from opportunities import dashboards, quota
 from sdrcrm import exports
 from sdrcrm.errors import Refused
 from sdrcrm.ids import as_id
-from sdrcrm.models import Team, User
+from sdrcrm.models import User
 
 
 def percent(value: Fraction | None) -> str:
@@ -58,6 +58,41 @@ def _cells(figures: dashboards.Figures) -> dict[str, Any]:
 CSV_COLUMNS = ["SDR", "team", "ramp month", "SAOs", "quota", "attainment", "projection", "SCLAU", "SQOs",
                "IQMs held", "IQMs to SAO", "pipeline IACV (USD)", "won IACV (USD)", "dials", "dials per day",
                "emails", "emails per day"]
+FUNNEL_COLUMNS = ["initial source", *[f"{dashboards.STAGE_LABELS[stage]} {what}" for stage in dashboards.STAGES
+                                      for what in ("count", "rate", "median days")], "SCLAU"]
+
+
+def _funnel_cells(row: dashboards.FunnelRow) -> list[tuple[int, str, float | None]]:
+    """Each stage's count, its share of the stage before in words (none for MQL, the first)
+    and its median days."""
+    return [(row.counts[stage], percent(row.rates[stage]) if stage != dashboards.STAGES[0] else "", row.days[stage])
+            for stage in dashboards.STAGES]
+
+
+def _sdr_csv(board: dashboards.Dashboard, rows: list[dict[str, Any]], kind: str) -> HttpResponse:
+    return exports.csv_response(
+        f"sao-dashboard-{board.period.first:%Y-%m}-{kind}-{timezone.now():%Y%m%d-%H%M}.csv", CSV_COLUMNS,
+        ([row["sdr"].get_full_name() or row["sdr"].username, row["sdr"].team.name if row["sdr"].team else "",
+          row["ramp_month"] or "", row["figures"].saos, row["quota"], row["attainment"], row["projection"],
+          row["figures"].sclau, row["figures"].sqos, row["figures"].iqms_held, row["figures"].iqms_to_sao,
+          row["figures"].pipeline_iacv, row["figures"].won_iacv, row["figures"].dials, row["dials_per_day"],
+          row["figures"].emails, row["emails_per_day"]] for row in rows))
+
+
+def _funnel_csv(board: dashboards.Dashboard, kind: str) -> HttpResponse:
+    return exports.csv_response(
+        f"sao-funnel-{board.period.first:%Y-%m}-{kind}.csv", FUNNEL_COLUMNS,
+        ([row.label, *[value for count, rate, days in _funnel_cells(row) for value in (count, rate, days)],
+          row.sclau] for row in board.funnel))
+
+
+def _chart_data(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """What static/js/sao_charts.js draws (the SDR table's figures)."""
+    return {"daily_dials": dashboards.DAILY_DIALS, "sdrs": [
+        {"name": row["sdr"].get_full_name() or row["sdr"].username, "saos": row["figures"].saos,
+         "quota": float(row["figures"].quota), "projection": round(float(row["figures"].projection), 1),
+         "dials_per_day": round(float(row["figures"].dials_per_day), 1),
+         "emails_per_day": round(float(row["figures"].emails_per_day), 1)} for row in rows]}
 
 
 @login_required
@@ -72,42 +107,20 @@ def sao_dashboard_page(request: HttpRequest) -> HttpResponse:
         raise (Http404 if exc.status == 404 else PermissionDenied)(exc.message) from None
     rows = [{"sdr": row.sdr, "ramp_month": row.ramp_month, "saos_link": _saos_link(row.sdr, board.period),
              **_cells(row.figures)} for row in board.rows]
-    funnel = board.funnel
-    if request.GET.get("format") == "csv" and request.GET.get("table") == "funnel":
-        return exports.csv_response(
-            f"sao-funnel-{board.period.first:%Y-%m}-{kind}.csv",
-            ["initial source", *[f"{dashboards.STAGE_LABELS[s]} {what}" for s in dashboards.STAGES
-                                 for what in ("count", "rate", "median days")], "SCLAU"],
-            ([row.label, *[value for s in dashboards.STAGES
-                           for value in (row.counts[s], percent(row.rates[s]) if s != "mql" else "",
-                                         "" if row.days[s] is None else row.days[s])], row.sclau] for row in funnel))
     if request.GET.get("format") == "csv":
-        return exports.csv_response(
-            f"sao-dashboard-{board.period.first:%Y-%m}-{kind}-{timezone.now():%Y%m%d-%H%M}.csv", CSV_COLUMNS,
-            ([row["sdr"].get_full_name() or row["sdr"].username, row["sdr"].team.name if row["sdr"].team else "",
-              row["ramp_month"] or "", row["figures"].saos, row["quota"], row["attainment"], row["projection"],
-              row["figures"].sclau, row["figures"].sqos, row["figures"].iqms_held, row["figures"].iqms_to_sao,
-              row["figures"].pipeline_iacv, row["figures"].won_iacv, row["figures"].dials, row["dials_per_day"],
-              row["figures"].emails, row["emails_per_day"]] for row in rows))
+        return _funnel_csv(board, kind) if request.GET.get("table") == "funnel" else _sdr_csv(board, rows, kind)
     here = {"period": kind, **({"team": team} if team else {})}
-    teams = (Team.objects.all() if user.is_ops else Team.objects.filter(pk__in=user.managed_team_ids())
-             if user.is_manager else Team.objects.none()).order_by("name")
     return render(request, "dashboards/sao.html", {
-        "board": board, "rows": rows, "kind": kind, "team": team, "teams": teams,
+        "board": board, "rows": rows, "kind": kind, "team": team, "teams": dashboards.teams_in_scope(user),
         "team_rows": [{"row": row, **_cells(row.figures)} for row in board.teams], "total": _cells(board.total),
         "previous": urlencode({**here, "start": board.period.previous().first.isoformat()}),
         "next": urlencode({**here, "start": board.period.next().first.isoformat()}),
         "csv": urlencode({**here, "start": board.period.first.isoformat(), "format": "csv"}),
         "funnel_csv": urlencode({**here, "start": board.period.first.isoformat(), "format": "csv", "table": "funnel"}),
         "funnel": [{"row": row, "cells": [
-            {"count": row.counts[s], "rate": percent(row.rates[s]) if s != "mql" else "",
-             "days": "" if row.days[s] is None else f"{number(Fraction(row.days[s]))} d"}
-            for s in dashboards.STAGES]} for row in funnel],
-        "stage_labels": [dashboards.STAGE_LABELS[s] for s in dashboards.STAGES],
+            {"count": count, "rate": rate, "days": "" if days is None else f"{number(Fraction(days))} d"}
+            for count, rate, days in _funnel_cells(row)]} for row in board.funnel],
+        "stage_labels": [dashboards.STAGE_LABELS[stage] for stage in dashboards.STAGES],
         "daily_dials": dashboards.DAILY_DIALS, "daily_emails": dashboards.DAILY_EMAILS,
-        "chart_data": {"daily_dials": dashboards.DAILY_DIALS, "sdrs": [
-            {"name": row["sdr"].get_full_name() or row["sdr"].username, "saos": row["figures"].saos,
-             "quota": float(row["figures"].quota), "projection": round(float(row["figures"].projection), 1),
-             "dials_per_day": round(float(row["figures"].dials_per_day), 1),
-             "emails_per_day": round(float(row["figures"].emails_per_day), 1)} for row in rows]},
+        "chart_data": _chart_data(rows),
     })

@@ -6,20 +6,20 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Case, Q, QuerySet, When
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 from rest_framework.exceptions import ValidationError
 
-from leads.models import Account, BulkAction, Contact, Lead, Status
+from leads.models import Account, BulkAction, Contact
 from leads.views import touches
 from leads.views.access import back_to_next
 from leads.views.bulk_bar import bulk_context
 from leads.views.forms import TouchForm
 from opportunities import services
-from opportunities.models import OPEN_STAGES, UNACCEPTED_STAGES, ClosedLostReason, Opportunity, Stage
+from opportunities.models import ClosedLostReason, Opportunity, Stage
 from sdrcrm import exports
 from sdrcrm.errors import Refused
 from sdrcrm.models import User, active_sellers
@@ -112,26 +112,10 @@ def opportunity_touch(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("opportunities:detail", pk=pk)
 
 
-HOME_ROWS = 25
-
-
 @login_required
 def seller_home(request: HttpRequest) -> HttpResponse:
-    """A SAL's or AE's day: their open opportunities (the pending ones, waiting for them to
-    accept, first) and the leads they own that are accepted or being qualified, each list the
-    first HOME_ROWS with its count; four queries on the owner indexes, whatever the rows."""
-    user: User = request.user
-    deals = Opportunity.objects.filter(owner=user, stage__in=OPEN_STAGES)
-    leads = Lead.objects.filter(owner=user, status__in=(Status.ACCEPTED, Status.QUALIFYING),
-                                converted_to__isnull=True)
-    pending_first = Case(When(stage__in=UNACCEPTED_STAGES, then=0), default=1)
-    return render(request, "opportunities/home.html", {
-        "deals": deals.select_related("account").order_by(pending_first, "close_date", "-created_at")[:HOME_ROWS],
-        "deal_count": deals.count(),
-        "leads": leads.only("first_name", "last_name", "email", "company", "status", "status_changed_at")
-                 .order_by("status_changed_at", "id")[:HOME_ROWS],
-        "lead_count": leads.count(), "rows": HOME_ROWS,
-    })
+    """A SAL's or AE's day (opportunities.services.seller_work)."""
+    return render(request, "opportunities/home.html", {"work": services.seller_work(request.user)})
 
 
 @login_required

@@ -164,7 +164,9 @@ def test_an_sdr_gets_no_bulk_bar_on_opportunities_a_manager_assigns_to_sellers(c
     assert 'name="opportunity"' not in client.get("/opportunities/").content.decode()
     client.force_login(manager)
     listing = client.get("/opportunities/").content.decode()
-    assert 'name="opportunity"' in listing and "Ari Closer" in listing.split('name="owner"')[-1]
+    bar = listing.split('class="filters bulk-bar"')[1].split("</fieldset>")[0]
+    assert 'name="opportunity"' in listing and f'<option value="{ae.pk}">Ari Closer</option>' in bar
+    assert f'<option value="{sdr.pk}">' not in bar  # a deal goes to a seller
 
 
 def test_another_users_bulk_action_is_not_found_and_the_forms_need_csrf(client, sdr, teammate):

@@ -45,6 +45,7 @@ from leads.models import (
     Status,
     Task,
 )
+from opportunities import dashboards
 from routing import services as routing
 from routing.models import Pool, PoolMember, Territory
 from scoring import services as scoring
@@ -197,8 +198,9 @@ def add_touches(rng: random.Random, now: datetime) -> int:
             day = now - timedelta(days=back)
             if day.weekday() >= 5:
                 continue
-            for kind, outcome in ((ActivityType.CALL, True), (ActivityType.EMAIL_SENT, False)):
-                for _ in range(round(30 * pace * rng.uniform(0.7, 1.3) * (0.5 if back == 0 else 1))):
+            for kind, outcome, target in ((ActivityType.CALL, True, dashboards.DAILY_DIALS),
+                                          (ActivityType.EMAIL_SENT, False, dashboards.DAILY_EMAILS)):
+                for _ in range(round(target * pace * rng.uniform(0.7, 1.3) * (0.5 if back == 0 else 1))):
                     at = min(day.replace(hour=13) + timedelta(minutes=rng.randint(0, 300)), now)
                     known = bisect.bisect_right(leads, (at, float("inf")))  # the leads that existed by then
                     if not known:
