@@ -13,6 +13,7 @@ from django.db.models import Max, Subquery
 from django.utils import timezone
 
 from leads import jobs as lead_jobs
+from leads import queues as lead_queues
 from leads import spam as lead_spam
 from opportunities import jobs as opportunity_jobs
 from routing import jobs as routing_jobs
@@ -36,6 +37,7 @@ JOBS: dict[str, Callable[[datetime], dict[str, int]]] = {
     "stale_opportunities": opportunity_jobs.stale_opportunities,
     "idempotency_keys": idempotency.delete_expired,
     "rescores": scoring_jobs.requeue_stalled_rescores,
+    "queue_counts": lead_queues.count_queues,
 }
 
 

@@ -373,6 +373,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(),
         "args": ("rescores",),
     },
+    # The team queues board's counts (leads/queues.py): a minute old at most.
+    "queue_counts": {
+        "task": "sdrcrm.tasks.run_job_task",
+        "schedule": crontab(),
+        "args": ("queue_counts",),
+    },
     "idempotency_keys": {
         "task": "sdrcrm.tasks.run_job_task",
         "schedule": crontab(minute=17),
@@ -410,6 +416,9 @@ UNRESPONSIVE_STATUS = env.str("UNRESPONSIVE_STATUS", default="unresponsive")
 if UNRESPONSIVE_STATUS not in ("unresponsive", "recycle"):
     raise environ.ImproperlyConfigured("UNRESPONSIVE_STATUS is 'unresponsive' or 'recycle'")
 BULK_MAX_ITEMS = 1000
+# docs/rules.md §9: the team queues board shows the `queue_counts` job's counts (every minute)
+# and warns that they are old once the job has not run for this long.
+QUEUE_COUNTS_STALE_SECONDS = 300
 # docs/rules.md §8: bulk actions on the lead list: at most LIMIT leads at once; more than
 # INLINE run on a worker, with their progress on the page.
 BULK_ACTION_LIMIT = env.int("BULK_ACTION_LIMIT", default=5000)

@@ -57,6 +57,8 @@ class ViewRefSerializer(serializers.Serializer):
 class TeamQueuesSerializer(serializers.Serializer):
     team = serializers.IntegerField(source="team.pk", allow_null=True, default=None)
     teams = TeamRefSerializer(many=True, help_text="the teams you watch")
+    counted_at = serializers.DateTimeField(help_text="when the counts were taken (every minute); the breaches are live")
+    stale = serializers.BooleanField(help_text="the counting job has not run for five minutes")
     views = serializers.SerializerMethodField()
     sdrs = SdrQueuesSerializer(source="rows", many=True)
     breaches = BreachSerializer(source="breached", many=True, help_text=f"the {queues.BREACHES_SHOWN} oldest")

@@ -23,7 +23,7 @@ from .people import (
     can_read,
     readable_ids,
 )
-from .queues import Queue
+from .queues import Queue, QueueTally
 from .sequences import Enrollment, EnrollmentQuerySet, Sequence, SequenceEvent, SequenceStep, StepType, Touch
 from .statuses import (
     OPEN_STATUSES,
@@ -45,6 +45,7 @@ __all__ = [
     "Activity", "ActivityQuerySet", "ActivityType", "BlockedDomain", "BulkAction", "Cause", "Contact",
     "ContactQuerySet",
     "Enrollment", "EnrollmentQuerySet", "InitialSource", "Lead", "Person", "PersonQuerySet", "ProspectingStatus",
-    "Queue", "RecycleReason", "Sequence", "SequenceEvent", "SequenceStep", "Status", "StatusChange", "StepType", "Task",
+    "Queue", "QueueTally", "RecycleReason", "Sequence", "SequenceEvent", "SequenceStep", "Status", "StatusChange",
+    "StepType", "Task",
     "Tombstone", "Touch", "UnqualifiedReason", "can_read", "readable_ids", "reason_label",
 ]

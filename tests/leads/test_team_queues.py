@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from leads import queues
-from leads.models import Queue, Status
+from leads.models import Queue, QueueTally, Status
 from sdrcrm.errors import Refused
 from sdrcrm.models import Role
 from tests.factories import LeadFactory, TeamFactory, UserFactory
@@ -22,6 +22,13 @@ def ago(days: float):
     return NOW - timedelta(days=days)
 
 
+@pytest.fixture(params=["counted by the job", "counted live"])
+def counting(request):
+    """The board's figures either way: from the `queue_counts` job's tallies, or counted at
+    once where the job has not counted yet. Call it just before reading the board."""
+    return (lambda: queues.count_queues(NOW)) if request.param == "counted by the job" else (lambda: None)
+
+
 def row_of(board, user):
     return next(row for row in board.rows if row.sdr == user)
 
@@ -30,7 +37,7 @@ def cell(board, user, view):
     return dict(row_of(board, user).cells)[view]
 
 
-def test_each_sdr_has_the_count_and_oldest_status_change_of_every_view(sdr, teammate, manager, other_sdr):
+def test_each_sdr_has_the_count_and_oldest_status_change_of_every_view(sdr, teammate, manager, other_sdr, counting):
     LeadFactory(owner=sdr, status=Status.MQL, status_changed_at=ago(5))
     LeadFactory(owner=sdr, status=Status.MQL, status_changed_at=ago(1), high_priority=True)
     LeadFactory(owner=sdr, status=Status.INQUIRY, status_changed_at=ago(2))
@@ -38,6 +45,7 @@ def test_each_sdr_has_the_count_and_oldest_status_change_of_every_view(sdr, team
     LeadFactory(owner=teammate, status=Status.RAW, status_changed_at=ago(9))  # in no view
     LeadFactory(owner=other_sdr, status=Status.MQL, status_changed_at=ago(30))  # another team
 
+    counting()
     board = queues.team_queues(manager)
 
     assert [row.sdr for row in board.rows] == sorted([sdr, teammate], key=lambda u: (u.first_name, u.last_name))
@@ -51,12 +59,13 @@ def test_each_sdr_has_the_count_and_oldest_status_change_of_every_view(sdr, team
     assert [key for key, _ in row_of(board, sdr).cells] == [key for key, _ in board.views]
 
 
-def test_sla_breaches_are_counted_per_sdr_and_listed_oldest_first(sdr, teammate, manager, other_sdr):
+def test_sla_breaches_are_counted_per_sdr_and_listed_oldest_first(sdr, teammate, manager, other_sdr, counting):
     late = LeadFactory(owner=sdr, status=Status.MQL, sla_due_at=ago(2), sla_breached_at=ago(1.9))
     later = LeadFactory(owner=teammate, status=Status.MQL, sla_due_at=ago(1), sla_breached_at=ago(0.9))
     LeadFactory(owner=sdr, status=Status.MQL, sla_due_at=NOW + timedelta(hours=5))  # clock running
     LeadFactory(owner=other_sdr, status=Status.MQL, sla_due_at=ago(3), sla_breached_at=ago(2.9))
 
+    counting()
     board = queues.team_queues(manager)
 
     assert row_of(board, sdr).breaches == queues.Cell(1, ago(2))
@@ -65,13 +74,14 @@ def test_sla_breaches_are_counted_per_sdr_and_listed_oldest_first(sdr, teammate,
     assert board.breached[0].owner == sdr
 
 
-def test_the_shared_queues_show_what_waits_in_them(manager, team):
+def test_the_shared_queues_show_what_waits_in_them(manager, team, counting):
     unassigned = Queue.objects.get(name=Queue.UNASSIGNED)
     LeadFactory(queue=unassigned, status=Status.MQL, status_changed_at=ago(4))
     LeadFactory(queue=unassigned, status=Status.MQL, status_changed_at=ago(1))
     inquiries = Queue.objects.get(name=Queue.INQUIRY)
     LeadFactory(queue=inquiries, status=Status.INQUIRY, status_changed_at=ago(2))
 
+    counting()
     waiting = {row.queue.name: row.waiting for row in queues.team_queues(manager).queues}
 
     assert waiting[Queue.UNASSIGNED] == queues.Cell(2, ago(4))
@@ -106,10 +116,15 @@ def test_sdrs_and_inactive_or_selling_users_are_not_rows(sdr, team, manager):
     assert refused.value.status == 403
 
 
-def test_the_number_of_queries_does_not_grow_with_the_team(team, manager, django_assert_num_queries):
+@pytest.mark.parametrize(("counted", "expected"), [(True, 6), (False, 8)])
+def test_the_number_of_queries_does_not_grow_with_the_team(team, manager, django_assert_num_queries,
+                                                           counted, expected):
     def board_queries() -> int:
-        # The teams (2), the SDRs, their leads' counts, the queues and what waits in them, the oldest breaches.
-        with django_assert_num_queries(7) as captured:
+        if counted:
+            queues.count_queues(NOW)
+        # The teams (2), the SDRs, the queues, the tallies, the oldest breaches; counted
+        # live: the SDRs' leads' counts and what waits in the queues as well.
+        with django_assert_num_queries(expected) as captured:
             queues.team_queues(manager)
         return len(captured.captured_queries)
 
@@ -119,6 +134,69 @@ def test_the_number_of_queries_does_not_grow_with_the_team(team, manager, django
         member = UserFactory(role=Role.SDR, team=team)
         LeadFactory(owner=member, status=Status.MQL, sla_due_at=ago(2), sla_breached_at=ago(1))
     assert board_queries() == small
+
+
+def test_the_board_shows_the_jobs_counts_until_the_next_count(sdr, manager):
+    LeadFactory(owner=sdr, status=Status.MQL, status_changed_at=ago(5))
+    counted_at = NOW - timedelta(seconds=40)
+    queues.count_queues(counted_at)
+    LeadFactory(owner=sdr, status=Status.MQL, status_changed_at=ago(1))  # after the count
+
+    board = queues.team_queues(manager, now=NOW)
+    assert cell(board, sdr, "my_mqls") == queues.Cell(1, ago(5))
+    assert board.counted_at == counted_at and not board.stale
+
+    queues.count_queues(NOW)
+    board = queues.team_queues(manager, now=NOW)
+    assert cell(board, sdr, "my_mqls") == queues.Cell(2, ago(5))
+    assert board.counted_at == NOW
+
+
+def test_counting_again_replaces_the_last_count(sdr, manager):
+    LeadFactory(owner=sdr, status=Status.MQL)
+    first = queues.count_queues(ago(1 / 24))
+    second = queues.count_queues(NOW)
+    assert first == second and second["figures"] == QueueTally.objects.count()
+    assert set(QueueTally.objects.values_list("counted_at", flat=True)) == {NOW}
+
+
+def test_an_sdr_the_job_has_not_counted_makes_the_board_count_at_once(sdr, team, manager):
+    queues.count_queues(ago(1 / 24))
+    newcomer = UserFactory(role=Role.SDR, team=team)
+    LeadFactory(owner=newcomer, status=Status.MQL, status_changed_at=ago(2))
+    LeadFactory(owner=sdr, status=Status.MQL, status_changed_at=ago(3))  # after the count
+
+    board = queues.team_queues(manager, now=NOW)
+
+    assert cell(board, newcomer, "my_mqls") == queues.Cell(1, ago(2))
+    assert cell(board, sdr, "my_mqls") == queues.Cell(1, ago(3))
+    assert board.counted_at == NOW
+
+
+def test_old_counts_are_flagged_on_the_page_and_in_the_api(client, api, sdr, manager):
+    LeadFactory(owner=sdr, status=Status.MQL)
+    queues.count_queues(timezone.now() - timedelta(minutes=7))
+    client.force_login(manager)
+    page = client.get("/leads/queues/").content.decode()
+    assert "has not run since" in page and "Counts as of" not in page
+    assert api.as_user(manager).get(API).json()["stale"] is True
+
+    queues.count_queues(timezone.now() - timedelta(minutes=1))
+    page = client.get("/leads/queues/").content.decode()
+    assert "Counts as of" in page and "has not run since" not in page
+    assert api.as_user(manager).get(API).json()["stale"] is False
+
+
+def test_the_job_runs_on_schedule_and_by_hand(sdr):
+    from django.conf import settings
+
+    from sdrcrm.jobs import run_job
+
+    assert settings.CELERY_BEAT_SCHEDULE["queue_counts"]["args"] == ("queue_counts",)
+    LeadFactory(owner=sdr, status=Status.MQL)
+    run = run_job("queue_counts", NOW)
+    assert run.counts["sdrs"] >= 1
+    assert QueueTally.objects.get(owner=sdr, key="my_mqls").count == 1
 
 
 def test_the_page_links_each_count_to_the_sdrs_view(client, sdr, manager):
@@ -165,10 +243,11 @@ def test_a_team_with_nobody_says_so(client, ops):
 API = "/api/v1/dashboards/queues/"
 
 
-def test_the_api_gives_the_same_figures_as_json(api, sdr, teammate, manager):
+def test_the_api_gives_the_same_figures_as_json(api, sdr, teammate, manager, counting):
     LeadFactory(owner=sdr, status=Status.MQL, status_changed_at=ago(3), sla_due_at=ago(2), sla_breached_at=ago(1))
     LeadFactory(queue=Queue.objects.get(name=Queue.UNASSIGNED), status=Status.MQL, status_changed_at=ago(6))
 
+    counting()
     body = api.as_user(manager).get(API).json()
 
     assert body["team"] is None and body["teams"] == [{"id": sdr.team_id, "name": sdr.team.name}]

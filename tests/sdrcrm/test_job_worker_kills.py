@@ -22,6 +22,7 @@ import pytest
 from django.db.models import Count
 from django.utils import timezone
 
+from leads import queues
 from leads.models import (
     Account,
     Activity,
@@ -30,6 +31,7 @@ from leads.models import (
     Enrollment,
     Lead,
     Queue,
+    QueueTally,
     SequenceEvent,
     Status,
     StatusChange,
@@ -39,7 +41,7 @@ from opportunities.models import Opportunity
 from scoring import services as scoring
 from scoring.models import ScoreEntry, ScoringRule, ScoringRuleChange
 from sdrcrm.jobs import JOBS
-from sdrcrm.models import IdempotentRequest, JobRun, Notification, Role
+from sdrcrm.models import IdempotentRequest, JobRun, Notification, Role, active_prospectors
 from sdrcrm.tasks import run_job_task
 from tests.factories import (
     AccountFactory,
@@ -273,6 +275,25 @@ def rescores(now: datetime, monkeypatch: pytest.MonkeyPatch) -> Scenario:
     )
 
 
+def queue_counts(now: datetime) -> Scenario:
+    # One transaction: the killed run leaves the last minute's count whole, the next
+    # replaces it whole.
+    team = TeamFactory()
+    sdrs = [UserFactory(role=Role.SDR, team=team) for _ in range(3)]
+    for n in range(ROWS):
+        LeadFactory(owner=sdrs[n % 3], status=Status.MQL)
+    queues.count_queues(now - MINUTE)
+    figures, sdr_count = QueueTally.objects.count(), active_prospectors().count()
+    counted = QueueTally.objects.filter(counted_at=now)
+
+    def check() -> None:
+        assert QueueTally.objects.count() == figures == counted.count()
+        assert [QueueTally.objects.get(owner=sdr, key="my_mqls").count for sdr in sdrs] == [3, 3, 3]
+
+    return Scenario(("leads_queuetally", QueueTally.objects.filter(owner=sdrs[1]).first().pk), counted.count,
+                    {"sdrs": sdr_count, "figures": figures}, check, stalled_at=0, total=figures)
+
+
 SCENARIOS: dict[str, Callable[..., Scenario]] = {
     "active_passive": active_passive,
     "sla_breaches": sla_breaches,
@@ -284,6 +305,7 @@ SCENARIOS: dict[str, Callable[..., Scenario]] = {
     "stale_opportunities": stale_opportunities,
     "idempotency_keys": idempotency_keys,
     "rescores": rescores,
+    "queue_counts": queue_counts,
 }
 
 
