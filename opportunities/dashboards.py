@@ -19,7 +19,7 @@ from decimal import Decimal
 from fractions import Fraction
 from functools import partial
 
-from django.db.models import Count, Min, Q, QuerySet, Sum
+from django.db.models import Count, F, Min, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -234,49 +234,68 @@ def funnel(user: User, kind: str, day: date | None = None, team: int | None = No
     queries, each over the cohort as a whole (no query per lead); each stage's day is taken
     in the company's calendar by the database; the counting and medians in Python."""
     now = now or timezone.now()
-    return _funnel(sdrs_in_scope(user, team, sdr).values("pk"), quota.period_of(kind, day or company.day_of(now)))
+    sdrs = list(sdrs_in_scope(user, team, sdr).values_list("pk", flat=True))
+    return _funnel(sdrs, quota.period_of(kind, day or company.day_of(now)))
 
 
-def _funnel(sdrs: list[int] | QuerySet[User], period: quota.Period) -> list[FunnelRow]:
-    """The funnel of the leads of `sdrs` (their ids, or a query of them) in `period`."""
+def _funnel(sdrs: list[int], period: quota.Period) -> list[FunnelRow]:
+    """The funnel of the leads of `sdrs` (their ids) in `period`. The cohort is counted per
+    source by the database, from the (owner, MQL time, source) index alone; only the leads
+    that went past MQL come to Python, with their source and MQL day."""
     zone = company.zone()
-    start, end = bounds(period)
-    cohort = Lead.objects.filter(owner__in=sdrs, mql_at__gte=start, mql_at__lt=end)
+    cohort = mql_cohort(sdrs, period)
+    mqls = dict(cohort.order_by().values("initial_source").annotate(n=Count("*")).values_list("initial_source", "n"))
+    if not mqls:
+        return []
     # lead id → [mql, accepted, qualifying, SAO, SQO, won] days, and its source
     days: dict[int, list[date | None]] = {}
     sources: dict[int, str] = {}
-    for pk, source, mql_on in cohort.values_list("pk", "initial_source", TruncDate("mql_at", tzinfo=zone)):
-        days[pk], sources[pk] = [mql_on, None, None, None, None, None], source
-    if not days:
-        return []
+    lead_facts = {"lead_initial_source": F("lead__initial_source"),
+                  "lead_mql_on": TruncDate("lead__mql_at", tzinfo=zone)}
+
+    def stages_of(row: dict) -> list[date | None]:
+        if row["lead"] not in days:
+            days[row["lead"]] = [row["lead_mql_on"], None, None, None, None, None]
+            sources[row["lead"]] = row["lead_initial_source"]
+        return days[row["lead"]]
+
     reached = (StatusChange.objects.filter(lead__in=cohort.values("pk"), new__in=(Status.ACCEPTED, Status.QUALIFYING))
-               .values("lead", "new").annotate(first=Min(TruncDate("at", tzinfo=zone))))
+               .values("lead", "new", **lead_facts).annotate(first=Min(TruncDate("at", tzinfo=zone))))
     for row in reached:
-        days[row["lead"]][1 if row["new"] == Status.ACCEPTED else 2] = row["first"]
+        stages_of(row)[1 if row["new"] == Status.ACCEPTED else 2] = row["first"]
     deals = (Opportunity.objects.filter(lead__in=cohort.values("pk"), professional_services=False).order_by("-pk")
-             .values_list("lead", "sales_accepted_date", "sales_qualified_date", "stage",
-                          TruncDate("closed_at", tzinfo=zone), "account__segment"))
+             .values("lead", "sales_accepted_date", "sales_qualified_date", "stage", "account__segment", **lead_facts,
+                     closed_on=TruncDate("closed_at", tzinfo=zone)))
     large: set[int] = set()
-    for lead, sao_on, sqo_on, stage, closed_on, segment in deals:  # the first deal last: it is the one kept
-        days[lead][3:] = [sao_on, sqo_on, closed_on if stage == Stage.CLOSED_WON else None]
-        if sao_on and segment == Segment.LARGE:
-            large.add(lead)
+    for deal in deals:  # the first deal last: it is the one kept
+        won_on = deal["closed_on"] if deal["stage"] == Stage.CLOSED_WON else None
+        stages_of(deal)[3:] = [deal["sales_accepted_date"], deal["sales_qualified_date"], won_on]
+        if deal["sales_accepted_date"] and deal["account__segment"] == Segment.LARGE:
+            large.add(deal["lead"])
         else:
-            large.discard(lead)
-    by_source: dict[str, list[list[date | None]]] = {}
-    sclau: dict[str, int] = {}
+            large.discard(deal["lead"])
+    beyond: dict[str, list[list[date | None]]] = {source: [] for source in mqls}
+    sclau = dict.fromkeys(mqls, 0)
     for pk, stages in days.items():
-        by_source.setdefault(sources[pk], []).append(stages)
-        sclau[sources[pk]] = sclau.get(sources[pk], 0) + (pk in large)
-    result = [_funnel_row(source, leads, sclau[source]) for source, leads in by_source.items()]
+        beyond[sources[pk]].append(stages)
+        sclau[sources[pk]] += pk in large
+    result = [_funnel_row(source, mqls[source], leads, sclau[source]) for source, leads in beyond.items()]
     return sorted(result, key=lambda row: (-row.counts["mql"], row.label))
 
 
-def _funnel_row(source: str, leads: list[list[date | None]], sclau: int) -> FunnelRow:
+def mql_cohort(sdrs: list[int], period: quota.Period) -> QuerySet[Lead]:
+    """The leads of `sdrs` that became MQL in `period`."""
+    start, end = bounds(period)
+    return Lead.objects.filter(owner__in=sdrs, mql_at__gte=start, mql_at__lt=end)
+
+
+def _funnel_row(source: str, mqls: int, leads: list[list[date | None]], sclau: int) -> FunnelRow:
+    """One source's row: `mqls` leads in the cohort, `leads` the stage days of those that
+    went further."""
     # A lead that got to a stage passed the ones before it, even where its history skips
     # one (a lead qualified by a reply the same moment it was accepted, an imported one).
-    counts = {stage: sum(1 for lead in leads if any(day is not None for day in lead[n:]))
-              for n, stage in enumerate(STAGES)}
+    counts = {STAGES[0]: mqls, **{stage: sum(1 for lead in leads if any(day is not None for day in lead[n:]))
+                                  for n, stage in enumerate(STAGES) if n}}
     rates: dict[str, Fraction | None] = {STAGES[0]: None}
     days: dict[str, float | None] = {STAGES[0]: None}
     for n, stage in enumerate(STAGES[1:], start=1):

@@ -239,8 +239,10 @@ class Lead(Person):
                          condition=Q(sla_due_at__isnull=False, sla_breached_at__isnull=True)),
             models.Index(fields=["sla_due_at", "id"], name="lead_sla_breached",
                          condition=Q(sla_breached_at__isnull=False)),
-            # The SAO dashboard's funnel: an SDR's (or a team's) leads that became MQL in a period.
-            models.Index(fields=["owner", "mql_at"], name="lead_owner_mql", condition=Q(mql_at__isnull=False)),
+            # The SAO dashboard's funnel: an SDR's (or a team's) leads that became MQL in a
+            # period, counted per source from the index alone on PostgreSQL.
+            models.Index(fields=["owner", "mql_at"], include=["initial_source"], name="lead_owner_mql_source",
+                         condition=Q(mql_at__isnull=False)),
             # An SDR's follow-ups due, by due time (the Today page): only leads with a clock.
             models.Index(fields=["owner", "sla_due_at", "id"], name="lead_owner_sla",
                          condition=Q(sla_due_at__isnull=False)),

@@ -34,6 +34,7 @@ from fractions import Fraction
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.db.models import Count
 
 from leads.models import ActivityType, Status
 from opportunities import dashboards, quota, services
@@ -324,3 +325,23 @@ def test_the_funnel_is_in_the_api_on_the_page_and_in_its_csv(world, client):
                          .streaming_content).decode().splitlines()
     assert csv_lines[0].startswith("initial source,MQL count,MQL rate,MQL median days,Accepted count")
     assert csv_lines[1].startswith("Contact Request,2,,,1,50 %,1,0,0 %,")
+
+
+def test_the_funnel_counts_its_cohort_through_the_owner_and_mql_time_index(world):
+    from django.db import connection
+
+    from leads.models import Lead
+    from tests.conftest import on_postgres, require
+
+    require(on_postgres(), "CI must run on PostgreSQL", "query plans need PostgreSQL")
+    Lead.objects.bulk_create([
+        Lead(email=f"p{i}@company{i}.com", last_name=f"Name{i}", owner=world["ana"] if i % 2 else world["cy"],
+             status=Status.MQL, status_changed_at=at(1), mql_at=at(1 + i % 28), initial_source="webcast")
+        for i in range(2000)
+    ])
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE leads_lead")
+        cursor.execute("SET LOCAL enable_seqscan = off")
+    cohort = dashboards.mql_cohort([world["ana"].pk], quota.period_of("quarter", NOVEMBER))
+    plan = cohort.order_by().values("initial_source").annotate(n=Count("*")).explain()
+    assert "lead_owner_mql_source" in plan and "Seq Scan" not in plan, plan
