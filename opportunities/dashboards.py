@@ -19,7 +19,7 @@ from decimal import Decimal
 from fractions import Fraction
 from functools import partial
 
-from django.db.models import Count, F, Min, Q, QuerySet, Sum
+from django.db.models import Count, Min, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -243,37 +243,41 @@ def _funnel(sdrs: list[int], period: quota.Period) -> list[FunnelRow]:
     source by the database, from the (owner, MQL time, source) index alone; only the leads
     that went past MQL come to Python, with their source and MQL day."""
     zone = company.zone()
-    cohort = mql_cohort(sdrs, period)
+    cohort = Lead.objects.filter(in_cohort(sdrs, period))
     mqls = dict(cohort.order_by().values("initial_source").annotate(n=Count("*")).values_list("initial_source", "n"))
     if not mqls:
         return []
     # lead id → [mql, accepted, qualifying, SAO, SQO, won] days, and its source
     days: dict[int, list[date | None]] = {}
     sources: dict[int, str] = {}
-    lead_facts = {"lead_initial_source": F("lead__initial_source"),
-                  "lead_mql_on": TruncDate("lead__mql_at", tzinfo=zone)}
+    # Filtered through the join to the lead (not "lead in (cohort)"), so the database reads
+    # the cohort's ids, sources and MQL times from the funnel's index alone.
+    through_lead = in_cohort(sdrs, period, "lead__")
+    lead_facts = ("lead", "lead__initial_source", TruncDate("lead__mql_at", tzinfo=zone))
 
-    def stages_of(row: dict) -> list[date | None]:
-        if row["lead"] not in days:
-            days[row["lead"]] = [row["lead_mql_on"], None, None, None, None, None]
-            sources[row["lead"]] = row["lead_initial_source"]
-        return days[row["lead"]]
+    def stages_of(lead: int, source: str, mql_on: date) -> list[date | None]:
+        if lead not in days:
+            days[lead], sources[lead] = [mql_on, None, None, None, None, None], source
+        return days[lead]
 
-    reached = (StatusChange.objects.filter(lead__in=cohort.values("pk"), new__in=(Status.ACCEPTED, Status.QUALIFYING))
-               .values("lead", "new", **lead_facts).annotate(first=Min(TruncDate("at", tzinfo=zone))))
-    for row in reached:
-        stages_of(row)[1 if row["new"] == Status.ACCEPTED else 2] = row["first"]
-    deals = (Opportunity.objects.filter(lead__in=cohort.values("pk"), professional_services=False).order_by("-pk")
-             .values("lead", "sales_accepted_date", "sales_qualified_date", "stage", "account__segment", **lead_facts,
-                     closed_on=TruncDate("closed_at", tzinfo=zone)))
+    def first_day(status: str) -> Min:
+        return Min(TruncDate("at", tzinfo=zone), filter=Q(new=status))
+
+    reached = (StatusChange.objects.filter(through_lead, new__in=(Status.ACCEPTED, Status.QUALIFYING))
+               .values_list(*lead_facts).annotate(accepted=first_day(Status.ACCEPTED),
+                                                  qualifying=first_day(Status.QUALIFYING)))
+    for lead, source, mql_on, accepted_on, qualifying_on in reached:
+        stages_of(lead, source, mql_on)[1:3] = [accepted_on, qualifying_on]
+    deals = (Opportunity.objects.filter(through_lead, professional_services=False).order_by("-pk")
+             .values_list(*lead_facts, "sales_accepted_date", "sales_qualified_date", "stage",
+                          TruncDate("closed_at", tzinfo=zone), "account__segment"))
     large: set[int] = set()
-    for deal in deals:  # the first deal last: it is the one kept
-        won_on = deal["closed_on"] if deal["stage"] == Stage.CLOSED_WON else None
-        stages_of(deal)[3:] = [deal["sales_accepted_date"], deal["sales_qualified_date"], won_on]
-        if deal["sales_accepted_date"] and deal["account__segment"] == Segment.LARGE:
-            large.add(deal["lead"])
+    for lead, source, mql_on, sao_on, sqo_on, stage, closed_on, segment in deals:  # the first deal last: it is kept
+        stages_of(lead, source, mql_on)[3:] = [sao_on, sqo_on, closed_on if stage == Stage.CLOSED_WON else None]
+        if sao_on and segment == Segment.LARGE:
+            large.add(lead)
         else:
-            large.discard(deal["lead"])
+            large.discard(lead)
     beyond: dict[str, list[list[date | None]]] = {source: [] for source in mqls}
     sclau = dict.fromkeys(mqls, 0)
     for pk, stages in days.items():
@@ -283,10 +287,10 @@ def _funnel(sdrs: list[int], period: quota.Period) -> list[FunnelRow]:
     return sorted(result, key=lambda row: (-row.counts["mql"], row.label))
 
 
-def mql_cohort(sdrs: list[int], period: quota.Period) -> QuerySet[Lead]:
-    """The leads of `sdrs` that became MQL in `period`."""
+def in_cohort(sdrs: list[int], period: quota.Period, through: str = "") -> Q:
+    """The leads of `sdrs` that became MQL in `period` (`through`: the path to the lead)."""
     start, end = bounds(period)
-    return Lead.objects.filter(owner__in=sdrs, mql_at__gte=start, mql_at__lt=end)
+    return Q(**{f"{through}owner__in": sdrs, f"{through}mql_at__gte": start, f"{through}mql_at__lt": end})
 
 
 def _funnel_row(source: str, mqls: int, leads: list[list[date | None]], sclau: int) -> FunnelRow:
@@ -294,8 +298,11 @@ def _funnel_row(source: str, mqls: int, leads: list[list[date | None]], sclau: i
     went further."""
     # A lead that got to a stage passed the ones before it, even where its history skips
     # one (a lead qualified by a reply the same moment it was accepted, an imported one).
-    counts = {STAGES[0]: mqls, **{stage: sum(1 for lead in leads if any(day is not None for day in lead[n:]))
-                                  for n, stage in enumerate(STAGES) if n}}
+    furthest = [0] * len(STAGES)  # how many leads got no further than each stage
+    for lead in leads:
+        furthest[max(n for n, day in enumerate(lead) if day is not None)] += 1
+    furthest[0] = mqls - sum(furthest[1:])
+    counts = {stage: sum(furthest[n:]) for n, stage in enumerate(STAGES)}
     rates: dict[str, Fraction | None] = {STAGES[0]: None}
     days: dict[str, float | None] = {STAGES[0]: None}
     for n, stage in enumerate(STAGES[1:], start=1):

@@ -184,7 +184,10 @@ class Opportunity(models.Model):
         ]
         indexes = [
             models.Index(fields=["owner", "stage", "id"], name="opportunity_owner"),
+            # The SAO dashboard: an SDR's deals accepted, qualified or won in a period.
             models.Index(fields=["sdr", "sales_accepted_date"], name="opportunity_sdr_sao"),
+            models.Index(fields=["sdr", "sales_qualified_date"], name="opportunity_sdr_sqo"),
+            models.Index(fields=["sdr", "closed_at"], name="opportunity_sdr_won", condition=Q(stage="closed_won")),
             models.Index(fields=["account", "id"], name="opportunity_account"),
             models.Index(fields=["created_at", "id"], name="opportunity_created"),
             models.Index(fields=["stage_changed_at", "id"], name="opportunity_stage_zero",

@@ -241,7 +241,7 @@ class Lead(Person):
                          condition=Q(sla_breached_at__isnull=False)),
             # The SAO dashboard's funnel: an SDR's (or a team's) leads that became MQL in a
             # period, counted per source from the index alone on PostgreSQL.
-            models.Index(fields=["owner", "mql_at"], include=["initial_source"], name="lead_owner_mql_source",
+            models.Index(fields=["owner", "mql_at"], include=["initial_source", "id"], name="lead_owner_mql_source",
                          condition=Q(mql_at__isnull=False)),
             # An SDR's follow-ups due, by due time (the Today page): only leads with a clock.
             models.Index(fields=["owner", "sla_due_at", "id"], name="lead_owner_sla",
