@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
 from functools import partial
@@ -127,9 +127,7 @@ def teams_in_scope(user: User) -> QuerySet[Team]:
 
 def bounds(period: quota.Period) -> tuple[datetime, datetime]:
     """The period as [start, end) instants in the company's time zone."""
-    zone = company.zone()
-    return (datetime.combine(period.first, time.min, tzinfo=zone),
-            datetime.combine(period.last + timedelta(days=1), time.min, tzinfo=zone))
+    return company.start_of(period.first), company.start_of(period.last + timedelta(days=1))
 
 
 def sao_dashboard(user: User, kind: str, day: date | None = None, team: int | None = None,

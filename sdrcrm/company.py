@@ -3,7 +3,7 @@ opportunity is accepted or qualified on a day and the SAO dashboard counts its m
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -16,3 +16,8 @@ def zone() -> ZoneInfo:
 def day_of(moment: datetime) -> date:
     """The day `moment` falls on in the company's time zone."""
     return moment.astimezone(zone()).date()
+
+
+def start_of(day: date) -> datetime:
+    """The instant `day` begins in the company's time zone."""
+    return datetime.combine(day, time.min, tzinfo=zone())

@@ -21,7 +21,7 @@ from opportunities import dashboards, quota
 from sdrcrm import exports
 from sdrcrm.errors import Refused
 from sdrcrm.ids import as_id
-from sdrcrm.models import User
+from sdrcrm.models import Segment, User
 
 
 def percent(value: Fraction | None) -> str:
@@ -39,11 +39,15 @@ def _day(text: str | None) -> date | None:
         return None
 
 
-def _saos_link(sdr: User, period: quota.Period) -> str:
-    """The opportunity list of the SAOs an SDR is credited with in the period."""
-    return f"{reverse('opportunities:list')}?" + urlencode(
-        {"sdr": sdr.pk, "accepted_from": period.first.isoformat(), "accepted_to": period.last.isoformat(),
-         "credited": "on"})
+def _links(sdr: User, period: quota.Period) -> dict[str, str]:
+    """The opportunity list behind each of an SDR's figures in the period: the SAOs credited
+    (their pipeline too), those on large-segment accounts (SCLAU), the SQOs, the deals won."""
+    first, last = period.first.isoformat(), period.last.isoformat()
+    accepted = {"accepted_from": first, "accepted_to": last}
+    filters = {"saos": accepted, "sclau": {**accepted, "segment": Segment.LARGE},
+               "sqos": {"qualified_from": first, "qualified_to": last}, "won": {"won_from": first, "won_to": last}}
+    return {figure: f"{reverse('opportunities:list')}?" + urlencode({"sdr": sdr.pk, **query, "credited": "on"})
+            for figure, query in filters.items()}
 
 
 def _cells(figures: dashboards.Figures) -> dict[str, Any]:
@@ -105,7 +109,7 @@ def sao_dashboard_page(request: HttpRequest) -> HttpResponse:
         board = dashboards.sao_dashboard(user, kind, _day(request.GET.get("start")), team, sdr)
     except Refused as exc:  # another team or SDR: not found; a seller: not theirs to read
         raise (Http404 if exc.status == 404 else PermissionDenied)(exc.message) from None
-    rows = [{"sdr": row.sdr, "ramp_month": row.ramp_month, "saos_link": _saos_link(row.sdr, board.period),
+    rows = [{"sdr": row.sdr, "ramp_month": row.ramp_month, "links": _links(row.sdr, board.period),
              **_cells(row.figures)} for row in board.rows]
     if request.GET.get("format") == "csv":
         return _funnel_csv(board, kind) if request.GET.get("table") == "funnel" else _sdr_csv(board, rows, kind)

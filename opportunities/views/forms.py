@@ -9,13 +9,14 @@ from django import forms
 from opportunities.api.serializers import MAX_DETAILS, MAX_SEATS
 from opportunities.models import ClosedLostReason, Opportunity, Stage
 from sdrcrm.ids import MAX_ID
-from sdrcrm.models import active_prospectors, active_sellers
+from sdrcrm.models import Segment, active_prospectors, active_sellers
 
 
 class OpportunityFilterForm(forms.Form):
     """The list's and the board's filters. The owner and SDR choices are the active sellers
     and prospectors; picking one narrows what the user may see anyway, never widens it.
-    The period is the sales-accepted date (the SAO's date, what SDRs are credited by)."""
+    The periods: the sales-accepted date (the SAO's date, what SDRs are credited by), the
+    sales-qualified date, and the day a deal was won (in the company's time zone)."""
 
     stage = forms.ChoiceField(choices=[("", "Any stage"), *Stage.choices], required=False)
     mine = forms.BooleanField(required=False, label="Mine (owned or credited)")
@@ -26,6 +27,12 @@ class OpportunityFilterForm(forms.Form):
                                  label="SDR credited", empty_label="Any SDR")
     accepted_from = forms.DateField(required=False, label="Accepted from")
     accepted_to = forms.DateField(required=False, label="Accepted to")
+    qualified_from = forms.DateField(required=False, label="Qualified from")
+    qualified_to = forms.DateField(required=False, label="Qualified to")
+    won_from = forms.DateField(required=False, label="Won from")
+    won_to = forms.DateField(required=False, label="Won to")
+    segment = forms.ChoiceField(choices=[("", "Any segment"), *Segment.choices], required=False,
+                                label="Account segment")
     credited = forms.BooleanField(required=False, label="Credited to sales development (no professional services)")
     cursor = forms.CharField(required=False)
 
@@ -36,9 +43,10 @@ class OpportunityFilterForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
-        start, end = data.get("accepted_from"), data.get("accepted_to")
-        if start and end and end < start:
-            self.add_error("accepted_to", "The period ends before it starts.")
+        for period in ("accepted", "qualified", "won"):
+            start, end = data.get(f"{period}_from"), data.get(f"{period}_to")
+            if start and end and end < start:
+                self.add_error(f"{period}_to", "The period ends before it starts.")
         return data
 
 

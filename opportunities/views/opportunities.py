@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.contrib import messages
@@ -20,7 +21,7 @@ from leads.views.bulk_bar import bulk_context
 from leads.views.forms import TouchForm
 from opportunities import services
 from opportunities.models import ClosedLostReason, Opportunity, Stage
-from sdrcrm import exports
+from sdrcrm import company, exports
 from sdrcrm.errors import Refused
 from sdrcrm.models import User, active_sellers
 from sdrcrm.pagination import Keyset
@@ -32,9 +33,9 @@ PEOPLE_CAP = 50
 
 
 def filtered_opportunities(user: User, params: QueryDict) -> tuple[QuerySet[Opportunity], OpportunityFilterForm]:
-    """The list's rows as its filters ask (stage, mine, name, owner, SDR credited, accepted
-    in a period), within what the user may see; the list page, the board, the CSV export and
-    the bulk actions all start here."""
+    """The list's rows as its filters ask (stage, mine, name, owner, SDR credited, accepted,
+    qualified or won in a period, account segment), within what the user may see; the list
+    page, the board, the CSV export and the bulk actions all start here."""
     form = OpportunityFilterForm(params)
     form.is_valid()
     data = form.cleaned_data
@@ -48,10 +49,19 @@ def filtered_opportunities(user: User, params: QueryDict) -> tuple[QuerySet[Oppo
     for field in ("owner", "sdr"):
         if data.get(field):
             opportunities = opportunities.filter(**{field: data[field]})
-    if data.get("accepted_from"):
-        opportunities = opportunities.filter(sales_accepted_date__gte=data["accepted_from"])
-    if data.get("accepted_to"):
-        opportunities = opportunities.filter(sales_accepted_date__lte=data["accepted_to"])
+    for period, day in (("accepted", "sales_accepted_date"), ("qualified", "sales_qualified_date")):
+        if data.get(f"{period}_from"):
+            opportunities = opportunities.filter(**{f"{day}__gte": data[f"{period}_from"]})
+        if data.get(f"{period}_to"):
+            opportunities = opportunities.filter(**{f"{day}__lte": data[f"{period}_to"]})
+    if data.get("won_from") or data.get("won_to"):
+        opportunities = opportunities.filter(stage=Stage.CLOSED_WON)
+    if data.get("won_from"):
+        opportunities = opportunities.filter(closed_at__gte=company.start_of(data["won_from"]))
+    if data.get("won_to"):
+        opportunities = opportunities.filter(closed_at__lt=company.start_of(data["won_to"] + timedelta(days=1)))
+    if data.get("segment"):
+        opportunities = opportunities.filter(account__segment=data["segment"])
     if data.get("credited"):
         opportunities = opportunities.filter(professional_services=False)
     return opportunities, form

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.test import Client
@@ -16,7 +17,7 @@ from leads import bulk_actions
 from leads.models import Account, BulkAction, Contact, Enrollment, Status
 from opportunities.models import Opportunity, Stage
 from sdrcrm.errors import Refused
-from sdrcrm.models import FieldChange, Role
+from sdrcrm.models import FieldChange, Role, Segment
 from tests.factories import AccountFactory, ContactFactory, OpportunityFactory, SequenceFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -213,6 +214,37 @@ def test_opportunities_filter_by_owner_sdr_credited_and_accepted_period(client, 
         "November SAO"]
     wrong = client.get("/opportunities/?accepted_from=2026-12-01&accepted_to=2026-11-01").content.decode()
     assert "Filter not applied: The period ends before it starts." in wrong
+
+
+def test_opportunities_filter_by_qualified_and_won_period_and_segment(client, ops, sdr, settings):
+    settings.COMPANY_TIME_ZONE = "America/New_York"
+    new_york = ZoneInfo("America/New_York")
+    large = AccountFactory(segment=Segment.LARGE)
+    OpportunityFactory(name="Qualified in November", sdr=sdr, account=large, stage=Stage.SCOPING,
+                       sales_accepted_date=date(2026, 11, 2), sales_qualified=True,
+                       sales_qualified_date=date(2026, 11, 20))
+    # Won at 23:30 on 30 November in New York (1 December in UTC): November's.
+    OpportunityFactory(name="Won late on the 30th", sdr=sdr, stage=Stage.CLOSED_WON,
+                       closed_at=datetime(2026, 11, 30, 23, 30, tzinfo=new_york))
+    OpportunityFactory(name="Won in December", sdr=sdr, stage=Stage.CLOSED_WON,
+                       closed_at=datetime(2026, 12, 1, 9, 0, tzinfo=new_york))
+    OpportunityFactory(name="Lost in November", sdr=sdr, stage=Stage.CLOSED_LOST,
+                       closed_at=datetime(2026, 11, 15, 9, 0, tzinfo=new_york))
+    client.force_login(ops)
+
+    def names(query: str) -> set[str]:
+        body = client.get(f"/opportunities/?{query}").content.decode()
+        return {name for name in ("Qualified in November", "Won late on the 30th", "Won in December",
+                                  "Lost in November") if name in body}
+
+    assert names("qualified_from=2026-11-01&qualified_to=2026-11-30") == {"Qualified in November"}
+    assert names("won_from=2026-11-01&won_to=2026-11-30") == {"Won late on the 30th"}
+    assert names("won_from=2026-12-01") == {"Won in December"}
+    assert names("segment=large") == {"Qualified in November"}
+    for period in ("qualified", "won"):
+        wrong = client.get(f"/opportunities/?{period}_from=2026-12-01&{period}_to=2026-11-01").content.decode()
+        assert "Filter not applied: The period ends before it starts." in wrong
+    assert "Filter not applied" in client.get("/opportunities/?segment=huge").content.decode()
 
 
 def test_the_account_list_exports_its_search_as_safe_csv(client, sdr):

@@ -28,6 +28,7 @@ The team North: quota 2, 3 SAOs; activity rates the average of its SDRs'."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
@@ -235,6 +236,19 @@ def test_the_page_shows_the_figures_and_links_the_saos_to_the_deals_behind_them(
     client.force_login(world["ops"])
     listed = client.get(link.replace("&amp;", "&")).content.decode()
     assert listed.count('name="opportunity"') == 3
+    # Every other figure links to its deals too: SCLAU 1, SQOs 2 (not the professional-services
+    # one), won 1 (closed at 23:30 on 30 November in New York: November's, though 1 December in UTC).
+    client.force_login(world["manager"])
+    behind = {}
+    for figure in ("SCLAU", "SQOs"):
+        found = re.search(rf'href="([^"]+)" aria-label="\d+ {figure} of {ana.get_full_name()}"', page)
+        behind[figure] = found.group(1).replace("&amp;", "&")
+    found = re.search(rf'href="([^"]+)" aria-label="Deals {ana.get_full_name()} is credited with won"', page)
+    behind["won"] = found.group(1).replace("&amp;", "&")
+    client.force_login(world["ops"])
+    counts = {figure: client.get(url).content.decode().count('name="opportunity"') for figure, url in behind.items()}
+    assert counts == {"SCLAU": 1, "SQOs": 2, "won": 1}
+    assert "won_from=2026-11-01&won_to=2026-11-30" in behind["won"] and "segment=large" in behind["SCLAU"]
     assert client.get(f"/dashboards/sao/?team={world['south'].pk}").status_code == 200  # ops see every team
     client.force_login(world["manager"])
     assert client.get(f"/dashboards/sao/?team={world['south'].pk}").status_code == 404
