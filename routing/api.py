@@ -20,7 +20,7 @@ from sdrcrm.api.access import IsOpsOrReadOnly
 from sdrcrm.errors import Refused
 from sdrcrm.models import User
 
-from . import geo, pools, rulesets
+from . import pools, rulesets, territories
 from .models import Pool, PoolMember, RoutingDecision, RoutingRule, RuleSet, Territory
 from .replay import replay as replay_ruleset
 
@@ -91,11 +91,22 @@ class TerritorySerializer(serializers.ModelSerializer):
         fields = ["id", "name", "region", "sub_region", "countries", "segment", "sdr", "sal"]
 
     def validate_countries(self, value: str) -> str:
-        codes = [c.strip().upper() for c in value.split(",") if c.strip()]
-        unknown = [c for c in codes if not geo.country_exists(c)]
-        if unknown:
-            raise serializers.ValidationError(f"Unknown country codes: {', '.join(unknown)}.")
-        return ",".join(codes)
+        try:
+            return territories.clean_countries(value)
+        except Refused as exc:
+            raise serializers.ValidationError(exc.message) from None
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        """routing/territories.py's rules, on the territory as it will be."""
+        def value(field: str) -> Any:
+            return attrs[field] if field in attrs else getattr(self.instance, field, None)
+
+        try:
+            territories.check_geography(value("region") or "", value("sub_region") or "", value("segment") or "")
+            territories.check_cover(value("sdr"), value("sal"))
+        except Refused as exc:
+            raise serializers.ValidationError({exc.field: [exc.message]}) from None
+        return attrs
 
 
 class TerritoryImportResult(serializers.Serializer):

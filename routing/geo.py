@@ -47,3 +47,13 @@ def region_for(country: str, state: str = "") -> tuple[str, str]:
 def country_names() -> dict[str, str]:
     """Return a mapping of alpha-2 code to official short English name."""
     return {code: row["name"] for code, row in _countries().items()}
+
+
+@cache
+def sub_regions() -> dict[str, list[str]]:
+    """The sub-regions each region has in the shipped tables (a lead's sub-region is one of them)."""
+    found: dict[str, set[str]] = {}
+    for row in _countries().values():
+        found.setdefault(row["region"], set()).update([row["sub_region"]] if row["sub_region"] else [])
+    found.setdefault("amer", set()).update(row["sub_region"] for row in _read("us_states.csv") if row["sub_region"])
+    return {region: sorted(names) for region, names in found.items()}

@@ -16,4 +16,6 @@ urlpatterns = [
     path("users/<int:pk>/availability/", views.availability, name="availability"),
     path("territories/", views.territory_list, name="territories"),
     path("territories/<int:pk>/", views.territory_cover, name="territory-cover"),
+    path("territories/new/", views.territory_save, name="territory-new"),
+    path("territories/<int:pk>/edit/", views.territory_save, name="territory-edit"),
 ]

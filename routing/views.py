@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from django import forms
 from django.contrib import messages
 from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
@@ -16,9 +17,9 @@ from django.views.decorators.http import require_POST
 from sdrcrm import views
 from sdrcrm.errors import Refused
 from sdrcrm.ids import as_id
-from sdrcrm.models import PROSPECTING_ROLES, SELLING_ROLES, User
+from sdrcrm.models import PROSPECTING_ROLES, SELLING_ROLES, Region, Segment, User
 
-from . import engine, pools, rulesets, territories
+from . import engine, geo, pools, rulesets, territories
 from .models import Pool, PoolMember, RoutingRule, RuleSet, Territory
 from .replay import replay
 
@@ -190,14 +191,64 @@ def _member_from_form(post: Any, user: User, prefix: str) -> dict[str, Any]:
 # --- Territories ------------------------------------------------------------------------
 
 
+class TerritoryForm(forms.Form):
+    """A territory's fields as the page sends them; routing/territories.py judges them."""
+
+    name = forms.CharField(max_length=territories.NAME_LENGTH)
+    region = forms.ChoiceField(choices=Region.choices)
+    sub_region = forms.ChoiceField(required=False, label="Sub-region", choices=[("", "whole region")] + [
+        (name, f"{Region(region).label} {name}") for region, names in geo.sub_regions().items() for name in names])
+    countries = forms.CharField(required=False, max_length=500, help_text="ISO codes, e.g. DE AT CH; blank: any")
+    segment = forms.ChoiceField(required=False, choices=[("", "any"), *Segment.choices])
+    sdr = forms.ModelChoiceField(queryset=User.objects.filter(is_active=True, role__in=PROSPECTING_ROLES)
+                                 .order_by("username"), label="SDR", empty_label=None)
+    sal = forms.ModelChoiceField(queryset=User.objects.filter(is_active=True, role__in=SELLING_ROLES)
+                                 .order_by("username"), label="SAL", required=False, empty_label="nobody")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for field in ("sdr", "sal"):
+            self.fields[field].label_from_instance = lambda user: user.get_full_name() or user.username
+
+    @classmethod
+    def of(cls, territory: Territory) -> TerritoryForm:
+        return cls(initial={field: getattr(territory, field) for field in
+                            ("name", "region", "sub_region", "countries", "segment")}
+                   | {"sdr": territory.sdr_id, "sal": territory.sal_id}, prefix=f"t{territory.pk}")
+
+
 @ops_only
-def territory_list(request: HttpRequest) -> HttpResponse:
+def territory_list(request: HttpRequest, bound: TerritoryForm | None = None, editing: int | None = None,
+                   status: int = 200) -> HttpResponse:
+    """Every territory with who covers it (changed in the row) and its geography (changed
+    in the row's Edit form); a form for a new one. `bound`: a form sent back with its errors."""
     people = User.objects.filter(is_active=True).order_by("username")
+    rows = [(territory, bound if bound is not None and editing == territory.pk else TerritoryForm.of(territory))
+            for territory in Territory.objects.select_related("sdr", "sal").order_by("region", "name")]
     return render(request, "routing/territories.html", {
-        "territories": Territory.objects.select_related("sdr", "sal").order_by("region", "name"),
+        "rows": rows, "editing": editing,
+        "new_form": bound if bound is not None and editing is None else TerritoryForm(prefix="new"),
         "sdrs": [u for u in people if u.role in PROSPECTING_ROLES],
         "sellers": [u for u in people if u.role in SELLING_ROLES],
-    })
+    }, status=status)
+
+
+@ops_only
+@require_POST
+def territory_save(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    """Create a territory (no `pk`) or change one's name, geography and cover."""
+    territory = get_object_or_404(Territory, pk=pk) if pk is not None else None
+    form = TerritoryForm(request.POST, prefix=f"t{pk}" if pk is not None else "new")
+    if form.is_valid():
+        try:
+            saved = territories.save_territory(territory, **form.cleaned_data)
+        except Refused as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        else:
+            messages.success(request, f"Territory {saved.name} saved; routing uses it from the next lead on.")
+            return redirect("routing:territories")
+    messages.error(request, "The territory was not saved; see the form below.")
+    return territory_list(request, bound=form, editing=pk, status=400)
 
 
 @ops_only

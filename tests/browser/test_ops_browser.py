@@ -56,3 +56,39 @@ def test_ops_draft_replay_and_activate_a_routing_change_then_run_a_job(page, liv
     expect(page.locator("#runs")).to_contain_text("run by")
     screenshots(page, "ops-jobs")
     assert JobRun.objects.get(name="active_passive").started_by == ops
+
+
+def test_ops_create_a_territory_and_edit_its_geography_in_the_page(page, live_server, ops):
+    from routing.models import Territory
+
+    sdr = UserFactory(role=Role.SDR, first_name="Nora", last_name="North")
+    login(page, live_server, ops)
+    page.goto(f"{live_server.url}/routing/territories/")
+    page.get_by_text("New territory").click()
+    form = page.locator("#new-territory")
+    form.get_by_label("Name").fill("Nordics")
+    form.get_by_label("Region", exact=True).select_option("emea")
+    form.get_by_label("Countries").fill("se no dk zz")
+    form.get_by_label("SDR", exact=True).select_option(label="Nora North")
+    form.get_by_role("button", name="Create territory").click()
+    expect(page.locator("#new-territory")).to_contain_text("Unknown country codes: ZZ.")
+    expect(page.locator("#new-territory").get_by_label("Countries")).to_have_value("se no dk zz")
+    screenshots(page, "ops-territory-refused")
+
+    page.locator("#new-territory").get_by_label("Countries").fill("se no dk fi")
+    page.locator("#new-territory").get_by_role("button", name="Create territory").click()
+    expect(page.get_by_role("status").or_(page.get_by_role("alert")).first).to_contain_text("Territory Nordics saved")
+    row = page.locator("tr[data-territory='Nordics']")
+    expect(row).to_contain_text("SE,NO,DK,FI")
+
+    row.get_by_text("Edit").click()
+    row.get_by_label("Countries").fill("SE NO DK FI IS")
+    row.get_by_role("button", name="Save territory").click()
+    expect(page.locator("tr[data-territory='Nordics']")).to_contain_text("SE,NO,DK,FI,IS")
+    screenshots(page, "ops-territories")
+    assert Territory.objects.get(name="Nordics").sdr == sdr
+    page.set_viewport_size({"width": 390, "height": 900})
+    page.reload()
+    wide = page.evaluate("""[...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > 391)
+        .map(e => e.tagName + '.' + e.className + '#' + e.id).slice(0, 8)""")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390, wide

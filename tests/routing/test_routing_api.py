@@ -120,3 +120,21 @@ def test_a_rule_set_with_an_unknown_rule_kind_is_refused(api, ops):
                                       {"rules": [{"position": 1, "kind": "magic", "label": "x"}]}, format="json")
     assert response.status_code == 400
     assert RoutingRule.objects.filter(ruleset_id=draft["id"]).count() == 10
+
+
+def test_the_api_checks_a_territory_as_the_page_does(api, ops):
+    sdr, ae = UserFactory(role=Role.SDR), UserFactory(role=Role.AE)
+    client = api.as_user(ops)
+    payload = {"name": "DACH", "region": "emea", "countries": "de, at", "sdr": sdr.pk}
+
+    wrong = client.post("/api/v1/routing/territories/", {**payload, "sub_region": "east"}, format="json")
+    assert wrong.status_code == 400 and "EMEA has no sub-regions" in wrong.json()["errors"]["sub_region"][0]
+    wrong = client.post("/api/v1/routing/territories/", {**payload, "sdr": ae.pk}, format="json")
+    assert wrong.status_code == 400 and "active SDR or BDR" in wrong.json()["errors"]["sdr"][0]
+    created = client.post("/api/v1/routing/territories/", payload, format="json")
+    assert created.status_code == 201 and created.json()["countries"] == "DE,AT"
+    territory = created.json()["id"]
+    wrong = client.patch(f"/api/v1/routing/territories/{territory}/", {"sal": sdr.pk}, format="json")
+    assert wrong.status_code == 400 and "SAL" in wrong.json()["errors"]["sal"][0]
+    assert client.patch(f"/api/v1/routing/territories/{territory}/", {"region": "amer", "sub_region": "west"},
+                        format="json").json()["sub_region"] == "west"

@@ -281,3 +281,89 @@ def test_a_territory_needs_an_active_sdr_and_a_seller_or_nobody_as_sal(client, o
 def test_only_ops_see_the_territories(client, manager):
     client.force_login(manager)
     assert client.get("/routing/territories/").status_code == 403
+
+
+def test_ops_create_a_territory_in_the_page_and_routing_uses_it(client, ops):
+    from routing.models import Territory
+
+    sdr, sal = UserFactory(role=Role.SDR), UserFactory(role=Role.SAL)
+    client.force_login(ops)
+    page = client.get("/routing/territories/").content.decode()
+    assert 'action="/routing/territories/new/"' in page and "New territory" in page
+
+    response = client.post("/routing/territories/new/", {
+        "new-name": "Nordics", "new-region": "emea", "new-sub_region": "", "new-countries": "se no, dk fi se",
+        "new-segment": "", "new-sdr": sdr.pk, "new-sal": sal.pk}, follow=True)
+
+    assert "Territory Nordics saved" in response.content.decode()
+    nordics = Territory.objects.get(name="Nordics")
+    assert (nordics.region, nordics.countries, nordics.sdr, nordics.sal) == ("emea", "SE,NO,DK,FI", sdr, sal)
+    lead = services.ingest_lead({"email": "cto@firm.se", "last_name": "Berg", "country": "SE", "title": "CTO",
+                                 "employee_count": 40, "initial_source": "webcast"}, by=None).lead
+    services.record_activity(lead, "webcast_attended_high_intent")
+    lead.refresh_from_db()
+    assert lead.owner == sdr
+
+
+def test_ops_edit_a_territorys_geography_and_the_most_specific_one_wins(client, ops):
+    from routing.models import Territory
+
+    whole, east = UserFactory(role=Role.SDR), UserFactory(role=Role.SDR)
+    Territory.objects.create(name="AMER", region="amer", sdr=whole)
+    narrow = Territory.objects.create(name="Narrow", region="apac", sdr=east)
+    client.force_login(ops)
+    prefix = f"t{narrow.pk}-"
+    assert f'name="{prefix}countries"' in client.get("/routing/territories/").content.decode()
+
+    response = client.post(f"/routing/territories/{narrow.pk}/edit/", {
+        prefix + "name": "US East", prefix + "region": "amer", prefix + "sub_region": "east", prefix + "countries": "",
+        prefix + "segment": "", prefix + "sdr": east.pk, prefix + "sal": ""}, follow=True)
+
+    assert "Territory US East saved" in response.content.decode()
+    narrow.refresh_from_db()
+    assert (narrow.name, narrow.region, narrow.sub_region) == ("US East", "amer", "east")
+    lead = services.ingest_lead({"email": "vp@firm.com", "last_name": "Doe", "country": "US", "state": "NY",
+                                 "title": "VP Engineering", "employee_count": 40, "initial_source": "webcast"},
+                                by=None).lead
+    services.record_activity(lead, "webcast_attended_high_intent")
+    lead.refresh_from_db()
+    assert lead.owner == east  # New York is AMER east: the narrower territory wins
+
+
+@pytest.mark.parametrize(("field", "value", "message"), [
+    ("countries", "DE ZZ", "Unknown country codes: ZZ."),
+    ("sub_region", "east", "EMEA has no sub-regions"),
+    ("name", "Taken", "Another territory is already called"),
+    ("name", "", "This field is required."),
+    ("sdr", "ae", "Select a valid choice."),
+])
+def test_a_bad_territory_is_refused_in_words_and_the_form_keeps_what_was_typed(client, ops, field, value, message):
+    from routing.models import Territory
+
+    sdr = UserFactory(role=Role.SDR)
+    Territory.objects.create(name="Taken", region="amer", sdr=sdr)
+    data = {"name": "DACH", "region": "emea", "sub_region": "", "countries": "DE AT", "segment": "", "sdr": sdr.pk,
+            "sal": ""}
+    data[field] = UserFactory(role=Role.AE).pk if value == "ae" else value
+    client.force_login(ops)
+
+    response = client.post("/routing/territories/new/", {f"new-{key}": v for key, v in data.items()})
+
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert message in page and "The territory was not saved" in page
+    assert 'value="DE AT"' in page or field == "countries"  # what was typed is still there
+    assert Territory.objects.count() == 1
+
+
+def test_only_ops_create_or_edit_territories(client, manager, ops):
+    from routing.models import Territory
+
+    sdr = UserFactory(role=Role.SDR)
+    territory = Territory.objects.create(name="DACH", region="emea", sdr=sdr)
+    client.force_login(manager)
+    assert client.post("/routing/territories/new/", {"new-name": "X"}).status_code == 403
+    assert client.post(f"/routing/territories/{territory.pk}/edit/", {}).status_code == 403
+    client.force_login(ops)
+    assert client.post("/routing/territories/999999/edit/", {}).status_code == 404
+    assert client.get("/routing/territories/new/").status_code == 405
