@@ -73,6 +73,17 @@ class SdrRow:
     sdr: User
     ramp_month: int | None  # of the period's last month; None without a ramp start
     figures: Figures
+    days: list[DayActivity] = field(default_factory=list)  # each day of the period so far
+
+
+@dataclass(frozen=True)
+class DayActivity:
+    """One SDR's dials and emails on one day (in the company's calendar)."""
+
+    day: date
+    dials: int
+    emails: int
+    working: bool  # a working day in the SDR's region (weekends and its holidays are not)
 
 
 @dataclass
@@ -140,9 +151,9 @@ def sao_dashboard(user: User, kind: str, day: date | None = None, team: int | No
         raise Refused(f"period is one of {', '.join(quota.PERIODS)}.", field="period")
     period = quota.period_of(kind, day or today)
     sdrs = list(sdrs_in_scope(user, team, sdr))
-    figures = _figures(sdrs, period, today, now)
-    rows = [SdrRow(person, quota.ramp_month(person.ramp_start_date, period.months[-1]), figures[person.pk])
-            for person in sdrs]
+    figures, days = _figures(sdrs, period, today, now)
+    rows = [SdrRow(person, quota.ramp_month(person.ramp_start_date, period.months[-1]), figures[person.pk],
+                   days[person.pk]) for person in sdrs]
     teams: dict[int | None, TeamRow] = {}
     members: dict[int | None, list[SdrRow]] = {}
     total = Figures()
@@ -165,7 +176,9 @@ def _activity_rates(figures: Figures, rows: list[SdrRow]) -> None:
         figures.emails_per_day = sum((r.figures.emails_per_day for r in rows), Fraction(0)) / len(rows)
 
 
-def _figures(sdrs: list[User], period: quota.Period, today: date, now: datetime) -> dict[int, Figures]:
+def _figures(sdrs: list[User], period: quota.Period, today: date,
+             now: datetime) -> tuple[dict[int, Figures], dict[int, list[DayActivity]]]:
+    """Each SDR's figures, and their dials and emails on each day of the period so far."""
     ids = [person.pk for person in sdrs]
     start, end = bounds(period)
     found = {pk: Figures() for pk in ids}
@@ -188,18 +201,25 @@ def _figures(sdrs: list[User], period: quota.Period, today: date, now: datetime)
         found[row["sdr"]].iqms_held, found[row["sdr"]].iqms_to_sao = row["held"], row["to_sao"]
     touches = (Activity.objects.filter(created_by__in=ids, occurred_at__gte=start, occurred_at__lt=end,
                                        type__in=(ActivityType.CALL, ActivityType.EMAIL_SENT))
-               .values("created_by").annotate(dials=Count("id", filter=Q(type=ActivityType.CALL)),
-                                              emails=Count("id", filter=Q(type=ActivityType.EMAIL_SENT))))
-    for row in touches:
-        found[row["created_by"]].dials, found[row["created_by"]].emails = row["dials"], row["emails"]
+               .values_list("created_by", TruncDate("occurred_at", tzinfo=company.zone()))
+               .annotate(dials=Count("id", filter=Q(type=ActivityType.CALL)),
+                         emails=Count("id", filter=Q(type=ActivityType.EMAIL_SENT))))
+    by_day: dict[tuple[int, date], tuple[int, int]] = {}
+    for person_id, day, dials, emails in touches:
+        found[person_id].dials += dials
+        found[person_id].emails += emails
+        by_day[person_id, day] = (dials, emails)
+    calendar = [period.first + timedelta(days=n) for n in range((min(today, period.last) - period.first).days + 1)]
+    days: dict[int, list[DayActivity]] = {}
     for person in sdrs:
         figures = found[person.pk]
         working = partial(sla.is_business_day, region=person.region)
+        days[person.pk] = [DayActivity(day, *by_day.get((person.pk, day), (0, 0)), working(day)) for day in calendar]
         figures.quota = quota.quota(person.monthly_sao_quota, person.ramp_start_date, period)
         figures.projection = quota.projection(figures.saos, period, today, working)
         figures.dials_per_day = quota.per_working_day(figures.dials, period, today, working)
         figures.emails_per_day = quota.per_working_day(figures.emails, period, today, working)
-    return found
+    return found, days
 
 
 # --- The funnel ----------------------------------------------------------------------------

@@ -48,6 +48,13 @@ class FiguresSerializer(serializers.Serializer):
     emails_per_day = Ratio(help_text=f"per working day, against {dashboards.DAILY_EMAILS}")
 
 
+class DaySerializer(serializers.Serializer):
+    day = serializers.DateField()
+    dials = serializers.IntegerField()
+    emails = serializers.IntegerField()
+    working = serializers.BooleanField(help_text="a working day in the SDR's region")
+
+
 class SdrRowSerializer(serializers.Serializer):
     id = serializers.IntegerField(source="sdr.pk")
     username = serializers.CharField(source="sdr.username")
@@ -55,6 +62,7 @@ class SdrRowSerializer(serializers.Serializer):
     team = serializers.IntegerField(source="sdr.team_id", allow_null=True)
     ramp_month = serializers.IntegerField(allow_null=True)
     figures = FiguresSerializer()
+    days = DaySerializer(many=True, help_text="dials and emails on each day of the period so far")
 
 
 class TeamRowSerializer(serializers.Serializer):

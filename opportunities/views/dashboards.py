@@ -96,7 +96,8 @@ def _chart_data(rows: list[dict[str, Any]]) -> dict[str, Any]:
         {"name": row["sdr"].get_full_name() or row["sdr"].username, "saos": row["figures"].saos,
          "quota": float(row["figures"].quota), "projection": round(float(row["figures"].projection), 1),
          "dials_per_day": round(float(row["figures"].dials_per_day), 1),
-         "emails_per_day": round(float(row["figures"].emails_per_day), 1)} for row in rows]}
+         "emails_per_day": round(float(row["figures"].emails_per_day), 1),
+         "days": [[day.day.isoformat(), day.dials, day.emails] for day in row["days"]]} for row in rows]}
 
 
 @login_required
@@ -109,7 +110,7 @@ def sao_dashboard_page(request: HttpRequest) -> HttpResponse:
         board = dashboards.sao_dashboard(user, kind, _day(request.GET.get("start")), team, sdr)
     except Refused as exc:  # another team or SDR: not found; a seller: not theirs to read
         raise (Http404 if exc.status == 404 else PermissionDenied)(exc.message) from None
-    rows = [{"sdr": row.sdr, "ramp_month": row.ramp_month, "links": _links(row.sdr, board.period),
+    rows = [{"sdr": row.sdr, "ramp_month": row.ramp_month, "links": _links(row.sdr, board.period), "days": row.days,
              **_cells(row.figures)} for row in board.rows]
     if request.GET.get("format") == "csv":
         return _funnel_csv(board, kind) if request.GET.get("table") == "funnel" else _sdr_csv(board, rows, kind)

@@ -39,6 +39,30 @@
       ]},
       options: common
     });
+    // A small chart per SDR in their table row: dials and emails on each day of the
+    // period so far, against the daily target (the row's "by day" table has the numbers).
+    document.querySelectorAll("canvas.spark").forEach(function (canvas) {
+      var row = data.sdrs[Number(canvas.dataset.sdr)];
+      if (!row) {
+        return;
+      }
+      var days = row.days.map(function (day) { return day[0]; });
+      var series = function (label, index, color) {
+        return {label: label, data: row.days.map(function (day) { return day[index]; }), borderColor: color,
+                borderWidth: 1.5, pointRadius: 0, fill: false, tension: 0.2};
+      };
+      new Chart(canvas, {
+        type: "line",
+        data: {labels: days, datasets: [
+          series("Dials", 1, "#1f7a4d"), series("Emails", 2, "#2f6fbf"),
+          {label: "Target", data: days.map(function () { return data.daily_dials; }), borderColor: "#b3261e",
+           borderDash: [3, 3], borderWidth: 1, pointRadius: 0, fill: false}
+        ]},
+        options: {responsive: false, animation: false, events: [],
+                  plugins: {legend: {display: false}, tooltip: {enabled: false}},
+                  scales: {x: {display: false}, y: {display: false, beginAtZero: true}}}
+      });
+    });
   }
 
   if (document.readyState === "loading") {

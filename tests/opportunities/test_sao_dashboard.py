@@ -359,3 +359,28 @@ def test_the_funnel_counts_its_cohort_through_the_owner_and_mql_time_index(world
     cohort = Lead.objects.filter(dashboards.in_cohort([world["ana"].pk], quota.period_of("quarter", NOVEMBER)))
     plan = cohort.order_by().values("initial_source").annotate(n=Count("*")).explain()
     assert "lead_owner_mql_source" in plan and "Seq Scan" not in plan, plan
+
+
+def test_each_sdrs_dials_and_emails_day_by_day_in_the_company_calendar(world, client):
+    """ana's 37 calls fall two a day on 2–18 November and one on 19–21, one more at 23:30 on
+    30 November in New York; her 57 emails three a day on 3–19 and two on 20–22. Thanksgiving
+    (26 November) is no working day in AMER."""
+    board = dashboards.sao_dashboard(world["ops"], "month", NOVEMBER, now=AFTER_NOVEMBER)
+    row = next(row for row in board.rows if row.sdr.username == "ana")
+    days = {day.day: day for day in row.days}
+
+    assert len(row.days) == 30 and row.days[0].day == date(2026, 11, 1)
+    assert [(days[date(2026, 11, d)].dials, days[date(2026, 11, d)].emails) for d in (1, 2, 3, 19, 21, 22, 30)] == [
+        (0, 0), (2, 0), (2, 3), (1, 3), (1, 2), (0, 2), (1, 0)]
+    assert (sum(day.dials for day in row.days), sum(day.emails for day in row.days)) == (38, 57)
+    assert not days[date(2026, 11, 26)].working and not days[date(2026, 11, 1)].working
+    assert days[date(2026, 11, 2)].working
+    mid_month = dashboards.sao_dashboard(world["ops"], "month", NOVEMBER, now=at(10, 15))
+    assert len(next(r for r in mid_month.rows if r.sdr.username == "ana").days) == 10  # the days so far
+
+    client.force_login(world["manager"])
+    body = client.get("/api/v1/dashboards/sao/?period=month&start=2026-11-01").json()
+    api_days = next(r for r in body["sdrs"] if r["username"] == "ana")["days"]
+    assert api_days[2] == {"day": "2026-11-03", "dials": 2, "emails": 3, "working": True}
+    page = client.get("/dashboards/sao/?period=month&start=2026-11-01").content.decode()
+    assert 'class="spark"' in page and "Dials and emails of" in page
