@@ -447,6 +447,7 @@ def seed_opportunities(target: int, ae_id: int) -> dict[str, Any]:
             # empty and joins it in a nested loop: minutes instead of seconds.
             cursor.execute("ANALYZE opportunities_opportunity")
             cursor.execute(HISTORY_SQL, last)
+            cursor.execute(MILESTONES_SQL, last)
             cursor.execute(IQM_SQL, last)
     with connection.cursor() as cursor:
         for table in ("opportunities_opportunity", "leads_statuschange", "opportunities_iqm", "leads_account"):
@@ -496,6 +497,15 @@ FROM opportunities_opportunity o JOIN leads_lead l ON l.id = o.lead_id
 CROSS JOIN (VALUES ('mql', 'accepted', interval '1 day'), ('accepted', 'qualifying', interval '3 days'))
     AS s(old, new, later)
 WHERE o.id > %(last)s AND l.mql_at + s.later < now()
+"""
+# The same moves as the lead's first Accepted and Qualifying times (what a move writes).
+MILESTONES_SQL = """
+UPDATE leads_lead l SET accepted_at = c.accepted, qualifying_at = c.qualifying
+FROM (SELECT s.lead_id, min(s.at) FILTER (WHERE s.new = 'accepted') AS accepted,
+             min(s.at) FILTER (WHERE s.new = 'qualifying') AS qualifying
+      FROM leads_statuschange s JOIN opportunities_opportunity o ON o.lead_id = s.lead_id
+      WHERE o.id > %(last)s GROUP BY s.lead_id) c
+WHERE l.id = c.lead_id
 """
 # One IQM per deal, held the day before its SAO; the unqualified ones were no-shows.
 IQM_SQL = """

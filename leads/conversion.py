@@ -264,8 +264,6 @@ def _check_contact_owner(owner: User, account: Account, by: User | None) -> None
         raise Refused(refused.message, field="contact_owner") from None
 
 
-# Person facts a contact takes from its lead beyond PERSON_COPY_FIELDS.
-MQL_FIELDS = ("mql_at", "last_mql_at")
 
 
 def _convert_person(lead: Lead, account: Account, *, owner: User | None, by: User | None, cause: str,
@@ -276,7 +274,7 @@ def _convert_person(lead: Lead, account: Account, *, owner: User | None, by: Use
     contact = (Contact.objects.select_for_update().filter(account=account, email__iexact=lead.email)
                .order_by("id").first())
     if contact is None:
-        fields = {f: getattr(lead, f) for f in (*PERSON_COPY_FIELDS, *MQL_FIELDS)}
+        fields = {f: getattr(lead, f) for f in (*PERSON_COPY_FIELDS, *lifecycle.MILESTONES)}
         fields["company"] = lead.company or account.name
         contact = Contact.objects.create(
             **fields, account=account, owner=owner, role=role,
@@ -317,7 +315,8 @@ def _fill_blanks(contact: Contact, lead: Lead) -> None:
     for field in PERSON_COPY_FIELDS:
         if not getattr(contact, field) and getattr(lead, field):
             setattr(contact, field, getattr(lead, field))
-    contact.mql_at, contact.last_mql_at = lifecycle.combined_mql_dates(contact, lead)
+    for name, value in lifecycle.combined_milestones(contact, lead).items():
+        setattr(contact, name, value)
 
 
 def _open_opportunity(data: dict[str, Any], lead: Lead, account: Account, contact: Contact,

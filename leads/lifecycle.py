@@ -116,6 +116,9 @@ def status_fields(person: Person, new: str, reason: str, now: datetime) -> dict[
         fields["last_mql_at"] = now
         if person.mql_at is None:
             fields["mql_at"] = now
+    first = FIRST_TIMES.get(new)
+    if first and getattr(person, first) is None:
+        fields[first] = now
     if new == Status.RECYCLE:
         fields["behaviour_counted_since"] = now  # behaviour points start again from zero
     return fields
@@ -196,8 +199,16 @@ def rescore_leads(ids: list[int], rules: Sequence[Any]) -> None:
             promote_to_mql(lead)
 
 
-def combined_mql_dates(a: Person, b: Person) -> tuple[datetime | None, datetime | None]:
-    """When two records become one (merge, conversion into a contact): the first MQL is
-    the earlier of the two, the last MQL the later."""
-    return (min((t for t in (a.mql_at, b.mql_at) if t), default=None),
-            max((t for t in (a.last_mql_at, b.last_mql_at) if t), default=None))
+# The first time a person reached a status, written by the move (status_fields).
+FIRST_TIMES = {Status.ACCEPTED: "accepted_at", Status.QUALIFYING: "qualifying_at"}
+MILESTONES = ("mql_at", "last_mql_at", *FIRST_TIMES.values())
+
+
+def combined_milestones(a: Person, b: Person) -> dict[str, datetime | None]:
+    """When two records become one (merge, conversion into a contact): the first MQL, the
+    first Accepted and the first Qualifying are the earlier of the two, the last MQL the later."""
+    combined: dict[str, datetime | None] = {
+        name: min((t for t in (getattr(a, name), getattr(b, name)) if t), default=None)
+        for name in MILESTONES}
+    combined["last_mql_at"] = max((t for t in (a.last_mql_at, b.last_mql_at) if t), default=None)
+    return combined

@@ -62,7 +62,7 @@ FILL_FIELDS = ("first_name", "title", "phone", "company", "country", "state", "c
 EITHER_FLAGS = ("opted_out", "inactive", "high_priority", "public_sector")
 # The survivor fields a merge may change (beyond score and the derived segment/region),
 # recorded before and after so undo can put back those nobody changed since.
-SURVIVOR_FIELDS = ("initial_source", "mql_at", "last_mql_at", *FILL_FIELDS, "last_interesting_moment",
+SURVIVOR_FIELDS = ("initial_source", *lifecycle.MILESTONES, *FILL_FIELDS, "last_interesting_moment",
                    "last_interesting_moment_at", *EITHER_FLAGS, "last_handraise_at", "active_until", "is_passive")
 LEAD_FIELDS = {field.attname: field for field in Lead._meta.concrete_fields}
 
@@ -160,7 +160,8 @@ def _combine(keep: Lead, gone: Lead) -> None:
     # The oldest initial source is the one of the record created first.
     first = min((keep, gone), key=lambda lead: (lead.created_at, lead.pk))
     keep.initial_source = first.initial_source
-    keep.mql_at, keep.last_mql_at = lifecycle.combined_mql_dates(keep, gone)
+    for name, value in lifecycle.combined_milestones(keep, gone).items():
+        setattr(keep, name, value)
     for name in FILL_FIELDS:
         if _blank(getattr(keep, name)) and not _blank(getattr(gone, name)):
             setattr(keep, name, getattr(gone, name))
@@ -229,7 +230,7 @@ def merge_leads(survivor: Lead, other: Lead, by: User, now: datetime | None = No
                   "survivor_before": before, "survivor_after": after, "promoted": promoted},
     )
     Lead.objects.filter(pk=gone.pk).delete()
-    for name in ("status", "status_reason", "status_changed_at", "mql_at", "last_mql_at", "score"):
+    for name in ("status", "status_reason", "status_changed_at", *lifecycle.MILESTONES, "score"):
         setattr(survivor, name, getattr(keep, name))
     return tombstone
 

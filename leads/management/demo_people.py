@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import NamedTuple
 
-from leads import tiers
+from leads import lifecycle, tiers
 from leads.domains import normalise_company
 from leads.models import (
     Account,
@@ -218,6 +218,8 @@ def plan_lifecycle(person: Lead | Contact, rng: random.Random, now: datetime, st
         activities[-1] = (activities[-1][0], between(rng, changed, now))  # re-engaged since
     person.status = status
     person.status_changed_at = changed
+    if status in lifecycle.FIRST_TIMES:  # the one history row: this move is the first
+        setattr(person, lifecycle.FIRST_TIMES[status], changed)
     person.score = rng.randint(*SCORE_RANGES[status])
     if status == S.RECYCLE:
         person.status_reason = rng.choice(RecycleReason.values)

@@ -147,6 +147,10 @@ class Person(models.Model):
     score = models.IntegerField(default=0)
     mql_at = models.DateTimeField(null=True, blank=True)
     last_mql_at = models.DateTimeField(null=True, blank=True)
+    # The first time the person was Accepted, and in Qualifying (the SAO dashboard's funnel);
+    # like mql_at, the earlier of the two when records merge or a lead becomes a contact.
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    qualifying_at = models.DateTimeField(null=True, blank=True)
     initial_source = models.CharField(max_length=40, choices=InitialSource.choices)
     lead_source = models.CharField(max_length=40, choices=InitialSource.choices, blank=True)
     last_interesting_moment = models.CharField(max_length=255, blank=True)
@@ -241,7 +245,8 @@ class Lead(Person):
                          condition=Q(sla_breached_at__isnull=False)),
             # The SAO dashboard's funnel: an SDR's (or a team's) leads that became MQL in a
             # period, counted per source from the index alone on PostgreSQL.
-            models.Index(fields=["owner", "mql_at"], include=["initial_source", "id"], name="lead_owner_mql_source",
+            models.Index(fields=["owner", "mql_at"], include=["initial_source", "id", "accepted_at", "qualifying_at"],
+                         name="lead_owner_mql_source",
                          condition=Q(mql_at__isnull=False)),
             # An SDR's follow-ups due, by due time (the Today page): only leads with a clock.
             models.Index(fields=["owner", "sla_due_at", "id"], name="lead_owner_sla",

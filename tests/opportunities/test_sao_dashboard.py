@@ -274,7 +274,8 @@ def lead_through(owner, source: str, mql_at: datetime, **reached: datetime):
     from leads.models import StatusChange
     from tests.factories import LeadFactory
 
-    lead = LeadFactory(owner=owner, initial_source=source, status=Status.MQL, mql_at=mql_at)
+    lead = LeadFactory(owner=owner, initial_source=source, status=Status.MQL, mql_at=mql_at,
+                       **{f"{status}_at": moment for status, moment in reached.items()})
     for status, moment in reached.items():
         StatusChange.objects.create(lead=lead, old=Status.MQL, new=status, cause="manual", at=moment)
     return lead
@@ -384,3 +385,20 @@ def test_each_sdrs_dials_and_emails_day_by_day_in_the_company_calendar(world, cl
     assert api_days[2] == {"day": "2026-11-03", "dials": 2, "emails": 3, "working": True}
     page = client.get("/dashboards/sao/?period=month&start=2026-11-01").content.decode()
     assert 'class="spark"' in page and "Dials and emails of" in page
+
+
+def test_a_converted_lead_keeps_its_place_in_the_funnel(world):
+    """Conversion moves the status history to the contact; the funnel reads the lead's own
+    first Accepted and Qualifying days, so a converted lead still counts with its days."""
+    from leads.conversion import convert_lead
+    from leads.models import Lead, StatusChange
+
+    lead = lead_through(world["ana"], "webcast", at(5), accepted=at(6), qualifying=at(8))
+    Lead.objects.filter(pk=lead.pk).update(status=Status.QUALIFYING)
+    lead.refresh_from_db()
+    convert_lead(lead, by=world["ana"], new_account={"name": "Converted Co"}, now=at(9))
+    assert not StatusChange.objects.filter(lead=lead, new=Status.ACCEPTED).exists()  # moved to the contact
+
+    webcast = {row.source: row for row in dashboards.funnel(world["manager"], "month", NOVEMBER)}["webcast"]
+    assert (webcast.counts["accepted"], webcast.counts["qualifying"]) == (1, 1)
+    assert (webcast.days["accepted"], webcast.days["qualifying"]) == (1, 2)
