@@ -40,14 +40,18 @@ def _day(text: str | None) -> date | None:
 
 
 def _links(sdr: User, period: quota.Period) -> dict[str, str]:
-    """The opportunity list behind each of an SDR's figures in the period: the SAOs credited
-    (their pipeline too), those on large-segment accounts (SCLAU), the SQOs, the deals won."""
+    """The list behind each of an SDR's figures in the period: the SAOs credited (their
+    pipeline too), those on large-segment accounts (SCLAU), the SQOs, the deals won, and
+    the IQMs held."""
     first, last = period.first.isoformat(), period.last.isoformat()
     accepted = {"accepted_from": first, "accepted_to": last}
     filters = {"saos": accepted, "sclau": {**accepted, "segment": Segment.LARGE},
                "sqos": {"qualified_from": first, "qualified_to": last}, "won": {"won_from": first, "won_to": last}}
-    return {figure: f"{reverse('opportunities:list')}?" + urlencode({"sdr": sdr.pk, **query, "credited": "on"})
-            for figure, query in filters.items()}
+    links = {figure: f"{reverse('opportunities:list')}?" + urlencode({"sdr": sdr.pk, **query, "credited": "on"})
+             for figure, query in filters.items()}
+    links["iqms"] = f"{reverse('opportunities:iqms')}?" + urlencode(
+        {"sdr": sdr.pk, "start_from": first, "start_to": last, "held": "on"})
+    return links
 
 
 def _cells(figures: dashboards.Figures) -> dict[str, Any]:

@@ -3,23 +3,29 @@ meeting) and the two POST views behind it. The rules are in opportunities/iqms.p
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
+from rest_framework.exceptions import ValidationError
 
 from leads.models import Lead
 from leads.views.access import back_to_next
 from leads.views.forms import first_error
 from opportunities import iqms
+from opportunities.dashboards import HELD
 from opportunities.models import IQM, ActivitySource, Disposition, Opportunity
+from sdrcrm import company
 from sdrcrm.errors import Refused
 from sdrcrm.ids import MAX_ID
 from sdrcrm.models import SELLING_ROLES, User, active_prospectors
+from sdrcrm.pagination import Keyset
 
 MAX_LISTED = 20
 MAX_CHOICES = 200
@@ -135,3 +141,64 @@ def iqm_disposition(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.success(request, f"{iqm.subject}: {iqm.get_disposition_display()}.")
     return _back(request, iqm)
+
+
+# --- The IQM list (`/opportunities/iqms/`): what the SAO dashboard's IQM figures link to --
+
+
+class IQMFilterForm(forms.Form):
+    """The list's filters: the SDR the meetings are assigned to, the days they started
+    (in the company's calendar), and only the meetings held (qualified or SAO)."""
+
+    sdr = forms.ModelChoiceField(queryset=active_prospectors().order_by("username"), required=False,
+                                 label="SDR", empty_label="Any SDR")
+    start_from = forms.DateField(required=False, label="From")
+    start_to = forms.DateField(required=False, label="To")
+    held = forms.BooleanField(required=False, label="Held only (qualified meeting or SAO)")
+    cursor = forms.CharField(required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["sdr"].label_from_instance = lambda user: user.get_full_name() or user.username
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("start_from") and data.get("start_to") and data["start_to"] < data["start_from"]:
+            self.add_error("start_to", "The period ends before it starts.")
+        return data
+
+
+IQM_KEYSET = Keyset(["start"], default="-start", page_size=50)
+
+
+def filtered_iqms(user: User, params: QueryDict) -> tuple[QuerySet[IQM], IQMFilterForm]:
+    """The IQMs the user may see, as the list's filters ask."""
+    form = IQMFilterForm(params)
+    form.is_valid()
+    data = form.cleaned_data
+    meetings = IQM.objects.visible_to(user).select_related("lead", "contact", "sdr", "opportunity")
+    if data.get("sdr"):
+        meetings = meetings.filter(sdr=data["sdr"])
+    if data.get("start_from"):
+        meetings = meetings.filter(start__gte=company.start_of(data["start_from"]))
+    if data.get("start_to"):
+        meetings = meetings.filter(start__lt=company.start_of(data["start_to"] + timedelta(days=1)))
+    if data.get("held"):
+        meetings = meetings.filter(disposition__in=HELD)
+    return meetings, form
+
+
+@login_required
+def iqm_list(request: HttpRequest) -> HttpResponse:
+    """The meetings the user may see, latest first, 50 a page (keyset)."""
+    meetings, form = filtered_iqms(request.user, request.GET)
+    try:
+        rows, next_cursor = IQM_KEYSET.page(meetings, IQM_KEYSET.default, form.cleaned_data.get("cursor"),
+                                            IQM_KEYSET.page_size)
+    except ValidationError:
+        messages.error(request, "That page link is out of date; showing the first page.")
+        return redirect("opportunities:iqms")
+    params = request.GET.copy()
+    params.pop("cursor", None)
+    return render(request, "opportunities/iqms.html", {
+        "form": form, "meetings": rows, "next_cursor": next_cursor, "base_query": params.urlencode()})

@@ -52,7 +52,8 @@ def test_the_sdrs_pages_have_no_serious_accessibility_violation(page, live_serve
 def test_the_managers_and_ops_pages_have_no_serious_accessibility_violation(page, live_server, manager):
     OpportunityFactory(sdr=UserFactory(role=Role.SDR, team=manager.team))
     login(page, live_server, manager)
-    assert check(page, ["/leads/queues/", "/jobs/", "/opportunities/", "/contacts/", "/accounts/"]) == {}
+    assert check(page, ["/leads/queues/", "/jobs/", "/opportunities/", "/contacts/", "/accounts/",
+                        "/dashboards/sao/", "/opportunities/iqms/?held=on"]) == {}
 
 
 def test_the_ops_pages_have_no_serious_accessibility_violation(page, live_server, ops, sdr):

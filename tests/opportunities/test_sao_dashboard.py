@@ -245,9 +245,12 @@ def test_the_page_shows_the_figures_and_links_the_saos_to_the_deals_behind_them(
         behind[figure] = found.group(1).replace("&amp;", "&")
     found = re.search(rf'href="([^"]+)" aria-label="Deals {ana.get_full_name()} is credited with won"', page)
     behind["won"] = found.group(1).replace("&amp;", "&")
+    iqms = re.search(rf'href="([^"]+)" aria-label="3 IQMs held by {ana.get_full_name()}"', page).group(1)
     client.force_login(world["ops"])
     counts = {figure: client.get(url).content.decode().count('name="opportunity"') for figure, url in behind.items()}
     assert counts == {"SCLAU": 1, "SQOs": 2, "won": 1}
+    # The three held IQMs (4, 12 and 19 November), not the no-show.
+    assert client.get(iqms.replace("&amp;", "&")).content.decode().count("data-iqm=") == 3
     assert "won_from=2026-11-01&won_to=2026-11-30" in behind["won"] and "segment=large" in behind["SCLAU"]
     assert client.get(f"/dashboards/sao/?team={world['south'].pk}").status_code == 200  # ops see every team
     client.force_login(world["manager"])
