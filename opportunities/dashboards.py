@@ -19,8 +19,8 @@ from decimal import Decimal
 from fractions import Fraction
 from functools import partial
 
-from django.db.models import Count, Q, QuerySet, Sum
-from django.db.models.functions import TruncDate
+from django.db.models import Count, DateField, Q, QuerySet, Sum
+from django.db.models.functions import Cast, TruncDate
 from django.utils import timezone
 
 from leads.models import Activity, ActivityType, InitialSource, Lead
@@ -269,7 +269,12 @@ def _funnel(sdrs: list[int], period: quota.Period) -> list[FunnelRow]:
     # lead id → [mql, accepted, qualifying, SAO, SQO, won] days, and its source
     days: dict[int, list[date | None]] = {}
     sources: dict[int, str] = {}
-    on = partial(TruncDate, tzinfo=zone)  # a moment's day in the company's calendar
+    def on(moment: str) -> Cast:
+        """A moment's day in the company's calendar. The cast spares Django a Python
+        converter per value on PostgreSQL (it returns dates as they are): 28,000 rows a
+        quarter at the bench's size."""
+        return Cast(TruncDate(moment, tzinfo=zone), DateField())
+
     reached = cohort.filter(Q(accepted_at__isnull=False) | Q(qualifying_at__isnull=False)).values_list(
         "pk", "initial_source", on("mql_at"), on("accepted_at"), on("qualifying_at"))
     for pk, source, mql_on, accepted_on, qualifying_on in reached:

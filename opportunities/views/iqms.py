@@ -3,7 +3,6 @@ meeting) and the two POST views behind it. The rules are in opportunities/iqms.p
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from django import forms
@@ -179,10 +178,7 @@ def filtered_iqms(user: User, params: QueryDict) -> tuple[QuerySet[IQM], IQMFilt
     meetings = IQM.objects.visible_to(user).select_related("lead", "contact", "sdr", "opportunity")
     if data.get("sdr"):
         meetings = meetings.filter(sdr=data["sdr"])
-    if data.get("start_from"):
-        meetings = meetings.filter(start__gte=company.start_of(data["start_from"]))
-    if data.get("start_to"):
-        meetings = meetings.filter(start__lt=company.start_of(data["start_to"] + timedelta(days=1)))
+    meetings = meetings.filter(company.on_days("start", data.get("start_from"), data.get("start_to")))
     if data.get("held"):
         meetings = meetings.filter(disposition__in=HELD)
     return meetings, form

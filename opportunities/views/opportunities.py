@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from django.contrib import messages
@@ -55,11 +54,8 @@ def filtered_opportunities(user: User, params: QueryDict) -> tuple[QuerySet[Oppo
         if data.get(f"{period}_to"):
             opportunities = opportunities.filter(**{f"{day}__lte": data[f"{period}_to"]})
     if data.get("won_from") or data.get("won_to"):
-        opportunities = opportunities.filter(stage=Stage.CLOSED_WON)
-    if data.get("won_from"):
-        opportunities = opportunities.filter(closed_at__gte=company.start_of(data["won_from"]))
-    if data.get("won_to"):
-        opportunities = opportunities.filter(closed_at__lt=company.start_of(data["won_to"] + timedelta(days=1)))
+        opportunities = opportunities.filter(company.on_days("closed_at", data.get("won_from"), data.get("won_to")),
+                                             stage=Stage.CLOSED_WON)
     if data.get("segment"):
         opportunities = opportunities.filter(account__segment=data["segment"])
     if data.get("credited"):
