@@ -286,9 +286,12 @@ def _funnel(sdrs: list[int], period: quota.Period) -> list[FunnelRow]:
         return days[lead]
 
     # The deals through the join to the lead (not "lead in (cohort)"), so the database reads
-    # the cohort from the funnel's index alone.
+    # the cohort from the funnel's index alone. A deal is opened when its lead converts,
+    # which is after the lead's first MQL: only deals created since the period began can
+    # be the cohort's, and the (created_at, id) index finds those.
     through_lead = in_cohort(sdrs, period, "lead__")
-    deals = (Opportunity.objects.filter(through_lead, professional_services=False).order_by("-pk")
+    deals = (Opportunity.objects.filter(through_lead, created_at__gte=bounds(period)[0], professional_services=False)
+             .order_by("-pk")
              .values_list("lead", "lead__initial_source", on("lead__mql_at"), "sales_accepted_date",
                           "sales_qualified_date", "stage", on("closed_at"), "account__segment"))
     large: set[int] = set()
