@@ -13,7 +13,7 @@ from leads.models import Status
 from sdrcrm.models import Role
 from tests.factories import LeadFactory, TeamFactory, UserFactory
 
-from .conftest import login
+from .conftest import login, screenshots
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("seeded")]
 
@@ -38,6 +38,8 @@ def test_a_manager_reads_the_queues_picks_a_team_and_opens_an_sdrs_view(page, li
     expect(sams.locator("td[data-view='sla_breaches']")).to_contain_text("1")
     expect(page.locator("#breaches")).to_contain_text("Lou Late")
     expect(page.locator("#per-sdr")).to_contain_text("Tess Other")
+    expect(page.locator("#counted-at")).to_contain_text("Counts as of")
+    screenshots(page, "team-queues")
 
     page.get_by_label("Team").select_option(label=sdr.team.name)
     expect(page.get_by_role("heading", name=f"Team queues: {sdr.team.name}")).to_be_visible()
