@@ -40,6 +40,9 @@ def test_a_manager_reads_the_queues_picks_a_team_and_opens_an_sdrs_view(page, li
     expect(page.locator("#per-sdr")).to_contain_text("Tess Other")
     expect(page.locator("#counted-at")).to_contain_text("Counts as of")
     screenshots(page, "team-queues")
+    page.set_viewport_size({"width": 390, "height": 900})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390  # the tables scroll in their boxes
+    page.set_viewport_size({"width": 1280, "height": 900})
 
     page.get_by_label("Team").select_option(label=sdr.team.name)
     expect(page.get_by_role("heading", name=f"Team queues: {sdr.team.name}")).to_be_visible()
