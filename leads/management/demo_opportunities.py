@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from leads import domains
 from leads.conversion import convert_lead
-from leads.models import Lead, Status
+from leads.models import Lead, Status, StatusChange
 from opportunities.iqms import book_iqm, update_iqm
 from opportunities.models import ActivitySource, ClosedLostReason, Disposition, Stage
 from opportunities.services import change_stage
@@ -51,6 +51,7 @@ def seed_opportunities(rng: random.Random, now: datetime, users: dict[str, User]
         sdr, owner = lead.owner, sellers[n % len(sellers)]
         # Over the last quarter, a few days ago at the latest: the SAO dashboard's history.
         met = now - timedelta(days=rng.randint(3, 88), hours=rng.randint(0, 8))
+        _lead_up_to(lead, met, rng)
         iqm = book_iqm(lead, {"start": met, "end": met + timedelta(minutes=30),
                               "activity_source": rng.choice(list(ActivitySource.values)),
                               "description": "Intro call with the AE."}, by=sdr, now=met - timedelta(days=2))
@@ -82,3 +83,18 @@ def seed_opportunities(rng: random.Random, now: datetime, users: dict[str, User]
                  by=lead.owner, now=missed - timedelta(days=1))
         iqms += 1
     return opportunities, iqms
+
+
+def _lead_up_to(lead: Lead, met: datetime, rng: random.Random) -> None:
+    """Put a converting lead's history just before its IQM, as it would have happened: MQL,
+    accepted a day or two later, qualifying a few days after that (the funnel's days)."""
+    qualifying = met - timedelta(days=rng.randint(1, 5), hours=rng.randint(0, 6))
+    accepted = qualifying - timedelta(days=rng.randint(1, 6))
+    mql = accepted - timedelta(days=rng.randint(0, 3), hours=rng.randint(1, 12))
+    created = min(lead.created_at, mql - timedelta(days=rng.randint(1, 30)))
+    fields = {"created_at": created, "mql_at": mql, "last_mql_at": mql, "accepted_at": accepted,
+              "qualifying_at": qualifying, "status_changed_at": qualifying}
+    Lead.objects.filter(pk=lead.pk).update(**fields)
+    StatusChange.objects.filter(lead=lead, new=Status.QUALIFYING).update(at=qualifying)
+    for name, value in fields.items():
+        setattr(lead, name, value)

@@ -247,6 +247,9 @@ def test_the_demo_sao_dashboard_has_a_quarter_of_history_and_sdrs_at_every_ramp_
     assert board.total.saos > 0 and board.total.iqms_held > 0
     for row in board.rows:  # every SDR logged calls and emails at a pace around 30 a day
         assert 5 < row.figures.dials_per_day < 45 and 5 < row.figures.emails_per_day < 45, row.sdr.username
+    # A converted lead's history leads up to its IQM: the funnel's stages come in order.
+    converted = [row for row in board.funnel if row.counts["sao"]]
+    assert converted and all(days is None or days >= 0 for row in converted for days in row.days.values())
     client.force_login(User.objects.get(username="manager"))
     page = client.get("/dashboards/sao/?period=quarter").content.decode()
     assert "No SDR here." not in page and "Sam Rivera" in page
