@@ -268,9 +268,8 @@ def _funnel(sdrs: list[int], period: quota.Period) -> list[FunnelRow]:
     # lead id → [mql, accepted, qualifying, SAO, SQO, won] days, and its source
     days: dict[int, list[date | None]] = {}
     sources: dict[int, str] = {}
-    on = company_day
     reached = cohort.filter(Q(accepted_at__isnull=False) | Q(qualifying_at__isnull=False)).values_list(
-        "pk", "initial_source", on("mql_at"), on("accepted_at"), on("qualifying_at"))
+        "pk", "initial_source", company_day("mql_at"), company_day("accepted_at"), company_day("qualifying_at"))
     for pk, source, mql_on, accepted_on, qualifying_on in reached:
         days[pk], sources[pk] = [mql_on, accepted_on, qualifying_on, None, None, None], source
 
@@ -286,8 +285,8 @@ def _funnel(sdrs: list[int], period: quota.Period) -> list[FunnelRow]:
     through_lead = in_cohort(sdrs, period, "lead__")
     deals = (Opportunity.objects.filter(through_lead, created_at__gte=bounds(period)[0], professional_services=False)
              .order_by("-pk")
-             .values_list("lead", "lead__initial_source", on("lead__mql_at"), "sales_accepted_date",
-                          "sales_qualified_date", "stage", on("closed_at"), "account__segment"))
+             .values_list("lead", "lead__initial_source", company_day("lead__mql_at"), "sales_accepted_date",
+                          "sales_qualified_date", "stage", company_day("closed_at"), "account__segment"))
     large: set[int] = set()
     for lead, source, mql_on, sao_on, sqo_on, stage, closed_on, segment in deals:  # the first deal last: it is kept
         stages_of(lead, source, mql_on)[3:] = [sao_on, sqo_on, closed_on if stage == Stage.CLOSED_WON else None]
