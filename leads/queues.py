@@ -69,11 +69,9 @@ class TeamQueues:
 
 def teams_for(user: User) -> list[Team]:
     """The teams whose queues a user watches: a manager's own, every team for ops."""
-    if user.is_ops:
-        return list(Team.objects.order_by("name"))
-    if user.is_manager:
-        return list(Team.objects.filter(pk__in=user.managed_team_ids()).order_by("name"))
-    raise Refused("Team queues are for SDR managers and Sales-Dev Ops.", status=403)
+    if not (user.is_ops or user.is_manager):
+        raise Refused("Team queues are for SDR managers and Sales-Dev Ops.", status=403)
+    return list(user.watched_teams())
 
 
 def team_queues(user: User, team_id: int | None = None, now: datetime | None = None) -> TeamQueues:

@@ -126,16 +126,6 @@ def sdrs_in_scope(user: User, team: int | None = None, sdr: int | None = None) -
     return people.order_by("team__name", "last_name", "username")
 
 
-def teams_in_scope(user: User) -> QuerySet[Team]:
-    """The teams whose figures `user` may narrow the dashboard to: ops every team, a
-    manager the ones they run, anyone else none (their scope is themselves)."""
-    if user.is_ops:
-        return Team.objects.order_by("name")
-    if user.is_manager:
-        return Team.objects.filter(pk__in=user.managed_team_ids()).order_by("name")
-    return Team.objects.none()
-
-
 def bounds(period: quota.Period) -> tuple[datetime, datetime]:
     """The period as [start, end) instants in the company's time zone."""
     return company.start_of(period.first), company.start_of(period.last + timedelta(days=1))

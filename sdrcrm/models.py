@@ -102,6 +102,15 @@ class User(AbstractUser):
             ids.append(self.team_id)
         return ids
 
+    def watched_teams(self) -> models.QuerySet[Team]:
+        """The teams whose queues and figures this user watches, by name: every team for
+        ops, the ones a manager runs, none for anyone else."""
+        if self.is_ops:
+            return Team.objects.order_by("name")
+        if self.is_manager:
+            return Team.objects.filter(pk__in=self.managed_team_ids()).order_by("name")
+        return Team.objects.none()
+
 
 class ApiToken(AbstractAuthToken):
     """An API token (django-rest-knox's, stored as a hash): one per client or device, with

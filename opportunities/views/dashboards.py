@@ -120,7 +120,7 @@ def sao_dashboard_page(request: HttpRequest) -> HttpResponse:
         return _funnel_csv(board, kind) if request.GET.get("table") == "funnel" else _sdr_csv(board, rows, kind)
     here = {"period": kind, **({"team": team} if team else {})}
     return render(request, "dashboards/sao.html", {
-        "board": board, "rows": rows, "kind": kind, "team": team, "teams": dashboards.teams_in_scope(user),
+        "board": board, "rows": rows, "kind": kind, "team": team, "teams": user.watched_teams(),
         "team_rows": [{"row": row, **_cells(row.figures)} for row in board.teams], "total": _cells(board.total),
         "previous": urlencode({**here, "start": board.period.previous().first.isoformat()}),
         "next": urlencode({**here, "start": board.period.next().first.isoformat()}),
