@@ -8,24 +8,25 @@ emails per working day against 30 and 30.
 
 Who sees what: an SDR/BDR their own row, a manager the SDRs of their teams, ops all.
 Three grouped queries (deals, IQMs, activities) whatever the number of SDRs, and the
-funnel of the period's MQLs by initial source (`funnel`), three more."""
+funnel of the period's MQLs by initial source (`funnel`), two more."""
 
 from __future__ import annotations
 
-import statistics
+import itertools
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
 from functools import partial
 
-from django.db.models import Count, DateField, Q, QuerySet, Sum
+from django.db.models import Case, Count, DateField, Exists, F, OuterRef, Q, QuerySet, Sum, When
 from django.db.models.functions import Cast, TruncDate
 from django.utils import timezone
 
 from leads.models import Activity, ActivityType, InitialSource, Lead
 from routing import sla
-from sdrcrm import company
+from sdrcrm import aggregates, company
+from sdrcrm.aggregates import DaysBetween, Median
 from sdrcrm.errors import Refused
 from sdrcrm.models import PROSPECTING_ROLES, Segment, Team, User
 
@@ -236,61 +237,87 @@ class FunnelRow:
 def funnel(user: User, kind: str, day: date | None = None, team: int | None = None, sdr: int | None = None,
            now: datetime | None = None) -> list[FunnelRow]:
     """The period's MQL cohort per initial source (leads owned by the SDRs in scope), and
-    how far each got: accepted and qualifying by their status history, SAO, SQO and won by
-    the opportunity converted from the lead (never a professional-services one), and how
-    many of its SAOs are on large-segment accounts (SCLAU by source). Three
-    queries, each over the cohort as a whole (no query per lead); each stage's day is taken
-    in the company's calendar by the database; the counting and medians in Python."""
+    how far each got: accepted and qualifying by the lead's first time in each status, SAO,
+    SQO and won by the opportunity converted from the lead (never a professional-services
+    one), and how many of its SAOs are on large-segment accounts (SCLAU by source). Two
+    grouped queries over the cohort as a whole: each stage's day is taken in the company's
+    calendar, and the counts and medians worked out, by the database."""
     now = now or timezone.now()
     sdrs = list(sdrs_in_scope(user, team, sdr).values_list("pk", flat=True))
     return _funnel(sdrs, quota.period_of(kind, day or company.day_of(now)))
 
 
 def _funnel(sdrs: list[int], period: quota.Period) -> list[FunnelRow]:
-    """The funnel of the leads of `sdrs` (their ids) in `period`. The cohort is counted per
-    source by the database, and its leads that went past MQL read with their first Accepted
-    and Qualifying days, from the (owner, MQL time) index alone; then the deals converted
-    from them. Three queries, whatever the cohort's size."""
-    cohort = Lead.objects.filter(in_cohort(sdrs, period))
-    mqls = dict(cohort.order_by().values("initial_source").annotate(n=Count("*")).values_list("initial_source", "n"))
-    if not mqls:
-        return []
-    # lead id → [mql, accepted, qualifying, SAO, SQO, won] days, and its source
-    days: dict[int, list[date | None]] = {}
-    sources: dict[int, str] = {}
-    reached = cohort.filter(Q(accepted_at__isnull=False) | Q(qualifying_at__isnull=False)).values_list(
-        "pk", "initial_source", company_day("mql_at"), company_day("accepted_at"), company_day("qualifying_at"))
-    for pk, source, mql_on, accepted_on, qualifying_on in reached:
-        days[pk], sources[pk] = [mql_on, accepted_on, qualifying_on, None, None, None], source
-
-    def stages_of(lead: int, source: str, mql_on: date) -> list[date | None]:
-        if lead not in days:
-            days[lead], sources[lead] = [mql_on, None, None, None, None, None], source
-        return days[lead]
-
-    # The deals through the join to the lead (not "lead in (cohort)"), so the database reads
-    # the cohort from the funnel's index alone. A deal is opened when its lead converts,
-    # which is after the lead's first MQL: only deals created since the period began can
-    # be the cohort's, and the (created_at, id) index finds those.
-    through_lead = in_cohort(sdrs, period, "lead__")
-    deals = (Opportunity.objects.filter(through_lead, created_at__gte=bounds(period)[0], professional_services=False)
-             .order_by("-pk")
-             .values_list("lead", "lead__initial_source", company_day("lead__mql_at"), "sales_accepted_date",
-                          "sales_qualified_date", "stage", company_day("closed_at"), "account__segment"))
-    large: set[int] = set()
-    for lead, source, mql_on, sao_on, sqo_on, stage, closed_on, segment in deals:  # the first deal last: it is kept
-        stages_of(lead, source, mql_on)[3:] = [sao_on, sqo_on, closed_on if stage == Stage.CLOSED_WON else None]
-        if sao_on and segment == Segment.LARGE:
-            large.add(lead)
-        else:
-            large.discard(lead)
-    beyond: dict[str, list[list[date | None]]] = {source: [] for source in mqls}
-    sclau = dict.fromkeys(mqls, 0)
-    for pk, stages in days.items():
-        beyond[sources[pk]].append(stages)
-        sclau[sources[pk]] += pk in large
-    result = [_funnel_row(source, mqls[source], leads, sclau[source]) for source, leads in beyond.items()]
+    """The funnel of the leads of `sdrs` (their ids) in `period`, counted by the database in
+    two grouped queries whatever the cohort's size: the cohort by source, from the (owner,
+    MQL time) index alone (`_cohort_by_source`), then the first deal of each of its leads
+    (`_deals_by_source`). A lead that got to a stage passed the ones before it, even where
+    its history skips one (a lead qualified by a reply the same moment it was accepted, a
+    deal opened for a lead never marked Qualifying), so each count holds the leads that got
+    that far or further; each median, the leads that have both days."""
+    cohort = {row["initial_source"]: row for row in _cohort_by_source(sdrs, period)}
+    deals = {row["initial_source"]: row for row in _deals_by_source(sdrs, period)} if cohort else {}
+    result = []
+    for source, leads in cohort.items():
+        deal = deals.get(source, NO_DEALS)
+        counts = {"mql": leads["mqls"], "accepted": leads["accepted"] + deal["accepted"],
+                  "qualifying": leads["qualifying"] + deal["qualifying"], "sao": deal["sao"], "sqo": deal["sqo"],
+                  "won": deal["won"]}
+        medians = {"mql": None, "accepted": leads["to_accepted"], "qualifying": leads["to_qualifying"],
+                   "sao": deal["to_sao"], "sqo": deal["to_sqo"], "won": deal["to_won"]}
+        rates: dict[str, Fraction | None] = {STAGES[0]: None}
+        for before, stage in itertools.pairwise(STAGES):
+            rates[stage] = Fraction(counts[stage], counts[before]) if counts[before] else None
+        label = InitialSource(source).label if source in InitialSource.values else source
+        days = {stage: aggregates.whole(median) for stage, median in medians.items()}
+        result.append(FunnelRow(source, label, counts, rates, days, deal["sclau"]))
     return sorted(result, key=lambda row: (-row.counts["mql"], row.label))
+
+
+NO_DEALS = {"accepted": 0, "qualifying": 0, "sao": 0, "sqo": 0, "won": 0, "sclau": 0, "to_sao": None, "to_sqo": None,
+            "to_won": None}
+
+
+def _cohort_by_source(sdrs: list[int], period: quota.Period) -> QuerySet:
+    """Per initial source, the period's MQLs, how many of them have been Accepted (or
+    Qualifying, which passes it) and Qualifying, and the median days from MQL to Accepted
+    and from Accepted to Qualifying: one pass over the (owner, MQL time) index, which holds
+    every column read."""
+    mql_on, accepted_on, qualifying_on = company_day("mql_at"), company_day("accepted_at"), company_day("qualifying_at")
+    return (Lead.objects.filter(in_cohort(sdrs, period)).order_by().values("initial_source")
+            .annotate(mqls=Count("pk"),
+                      accepted=Count("pk", filter=Q(accepted_at__isnull=False) | Q(qualifying_at__isnull=False)),
+                      qualifying=Count("pk", filter=Q(qualifying_at__isnull=False)),
+                      to_accepted=Median(DaysBetween(accepted_on, mql_on)),
+                      to_qualifying=Median(DaysBetween(qualifying_on, accepted_on))))
+
+
+def _deals_by_source(sdrs: list[int], period: quota.Period) -> QuerySet:
+    """Per initial source of the cohort, what the first deal of each of its leads reached
+    (its lowest id, never a professional-services one): SAO, SQO and won, SCLAU, the
+    median days from Qualifying to SAO, SAO to SQO and SQO to won, and the leads it takes
+    past Accepted and Qualifying that their own history does not.
+
+    The deals are joined to their lead (not "lead in (cohort)"), so the database reads the
+    cohort from the funnel's index alone. A deal is opened when its lead converts, which is
+    after the lead's first MQL: only deals created since the period began can be the
+    cohort's, and the (created_at, id) index finds those."""
+    since = bounds(period)[0]
+    deals = Opportunity.objects.filter(created_at__gte=since, professional_services=False)
+    earlier = deals.filter(lead=OuterRef("lead"), pk__lt=OuterRef("pk"))
+    won = Q(stage=Stage.CLOSED_WON, closed_at__isnull=False)
+    sqo = Q(sales_qualified_date__isnull=False) | won
+    sao = Q(sales_accepted_date__isnull=False) | sqo
+    won_on = Case(When(won, then=company_day("closed_at")))
+    return (deals.filter(in_cohort(sdrs, period, "lead__")).exclude(Exists(earlier)).order_by()
+            .values(initial_source=F("lead__initial_source"))
+            .annotate(sao=Count("pk", filter=sao), sqo=Count("pk", filter=sqo), won=Count("pk", filter=won),
+                      accepted=Count("pk", filter=sao & Q(lead__accepted_at=None, lead__qualifying_at=None)),
+                      qualifying=Count("pk", filter=sao & Q(lead__qualifying_at=None)),
+                      sclau=Count("pk", filter=Q(sales_accepted_date__isnull=False, account__segment=Segment.LARGE)),
+                      to_sao=Median(DaysBetween("sales_accepted_date", company_day("lead__qualifying_at"))),
+                      to_sqo=Median(DaysBetween("sales_qualified_date", "sales_accepted_date")),
+                      to_won=Median(DaysBetween(won_on, "sales_qualified_date"))))
 
 
 def company_day(moment: str) -> Cast:
@@ -304,24 +331,3 @@ def in_cohort(sdrs: list[int], period: quota.Period, through: str = "") -> Q:
     """The leads of `sdrs` that became MQL in `period` (`through`: the path to the lead)."""
     start, end = bounds(period)
     return Q(**{f"{through}owner__in": sdrs, f"{through}mql_at__gte": start, f"{through}mql_at__lt": end})
-
-
-def _funnel_row(source: str, mqls: int, leads: list[list[date | None]], sclau: int) -> FunnelRow:
-    """One source's row: `mqls` leads in the cohort, `leads` the stage days of those that
-    went further."""
-    # A lead that got to a stage passed the ones before it, even where its history skips
-    # one (a lead qualified by a reply the same moment it was accepted, an imported one).
-    furthest = [0] * len(STAGES)  # how many leads got no further than each stage
-    for lead in leads:
-        furthest[max(n for n, day in enumerate(lead) if day is not None)] += 1
-    furthest[0] = mqls - sum(furthest[1:])
-    counts = {stage: sum(furthest[n:]) for n, stage in enumerate(STAGES)}
-    rates: dict[str, Fraction | None] = {STAGES[0]: None}
-    days: dict[str, float | None] = {STAGES[0]: None}
-    for n, stage in enumerate(STAGES[1:], start=1):
-        before = counts[STAGES[n - 1]]
-        rates[stage] = Fraction(counts[stage], before) if before else None
-        gaps = [(lead[n] - lead[n - 1]).days for lead in leads if lead[n] is not None and lead[n - 1] is not None]
-        days[stage] = statistics.median(gaps) if gaps else None
-    label = InitialSource(source).label if source in InitialSource.values else source
-    return FunnelRow(source, label, counts, rates, days, sclau)

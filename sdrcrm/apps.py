@@ -9,13 +9,15 @@ class SdrcrmConfig(AppConfig):
         """Imported for what importing does: `authentication` connects the signals that keep
         the token cache right in every process, `tasks` registers the tasks services enqueue
         by name (sdrcrm.celery.enqueue), `api.schema` tells the OpenAPI schema how our token
-        authentication works."""
+        authentication works. SQLite connections get the MEDIAN aggregate of `aggregates`."""
+        from django.db.backends.signals import connection_created
         from django.db.models.signals import post_migrate
 
-        from . import authentication, config, tasks  # noqa: F401
+        from . import aggregates, authentication, config, tasks  # noqa: F401
         from .api import schema  # noqa: F401
         from .celery import ensure_filesystem_broker_folders
 
         ensure_filesystem_broker_folders()
         # Running processes drop their cached configuration once a migration has run.
         post_migrate.connect(config.changed_after_migrate, sender=self, dispatch_uid="config-after-migrate")
+        connection_created.connect(aggregates.register_sqlite, dispatch_uid="sqlite-median")
