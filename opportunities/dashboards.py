@@ -292,32 +292,62 @@ def _cohort_by_source(sdrs: list[int], period: quota.Period) -> QuerySet:
                       to_qualifying=Median(DaysBetween(qualifying_on, accepted_on))))
 
 
-def _deals_by_source(sdrs: list[int], period: quota.Period) -> QuerySet:
-    """Per initial source of the cohort, what the first deal of each of its leads reached
-    (its lowest id, never a professional-services one): SAO, SQO and won, SCLAU, the
-    median days from Qualifying to SAO, SAO to SQO and SQO to won, and the leads it takes
-    past Accepted and Qualifying that their own history does not.
+# What a deal has reached (each includes the stages after it: a deal qualified or won
+# without an accepted date still passed SAO).
+WON = Q(stage=Stage.CLOSED_WON, closed_at__isnull=False)
+SQO = Q(sales_qualified_date__isnull=False) | WON
+SAO = Q(sales_accepted_date__isnull=False) | SQO
+DEAL_STAGES = {"sao": SAO, "sqo": SQO, "won": WON}
+
+
+def _first_deals(sdrs: list[int], period: quota.Period) -> QuerySet[Opportunity]:
+    """The first deal (its lowest id, never a professional-services one) of each lead of
+    the cohort that has one.
 
     The deals are joined to their lead (not "lead in (cohort)"), so the database reads the
     cohort from the funnel's index alone. A deal is opened when its lead converts, which is
     after the lead's first MQL: only deals created since the period began can be the
     cohort's, and the (created_at, id) index finds those."""
-    since = bounds(period)[0]
-    deals = Opportunity.objects.filter(created_at__gte=since, professional_services=False)
+    deals = Opportunity.objects.filter(created_at__gte=bounds(period)[0], professional_services=False)
     earlier = deals.filter(lead=OuterRef("lead"), pk__lt=OuterRef("pk"))
-    won = Q(stage=Stage.CLOSED_WON, closed_at__isnull=False)
-    sqo = Q(sales_qualified_date__isnull=False) | won
-    sao = Q(sales_accepted_date__isnull=False) | sqo
-    won_on = Case(When(won, then=company_day("closed_at")))
-    return (deals.filter(in_cohort(sdrs, period, "lead__")).exclude(Exists(earlier)).order_by()
-            .values(initial_source=F("lead__initial_source"))
-            .annotate(sao=Count("pk", filter=sao), sqo=Count("pk", filter=sqo), won=Count("pk", filter=won),
-                      accepted=Count("pk", filter=sao & Q(lead__accepted_at=None, lead__qualifying_at=None)),
-                      qualifying=Count("pk", filter=sao & Q(lead__qualifying_at=None)),
+    return deals.filter(in_cohort(sdrs, period, "lead__")).exclude(Exists(earlier))
+
+
+def _deals_by_source(sdrs: list[int], period: quota.Period) -> QuerySet:
+    """Per initial source of the cohort, what the first deal of each of its leads reached:
+    SAO, SQO and won, SCLAU, the median days from Qualifying to SAO, SAO to SQO and SQO to
+    won, and the leads it takes past Accepted and Qualifying that their own history does not."""
+    won_on = Case(When(WON, then=company_day("closed_at")))
+    return (_first_deals(sdrs, period).order_by().values(initial_source=F("lead__initial_source"))
+            .annotate(sao=Count("pk", filter=SAO), sqo=Count("pk", filter=SQO), won=Count("pk", filter=WON),
+                      accepted=Count("pk", filter=SAO & Q(lead__accepted_at=None, lead__qualifying_at=None)),
+                      qualifying=Count("pk", filter=SAO & Q(lead__qualifying_at=None)),
                       sclau=Count("pk", filter=Q(sales_accepted_date__isnull=False, account__segment=Segment.LARGE)),
                       to_sao=Median(DaysBetween("sales_accepted_date", company_day("lead__qualifying_at"))),
                       to_sqo=Median(DaysBetween("sales_qualified_date", "sales_accepted_date")),
                       to_won=Median(DaysBetween(won_on, "sales_qualified_date"))))
+
+
+def funnel_leads(user: User, kind: str, day: date | None, team: int | None, sdr: int | None, source: str,
+                 stage: str, now: datetime | None = None) -> tuple[QuerySet[Lead], quota.Period]:
+    """The leads behind one count of the funnel (`funnel`'s scope and period): those of the
+    cohort from `source` that got to `stage` or further, as the count counts them."""
+    if kind not in quota.PERIODS:
+        raise Refused(f"period is one of {', '.join(quota.PERIODS)}.", field="period")
+    if stage not in STAGES:
+        raise Refused(f"stage is one of {', '.join(STAGES)}.", field="stage")
+    period = quota.period_of(kind, day or company.day_of(now or timezone.now()))
+    sdrs = list(sdrs_in_scope(user, team, sdr).values_list("pk", flat=True))
+    leads = Lead.objects.visible_to(user).filter(in_cohort(sdrs, period), initial_source=source)
+    if stage in DEAL_STAGES or stage in ("accepted", "qualifying"):
+        # A deal that got to SAO takes its lead past Accepted and Qualifying too.
+        reached = Q(pk__in=_first_deals(sdrs, period).filter(DEAL_STAGES.get(stage, SAO)).values("lead"))
+        if stage == "accepted":
+            reached |= Q(accepted_at__isnull=False) | Q(qualifying_at__isnull=False)
+        elif stage == "qualifying":
+            reached |= Q(qualifying_at__isnull=False)
+        leads = leads.filter(reached)
+    return leads, period
 
 
 def company_day(moment: str) -> Cast:

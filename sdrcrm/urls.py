@@ -18,7 +18,7 @@ from leads.api.tasks import TaskViewSet
 from opportunities.api.dashboards import SaoDashboardView
 from opportunities.api.iqms import IQMViewSet
 from opportunities.api.opportunities import OpportunityViewSet
-from opportunities.views.dashboards import sao_dashboard_page
+from opportunities.views.dashboards import funnel_leads_page, sao_dashboard_page
 from routing.api import PoolViewSet, RuleSetViewSet, TerritoryViewSet
 from scoring.api import ScoringRuleViewSet
 
@@ -85,6 +85,7 @@ urlpatterns = [
     path("routing/", include("routing.urls")),
     path("scoring/", include("scoring.urls")),
     path("dashboards/sao/", sao_dashboard_page, name="sao-dashboard"),
+    path("dashboards/sao/leads/", funnel_leads_page, name="funnel-leads"),
     path("search/", views.search_page, name="search"),
     path("lookups/<slug:kind>/", views.lookup, name="lookup"),
     path("notifications/", views.notification_list, name="notifications"),

@@ -1,6 +1,7 @@
 """The SAO dashboard page (`/dashboards/sao/`): opportunities/dashboards.py's figures per
 team and per SDR for a month or quarter, each count linked to the records behind it, and
-the SDR table as CSV (`?format=csv`)."""
+the SDR table as CSV (`?format=csv`); the leads behind each count of its funnel
+(`/dashboards/sao/leads/`)."""
 
 from __future__ import annotations
 
@@ -12,16 +13,19 @@ from urllib.parse import urlencode
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
+from rest_framework.exceptions import ValidationError
 
+from leads.models import InitialSource, Lead
 from opportunities import dashboards, quota
 from sdrcrm import exports
 from sdrcrm.errors import Refused
 from sdrcrm.ids import as_id
 from sdrcrm.models import Segment, User
+from sdrcrm.pagination import Keyset
 
 
 def percent(value: Fraction | None) -> str:
@@ -39,18 +43,18 @@ def _day(text: str | None) -> date | None:
         return None
 
 
-def _links(sdr: User, period: quota.Period) -> dict[str, str]:
-    """The list behind each of an SDR's figures in the period: the SAOs credited (their
-    pipeline too), those on large-segment accounts (SCLAU), the SQOs, the deals won, and
-    the IQMs held."""
+def _links(period: quota.Period, **who: int) -> dict[str, str]:
+    """The list behind each of an SDR's (`sdr=`) or a team's (`sdr_team=`) figures in the
+    period: the SAOs credited (their pipeline too), those on large-segment accounts
+    (SCLAU), the SQOs, the deals won, and the IQMs held."""
     first, last = period.first.isoformat(), period.last.isoformat()
     accepted = {"accepted_from": first, "accepted_to": last}
     filters = {"saos": accepted, "sclau": {**accepted, "segment": Segment.LARGE},
                "sqos": {"qualified_from": first, "qualified_to": last}, "won": {"won_from": first, "won_to": last}}
-    links = {figure: f"{reverse('opportunities:list')}?" + urlencode({"sdr": sdr.pk, **query, "credited": "on"})
+    links = {figure: f"{reverse('opportunities:list')}?" + urlencode({**who, **query, "credited": "on"})
              for figure, query in filters.items()}
     links["iqms"] = f"{reverse('opportunities:iqms')}?" + urlencode(
-        {"sdr": sdr.pk, "start_from": first, "start_to": last, "held": "on"})
+        {**who, "start_from": first, "start_to": last, "held": "on"})
     return links
 
 
@@ -114,22 +118,68 @@ def sao_dashboard_page(request: HttpRequest) -> HttpResponse:
         board = dashboards.sao_dashboard(user, kind, _day(request.GET.get("start")), team, sdr)
     except Refused as exc:  # another team or SDR: not found; a seller: not theirs to read
         raise (Http404 if exc.status == 404 else PermissionDenied)(exc.message) from None
-    rows = [{"sdr": row.sdr, "ramp_month": row.ramp_month, "links": _links(row.sdr, board.period), "days": row.days,
-             **_cells(row.figures)} for row in board.rows]
+    rows = [{"sdr": row.sdr, "ramp_month": row.ramp_month, "links": _links(board.period, sdr=row.sdr.pk),
+             "days": row.days, **_cells(row.figures)} for row in board.rows]
     if request.GET.get("format") == "csv":
         return _funnel_csv(board, kind) if request.GET.get("table") == "funnel" else _sdr_csv(board, rows, kind)
-    here = {"period": kind, **({"team": team} if team else {})}
+    here = {"period": kind, **({"team": team} if team else {}), **({"sdr": sdr} if sdr else {})}
+    behind = f"{reverse('funnel-leads')}?" + urlencode({**here, "start": board.period.first.isoformat()})
     return render(request, "dashboards/sao.html", {
         "board": board, "rows": rows, "kind": kind, "team": team, "teams": user.watched_teams(),
-        "team_rows": [{"row": row, **_cells(row.figures)} for row in board.teams], "total": _cells(board.total),
+        "team_rows": [{"row": row, "links": _links(board.period, sdr_team=row.team.pk) if row.team else {},
+                       **_cells(row.figures)} for row in board.teams], "total": _cells(board.total),
         "previous": urlencode({**here, "start": board.period.previous().first.isoformat()}),
         "next": urlencode({**here, "start": board.period.next().first.isoformat()}),
         "csv": urlencode({**here, "start": board.period.first.isoformat(), "format": "csv"}),
         "funnel_csv": urlencode({**here, "start": board.period.first.isoformat(), "format": "csv", "table": "funnel"}),
         "funnel": [{"row": row, "cells": [
-            {"count": count, "rate": rate, "days": "" if days is None else f"{number(Fraction(days))} d"}
-            for count, rate, days in _funnel_cells(row)]} for row in board.funnel],
+            {"count": count, "rate": rate, "days": "" if days is None else f"{number(Fraction(days))} d",
+             "link": f"{behind}&" + urlencode({"source": row.source, "stage": stage}),
+             "stage": dashboards.STAGE_LABELS[stage]}
+            for stage, (count, rate, days) in zip(dashboards.STAGES, _funnel_cells(row), strict=True)]}
+            for row in board.funnel],
         "stage_labels": [dashboards.STAGE_LABELS[stage] for stage in dashboards.STAGES],
         "daily_dials": dashboards.DAILY_DIALS, "daily_emails": dashboards.DAILY_EMAILS,
         "chart_data": _chart_data(rows),
     })
+
+
+FUNNEL_KEYSET = Keyset(["mql_at"], default="-mql_at", page_size=50)
+
+
+@login_required
+@require_GET
+def funnel_leads_page(request: HttpRequest) -> HttpResponse:
+    """The leads behind one count of the dashboard's funnel, the latest MQL first, 50 a
+    page (keyset)."""
+    params = request.GET
+    kind, source, stage = params.get("period", quota.MONTH), params.get("source", ""), params.get("stage", "")
+    try:
+        leads, period = dashboards.funnel_leads(request.user, kind, _day(params.get("start")),
+                                                as_id(params.get("team")), as_id(params.get("sdr")), source, stage)
+    except Refused as exc:
+        if exc.status == 403:
+            raise PermissionDenied(exc.message) from None
+        raise Http404(exc.message) from None
+    try:
+        # The page's ids first, from the (owner, MQL time) index alone (a quarter's cohort is
+        # tens of thousands of leads), then those 50 leads.
+        page, next_cursor = FUNNEL_KEYSET.page(leads.only("pk", "mql_at"), FUNNEL_KEYSET.default,
+                                               params.get("cursor"), FUNNEL_KEYSET.page_size)
+    except ValidationError:
+        return redirect(f"{reverse('funnel-leads')}?{_without_cursor(params)}")
+    found = Lead.objects.select_related("owner").in_bulk([lead.pk for lead in page])
+    rows = [found[lead.pk] for lead in page]
+    back = {key: params[key] for key in ("period", "team", "sdr") if params.get(key)}
+    return render(request, "dashboards/funnel_leads.html", {
+        "leads": rows, "next_cursor": next_cursor, "base_query": _without_cursor(params), "period": period,
+        "kind": kind, "stage": dashboards.STAGE_LABELS[stage],
+        "source": InitialSource(source).label if source in InitialSource.values else source,
+        "back": urlencode({**back, "start": period.first.isoformat()}),
+    })
+
+
+def _without_cursor(params: Any) -> str:
+    query = params.copy()
+    query.pop("cursor", None)
+    return query.urlencode()

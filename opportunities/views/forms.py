@@ -9,7 +9,7 @@ from django import forms
 from opportunities.api.serializers import MAX_DETAILS, MAX_SEATS
 from opportunities.models import ClosedLostReason, Opportunity, Stage
 from sdrcrm.ids import MAX_ID
-from sdrcrm.models import Segment, active_prospectors, active_sellers
+from sdrcrm.models import Segment, Team, active_prospectors, active_sellers
 
 
 class OpportunityFilterForm(forms.Form):
@@ -25,6 +25,8 @@ class OpportunityFilterForm(forms.Form):
                                    empty_label="Any owner")
     sdr = forms.ModelChoiceField(queryset=active_prospectors().order_by("username"), required=False,
                                  label="SDR credited", empty_label="Any SDR")
+    sdr_team = forms.ModelChoiceField(queryset=Team.objects.order_by("name"), required=False,
+                                      label="Team of the SDR credited", empty_label="Any team")
     accepted_from = forms.DateField(required=False, label="Accepted from")
     accepted_to = forms.DateField(required=False, label="Accepted to")
     qualified_from = forms.DateField(required=False, label="Qualified from")

@@ -23,7 +23,7 @@ from opportunities.models import IQM, ActivitySource, Disposition, Opportunity
 from sdrcrm import company
 from sdrcrm.errors import Refused
 from sdrcrm.ids import MAX_ID
-from sdrcrm.models import SELLING_ROLES, User, active_prospectors
+from sdrcrm.models import SELLING_ROLES, Team, User, active_prospectors
 from sdrcrm.pagination import Keyset
 
 MAX_LISTED = 20
@@ -151,6 +151,8 @@ class IQMFilterForm(forms.Form):
 
     sdr = forms.ModelChoiceField(queryset=active_prospectors().order_by("username"), required=False,
                                  label="SDR", empty_label="Any SDR")
+    sdr_team = forms.ModelChoiceField(queryset=Team.objects.order_by("name"), required=False, label="Team",
+                                      empty_label="Any team")
     start_from = forms.DateField(required=False, label="From")
     start_to = forms.DateField(required=False, label="To")
     held = forms.BooleanField(required=False, label="Held only (qualified meeting or SAO)")
@@ -178,6 +180,8 @@ def filtered_iqms(user: User, params: QueryDict) -> tuple[QuerySet[IQM], IQMFilt
     meetings = IQM.objects.visible_to(user).select_related("lead", "contact", "sdr", "opportunity")
     if data.get("sdr"):
         meetings = meetings.filter(sdr=data["sdr"])
+    if data.get("sdr_team"):
+        meetings = meetings.filter(sdr__team=data["sdr_team"])
     meetings = meetings.filter(company.on_days("start", data.get("start_from"), data.get("start_to")))
     if data.get("held"):
         meetings = meetings.filter(disposition__in=HELD)

@@ -32,7 +32,7 @@ PEOPLE_CAP = 50
 
 
 def filtered_opportunities(user: User, params: QueryDict) -> tuple[QuerySet[Opportunity], OpportunityFilterForm]:
-    """The list's rows as its filters ask (stage, mine, name, owner, SDR credited, accepted,
+    """The list's rows as its filters ask (stage, mine, name, owner, SDR credited or their team, accepted,
     qualified or won in a period, account segment), within what the user may see; the list
     page, the board, the CSV export and the bulk actions all start here."""
     form = OpportunityFilterForm(params)
@@ -45,9 +45,9 @@ def filtered_opportunities(user: User, params: QueryDict) -> tuple[QuerySet[Oppo
         opportunities = opportunities.filter(Q(owner=user) | Q(sdr=user))
     if data.get("q"):
         opportunities = opportunities.filter(name__istartswith=data["q"].strip())
-    for field in ("owner", "sdr"):
+    for field, path in (("owner", "owner"), ("sdr", "sdr"), ("sdr_team", "sdr__team")):
         if data.get(field):
-            opportunities = opportunities.filter(**{field: data[field]})
+            opportunities = opportunities.filter(**{path: data[field]})
     for period, day in (("accepted", "sales_accepted_date"), ("qualified", "sales_qualified_date")):
         if data.get(f"{period}_from"):
             opportunities = opportunities.filter(**{f"{day}__gte": data[f"{period}_from"]})

@@ -70,8 +70,8 @@ def test_the_list_pages_newest_first_with_a_next_link(client, ops, django_assert
     OpportunityFactory.create_batch(50)
     client.force_login(ops)
 
-    # Session and user, the rows, the owner and SDR filters' choices, the bulk bar's owners, the unread count…
-    with django_assert_max_num_queries(10):
+    # Session and user, the rows, the owner, SDR and team filters' choices, the bulk bar's owners, the unread count…
+    with django_assert_max_num_queries(11):
         first = page(client, "/opportunities/")
 
     assert "Oldest deal" not in first and 'rel="next"' in first

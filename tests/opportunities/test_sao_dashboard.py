@@ -28,6 +28,7 @@ The team North: quota 2, 3 SAOs; activity rates the average of its SDRs'."""
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -251,6 +252,13 @@ def test_the_page_shows_the_figures_and_links_the_saos_to_the_deals_behind_them(
     # The three held IQMs (4, 12 and 19 November), not the no-show.
     assert client.get(iqms.replace("&amp;", "&")).content.decode().count("data-iqm=") == 3
     assert "won_from=2026-11-01&won_to=2026-11-30" in behind["won"] and "segment=large" in behind["SCLAU"]
+    # A team's figures link to its SDRs' records: the north team's SAOs and IQMs held.
+    team = {figure: re.search(rf'href="([^"]+)" aria-label="(\d+) {figure} team North"', page)
+            for figure in ("SAOs of", "IQMs held by")}
+    assert client.get(html.unescape(team["SAOs of"].group(1))).content.decode().count('name="opportunity"') == int(
+        team["SAOs of"].group(2)) == 3
+    assert client.get(html.unescape(team["IQMs held by"].group(1))).content.decode().count("data-iqm=") == int(
+        team["IQMs held by"].group(2)) == 3
     assert client.get(f"/dashboards/sao/?team={world['south'].pk}").status_code == 200  # ops see every team
     client.force_login(world["manager"])
     assert client.get(f"/dashboards/sao/?team={world['south'].pk}").status_code == 404
@@ -283,12 +291,8 @@ def lead_through(owner, source: str, mql_at: datetime, **reached: datetime):
     return lead
 
 
-def test_the_funnel_follows_novembers_mqls_by_source_to_won_with_median_days(world):
-    """contact_request: three MQLs (2, 4 and 6 Nov); two accepted (after 1 and 4 days: median
-    2.5), one qualifying two days later, its deal accepted 5 days after that, qualified 10
-    days later, won 5 days after. webcast: one MQL on 10 Nov and one at 21:00 on 30 Nov in
-    New York (1 Dec in UTC), and one on 12 Nov accepted and qualifying whose deal is
-    professional services (never an SAO); the one on 31 Oct at 23:00 New York is October's."""
+def november_funnel(world) -> None:
+    """The leads of the funnel's hand count (see the test below)."""
     ana = world["ana"]
     full = lead_through(ana, "contact_request", at(2), accepted=at(3), qualifying=at(5))
     lead_through(ana, "contact_request", at(4), accepted=at(8))
@@ -302,6 +306,14 @@ def test_the_funnel_follows_novembers_mqls_by_source_to_won_with_median_days(wor
     OpportunityFactory(lead=lead_through(ana, "webcast", at(12), accepted=at(13), qualifying=at(14)), sdr=ana,
                        professional_services=True, sales_accepted_date=date(2026, 11, 16))  # never counted
 
+
+def test_the_funnel_follows_novembers_mqls_by_source_to_won_with_median_days(world):
+    """contact_request: three MQLs (2, 4 and 6 Nov); two accepted (after 1 and 4 days: median
+    2.5), one qualifying two days later, its deal accepted 5 days after that, qualified 10
+    days later, won 5 days after. webcast: one MQL on 10 Nov and one at 21:00 on 30 Nov in
+    New York (1 Dec in UTC), and one on 12 Nov accepted and qualifying whose deal is
+    professional services (never an SAO); the one on 31 Oct at 23:00 New York is October's."""
+    november_funnel(world)
     rows = {row.source: row for row in dashboards.funnel(world["manager"], "month", NOVEMBER, now=AFTER_NOVEMBER)}
 
     contact = rows["contact_request"]
@@ -313,7 +325,7 @@ def test_the_funnel_follows_novembers_mqls_by_source_to_won_with_median_days(wor
     webcast = rows["webcast"]
     assert webcast.counts == {"mql": 3, "accepted": 2, "qualifying": 2, "sao": 0, "sqo": 0, "won": 0}
     # A lead whose history skips Accepted (qualified at once) still passed it: never above 100 %.
-    lead_through(ana, "webcast", at(16), qualifying=at(17))
+    lead_through(world["ana"], "webcast", at(16), qualifying=at(17))
     webcast = {row.source: row for row in dashboards.funnel(world["manager"], "month", NOVEMBER)}["webcast"]
     assert (webcast.counts["accepted"], webcast.counts["qualifying"], webcast.rates["qualifying"]) == (3, 3, 1)
     assert webcast.days["accepted"] == 1  # the days only where both are known: 10 → 11 and 12 → 13 Nov
@@ -363,6 +375,40 @@ def test_the_median_counts_as_statistics_median_does_on_every_database(world):
 
     assert rows["gated_content"].days["accepted"] == 3 and isinstance(rows["webcast"].days["accepted"], int)
     assert rows["webcast"].days["accepted"] == 2
+
+
+def test_each_funnel_count_opens_the_leads_it_counts(world, client, django_assert_max_num_queries):
+    """Every count of the funnel, followed, lists exactly the leads it counts, for a manager
+    and for the SDR: the hand count's leads, a webcast lead qualified without being accepted,
+    and a conference lead never marked Accepted or Qualifying whose deal, an SAO, takes it
+    past both."""
+    november_funnel(world)
+    ana = world["ana"]
+    lead_through(ana, "webcast", at(16), qualifying=at(17))
+    OpportunityFactory(lead=lead_through(ana, "conference", at(3)), sdr=ana, sales_accepted_date=date(2026, 11, 9))
+    for user in (world["manager"], ana):
+        client.force_login(user)
+        page = client.get("/dashboards/sao/?period=month&start=2026-11-01").content.decode()
+        links = re.findall(r'href="([^"]+)" aria-label="(\d+) ([\w ]+) leads that reached (\w+)"', page)
+        assert len(links) == 3 * 6  # contact request, webcast and conference, six stages each
+        for url, count, source, stage in links:
+            listed = client.get(html.unescape(url))
+            assert listed.status_code == 200
+            assert listed.content.decode().count("data-lead=") == int(count), (source, stage)
+        conference = {stage: url for url, _, source, stage in links if source == "Conference"}
+        assert "data-lead=" in client.get(html.unescape(conference["Qualifying"])).content.decode()
+    client.force_login(world["manager"])
+    behind = "/dashboards/sao/leads/?period=month&start=2026-11-01&source=webcast"
+    for _ in range(5):
+        lead_through(ana, "webcast", at(20), accepted=at(21))
+    # Session and user, the teams and SDRs in scope, the page's ids, its leads and owners, the unread
+    # count, the session's save…
+    with django_assert_max_num_queries(11):
+        assert client.get(f"{behind}&stage=accepted").content.decode().count("data-lead=") == 8
+    assert client.get(f"{behind}&stage=accepted&team={world['south'].pk}").status_code == 404  # another team
+    assert client.get(f"{behind}&stage=promoted").status_code == 404
+    client.force_login(UserFactory(role=Role.AE))
+    assert client.get(f"{behind}&stage=accepted").status_code == 403
 
 
 def test_the_funnel_is_in_the_api_on_the_page_and_in_its_csv(world, client):
