@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
+from django.utils import timezone
 from playwright.sync_api import Page
 
 from leads.models import Status
@@ -50,10 +51,14 @@ def test_the_sdrs_pages_have_no_serious_accessibility_violation(page, live_serve
 
 
 def test_the_managers_and_ops_pages_have_no_serious_accessibility_violation(page, live_server, manager):
-    OpportunityFactory(sdr=UserFactory(role=Role.SDR, team=manager.team))
+    sdr = UserFactory(role=Role.SDR, team=manager.team)
+    OpportunityFactory(sdr=sdr)
+    # A lead of this month's funnel, so the dashboard links its counts to their leads.
+    LeadFactory(owner=sdr, status=Status.MQL, mql_at=timezone.now(), initial_source="webcast")
     login(page, live_server, manager)
     assert check(page, ["/leads/queues/", "/jobs/", "/opportunities/", "/contacts/", "/accounts/",
-                        "/dashboards/sao/", "/opportunities/iqms/?held=on"]) == {}
+                        "/dashboards/sao/", "/opportunities/iqms/?held=on",
+                        "/dashboards/sao/leads/?period=month&source=webcast&stage=mql"]) == {}
 
 
 def test_the_ops_pages_have_no_serious_accessibility_violation(page, live_server, ops, sdr):
