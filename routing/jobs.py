@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import QuerySet
 
+from leads import sequences
 from leads.models import OPEN_STATUSES, Lead, Queue
 from sdrcrm import notifications
 from sdrcrm.models import Notification, User
@@ -159,6 +160,9 @@ def _reassign(lead: Lead, now: datetime) -> str:
             updates = {"owner_id": member.pk, "queue": None, "sla_breached_at": None,
                        "sla_due_at": sla.add_business_days(now, 1, member.region or lead.region)}
         Lead.objects.filter(pk=lead.pk).update(**updates, updated_at=now)
+        if outcome == "reassigned":
+            lead.owner_id = member.pk
+            sequences.follow_owner(lead)  # the open step task goes to the new owner
         inputs = {**facts.load_facts(locked, "").as_inputs(), "sla_due_at": due.isoformat(),
                   "sla_breached_at": breached_at.isoformat(), "previous_owner": old.username}
         RoutingDecision.objects.create(

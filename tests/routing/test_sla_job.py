@@ -8,15 +8,23 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.utils import timezone
 
-from leads import lifecycle, people, services
-from leads.models import Lead, Queue, Status
+from leads import lifecycle, people, sequences, services
+from leads import today as work
+from leads.models import Lead, Queue, Status, Task
 from routing.jobs import check_sla
 from routing.models import PoolMember, RoutingDecision
 from routing.sla import add_business_days
 from sdrcrm.jobs import run_job
 from sdrcrm.models import Notification, Region, Role
 from tests.conftest import pool_of
-from tests.factories import LeadFactory, TeamFactory, UserFactory
+from tests.factories import (
+    EnrollmentFactory,
+    LeadFactory,
+    SequenceFactory,
+    SequenceStepFactory,
+    TeamFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -294,3 +302,22 @@ def test_losing_a_lead_to_the_sla_does_not_spend_the_owners_round_robin_turn(bdr
     # Ann's turn came up, but passing a lead on is no turn taken: her state is as it was.
     assert PoolMember.objects.values_list("credit", "assigned").get(user=ann) == ann_before
     assert PoolMember.objects.values_list("assigned", flat=True).get(user=bob) == bob_assigned + 1
+
+
+def test_a_lead_reassigned_for_its_sla_takes_its_open_step_task_to_the_new_owner(bdrs):
+    """The call step waiting on the lead moves from Ann to Bob with the lead; a task Ann
+    added by hand stays hers."""
+    ann, bob = bdrs
+    lead = request("jo@firm.com")
+    cadence = SequenceFactory(steps=0, name="Inbound")
+    SequenceStepFactory(sequence=cadence, position=1, day_offset=0, type="auto_email")
+    SequenceStepFactory(sequence=cadence, position=2, day_offset=1, type="call")
+    sequences.add_step_tasks([EnrollmentFactory(lead=lead, sequence=cadence, current_step=1)])
+    own = work.add_task(lead, ann, "Send the deck", "email", timezone.now() + timedelta(hours=1))
+    assert Task.objects.get(lead=lead, enrollment__isnull=False).owner == ann
+    check_sla(MONDAY_4PM)
+
+    assert check_sla(TUESDAY_4PM)["reassigned"] == 1
+
+    assert Task.objects.get(lead=lead, enrollment__isnull=False).owner == bob
+    assert Task.objects.get(pk=own.pk).owner == ann
