@@ -6,7 +6,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.db import OperationalError
 
-from . import bulk_actions, sequences
+from . import bulk_actions, imports, sequences
 from .models import SequenceEvent
 
 
@@ -24,3 +24,10 @@ def run_bulk_action(bulk_id: int) -> None:
     """Apply a bulk action to its rows not done yet (bulk_actions.run resumes after the
     last row a lost worker recorded)."""
     bulk_actions.run(bulk_id)
+
+
+@shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+def run_import(import_id: int) -> None:
+    """Run an import's rows not run yet (imports.execute resumes after the last batch a
+    lost worker committed)."""
+    imports.execute(import_id)

@@ -11,6 +11,7 @@ from leads import urls as lead_urls
 from leads.api.accounts import AccountViewSet
 from leads.api.activities import ActivityViewSet
 from leads.api.contacts import ContactViewSet
+from leads.api.imports import ImportViewSet
 from leads.api.leads import LeadViewSet
 from leads.api.queues import TeamQueuesView
 from leads.api.sequences import EnrollmentViewSet, SequenceViewSet
@@ -43,6 +44,7 @@ router.register("auth/tokens", ApiTokenViewSet, basename="apitoken")
 router.register("accounts", AccountViewSet, basename="account")
 router.register("contacts", ContactViewSet, basename="contact")
 router.register("tasks", TaskViewSet, basename="task")
+router.register("imports", ImportViewSet, basename="import")
 router.register("sequences", SequenceViewSet, basename="sequence")
 router.register("enrollments", EnrollmentViewSet, basename="enrollment")
 router.register("opportunities", OpportunityViewSet, basename="opportunity")

@@ -11,6 +11,7 @@ from .activities import (
     CallOutcome,
 )
 from .bulk_actions import BulkAction
+from .imports import Import, ImportRow
 from .people import (
     PERSON_COPY_FIELDS,
     BlockedDomain,
@@ -44,7 +45,8 @@ __all__ = [
     "Account", "AccountQuerySet", "AccountType", "CallOutcome",
     "Activity", "ActivityQuerySet", "ActivityType", "BlockedDomain", "BulkAction", "Cause", "Contact",
     "ContactQuerySet",
-    "Enrollment", "EnrollmentQuerySet", "InitialSource", "Lead", "Person", "PersonQuerySet", "ProspectingStatus",
+    "Enrollment", "EnrollmentQuerySet", "Import", "ImportRow", "InitialSource", "Lead", "Person", "PersonQuerySet",
+    "ProspectingStatus",
     "Queue", "QueueTally", "RecycleReason", "Sequence", "SequenceEvent", "SequenceStep", "Status", "StatusChange",
     "StepType", "Task",
     "Tombstone", "Touch", "UnqualifiedReason", "can_read", "readable_ids", "reason_label",

@@ -77,3 +77,28 @@ def test_a_real_worker_runs_a_bulk_action_and_records_its_progress(worker):
     bulk.refresh_from_db()
     assert (bulk.state, bulk.done, bulk.refused, len(bulk.results)) == ("finished", 130, 0, 130)
     assert set(Lead.objects.filter(pk__in=bulk.record_ids).values_list("status", flat=True)) == {"recycle"}
+
+
+def test_a_real_worker_runs_an_import_batch_by_batch(worker):
+    """A checked import of 1,200 rows (three batches): the worker ingests them, each with
+    its progress, and the import ends finished with its counts."""
+    from leads.models import Import, ImportRow
+    from leads.tasks import run_import
+    from sdrcrm.models import Role
+    from tests.factories import UserFactory
+
+    ops = UserFactory(role=Role.OPS)
+    record = Import.objects.create(file_name="leads.csv", sha256="0" * 64, size=1, rows=1200, good=1200,
+                                   state=Import.State.QUEUED, created_by=ops, headers=["email", "last name"],
+                                   mapping={"email": "email", "last name": "last_name"})
+    ImportRow.objects.bulk_create([
+        ImportRow(batch=record, line=n + 2, data={"email": f"p{n}@firm{n % 9}.com", "last_name": f"Doe{n}",
+                                                  "initial_source": "webcast"}) for n in range(1200)])
+
+    run_import.apply_async(args=(record.pk,), queue=worker, ignore_result=False).get(timeout=240)
+
+    record.refresh_from_db()
+    assert (record.state, record.rows_done, record.created, record.rejected, record.percent) == (
+        "finished", 1200, 1200, 0, 100)
+    assert Lead.objects.filter(email__endswith=".com", last_name__startswith="Doe").count() == 1200
+    assert not ImportRow.objects.filter(batch=record, result="").exists()  # every row run

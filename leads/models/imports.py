@@ -1,0 +1,72 @@
+"""An import of leads from a CSV or XLSX file (leads/imports.py): who ran it and when, the
+file (its name and SHA-256), how its columns were read, how far its run has got and what
+it did; and each row of the file, checked: what to ingest, or what is wrong with it."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class Import(models.Model):
+    class State(models.TextChoices):
+        CHECKED = "checked", "Checked (dry run)"
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        FINISHED = "finished", "Finished"
+
+    file_name = models.CharField(max_length=255)
+    sha256 = models.CharField(max_length=64)
+    size = models.PositiveIntegerField()
+    sheet = models.CharField(max_length=100, blank=True)
+    headers = models.JSONField(default=list)  # the file's header row, for the error file
+    mapping = models.JSONField(default=dict)  # the file's header → the lead field it fills
+    state = models.CharField(max_length=20, choices=State.choices, default=State.CHECKED)
+    rows = models.PositiveIntegerField(default=0)
+    good = models.PositiveIntegerField(default=0)  # rows that passed the checks: what a run works through
+    rows_done = models.PositiveIntegerField(default=0)  # the run's progress
+    # Checked, the counts say what a run would do; run, what it did.
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    rejected = models.PositiveIntegerField(default=0)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["created_by", "-id"], name="import_by")]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.get_state_display()})"
+
+    @property
+    def percent(self) -> int:
+        """How far the run has got, of the rows that passed the checks."""
+        return round(100 * self.rows_done / self.good) if self.good else 100
+
+
+class ImportRow(models.Model):
+    """A row of an import's file: the fields to ingest (`data`, the owner by id) when the
+    checks passed, else the row as it was (`values`) and its problems by column."""
+
+    class Result(models.TextChoices):
+        PENDING = "", "Not run"
+        CREATED = "created", "Created"
+        UPDATED = "updated", "Updated"
+        UNCHANGED = "unchanged", "Unchanged"
+        REJECTED = "rejected", "Rejected"
+
+    batch = models.ForeignKey(Import, on_delete=models.CASCADE, related_name="lines")
+    line = models.PositiveIntegerField()
+    data = models.JSONField(null=True)
+    values = models.JSONField(default=list)
+    errors = models.JSONField(default=dict)
+    result = models.CharField(max_length=20, choices=Result.choices, blank=True)
+    lead = models.ForeignKey("leads.Lead", null=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["batch", "line"], name="importrow_line")]
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.get_result_display()}"
