@@ -312,22 +312,44 @@ def _same(lead: Lead, name: str, value: Any) -> bool:
 def check(table: Table, columns: dict[int, str], by: User, validate: Callable[[dict[str, Any]], dict[str, Any]], *,
           file_name: str, content: bytes, sheet: str = "") -> Outcome:
     """Check every row (the dry run) and record the import, its rows and what a run would
-    do; nothing else is written."""
+    do; no lead is written."""
+    with transaction.atomic():
+        record = Import.objects.create(file_name=file_name[:255], sha256=sha256(content), size=len(content),
+                                       sheet=sheet, headers=table.headers, created_by=by)
+        return Outcome(record, _check_into(record, table, columns, by, validate))
+
+
+def recheck(record: Import, mapping: Mapping[str, str], by: User,
+            validate: Callable[[dict[str, Any]], dict[str, Any]]) -> Outcome:
+    """Check a checked import's rows again with another mapping (its rows keep the file's
+    cells, so the file need not be sent again)."""
+    rows = ImportRow.objects.filter(batch=record).order_by("line")
+    table = Table(record.headers, [row.values for row in rows])
+    columns = columns_of(table.headers, mapping)
+    with transaction.atomic():
+        if not Import.objects.select_for_update().filter(pk=record.pk, state=Import.State.CHECKED).exists():
+            raise Refused("This import has already been run; its mapping stays as it ran.", status=409)
+        ImportRow.objects.filter(batch=record).delete()
+        return Outcome(record, _check_into(record, table, columns, by, validate))
+
+
+def _check_into(record: Import, table: Table, columns: dict[int, str], by: User,
+                validate: Callable[[dict[str, Any]], dict[str, Any]]) -> list[dict[str, Any]]:
+    """Check the table's rows into the import (its rows and counts); the problems shown."""
     checked = check_rows(table, columns, by, validate)
     good = [row for row in checked if row.data is not None]
     rejected = [row for row in checked if row.data is None]
-    with transaction.atomic():
-        record = Import.objects.create(
-            file_name=file_name[:255], sha256=sha256(content), size=len(content), sheet=sheet, headers=table.headers,
-            mapping={table.headers[index]: target for index, target in columns.items()}, rows=len(checked),
-            good=len(good), created=sum(row.new for row in good),
-            updated=sum(not row.new and not row.unchanged for row in good),
-            unchanged=sum(row.unchanged for row in good), rejected=len(rejected), created_by=by)
-        ImportRow.objects.bulk_create(
-            [ImportRow(batch=record, line=row.line, data=_stored(row.data)) if row.data is not None else
-             ImportRow(batch=record, line=row.line, values=row.values, errors=row.errors,
-                       result=ImportRow.Result.REJECTED) for row in checked], batch_size=2000)
-    return Outcome(record, [{"line": row.line, "errors": row.errors} for row in rejected[:ERRORS_SHOWN]])
+    record.mapping = {table.headers[index]: target for index, target in columns.items()}
+    record.rows, record.good, record.rejected = len(checked), len(good), len(rejected)
+    record.created = sum(row.new for row in good)
+    record.updated = sum(not row.new and not row.unchanged for row in good)
+    record.unchanged = sum(row.unchanged for row in good)
+    record.save(update_fields=["mapping", "rows", "good", "rejected", "created", "updated", "unchanged"])
+    ImportRow.objects.bulk_create(
+        [ImportRow(batch=record, line=row.line, values=row.values, data=_stored(row.data) if row.data else None,
+                   errors=row.errors, result=ImportRow.Result.PENDING if row.data else ImportRow.Result.REJECTED)
+         for row in checked], batch_size=2000)
+    return [{"line": row.line, "errors": row.errors} for row in rejected[:ERRORS_SHOWN]]
 
 
 def _stored(data: dict[str, Any]) -> dict[str, Any]:
@@ -400,13 +422,5 @@ def error_rows(record: Import) -> Iterator[list[Any]]:
     wrong with each (sdrcrm.exports makes them safe to open in a spreadsheet)."""
     rows = ImportRow.objects.filter(batch=record, result=ImportRow.Result.REJECTED).order_by("line")
     for row in rows.iterator(chunk_size=2000):
-        values = row.values or _values_of(record, row)
         problems = "; ".join(f"{column}: {' '.join(messages)}" for column, messages in row.errors.items())
-        yield [*values, row.line, problems]
-
-
-def _values_of(record: Import, row: ImportRow) -> list[Any]:
-    """A row the run rejected kept only its checked fields: put back under their headers."""
-    by_field = {target: header for header, target in record.mapping.items()}
-    cells = {by_field.get(name, name): value for name, value in (row.data or {}).items()}
-    return [cells.get(header, "") for header in record.headers]
+        yield [*row.values, row.line, problems]

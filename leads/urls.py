@@ -4,7 +4,20 @@ namespace (`leads:`, `contacts:`, `accounts:`), included by sdrcrm/urls.py."""
 
 from django.urls import path
 
-from .views import accounts, bulk, contacts, conversion, edits, leads, merge, queues, sequences, today, touches
+from .views import (
+    accounts,
+    bulk,
+    contacts,
+    conversion,
+    edits,
+    imports,
+    leads,
+    merge,
+    queues,
+    sequences,
+    today,
+    touches,
+)
 
 lead_patterns = [
     path("", leads.lead_list, name="list"),
@@ -27,6 +40,10 @@ lead_patterns = [
     path("<int:pk>/merge/", merge.lead_merge_view, name="merge"),
     path("<int:pk>/merges/<int:tombstone_id>/undo/", merge.merge_undo_view, name="merge-undo"),
     path("queues/", queues.team_queues_view, name="queues"),
+    path("imports/", imports.import_list, name="imports"),
+    path("imports/<int:pk>/", imports.import_detail, name="import"),
+    path("imports/<int:pk>/mapping/", imports.import_remap, name="import-remap"),
+    path("imports/<int:pk>/run/", imports.import_run, name="import-run"),
 ]
 contact_patterns = [
     path("", contacts.contact_list, name="list"),

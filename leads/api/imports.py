@@ -11,6 +11,7 @@ runs with `POST {id}/run/`; a big one runs on the worker, its progress in `GET {
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from django.http import StreamingHttpResponse
@@ -32,6 +33,23 @@ from sdrcrm.models import PROSPECTING_ROLES, Role
 from .serializers import LeadSerializer, input_validator
 
 IMPORTERS = {*PROSPECTING_ROLES, Role.SDR_MANAGER, Role.OPS, Role.INTEGRATION}
+
+
+def lead_validator(request: Any) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """An import row's fields checked as `POST leads/` checks them (the lead serializer),
+    its problems raised as imports.Invalid: for the API and the import page."""
+    lead_input = input_validator(LeadSerializer, request, partial=True)
+
+    def validate(data: dict[str, Any]) -> dict[str, Any]:
+        try:
+            return lead_input.run_validation(data)
+        except DRFValidationError as error:
+            detail = error.detail if isinstance(error.detail, dict) else {"": error.detail}
+            raise imports.Invalid({
+                name: [str(message) for message in (messages if isinstance(messages, list) else [messages])]
+                for name, messages in detail.items()}) from None
+
+    return validate
 
 
 class ImportSerializer(serializers.ModelSerializer):
@@ -90,18 +108,7 @@ class ImportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         sheet = params.validated_data["sheet"]
         table = imports.read_table(upload.name or "", content, sheet)
         columns = imports.columns_of(table.headers, params.validated_data["mapping"])
-        lead_input = input_validator(LeadSerializer, request, partial=True)
-
-        def validate(data: dict[str, Any]) -> dict[str, Any]:
-            try:
-                return lead_input.run_validation(data)
-            except DRFValidationError as error:
-                detail = error.detail if isinstance(error.detail, dict) else {"": error.detail}
-                raise imports.Invalid({
-                    name: [str(message) for message in (messages if isinstance(messages, list) else [messages])]
-                    for name, messages in detail.items()}) from None
-
-        outcome = imports.check(table, columns, request.user, validate, file_name=upload.name or "",
+        outcome = imports.check(table, columns, request.user, lead_validator(request), file_name=upload.name or "",
                                 content=content, sheet=sheet)
         record = outcome.record if params.validated_data["dry_run"] else imports.start(outcome.record)
         return Response({"record": ImportSerializer(record).data, "problems": outcome.problems},

@@ -47,8 +47,8 @@ class Import(models.Model):
 
 
 class ImportRow(models.Model):
-    """A row of an import's file: the fields to ingest (`data`, the owner by id) when the
-    checks passed, else the row as it was (`values`) and its problems by column."""
+    """A row of an import's file as it was (`values`), and, checked, the fields to ingest
+    (`data`, the owner by id) or its problems by column."""
 
     class Result(models.TextChoices):
         PENDING = "", "Not run"

@@ -1,0 +1,104 @@
+"""The import pages (`/leads/imports/`): upload a CSV or XLSX of leads, see how its columns
+were read and change that, see every problem per row, then run it and watch its progress.
+The rules are in leads/imports.py; the fields are checked as the API checks them."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from leads import imports
+from leads.api.imports import IMPORTERS, lead_validator
+from leads.models import Import, ImportRow
+from sdrcrm.errors import Refused
+from sdrcrm.models import User
+
+PROBLEMS_SHOWN = 100
+RECENT = 20
+
+
+class UploadForm(forms.Form):
+    file = forms.FileField(label="CSV or XLSX file", widget=forms.ClearableFileInput(attrs={"accept": ".csv,.xlsx"}))
+    sheet = forms.CharField(required=False, max_length=100, label="Sheet (an XLSX with several)")
+
+
+def _imports_of(user: User) -> QuerySet[Import]:
+    if user.role not in IMPORTERS:
+        raise PermissionDenied("Imports are for sales development, their managers and ops.")
+    return Import.objects.all() if user.is_ops else Import.objects.filter(created_by=user)
+
+
+@login_required
+def import_list(request: HttpRequest) -> HttpResponse:
+    """The upload form and the user's latest imports (ops: everyone's). An upload is
+    checked at once (a dry run) and shown on its own page."""
+    recent = _imports_of(request.user).select_related("created_by").order_by("-id")[:RECENT]
+    form = UploadForm()
+    if request.method == "POST":
+        form = UploadForm(request.POST, request.FILES)
+        if form.is_valid():
+            upload = form.cleaned_data["file"]
+            content = upload.read(imports.MAX_BYTES + 1)
+            sheet = form.cleaned_data["sheet"]
+            try:
+                table = imports.read_table(upload.name or "", content, sheet)
+                columns = imports.columns_of(table.headers)
+            except Refused as refused:
+                form.add_error(refused.field if refused.field in form.fields else "file", refused.message)
+            else:
+                outcome = imports.check(table, columns, request.user, lead_validator(request),
+                                        file_name=upload.name or "", content=content, sheet=sheet)
+                return redirect("leads:import", pk=outcome.record.pk)
+        return render(request, "leads/imports.html", {"form": form, "recent": recent}, status=400)
+    return render(request, "leads/imports.html", {"form": form, "recent": recent})
+
+
+@login_required
+def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    record = get_object_or_404(_imports_of(request.user).select_related("created_by"), pk=pk)
+    if request.headers.get("HX-Request") == "true":
+        return render(request, "leads/_import_progress.html", {"record": record})
+    problems = list(ImportRow.objects.filter(batch=record, result=ImportRow.Result.REJECTED)
+                    .order_by("line").values_list("line", "errors")[:PROBLEMS_SHOWN])
+    return render(request, "leads/import_detail.html", {
+        "record": record, "problems": problems, "fields": [("", "— (leave out)"), *[
+            (name, name.replace("_", " ")) for name in imports.SYNONYMS]],
+        "columns": [(header, record.mapping.get(header, ""), record.mapping.get(header, "").replace("_", " "))
+                    for header in record.headers],
+    })
+
+
+@login_required
+@require_POST
+def import_remap(request: HttpRequest, pk: int) -> HttpResponse:
+    """Check the rows again with the columns as the form maps them."""
+    record = get_object_or_404(_imports_of(request.user), pk=pk)
+    mapping = {header: request.POST.get(f"column-{n}", "") for n, header in enumerate(record.headers)}
+    try:
+        imports.recheck(record, mapping, request.user, lead_validator(request))
+    except Refused as refused:
+        messages.error(request, refused.message)
+    else:
+        messages.success(request, "Checked again with your mapping.")
+    return redirect("leads:import", pk=record.pk)
+
+
+@login_required
+@require_POST
+def import_run(request: HttpRequest, pk: int) -> HttpResponse:
+    record = get_object_or_404(_imports_of(request.user), pk=pk)
+    try:
+        record = imports.start(record)
+    except Refused as refused:
+        messages.error(request, refused.message)
+    else:
+        if record.state == Import.State.FINISHED:
+            messages.success(request, f"Imported: {record.created} created, {record.updated} updated, "
+                                      f"{record.unchanged} unchanged, {record.rejected} rejected.")
+    return redirect("leads:import", pk=record.pk)
