@@ -63,7 +63,6 @@ class ImportRow(models.Model):
     values = models.JSONField(default=list)
     errors = models.JSONField(default=dict)
     result = models.CharField(max_length=20, choices=Result.choices, blank=True)
-    lead = models.ForeignKey("leads.Lead", null=True, on_delete=models.SET_NULL, related_name="+")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["batch", "line"], name="importrow_line")]

@@ -222,7 +222,7 @@ def test_a_checked_import_runs_once_on_request(api, ops):
     ran = api.as_user(ops).post(f"{URL}{checked['id']}/run/")
 
     assert ran.status_code == 200 and (ran.json()["state"], ran.json()["created"]) == ("finished", 1)
-    assert ImportRow.objects.get(batch=checked["id"]).lead == Lead.objects.get(email="ana@initech.com")
+    assert ImportRow.objects.get(batch=checked["id"]).result == "created"
     again = api.as_user(ops).post(f"{URL}{checked['id']}/run/")
     assert again.status_code == 409 and "already been run" in again.json()["detail"]
 
