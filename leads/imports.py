@@ -35,7 +35,7 @@ from sdrcrm.errors import Refused
 from sdrcrm.models import PROSPECTING_ROLES, User
 
 from . import bulk, checks, domains
-from .models import BlockedDomain, Import, ImportRow, Lead
+from .models import BlockedDomain, Import, ImportMapping, ImportRow, Lead
 
 MAX_BYTES = 20 * 1024 * 1024
 MAX_ROWS = 100_000
@@ -182,11 +182,14 @@ def _plain(header: str) -> str:
     return " ".join(header.lower().replace("_", " ").replace("-", " ").split())
 
 
-def columns_of(headers: list[str], mapping: Mapping[str, str] | None = None) -> dict[int, str]:
+def columns_of(headers: list[str], mapping: Mapping[str, str] | None = None,
+               saved: Mapping[str, str] | None = None) -> dict[int, str]:
     """Which lead field each column fills (by its index): `mapping` (header → field, or ""
-    to leave a column out) first, then the headers' names and synonyms. Refused when no
-    column is the email, a field is given twice, or the mapping names what is not there."""
+    to leave a column out) first, then the user's `saved` mappings (`saved_mapping`), then
+    the headers' names and synonyms. Refused when no column is the email, a field is given
+    twice, or the mapping names what is not there."""
     mapping = dict(mapping or {})
+    saved = saved or {}
     for header, target in mapping.items():
         if header not in headers:
             raise Refused(f"The mapping names a column '{header}' the file does not have.", field="mapping")
@@ -196,7 +199,8 @@ def columns_of(headers: list[str], mapping: Mapping[str, str] | None = None) -> 
     known = {synonym: target for target, synonyms in SYNONYMS.items() for synonym in synonyms}
     columns: dict[int, str] = {}
     for index, header in enumerate(headers):
-        target = mapping[header] if header in mapping else known.get(_plain(header), "")
+        plain = _plain(header)
+        target = mapping[header] if header in mapping else saved.get(plain, known.get(plain, ""))
         if not target:
             continue
         if target in columns.values():
@@ -207,6 +211,18 @@ def columns_of(headers: list[str], mapping: Mapping[str, str] | None = None) -> 
     if "email" not in columns.values():
         raise Refused("No column is the email (name one 'email', or map it).", field="mapping")
     return columns
+
+
+def saved_mapping(user: User) -> dict[str, str]:
+    """The column names `user` has mapped by hand before, and what each filled."""
+    return dict(ImportMapping.objects.filter(user=user).values_list("header", "field"))
+
+
+def remember(user: User, mapping: Mapping[str, str]) -> None:
+    """Keep the user's hand-made mapping for their next files (one upsert)."""
+    ImportMapping.objects.bulk_create(
+        [ImportMapping(user=user, header=_plain(header)[:255], field=target) for header, target in mapping.items()],
+        update_conflicts=True, unique_fields=["user", "header"], update_fields=["field"])
 
 
 # --- Checking and running ------------------------------------------------------------------
@@ -329,6 +345,7 @@ def recheck(record: Import, mapping: Mapping[str, str], by: User,
     rows = ImportRow.objects.filter(batch=record).order_by("line")
     table = Table(record.headers, [row.values for row in rows])
     columns = columns_of(table.headers, mapping)
+    remember(by, mapping)
     with transaction.atomic():
         if not Import.objects.select_for_update().filter(pk=record.pk, state=Import.State.CHECKED).exists():
             raise Refused("This import has already been run; its mapping stays as it ran.", status=409)

@@ -107,7 +107,10 @@ class ImportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         content = upload.read(imports.MAX_BYTES + 1)
         sheet = params.validated_data["sheet"]
         table = imports.read_table(upload.name or "", content, sheet)
-        columns = imports.columns_of(table.headers, params.validated_data["mapping"])
+        mapping = params.validated_data["mapping"]
+        columns = imports.columns_of(table.headers, mapping, imports.saved_mapping(request.user))
+        if mapping:
+            imports.remember(request.user, mapping)
         outcome = imports.check(table, columns, request.user, lead_validator(request), file_name=upload.name or "",
                                 content=content, sheet=sheet)
         record = outcome.record if params.validated_data["dry_run"] else imports.start(outcome.record)

@@ -11,7 +11,7 @@ from .activities import (
     CallOutcome,
 )
 from .bulk_actions import BulkAction
-from .imports import Import, ImportRow
+from .imports import Import, ImportMapping, ImportRow
 from .people import (
     PERSON_COPY_FIELDS,
     BlockedDomain,
@@ -45,7 +45,8 @@ __all__ = [
     "Account", "AccountQuerySet", "AccountType", "CallOutcome",
     "Activity", "ActivityQuerySet", "ActivityType", "BlockedDomain", "BulkAction", "Cause", "Contact",
     "ContactQuerySet",
-    "Enrollment", "EnrollmentQuerySet", "Import", "ImportRow", "InitialSource", "Lead", "Person", "PersonQuerySet",
+    "Enrollment", "EnrollmentQuerySet", "Import", "ImportMapping", "ImportRow", "InitialSource", "Lead", "Person",
+    "PersonQuerySet",
     "ProspectingStatus",
     "Queue", "QueueTally", "RecycleReason", "Sequence", "SequenceEvent", "SequenceStep", "Status", "StatusChange",
     "StepType", "Task",

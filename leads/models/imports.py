@@ -69,3 +69,19 @@ class ImportRow(models.Model):
 
     def __str__(self) -> str:
         return f"line {self.line}: {self.get_result_display()}"
+
+
+class ImportMapping(models.Model):
+    """A column name a user has mapped by hand (compared lower-cased, "_" and "-" as
+    spaces), and the lead field it filled, or "" for a column left out: their next files
+    with that column are read the same way."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    header = models.CharField(max_length=255)
+    field = models.CharField(max_length=40, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "header"], name="importmapping_header")]
+
+    def __str__(self) -> str:
+        return f"{self.header} → {self.field or '(left out)'}"

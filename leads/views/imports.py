@@ -48,7 +48,7 @@ def import_list(request: HttpRequest) -> HttpResponse:
             sheet = form.cleaned_data["sheet"]
             try:
                 table = imports.read_table(upload.name or "", content, sheet)
-                columns = imports.columns_of(table.headers)
+                columns = imports.columns_of(table.headers, saved=imports.saved_mapping(request.user))
             except Refused as refused:
                 form.add_error(refused.field if refused.field in form.fields else "file", refused.message)
             else:

@@ -70,3 +70,20 @@ def test_imports_are_for_their_owner_ops_and_prospecting_not_sellers(client, sdr
     assert client.post(f"/leads/imports/{theirs.pk}/run/").status_code == 404
     client.force_login(UserFactory(role=Role.AE))
     assert client.get("/leads/imports/").status_code == 403
+
+
+def test_a_column_mapped_by_hand_is_read_the_same_way_in_that_users_next_file(client, sdr, teammate):
+    client.force_login(sdr)
+    client.post("/leads/imports/", {"file": SimpleUploadedFile("list.csv", FILE)})
+    first = Import.objects.get()
+    client.post(f"/leads/imports/{first.pk}/mapping/", {"column-0": "email", "column-1": "last_name",
+                                                        "column-2": "initial_source", "column-3": ""})
+
+    client.post("/leads/imports/", {"file": SimpleUploadedFile("next.csv", FILE)})
+    second = Import.objects.exclude(pk=first.pk).get()
+    # "Family" fills the last name and "Company" stays out, as sdr chose; not for a teammate.
+    assert second.mapping == {"Email": "email", "Family": "last_name", "Lead Source": "initial_source"}
+    client.force_login(teammate)
+    client.post("/leads/imports/", {"file": SimpleUploadedFile("theirs.csv", FILE)})
+    theirs = Import.objects.filter(created_by=teammate).get()
+    assert "Family" not in theirs.mapping and theirs.mapping["Company"] == "company"

@@ -138,6 +138,8 @@ def test_a_mapping_names_the_columns_the_headers_do_not(api, ops):
     done = upload(api, ops, content, dry_run="false", mapping=json.dumps(mapping)).json()["record"]
     assert done["created"] == 1 and done["mapping"] == {"Contact": "email", "Family": "last_name",
                                                          "Origin": "initial_source"}
+    remembered = upload(api, ops, content).json()["record"]  # the same columns, no mapping sent: as mapped before
+    assert remembered["mapping"] == done["mapping"]
     wrong = upload(api, ops, content, mapping=json.dumps({"Contact": "email", "Family": "salary"}))
     assert wrong.status_code == 400 and "'salary' is not a field" in wrong.json()["detail"]
     assert upload(api, ops, content, mapping="{not json").status_code == 400
