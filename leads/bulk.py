@@ -29,6 +29,7 @@ from routing import services as routing
 from scoring import rules as engine
 from scoring import services as scoring
 from scoring.models import ScoreEntry
+from sdrcrm import webhooks
 from sdrcrm.bulk_insert import insert_new, new_row
 from sdrcrm.errors import Refused
 from sdrcrm.models import User
@@ -237,3 +238,6 @@ def write_fast_items(items: list[FastItem], now: datetime) -> None:
                        for old, new, reason in item.moves)
     insert_new(ScoreEntry, entries, check="lead_id")
     insert_new(StatusChange, history, check="lead_id")
+    webhooks.emit("lead.created", [webhooks.lead_data(item.lead) for item in items], now)
+    webhooks.emit("lead.status_changed", [webhooks.status_data(item.lead.pk, old, new, reason, Cause.SCORE, now)
+                                          for item in items for old, new, reason in item.moves], now)

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from scoring import services as scoring
 from scoring.models import ScoringRuleChange
+from sdrcrm import webhooks
 from sdrcrm.errors import Refused
 from sdrcrm.models import User
 
@@ -102,6 +103,8 @@ def move_status(person: Person, new: str, *, reason: str = "", cause: str, by: U
             return False
         StatusChange.objects.create(**history_values(person.PERSON_FIELD, person.pk, old, new, reason, cause,
                                                      by.pk if by else None, now))
+        if person.PERSON_FIELD == "lead":
+            webhooks.emit("lead.status_changed", [webhooks.status_data(person.pk, old, new, reason, cause, now)], now)
     for field, value in updates.items():
         setattr(person, field, value)
     if new == Status.RECYCLE:

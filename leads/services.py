@@ -21,7 +21,7 @@ from routing import services as routing
 from routing import sla
 from routing.services import Route
 from scoring import services as scoring
-from sdrcrm import field_history
+from sdrcrm import field_history, webhooks
 from sdrcrm.errors import Refused
 from sdrcrm.models import Role, User
 
@@ -80,6 +80,7 @@ def ingest_lead(data: Mapping[str, Any], by: User | None, now: datetime | None =
                 else:
                     routing.after_assign(lead, route, now)
                 routing.log_route(lead, route, now)
+            webhooks.emit("lead.created", [webhooks.lead_data(lead)], now)
             return IngestResult(lead, created=True)
     _check_can_update(existing, by)
     if source:

@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from leads.models import Account, Contact, Lead
+from sdrcrm import webhooks
 from sdrcrm.errors import Refused
 from sdrcrm.models import User
 
@@ -81,6 +82,7 @@ def book_iqm(person: Lead | Contact, data: dict[str, Any], by: User, now: dateti
         _lock_opportunity(iqm)
         check_iqm(iqm, now, changed=BOOK_FIELDS)
         iqm.save()
+        webhooks.emit("iqm.created", [webhooks.iqm_data(iqm)], now)
     return iqm
 
 

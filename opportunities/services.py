@@ -14,7 +14,7 @@ from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from leads.models import Account, Contact, Lead, Status
-from sdrcrm import company, field_history, notifications
+from sdrcrm import company, field_history, notifications, webhooks
 from sdrcrm.errors import Refused
 from sdrcrm.models import SELLING_ROLES, Notification, Segment, User
 
@@ -194,6 +194,7 @@ def create_opportunity(account: Account, data: dict[str, Any], by: User | None,
     opportunity = Opportunity.objects.create(account=account, stage=stage, stage_changed_at=now, created_by=by,
                                              **data)
     StageChange.objects.create(opportunity=opportunity, old="", new=stage, by=by, at=now)
+    webhooks.emit("opportunity.stage_changed", [webhooks.stage_data(opportunity, "", now)], now)
     return opportunity
 
 
@@ -410,6 +411,7 @@ def change_stage(opportunity: Opportunity, stage: str, *, by: User | None, close
         setattr(locked, field, value)
     locked.save(update_fields=[*updates, "updated_at"])
     StageChange.objects.create(opportunity=locked, old=old, new=stage, by=by, at=now)
+    webhooks.emit("opportunity.stage_changed", [webhooks.stage_data(locked, old, now)], now)
     if stage == Stage.CLOSED_LOST:
         _notify_lost_deal(locked, by)
     if stage == Stage.UNQUALIFIED:

@@ -1,10 +1,15 @@
-"""Project-wide records: people, teams and job runs."""
+"""Project-wide records: people, teams, job runs, and the webhooks' endpoints, events and
+deliveries."""
 
 from __future__ import annotations
 
+import uuid
+
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from knox.models import AbstractAuthToken
 
 from routing import segments
@@ -260,3 +265,65 @@ class ConfigStamp(models.Model):
 
     def __str__(self) -> str:
         return self.token
+
+
+class WebhookEndpoint(models.Model):
+    """Where ops want the changes of some kinds sent (sdrcrm/webhooks.py): a URL, the
+    secret each delivery is signed with, and the kinds of event."""
+
+    class Event(models.TextChoices):
+        LEAD_CREATED = "lead.created", "A lead is created"
+        LEAD_STATUS_CHANGED = "lead.status_changed", "A lead's status changes"
+        OPPORTUNITY_STAGE_CHANGED = "opportunity.stage_changed", "An opportunity's stage changes"
+        IQM_CREATED = "iqm.created", "An IQM is booked"
+
+    url = models.URLField(max_length=500)
+    secret = models.CharField(max_length=100)
+    events = models.JSONField(default=list)
+    description = models.CharField(max_length=200, blank=True)
+    active = models.BooleanField(default=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class WebhookEvent(models.Model):
+    """The outbox: a change to send, written in the transaction that made it; its id is the
+    one receivers dedupe by."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    kind = models.CharField(max_length=40)
+    payload = models.JSONField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.id}"
+
+
+class WebhookDelivery(models.Model):
+    """One event to one endpoint: tried until it answers 2xx, then delivered; after
+    sdrcrm.webhooks.GIVE_UP_AFTER of failures, failed (ops may send it again)."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DELIVERED = "delivered", "Delivered"
+        FAILED = "failed", "Failed"
+
+    event = models.ForeignKey(WebhookEvent, on_delete=models.CASCADE, related_name="deliveries")
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
+    state = models.CharField(max_length=20, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_status = models.PositiveIntegerField(null=True, blank=True)  # the HTTP status of the last try
+    last_response = models.CharField(max_length=500, blank=True)  # its first 500 characters, or the error
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["endpoint", "-id"], name="webhookdelivery_endpoint"),
+                   models.Index(fields=["state", "next_attempt_at"], name="webhookdelivery_due")]
+
+    def __str__(self) -> str:
+        return f"{self.event_id} → {self.endpoint_id}: {self.state}"

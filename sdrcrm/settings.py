@@ -424,6 +424,8 @@ QUEUE_COUNTS_STALE_SECONDS = 300
 BULK_ACTION_LIMIT = env.int("BULK_ACTION_LIMIT", default=5000)
 BULK_ACTION_INLINE = env.int("BULK_ACTION_INLINE", default=50)
 IMPORT_INLINE = env.int("IMPORT_INLINE", default=1000)
+# Webhook deliveries to private or loopback addresses (SSRF): refused in production.
+WEBHOOKS_ALLOW_PRIVATE = env.bool("WEBHOOKS_ALLOW_PRIVATE", default=not PRODUCTION)
 # docs/rules.md §4.6: the company's time zone: its months and quarters bound the SAO
 # dashboard's periods, and an opportunity's accepted and qualified dates are its dates there.
 COMPANY_TIME_ZONE = env.str("COMPANY_TIME_ZONE", default="UTC")

@@ -4,7 +4,7 @@ from celery import shared_task
 from django.db import OperationalError
 from django.utils.dateparse import parse_datetime
 
-from . import jobs
+from . import jobs, webhooks
 
 
 @shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
@@ -13,3 +13,16 @@ def run_job_task(name: str, now: str | None = None, by: int | None = None) -> di
     now" sends the minute it was asked in and who asked."""
     run = jobs.run_job(name, parse_datetime(now) if now else None, by=by)
     return {"id": run.pk, "state": run.state, "counts": run.counts}
+
+
+@shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+def deliver_webhook(delivery_id: int) -> str:
+    """Try a webhook delivery; when the try failed and there is time left, come back when
+    it is due (webhooks.deliver records when). A copy of the task come early tries nothing
+    and schedules nothing, so retries never multiply."""
+    delivery = webhooks.deliver(delivery_id)
+    if delivery is None:
+        return "not due"
+    if delivery.state == delivery.State.PENDING:
+        deliver_webhook.apply_async(args=(delivery_id,), eta=delivery.next_attempt_at)
+    return delivery.state

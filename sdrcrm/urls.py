@@ -28,6 +28,7 @@ from .api.jobs import JobRunViewSet
 from .api.notifications import NotificationViewSet
 from .api.search import SearchView
 from .api.users import ApiTokenViewSet, TeamViewSet, TokenView, UserViewSet
+from .api.webhooks import WebhookEndpointViewSet
 from .forms import LoginForm
 
 handler404 = views.not_found
@@ -45,6 +46,7 @@ router.register("accounts", AccountViewSet, basename="account")
 router.register("contacts", ContactViewSet, basename="contact")
 router.register("tasks", TaskViewSet, basename="task")
 router.register("imports", ImportViewSet, basename="import")
+router.register("webhooks", WebhookEndpointViewSet, basename="webhook")
 router.register("sequences", SequenceViewSet, basename="sequence")
 router.register("enrollments", EnrollmentViewSet, basename="enrollment")
 router.register("opportunities", OpportunityViewSet, basename="opportunity")

@@ -102,3 +102,27 @@ def test_a_real_worker_runs_an_import_batch_by_batch(worker):
         "finished", 1200, 1200, 0, 100)
     assert Lead.objects.filter(email__endswith=".com", last_name__startswith="Doe").count() == 1200
     assert not ImportRow.objects.filter(batch=record, result="").exists()  # every row run
+
+
+def test_a_real_worker_delivers_a_webhook_signed(worker):
+    from sdrcrm import webhooks
+    from sdrcrm.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
+    from sdrcrm.tasks import deliver_webhook
+    from tests.sdrcrm.test_webhooks import Receiver
+
+    receiver = Receiver()
+    try:
+        endpoint = WebhookEndpoint.objects.create(url=receiver.url, secret="s" * 32, events=["lead.created"])
+        event = WebhookEvent.objects.create(kind="lead.created", payload={"id": 1, "email": "ana@initech.com"})
+        delivery = WebhookDelivery.objects.create(event=event, endpoint=endpoint, next_attempt_at=timezone.now())
+
+        assert deliver_webhook.apply_async(args=(delivery.pk,), queue=worker,
+                                           ignore_result=False).get(timeout=60) == "delivered"
+
+        [sent] = receiver.received
+        assert sent["headers"]["X-Event-Id"] == str(event.id)
+        assert sent["headers"]["X-Signature"] == webhooks.sign("s" * 32, sent["headers"]["X-Timestamp"],
+                                                               sent["body"])
+        assert WebhookDelivery.objects.get(pk=delivery.pk).state == "delivered"
+    finally:
+        receiver.close()
