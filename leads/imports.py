@@ -27,12 +27,12 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from sdrcrm.celery import enqueue
 from sdrcrm.errors import Refused
-from sdrcrm.models import PROSPECTING_ROLES, User
+from sdrcrm.models import PROSPECTING_ROLES, Role, User
 
 from . import bulk, checks, domains
 from .models import BlockedDomain, Import, ImportMapping, ImportRow, Lead
@@ -92,6 +92,20 @@ class RowCheck:
 class Outcome:
     record: Import
     problems: list[dict[str, Any]]  # up to ERRORS_SHOWN: {"line", "errors": {column: [messages]}}
+
+
+IMPORTERS = {*PROSPECTING_ROLES, Role.SDR_MANAGER, Role.OPS, Role.INTEGRATION}
+
+
+def check_importer(user: User) -> None:
+    """Imports are for sales development, their managers, ops and integrations (403)."""
+    if user.role not in IMPORTERS:
+        raise Refused("Imports are for sales development, their managers, ops and integrations.", status=403)
+
+
+def imports_of(user: User) -> QuerySet[Import]:
+    """The imports `user` may see: their own; ops, everyone's."""
+    return Import.objects.all() if user.is_ops else Import.objects.filter(created_by=user)
 
 
 # --- Reading the file ----------------------------------------------------------------------

@@ -19,7 +19,6 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.exceptions import ValidationError as DRFValidationError
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
@@ -28,11 +27,8 @@ from rest_framework.response import Response
 from leads import imports
 from leads.models import Import
 from sdrcrm import exports
-from sdrcrm.models import PROSPECTING_ROLES, Role
 
 from .serializers import LeadSerializer, input_validator
-
-IMPORTERS = {*PROSPECTING_ROLES, Role.SDR_MANAGER, Role.OPS, Role.INTEGRATION}
 
 
 def lead_validator(request: Any) -> Callable[[dict[str, Any]], dict[str, Any]]:
@@ -94,15 +90,12 @@ class ImportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     def get_queryset(self) -> Any:
         if getattr(self, "swagger_fake_view", False):  # schema generation has no user
             return Import.objects.none()
-        user = self.request.user
-        imports_ = Import.objects.order_by("-id")
-        return imports_ if user.is_ops else imports_.filter(created_by=user)
+        return imports.imports_of(self.request.user).order_by("-id")
 
     @extend_schema(request={"multipart/form-data": ImportInput}, responses={201: ImportResult}, tags=["imports"])
     def create(self, request: Request) -> Response:
         """Check (dry run) or import a CSV or XLSX of leads."""
-        if request.user.role not in IMPORTERS:
-            raise PermissionDenied("Imports are for sales development, their managers, ops and integrations.")
+        imports.check_importer(request.user)
         params = ImportInput(data=request.data)
         params.is_valid(raise_exception=True)
         upload = params.validated_data["file"]

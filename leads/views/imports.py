@@ -14,7 +14,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from leads import imports
-from leads.api.imports import IMPORTERS, lead_validator
+from leads.api.imports import lead_validator
 from leads.models import Import, ImportRow
 from sdrcrm.errors import Refused
 from sdrcrm.models import User
@@ -29,9 +29,11 @@ class UploadForm(forms.Form):
 
 
 def _imports_of(user: User) -> QuerySet[Import]:
-    if user.role not in IMPORTERS:
-        raise PermissionDenied("Imports are for sales development, their managers and ops.")
-    return Import.objects.all() if user.is_ops else Import.objects.filter(created_by=user)
+    try:
+        imports.check_importer(user)
+    except Refused as refused:
+        raise PermissionDenied(refused.message) from None
+    return imports.imports_of(user)
 
 
 @login_required
