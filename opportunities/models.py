@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from leads.models import LiveManager, SoftDeletable
 from sdrcrm.models import User
 
 USER = settings.AUTH_USER_MODEL
@@ -119,7 +120,7 @@ class OpportunityQuerySet(models.QuerySet["Opportunity"]):
         return visible.filter(Q(stage__in=UNACCEPTED_STAGES, sales_accepted_date=None) | Q(owner=user))
 
 
-class Opportunity(models.Model):
+class Opportunity(SoftDeletable):
     name = models.CharField(max_length=255)
     account = models.ForeignKey("leads.Account", on_delete=models.PROTECT, related_name="opportunities")
     primary_contact = models.ForeignKey(
@@ -175,7 +176,8 @@ class Opportunity(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    objects = OpportunityQuerySet.as_manager()
+    objects = LiveManager.from_queryset(OpportunityQuerySet)()
+    all_objects = OpportunityQuerySet.as_manager()  # deleted ones too (leads/models/deletion.py)
 
     class Meta:
         verbose_name_plural = "opportunities"
@@ -192,6 +194,8 @@ class Opportunity(models.Model):
             models.Index(fields=["created_at", "id"], name="opportunity_created"),
             models.Index(fields=["stage_changed_at", "id"], name="opportunity_stage_zero",
                          condition=Q(stage="pending_acceptance")),
+            models.Index(fields=["deleted_at", "id"], name="opportunity_deleted",
+                         condition=Q(deleted_at__isnull=False)),
         ]
 
     def __str__(self) -> str:

@@ -11,6 +11,7 @@ from .activities import (
     CallOutcome,
 )
 from .bulk_actions import BulkAction
+from .deletion import LiveManager, SoftDeletable
 from .imports import Import, ImportMapping, ImportRow
 from .people import (
     PERSON_COPY_FIELDS,
@@ -47,7 +48,7 @@ __all__ = [
     "ContactQuerySet",
     "Enrollment", "EnrollmentQuerySet", "Import", "ImportMapping", "ImportRow", "InitialSource", "Lead", "Person",
     "PersonQuerySet",
-    "ProspectingStatus",
+    "LiveManager", "ProspectingStatus", "SoftDeletable",
     "Queue", "QueueTally", "RecycleReason", "Sequence", "SequenceEvent", "SequenceStep", "Status", "StatusChange",
     "StepType", "Task",
     "Tombstone", "Touch", "UnqualifiedReason", "can_read", "readable_ids", "reason_label",

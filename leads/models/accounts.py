@@ -8,6 +8,8 @@ from django.db.models import Q
 
 from sdrcrm.models import Region, Segment, User
 
+from .deletion import LiveManager, SoftDeletable
+
 USER = settings.AUTH_USER_MODEL
 
 
@@ -47,7 +49,7 @@ class AccountQuerySet(models.QuerySet["Account"]):
         return self.visible_to(user)
 
 
-class Account(models.Model):
+class Account(SoftDeletable):
     name = models.CharField(max_length=255)
     # Normalised name ("acme" for "ACME, Inc."), for lead-to-account matching.
     name_key = models.CharField(max_length=255, db_index=True, editable=False, default="")
@@ -91,12 +93,14 @@ class Account(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    objects = AccountQuerySet.as_manager()
+    objects = LiveManager.from_queryset(AccountQuerySet)()
+    all_objects = AccountQuerySet.as_manager()  # deleted ones too (leads/models/deletion.py)
 
     class Meta:
         indexes = [
             models.Index(fields=["created_at", "id"], name="account_created"),
             models.Index(fields=["targeted_by", "id"], name="account_targeted", condition=Q(targeted=True)),
+            models.Index(fields=["deleted_at", "id"], name="account_deleted", condition=Q(deleted_at__isnull=False)),
         ]
 
     def __str__(self) -> str:

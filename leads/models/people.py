@@ -10,6 +10,7 @@ from django.db.models import Q
 from sdrcrm.models import Region, Segment, User
 
 from .accounts import Account
+from .deletion import LiveManager, SoftDeletable
 from .queues import Queue
 from .statuses import Status, reason_label
 
@@ -117,7 +118,7 @@ class ContactQuerySet(PersonQuerySet):
         return self.filter(Q(owner=user) | Q(account__owner=user))
 
 
-class Person(models.Model):
+class Person(SoftDeletable):
     """The fields a lead and a contact share (docs/rules.md §8.1)."""
 
     # The name of the foreign key by which activities, history, the score ledger and
@@ -173,7 +174,7 @@ class Person(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    class Meta:
+    class Meta(SoftDeletable.Meta):
         abstract = True
 
     def __str__(self) -> str:
@@ -215,7 +216,8 @@ class Lead(Person):
     spam_marked_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     spam_block_domain = models.BooleanField(default=False)
 
-    objects = PersonQuerySet.as_manager()
+    objects = LiveManager.from_queryset(PersonQuerySet)()
+    all_objects = PersonQuerySet.as_manager()  # deleted ones too (leads/models/deletion.py)
 
     class Meta:
         constraints = [
@@ -245,14 +247,17 @@ class Lead(Person):
                          condition=Q(sla_breached_at__isnull=False)),
             # The SAO dashboard's funnel: an SDR's (or a team's) leads that became MQL in a
             # period, counted per source from the index alone on PostgreSQL.
+            # Live leads only, so the funnel still reads it alone (a deleted lead leaves the funnel).
             models.Index(fields=["owner", "mql_at"], include=["initial_source", "id", "accepted_at", "qualifying_at"],
-                         name="lead_owner_mql_source",
-                         condition=Q(mql_at__isnull=False)),
+                         name="lead_owner_mql_live",
+                         condition=Q(mql_at__isnull=False, deleted_at__isnull=True)),
             # An SDR's follow-ups due, by due time (the Today page): only leads with a clock.
             models.Index(fields=["owner", "sla_due_at", "id"], name="lead_owner_sla",
                          condition=Q(sla_due_at__isnull=False)),
             models.Index(fields=["spam_marked_at", "id"], name="lead_spam_marked",
                          condition=Q(spam_marked_at__isnull=False)),
+            # Recently deleted, and the trash_purge job: deleted leads by when.
+            models.Index(fields=["deleted_at", "id"], name="lead_deleted", condition=Q(deleted_at__isnull=False)),
         ]
 
     @property
@@ -272,7 +277,8 @@ class Contact(Person):
     account = models.ForeignKey(Account, null=True, blank=True, on_delete=models.SET_NULL, related_name="contacts")
     role = models.CharField(max_length=20, choices=Role.choices, blank=True)
 
-    objects = ContactQuerySet.as_manager()
+    objects = LiveManager.from_queryset(ContactQuerySet)()
+    all_objects = ContactQuerySet.as_manager()  # deleted ones too (leads/models/deletion.py)
 
     class Meta:
         constraints = [
@@ -286,5 +292,6 @@ class Contact(Person):
             models.Index(fields=["created_at", "id"], name="contact_created"),
             models.Index(fields=["created_by", "id"], name="contact_created_by"),
             models.Index(fields=["account", "id"], name="contact_account"),
+            models.Index(fields=["deleted_at", "id"], name="contact_deleted", condition=Q(deleted_at__isnull=False)),
         ]
 

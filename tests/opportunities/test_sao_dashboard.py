@@ -267,6 +267,24 @@ def test_the_page_shows_the_figures_and_links_the_saos_to_the_deals_behind_them(
     assert refused.status_code == 403 and "for sales development, their managers and ops" in refused.content.decode()
 
 
+def test_the_all_row_links_its_teams_records_together(world, client):
+    """Ops see both teams: the "All" row's lists are North's and South's together (Ana's three
+    SAOs and Cy's one; Ana's three IQMs held), as its figures count them. A manager of one
+    team has no "All" row."""
+    client.force_login(world["ops"])
+    page = client.get("/dashboards/sao/?period=month&start=2026-11-01").content.decode()
+    saos = re.search(r'href="([^"]+)" aria-label="(\d+) SAOs of all these teams"', page)
+    iqms = re.search(r'href="([^"]+)" aria-label="(\d+) IQMs held by all these teams"', page)
+    assert int(saos.group(2)) == 4 and int(iqms.group(2)) == 3
+    assert client.get(html.unescape(saos.group(1))).content.decode().count('name="opportunity"') == 4
+    assert client.get(html.unescape(iqms.group(1))).content.decode().count("data-iqm=") == 3
+    # A team outside the row is not in its lists: Cy's SAO leaves when South is not asked for.
+    north_only = html.unescape(saos.group(1)).replace(f"&sdr_team={world['south'].pk}", "")
+    assert client.get(north_only).content.decode().count('name="opportunity"') == 3
+    client.force_login(world["manager"])
+    assert "all these teams" not in client.get("/dashboards/sao/?period=month&start=2026-11-01").content.decode()
+
+
 def test_the_sdr_table_exports_as_csv(world, client):
     client.force_login(world["ana"])
     response = client.get("/dashboards/sao/?period=month&start=2026-11-01&format=csv")
@@ -397,6 +415,12 @@ def test_each_funnel_count_opens_the_leads_it_counts(world, client, django_asser
             assert listed.content.decode().count("data-lead=") == int(count), (source, stage)
         conference = {stage: url for url, _, source, stage in links if source == "Conference"}
         assert "data-lead=" in client.get(html.unescape(conference["Qualifying"])).content.decode()
+        # SCLAU by source: the contact request whose SAO is on a large account; none of the others.
+        sclau = re.findall(r'href="([^"]+)" aria-label="(\d+) ([\w ]+) leads whose SAO is SCLAU"', page)
+        assert {source: int(count) for _, count, source in sclau} == {"Contact Request": 1, "Webcast": 0,
+                                                                        "Conference": 0}
+        for url, count, _ in sclau:
+            assert client.get(html.unescape(url)).content.decode().count("data-lead=") == int(count)
     client.force_login(world["manager"])
     behind = "/dashboards/sao/leads/?period=month&start=2026-11-01&source=webcast"
     for _ in range(5):
@@ -448,7 +472,7 @@ def test_the_funnel_counts_its_cohort_through_the_owner_and_mql_time_index(world
         cursor.execute("ANALYZE leads_lead")
         cursor.execute("SET LOCAL enable_seqscan = off")
     plan = dashboards._cohort_by_source([world["ana"].pk], quota.period_of("quarter", NOVEMBER)).explain()
-    assert "lead_owner_mql_source" in plan and "Seq Scan" not in plan, plan
+    assert "lead_owner_mql_live" in plan and "Seq Scan" not in plan, plan
 
 
 def test_each_sdrs_dials_and_emails_day_by_day_in_the_company_calendar(world, client):
