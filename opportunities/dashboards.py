@@ -127,6 +127,13 @@ def sdrs_in_scope(user: User, team: int | None = None, sdr: int | None = None) -
     return people.order_by("team__name", "last_name", "username")
 
 
+def _period(kind: str, day: date | None, now: datetime | None = None) -> quota.Period:
+    """The month or quarter (`kind`) holding `day`, by default today in the company's time zone."""
+    if kind not in quota.PERIODS:
+        raise Refused(f"period is one of {', '.join(quota.PERIODS)}.", field="period")
+    return quota.period_of(kind, day or company.day_of(now or timezone.now()))
+
+
 def bounds(period: quota.Period) -> tuple[datetime, datetime]:
     """The period as [start, end) instants in the company's time zone."""
     return company.start_of(period.first), company.start_of(period.last + timedelta(days=1))
@@ -138,9 +145,7 @@ def sao_dashboard(user: User, kind: str, day: date | None = None, team: int | No
     zone) for the SDRs `user` may see, narrowed to a team or an SDR."""
     now = now or timezone.now()
     today = company.day_of(now)
-    if kind not in quota.PERIODS:
-        raise Refused(f"period is one of {', '.join(quota.PERIODS)}.", field="period")
-    period = quota.period_of(kind, day or today)
+    period = _period(kind, day, now)
     sdrs = list(sdrs_in_scope(user, team, sdr))
     figures, days = _figures(sdrs, period, today, now)
     rows = [SdrRow(person, quota.ramp_month(person.ramp_start_date, period.months[-1]), figures[person.pk],
@@ -217,7 +222,10 @@ def _figures(sdrs: list[User], period: quota.Period, today: date,
 
 STAGES = ("mql", "accepted", "qualifying", "sao", "sqo", "won")
 STAGE_LABELS = {"mql": "MQL", "accepted": "Accepted", "qualifying": "Qualifying", "sao": "SAO", "sqo": "SQO",
-                "won": "Won"}
+                "won": "Won", "sclau": "SCLAU"}
+# SCLAU is not a stage of its own but a part of SAO: the first deals with an accepted date
+# on a large-segment account (counted as `FunnelRow.sclau`, listed by `funnel_leads`).
+SCLAU = Q(sales_accepted_date__isnull=False, account__segment=Segment.LARGE)
 
 
 @dataclass
@@ -242,9 +250,9 @@ def funnel(user: User, kind: str, day: date | None = None, team: int | None = No
     one), and how many of its SAOs are on large-segment accounts (SCLAU by source). Two
     grouped queries over the cohort as a whole: each stage's day is taken in the company's
     calendar, and the counts and medians worked out, by the database."""
-    now = now or timezone.now()
+    period = _period(kind, day, now)
     sdrs = list(sdrs_in_scope(user, team, sdr).values_list("pk", flat=True))
-    return _funnel(sdrs, quota.period_of(kind, day or company.day_of(now)))
+    return _funnel(sdrs, period)
 
 
 def _funnel(sdrs: list[int], period: quota.Period) -> list[FunnelRow]:
@@ -322,7 +330,7 @@ def _deals_by_source(sdrs: list[int], period: quota.Period) -> QuerySet:
             .annotate(sao=Count("pk", filter=SAO), sqo=Count("pk", filter=SQO), won=Count("pk", filter=WON),
                       accepted=Count("pk", filter=SAO & Q(lead__accepted_at=None, lead__qualifying_at=None)),
                       qualifying=Count("pk", filter=SAO & Q(lead__qualifying_at=None)),
-                      sclau=Count("pk", filter=Q(sales_accepted_date__isnull=False, account__segment=Segment.LARGE)),
+                      sclau=Count("pk", filter=SCLAU),
                       to_sao=Median(DaysBetween("sales_accepted_date", company_day("lead__qualifying_at"))),
                       to_sqo=Median(DaysBetween("sales_qualified_date", "sales_accepted_date")),
                       to_won=Median(DaysBetween(won_on, "sales_qualified_date"))))
@@ -331,15 +339,16 @@ def _deals_by_source(sdrs: list[int], period: quota.Period) -> QuerySet:
 def funnel_leads(user: User, kind: str, day: date | None, team: int | None, sdr: int | None, source: str,
                  stage: str, now: datetime | None = None) -> tuple[QuerySet[Lead], quota.Period]:
     """The leads behind one count of the funnel (`funnel`'s scope and period): those of the
-    cohort from `source` that got to `stage` or further, as the count counts them."""
-    if kind not in quota.PERIODS:
-        raise Refused(f"period is one of {', '.join(quota.PERIODS)}.", field="period")
-    if stage not in STAGES:
-        raise Refused(f"stage is one of {', '.join(STAGES)}.", field="stage")
-    period = quota.period_of(kind, day or company.day_of(now or timezone.now()))
+    cohort from `source` that got to `stage` or further (or, for "sclau", whose first deal
+    counts as SCLAU), as the count counts them."""
+    period = _period(kind, day, now)
+    if stage not in STAGE_LABELS:
+        raise Refused(f"stage is one of {', '.join(STAGE_LABELS)}.", field="stage")
     sdrs = list(sdrs_in_scope(user, team, sdr).values_list("pk", flat=True))
     leads = Lead.objects.visible_to(user).filter(in_cohort(sdrs, period), initial_source=source)
-    if stage in DEAL_STAGES or stage in ("accepted", "qualifying"):
+    if stage == "sclau":
+        leads = leads.filter(pk__in=_first_deals(sdrs, period).filter(SCLAU).values("lead"))
+    elif stage in DEAL_STAGES or stage in ("accepted", "qualifying"):
         # A deal that got to SAO takes its lead past Accepted and Qualifying too.
         reached = Q(pk__in=_first_deals(sdrs, period).filter(DEAL_STAGES.get(stage, SAO)).values("lead"))
         if stage == "accepted":

@@ -43,18 +43,18 @@ def _day(text: str | None) -> date | None:
         return None
 
 
-def _links(period: quota.Period, **who: int) -> dict[str, str]:
-    """The list behind each of an SDR's (`sdr=`) or a team's (`sdr_team=`) figures in the
-    period: the SAOs credited (their pipeline too), those on large-segment accounts
+def _links(period: quota.Period, **who: Any) -> dict[str, str]:
+    """The list behind each of an SDR's (`sdr=`) or some teams' (`sdr_team=[…]`) figures in
+    the period: the SAOs credited (their pipeline too), those on large-segment accounts
     (SCLAU), the SQOs, the deals won, and the IQMs held."""
     first, last = period.first.isoformat(), period.last.isoformat()
     accepted = {"accepted_from": first, "accepted_to": last}
     filters = {"saos": accepted, "sclau": {**accepted, "segment": Segment.LARGE},
                "sqos": {"qualified_from": first, "qualified_to": last}, "won": {"won_from": first, "won_to": last}}
-    links = {figure: f"{reverse('opportunities:list')}?" + urlencode({**who, **query, "credited": "on"})
+    links = {figure: f"{reverse('opportunities:list')}?" + urlencode({**who, **query, "credited": "on"}, doseq=True)
              for figure, query in filters.items()}
     links["iqms"] = f"{reverse('opportunities:iqms')}?" + urlencode(
-        {**who, "start_from": first, "start_to": last, "held": "on"})
+        {**who, "start_from": first, "start_to": last, "held": "on"}, doseq=True)
     return links
 
 
@@ -126,8 +126,14 @@ def sao_dashboard_page(request: HttpRequest) -> HttpResponse:
     behind = f"{reverse('funnel-leads')}?" + urlencode({**here, "start": board.period.first.isoformat()})
     return render(request, "dashboards/sao.html", {
         "board": board, "rows": rows, "kind": kind, "team": team, "teams": user.watched_teams(),
-        "team_rows": [{"row": row, "links": _links(board.period, sdr_team=row.team.pk) if row.team else {},
-                       **_cells(row.figures)} for row in board.teams], "total": _cells(board.total),
+        "team_rows": [{"row": row, "name": row.team.name if row.team else "No team",
+                       "who": f"team {row.team.name}" if row.team else "the SDRs without a team",
+                       "links": _links(board.period, sdr_team=[row.team.pk]) if row.team else {},
+                       **_cells(row.figures)} for row in board.teams],
+        # The "All" row is the teams' rows together: its lists are those teams' (none when
+        # one of its rows is the SDRs without a team, whose lists no filter can name).
+        "total": _cells(board.total), "total_links": _links(board.period, sdr_team=[row.team.pk for row in board.teams])
+        if all(row.team for row in board.teams) else {},
         "previous": urlencode({**here, "start": board.period.previous().first.isoformat()}),
         "next": urlencode({**here, "start": board.period.next().first.isoformat()}),
         "csv": urlencode({**here, "start": board.period.first.isoformat(), "format": "csv"}),
@@ -136,7 +142,8 @@ def sao_dashboard_page(request: HttpRequest) -> HttpResponse:
             {"count": count, "rate": rate, "days": "" if days is None else f"{number(Fraction(days))} d",
              "link": f"{behind}&" + urlencode({"source": row.source, "stage": stage}),
              "stage": dashboards.STAGE_LABELS[stage]}
-            for stage, (count, rate, days) in zip(dashboards.STAGES, _funnel_cells(row), strict=True)]}
+            for stage, (count, rate, days) in zip(dashboards.STAGES, _funnel_cells(row), strict=True)],
+            "sclau_link": f"{behind}&" + urlencode({"source": row.source, "stage": "sclau"})}
             for row in board.funnel],
         "stage_labels": [dashboards.STAGE_LABELS[stage] for stage in dashboards.STAGES],
         "daily_dials": dashboards.DAILY_DIALS, "daily_emails": dashboards.DAILY_EMAILS,

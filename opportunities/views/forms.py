@@ -25,8 +25,10 @@ class OpportunityFilterForm(forms.Form):
                                    empty_label="Any owner")
     sdr = forms.ModelChoiceField(queryset=active_prospectors().order_by("username"), required=False,
                                  label="SDR credited", empty_label="Any SDR")
-    sdr_team = forms.ModelChoiceField(queryset=Team.objects.order_by("name"), required=False,
-                                      label="Team of the SDR credited", empty_label="Any team")
+    # Several teams at once: the SAO dashboard's "All" row lists its teams' deals together.
+    sdr_team = forms.ModelMultipleChoiceField(queryset=Team.objects.order_by("name"), required=False,
+                                              label="Team of the SDR credited",
+                                              widget=forms.SelectMultiple(attrs={"size": 3}))
     accepted_from = forms.DateField(required=False, label="Accepted from")
     accepted_to = forms.DateField(required=False, label="Accepted to")
     qualified_from = forms.DateField(required=False, label="Qualified from")

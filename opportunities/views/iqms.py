@@ -151,8 +151,8 @@ class IQMFilterForm(forms.Form):
 
     sdr = forms.ModelChoiceField(queryset=active_prospectors().order_by("username"), required=False,
                                  label="SDR", empty_label="Any SDR")
-    sdr_team = forms.ModelChoiceField(queryset=Team.objects.order_by("name"), required=False, label="Team",
-                                      empty_label="Any team")
+    sdr_team = forms.ModelMultipleChoiceField(queryset=Team.objects.order_by("name"), required=False, label="Team",
+                                              widget=forms.SelectMultiple(attrs={"size": 3}))
     start_from = forms.DateField(required=False, label="From")
     start_to = forms.DateField(required=False, label="To")
     held = forms.BooleanField(required=False, label="Held only (qualified meeting or SAO)")
@@ -181,7 +181,7 @@ def filtered_iqms(user: User, params: QueryDict) -> tuple[QuerySet[IQM], IQMFilt
     if data.get("sdr"):
         meetings = meetings.filter(sdr=data["sdr"])
     if data.get("sdr_team"):
-        meetings = meetings.filter(sdr__team=data["sdr_team"])
+        meetings = meetings.filter(sdr__team__in=data["sdr_team"])
     meetings = meetings.filter(company.on_days("start", data.get("start_from"), data.get("start_to")))
     if data.get("held"):
         meetings = meetings.filter(disposition__in=HELD)

@@ -45,9 +45,11 @@ def filtered_opportunities(user: User, params: QueryDict) -> tuple[QuerySet[Oppo
         opportunities = opportunities.filter(Q(owner=user) | Q(sdr=user))
     if data.get("q"):
         opportunities = opportunities.filter(name__istartswith=data["q"].strip())
-    for field, path in (("owner", "owner"), ("sdr", "sdr"), ("sdr_team", "sdr__team")):
+    for field, path in (("owner", "owner"), ("sdr", "sdr")):
         if data.get(field):
             opportunities = opportunities.filter(**{path: data[field]})
+    if data.get("sdr_team"):
+        opportunities = opportunities.filter(sdr__team__in=data["sdr_team"])
     for period, day in (("accepted", "sales_accepted_date"), ("qualified", "sales_qualified_date")):
         if data.get(f"{period}_from"):
             opportunities = opportunities.filter(**{f"{day}__gte": data[f"{period}_from"]})
