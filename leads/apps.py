@@ -6,4 +6,10 @@ class LeadsConfig(AppConfig):
 
     def ready(self) -> None:
         # The tasks services enqueue by name (sdrcrm.celery.enqueue), known in every process.
-        from . import tasks  # noqa: F401
+        from sdrcrm import config
+
+        from . import checks, tasks  # noqa: F401
+        from .models import Erasure
+
+        config.register("erased_emails", checks.read_erased_emails)
+        config.watch(Erasure)

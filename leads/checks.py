@@ -5,17 +5,30 @@ give records to. They refuse with a message in words (sdrcrm.errors.Refused)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
+from sdrcrm import config
 from sdrcrm.errors import Refused
 from sdrcrm.models import Role, User
 
 from . import domains, queries
+from .models import Erasure, Lead
 
 NAME_FIELDS = ("first_name", "last_name")
+
+
+def check_not_deleted(lead: Lead) -> None:
+    """docs/rules.md §11.2: a deleted lead keeps its email until it is purged, so nothing
+    ingests or takes it meanwhile; ops restore the lead instead (409, in words)."""
+    if lead.deleted_at is not None:
+        raise Refused(f"The lead with the email {lead.email} was deleted on {lead.deleted_at:%Y-%m-%d}; Sales-Dev Ops "
+                      f"can restore it from Recently deleted (for {settings.TRASH_RETENTION_DAYS} days after its "
+                      "deletion).", field="email", status=409)
 
 
 def check_email_allowed(email: str, blocked: set[str] | None = None) -> str:
@@ -26,6 +39,7 @@ def check_email_allowed(email: str, blocked: set[str] | None = None) -> str:
         validate_email(email)
     except ValidationError:
         raise Refused(f"'{email}' is not a valid email address.", field="email") from None
+    check_not_erased(email)
     domain = domains.email_domain(email)
     if domains.is_disposable(domain):
         raise Refused(
@@ -36,6 +50,22 @@ def check_email_allowed(email: str, blocked: set[str] | None = None) -> str:
     if is_blocked:
         raise Refused(f"'{domain}' is on the ops block list; leads from it are not accepted.", field="email")
     return email
+
+
+def read_erased_emails() -> dict[str, date]:
+    """The hashes of the emails erased on request (docs/rules.md §11.3) that ingest refuses,
+    with the day of each erasure; cached by sdrcrm.config, as erasures are rare and every
+    ingest asks."""
+    return {row.email_hash: row.erased_at.date()
+            for row in Erasure.objects.filter(lifted_at=None).only("email_hash", "erased_at")}
+
+
+def check_not_erased(email: str) -> None:
+    """Refuse the email of a person erased on request, until ops lift the block."""
+    erased = config.get("erased_emails")
+    if erased and (day := erased.get(domains.hash_email(email))):
+        raise Refused(f"This person was erased on request on {day:%Y-%m-%d} and may not be added again unless "
+                      "Sales-Dev Ops lift the block.", field="email", status=409)
 
 
 def clean_person_fields(data: Mapping[str, Any]) -> dict[str, Any]:

@@ -3,6 +3,7 @@ normalised company name a lead is matched to an account by, and name casing."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 from disposable_email_domains import blocklist as DISPOSABLE_DOMAINS
@@ -71,3 +72,8 @@ def capitalise_name(name: str) -> str:
     if name.isupper() or name.islower():
         return name.title()
     return name
+
+
+def hash_email(email: str) -> str:
+    """What tombstones and erasures keep of an email: its SHA-256, lower-cased, never the address."""
+    return hashlib.sha256(email.strip().lower().encode()).hexdigest()

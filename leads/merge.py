@@ -27,8 +27,8 @@ from sdrcrm.errors import Refused
 from sdrcrm.models import Notification, User
 
 from . import domains, lifecycle
+from .domains import hash_email
 from .models import Activity, Cause, Contact, Enrollment, Lead, Status, StatusChange, Task, Tombstone
-from .spam import hash_email
 
 EMAIL = "email"
 DOMAIN_LAST_NAME = "domain_last_name"
@@ -296,7 +296,10 @@ def undo_merge(tombstone: Tombstone, by: User, now: datetime | None = None) -> L
         raise Refused("Only a merge can be undone.", field="tombstone")
     if locked.undone_at is not None:
         raise Refused(f"This merge was undone already, on {locked.undone_at:%Y-%m-%d %H:%M}.", field="tombstone")
-    keep = Lead.objects.select_for_update().filter(pk=locked.merged_into_id).first()
+    keep = Lead.all_objects.select_for_update().filter(pk=locked.merged_into_id).first()
+    if keep is not None and keep.deleted_at is not None:
+        raise Refused(f"{keep.full_name} (lead {keep.pk}), which this lead was merged into, is deleted; ops may "
+                      "restore it from Recently deleted, then undo the merge.", field="tombstone", status=409)
     if keep is None:
         raise Refused(f"Lead {locked.merged_into_id}, which this lead was merged into, no longer exists; "
                       "the merge cannot be undone.", field="tombstone")
@@ -306,7 +309,7 @@ def undo_merge(tombstone: Tombstone, by: User, now: datetime | None = None) -> L
     snapshot = locked.snapshot
     fields = _existing_references({name: _load(name, value) for name, value in snapshot["lead"].items()})
     email = fields["email"]
-    if Lead.objects.filter(email=email).exists():
+    if Lead.all_objects.filter(email=email).exists():  # a deleted lead's email is taken too
         raise Refused(f"Another lead has the email {email} now; change or merge it before undoing this merge.",
                       field="email")
     restored = Lead(**fields)

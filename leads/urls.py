@@ -10,6 +10,7 @@ from .views import (
     contacts,
     conversion,
     edits,
+    erasures,
     imports,
     leads,
     merge,
@@ -44,6 +45,8 @@ lead_patterns = [
     path("imports/<int:pk>/", imports.import_detail, name="import"),
     path("imports/<int:pk>/mapping/", imports.import_remap, name="import-remap"),
     path("imports/<int:pk>/run/", imports.import_run, name="import-run"),
+    path("erasures/", erasures.erasure_list, name="erasures"),
+    path("erasures/<int:pk>/lift/", erasures.erasure_lift, name="erasure-lift"),
 ]
 contact_patterns = [
     path("", contacts.contact_list, name="list"),

@@ -11,11 +11,13 @@ from leads import urls as lead_urls
 from leads.api.accounts import AccountViewSet
 from leads.api.activities import ActivityViewSet
 from leads.api.contacts import ContactViewSet
+from leads.api.erasures import ErasureViewSet
 from leads.api.imports import ImportViewSet
 from leads.api.leads import LeadViewSet
 from leads.api.queues import TeamQueuesView
 from leads.api.sequences import EnrollmentViewSet, SequenceViewSet
 from leads.api.tasks import TaskViewSet
+from leads.api.trash import DeletedListView, RestoreView
 from opportunities.api.dashboards import SaoDashboardView
 from opportunities.api.iqms import IQMViewSet
 from opportunities.api.opportunities import OpportunityViewSet
@@ -46,6 +48,7 @@ router.register("accounts", AccountViewSet, basename="account")
 router.register("contacts", ContactViewSet, basename="contact")
 router.register("tasks", TaskViewSet, basename="task")
 router.register("imports", ImportViewSet, basename="import")
+router.register("erasures", ErasureViewSet, basename="erasure")
 router.register("webhooks", WebhookEndpointViewSet, basename="webhook")
 router.register("sequences", SequenceViewSet, basename="sequence")
 router.register("enrollments", EnrollmentViewSet, basename="enrollment")
@@ -63,6 +66,8 @@ api_patterns = [
     path("dashboards/queues/", TeamQueuesView.as_view(), name="dashboard-queues"),
     path("dashboards/sao/", SaoDashboardView.as_view(), name="dashboard-sao"),
     path("search/", SearchView.as_view(), name="api-search"),
+    path("deleted/", DeletedListView.as_view(), name="api-deleted"),
+    path("deleted/<str:kind>/<int:id>/restore/", RestoreView.as_view(), name="api-restore"),
     *router.urls,
 ]
 

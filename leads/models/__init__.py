@@ -39,7 +39,7 @@ from .statuses import (
     reason_label,
 )
 from .tasks import Task
-from .tombstones import Tombstone
+from .tombstones import Erasure, Tombstone
 
 __all__ = [
     "MAX_CLOCK_SKEW", "OPEN_STATUSES", "PERSON_COPY_FIELDS", "REQUIRED_REASONS", "TOUCH_TYPES", "TRANSITIONS",
@@ -51,5 +51,5 @@ __all__ = [
     "LiveManager", "ProspectingStatus", "SoftDeletable",
     "Queue", "QueueTally", "RecycleReason", "Sequence", "SequenceEvent", "SequenceStep", "Status", "StatusChange",
     "StepType", "Task",
-    "Tombstone", "Touch", "UnqualifiedReason", "can_read", "readable_ids", "reason_label",
+    "Erasure", "Tombstone", "Touch", "UnqualifiedReason", "can_read", "readable_ids", "reason_label",
 ]

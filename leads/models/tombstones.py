@@ -41,3 +41,25 @@ class Tombstone(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} tombstone of lead {self.original_id}"
+
+
+class Erasure(models.Model):
+    """A person erased on their request (docs/rules.md §11.3): what is left is who asked and
+    when, who erased, how many records were anonymised, and the email's hash, which keeps
+    the person from coming back through ingest or an import until ops lift the block."""
+
+    email_hash = models.CharField(max_length=64, db_index=True, help_text="SHA-256 of the lower-cased email")
+    requested_by = models.CharField(max_length=200, help_text="who asked: the person, or who on their behalf")
+    requested_on = models.DateField()
+    erased_by = models.ForeignKey(USER, null=True, on_delete=models.SET_NULL, related_name="+")
+    erased_at = models.DateTimeField()
+    leads = models.PositiveIntegerField(default=0)
+    contacts = models.PositiveIntegerField(default=0)
+    lifted_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    lifted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["-erased_at", "-id"], name="erasure_newest")]
+
+    def __str__(self) -> str:
+        return f"erasure {self.pk} of {self.email_hash[:12]}…"
