@@ -5,6 +5,7 @@ import os
 from typing import Any
 
 from celery import Celery
+from celery.worker.consumer.consumer import Consumer
 from django.db import transaction
 from kombu.exceptions import OperationalError
 
@@ -14,6 +15,26 @@ log = logging.getLogger(__name__)
 app = Celery("sdrcrm")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+_on_connection_error_after_connected = Consumer.on_connection_error_after_connected
+
+
+def on_connection_error_after_connected(consumer: Consumer, exc: Exception) -> None:
+    """Celery 5.7.0 closes the broken broker connection here; with unacknowledged messages
+    held, kombu's Redis transport then raises AttributeError (its client is already gone),
+    which `ignore_errors` does not catch, and the consumer stops for good: the worker stays
+    up but takes no more tasks after a Redis outage. The connection has been dropped by
+    then (`consumer.connection` is None), so the restart that follows reconnects; the
+    unacknowledged messages come back from Redis after its visibility timeout."""
+    try:
+        _on_connection_error_after_connected(consumer, exc)
+    except AttributeError:
+        log.warning("Closing the broken broker connection failed; reconnecting anyway.", exc_info=True)
+        consumer.connection = None
+
+
+Consumer.on_connection_error_after_connected = on_connection_error_after_connected
 
 
 def ensure_filesystem_broker_folders() -> None:
