@@ -102,7 +102,8 @@ def plan_batch(items: list[Item], by: User | None, now: datetime,
     rejections go straight into `outcomes`."""
     emails = [str(data.get("email") or "").strip().lower() for data, _ in items]
     repeated = {email for email, n in Counter(emails).items() if n > 1}
-    known = set(Lead.objects.filter(email__in=set(emails) - repeated).values_list("email", flat=True))
+    # Deleted leads' too: their emails take the careful path, where ingest_lead refuses them.
+    known = set(Lead.all_objects.filter(email__in=set(emails) - repeated).values_list("email", flat=True))
     blocked = set(BlockedDomain.objects.filter(
         domain__in={domains.email_domain(e) for e in emails}).values_list("domain", flat=True))
     accounts = AccountIndex((email, data.get("company") or "") for email, (data, _) in zip(emails, items, strict=True))

@@ -37,7 +37,9 @@ def update_person(person: Person, data: Mapping[str, Any], by: User | None) -> P
     if "email" in data and data["email"] != person.email:
         if isinstance(person, Lead):
             data["email"] = checks.check_email_allowed(data["email"])
-            if Lead.objects.filter(email=data["email"]).exclude(pk=person.pk).exists():
+            other = Lead.all_objects.filter(email=data["email"]).exclude(pk=person.pk).first()
+            if other is not None:
+                checks.check_not_deleted(other)
                 raise Refused(f"Another lead already has the email {data['email']}.", field="email")
         elif data["email"]:
             data["email"] = checks.check_email_allowed(data["email"])
@@ -81,7 +83,7 @@ def find_person_by_email(email: str, user: User | None) -> Lead | Contact | None
     contacts = Contact.objects.all()
     # A converted lead lives on as its contact.
     if user is None:
-        lead = queries.lead_by_email(email, unconverted=True)
+        lead = queries.lead_by_email(email, unconverted=True, live=True)
     else:
         contacts = contacts.visible_to(user)
         lead = Lead.objects.visible_to(user).filter(email=email, converted_to__isnull=True).first()

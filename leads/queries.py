@@ -15,12 +15,15 @@ LEAD_ATTNAMES = [f.attname for f in Lead._meta.concrete_fields]
 LEAD_COLUMNS = ", ".join(f'"{f.column}"' for f in Lead._meta.concrete_fields)  # quoted as both databases quote
 
 
-def lead_by_email(email: str, *, lock: bool = False, unconverted: bool = False) -> Lead | None:
-    """The lead with this (unique, normalised) email, every field loaded; `lock`: FOR
-    UPDATE; `unconverted`: only a lead not converted yet."""
+def lead_by_email(email: str, *, lock: bool = False, unconverted: bool = False, live: bool = False) -> Lead | None:
+    """The lead with this (unique, normalised) email, every field loaded, deleted or not (a
+    deleted lead keeps its email: ingest refuses it); `lock`: FOR UPDATE; `unconverted`:
+    only a lead not converted yet; `live`: only a lead not deleted."""
     sql = f"SELECT {LEAD_COLUMNS} FROM leads_lead WHERE email = %s"
     if unconverted:
         sql += " AND converted_to_id IS NULL"
+    if live:
+        sql += " AND deleted_at IS NULL"
     if lock and connection.features.has_select_for_update:  # SQLite locks the whole database
         sql += " FOR UPDATE"
     found = rows.fetch(Lead, LEAD_ATTNAMES, sql, [email])

@@ -60,8 +60,10 @@ def ingest_lead(data: Mapping[str, Any], by: User | None, now: datetime | None =
     email = checks.check_email_allowed(data.pop("email", "") or "")
     checks.check_owner_assignable(data.get("owner"), by)
     source = data.pop("initial_source", None)
-    existing = queries.lead_by_email(email, lock=True)
-    if existing is None:
+    existing = queries.lead_by_email(email, lock=True)  # deleted ones too: their email stays taken
+    if existing is not None:
+        checks.check_not_deleted(existing)
+    else:
         lead = new_lead(email, source, data, by, now)
         routing_facts.classify(lead)
         lead.score = scoring.profile_score(lead)  # saved with the lead: no update after the ledger
@@ -71,7 +73,8 @@ def ingest_lead(data: Mapping[str, Any], by: User | None, now: datetime | None =
                 route = _route_before_saving(lead, now)
                 lead.save()
         except IntegrityError:
-            existing = Lead.objects.select_for_update().get(email=email)
+            existing = Lead.all_objects.select_for_update().get(email=email)
+            checks.check_not_deleted(existing)
         else:
             score_and_advance(lead, new_types=set(), now=now, new=True, route=route is None)
             if route is not None:

@@ -48,7 +48,7 @@ def add_task(person: Person | None, by: User, title: str, kind: str, due_at: dat
 
 def open_tasks(user: User) -> QuerySet[Task]:
     """The user's tasks still to do (the only ones they may mark done or snooze)."""
-    return Task.objects.filter(owner=user, done_at=None)
+    return Task.objects.filter(owner=user, done_at=None).of_live_records()
 
 
 def complete(task: Task, by: User, now: datetime | None = None) -> bool:

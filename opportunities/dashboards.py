@@ -367,6 +367,8 @@ def company_day(moment: str) -> Cast:
 
 
 def in_cohort(sdrs: list[int], period: quota.Period, through: str = "") -> Q:
-    """The leads of `sdrs` that became MQL in `period` (`through`: the path to the lead)."""
+    """The leads of `sdrs` that became MQL in `period` (`through`: the path to the lead; a
+    deleted lead leaves the cohort, which Lead.objects sees to and a join does not)."""
     start, end = bounds(period)
-    return Q(**{f"{through}owner__in": sdrs, f"{through}mql_at__gte": start, f"{through}mql_at__lt": end})
+    live = {f"{through}deleted_at": None} if through else {}
+    return Q(**{f"{through}owner__in": sdrs, f"{through}mql_at__gte": start, f"{through}mql_at__lt": end}, **live)

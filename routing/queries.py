@@ -16,23 +16,23 @@ from sdrcrm.models import User
 
 def account_matching(domain: str, key: str) -> Account | None:
     """The account with this domain (lowest id), else the one with this name key; blanks
-    are not looked for. One statement when both are given."""
+    are not looked for, nor deleted accounts. One statement when both are given."""
     if domain and key:
-        sql, params = ("SELECT * FROM leads_account WHERE domain = %s OR name_key = %s"
+        sql, params = ("SELECT * FROM leads_account WHERE (domain = %s OR name_key = %s) AND deleted_at IS NULL"
                        " ORDER BY domain = %s DESC, id LIMIT 1", [domain, key, domain])
     elif domain or key:
         sql, params = (f"SELECT * FROM leads_account WHERE {'domain' if domain else 'name_key'} = %s"
-                       " ORDER BY id LIMIT 1", [domain or key])
+                       " AND deleted_at IS NULL ORDER BY id LIMIT 1", [domain or key])
     else:
         return None
     return next(iter(Account.objects.raw(sql, params)), None)
 
 
 def colleagues(domain: str, exclude: int | None, statuses: Sequence[str], limit: int) -> list[list[Any]]:
-    """Owned leads at the email domain in `statuses`, but the lead `exclude`: (id, owner,
+    """Owned live leads at the email domain in `statuses`, but the lead `exclude`: (id, owner,
     status, mql_at) rows."""
     sql = (f"SELECT id, owner_id, status, mql_at FROM leads_lead WHERE email_domain = %s AND owner_id IS NOT NULL"
-           f" AND status IN ({', '.join(['%s'] * len(statuses))})")
+           f" AND status IN ({', '.join(['%s'] * len(statuses))}) AND deleted_at IS NULL")
     params: list[Any] = [domain, *statuses]
     if exclude is not None:
         sql += " AND id <> %s"

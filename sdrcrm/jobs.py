@@ -15,6 +15,7 @@ from django.utils import timezone
 from leads import jobs as lead_jobs
 from leads import queues as lead_queues
 from leads import spam as lead_spam
+from leads import trash as lead_trash
 from opportunities import jobs as opportunity_jobs
 from routing import jobs as routing_jobs
 from scoring import jobs as scoring_jobs
@@ -38,6 +39,7 @@ JOBS: dict[str, Callable[[datetime], dict[str, int]]] = {
     "idempotency_keys": idempotency.delete_expired,
     "rescores": scoring_jobs.requeue_stalled_rescores,
     "queue_counts": lead_queues.count_queues,
+    "trash_purge": lead_trash.purge_expired,
 }
 
 

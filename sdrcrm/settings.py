@@ -384,6 +384,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=17),
         "args": ("idempotency_keys",),
     },
+    # docs/rules.md §11.2: records deleted more than TRASH_RETENTION_DAYS ago go for good.
+    "trash_purge": {
+        "task": "sdrcrm.tasks.run_job_task",
+        "schedule": crontab(minute=40, hour=3),
+        "args": ("trash_purge",),
+    },
 }
 
 # --- Business settings ----------------------------------------------------------------
@@ -391,6 +397,11 @@ MQL_THRESHOLD = env.int("MQL_THRESHOLD", default=90)
 ROUTING_THRESHOLD = env.int("ROUTING_THRESHOLD", default=50)
 ACTIVE_WINDOW_DAYS = env.int("ACTIVE_WINDOW_DAYS", default=60)
 JOB_BATCH_SIZE = env.int("JOB_BATCH_SIZE", default=5000)
+# docs/rules.md §11.2: a deleted lead, contact, account or opportunity may be restored by ops
+# for this many days; the nightly trash_purge job then deletes it for good, this many
+# records per transaction (each drags its activities, history and ledger along).
+TRASH_RETENTION_DAYS = env.int("TRASH_RETENTION_DAYS", default=30)
+TRASH_PURGE_BATCH = env.int("TRASH_PURGE_BATCH", default=1000)
 # A job run still "running" this long after it started is taken to have died with its
 # worker; the task redelivered for its slot runs it again. Longer than any job takes (a
 # minute at 1M leads), and shorter than the visibility timeout (600 s), after which Redis

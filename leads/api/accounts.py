@@ -17,13 +17,15 @@ from sdrcrm.api.field_history import FieldHistoryMixin
 
 from .filters import AccountFilter
 from .serializers import AccountSerializer
+from .trash import DeleteMixin
 
 
 class TargetInput(serializers.Serializer):
     targeted = serializers.BooleanField(help_text="true flags the account as targeted by you; false unflags it")
 
 
-class AccountViewSet(ETagMixin, FieldHistoryMixin, ScopedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+class AccountViewSet(DeleteMixin, ETagMixin, FieldHistoryMixin, ScopedViewSetMixin, mixins.ListModelMixin,
+                     mixins.RetrieveModelMixin,
                      mixins.UpdateModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
     model = Account
     serializer_class = AccountSerializer

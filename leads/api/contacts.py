@@ -12,9 +12,11 @@ from sdrcrm.api.field_history import FieldHistoryMixin
 
 from .filters import SORTABLE, ContactFilter
 from .serializers import ContactSerializer
+from .trash import DeleteMixin
 
 
-class ContactViewSet(ETagMixin, FieldHistoryMixin, ScopedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+class ContactViewSet(DeleteMixin, ETagMixin, FieldHistoryMixin, ScopedViewSetMixin, mixins.ListModelMixin,
+                     mixins.RetrieveModelMixin,
                      mixins.UpdateModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
     model = Contact
     serializer_class = ContactSerializer

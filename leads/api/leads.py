@@ -37,6 +37,7 @@ from .serializers import (
     StatusInput,
     input_validator,
 )
+from .trash import DeleteMixin
 
 MAX_BULK_ACTIVITIES = 50
 # What an upsert receipt may echo: the lead's own writable fields, as the caller sent them.
@@ -74,7 +75,7 @@ def bulk_result(lead: Lead) -> dict[str, Any]:
     }
 
 
-class LeadViewSet(ETagMixin, ConvertActionMixin, MergeActionsMixin, FieldHistoryMixin, ScopedViewSetMixin,
+class LeadViewSet(DeleteMixin, ETagMixin, ConvertActionMixin, MergeActionsMixin, FieldHistoryMixin, ScopedViewSetMixin,
                   mixins.ListModelMixin, mixins.RetrieveModelMixin,
                   mixins.UpdateModelMixin, viewsets.GenericViewSet):
     """Leads. `POST` creates a lead or updates the one with the same email."""

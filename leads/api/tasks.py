@@ -50,7 +50,7 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         if getattr(self, "swagger_fake_view", False):
             return Task.objects.none()
         done = self.request.query_params.get("done") == "true"
-        return Task.objects.filter(owner=self.request.user, done_at__isnull=not done)
+        return Task.objects.filter(owner=self.request.user, done_at__isnull=not done).of_live_records()
 
     @extend_schema(parameters=[OpenApiParameter("done", bool, description="true: the finished tasks")])
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:

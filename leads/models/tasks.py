@@ -15,6 +15,13 @@ from .sequences import Enrollment
 USER = settings.AUTH_USER_MODEL
 
 
+class TaskQuerySet(models.QuerySet["Task"]):
+    def of_live_records(self) -> TaskQuerySet:
+        """Leaving out the tasks of a deleted lead, contact or opportunity (docs/rules.md §11.2):
+        they are hidden with it, and back when it is restored."""
+        return self.filter(lead__deleted_at=None, contact__deleted_at=None, opportunity__deleted_at=None)
+
+
 class Task(models.Model):
     class Kind(models.TextChoices):
         CALL = "call", "Call"
@@ -39,6 +46,8 @@ class Task(models.Model):
     done_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = TaskQuerySet.as_manager()
 
     class Meta:
         constraints = [

@@ -15,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from leads.api.filters import id_filter, user_param
+from leads.api.trash import DeleteMixin
 from opportunities import services
 from opportunities.models import Opportunity, Stage
 from sdrcrm.api.access import ScopedViewSetMixin
@@ -65,7 +66,7 @@ class OpportunityFilter(django_filters.FilterSet):
         return queryset.filter(**{name: user_param(self.request.user, value, name)})
 
 
-class OpportunityViewSet(ETagMixin, FieldHistoryMixin, ScopedViewSetMixin, mixins.ListModelMixin,
+class OpportunityViewSet(DeleteMixin, ETagMixin, FieldHistoryMixin, ScopedViewSetMixin, mixins.ListModelMixin,
                          mixins.RetrieveModelMixin,
                          mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.GenericViewSet):
     """Opportunities you can see. Edits are PATCH (no PUT); stage moves are `POST {id}/stage/`."""
@@ -75,7 +76,7 @@ class OpportunityViewSet(ETagMixin, FieldHistoryMixin, ScopedViewSetMixin, mixin
     filterset_class = OpportunityFilter
     ordering_fields = ["created_at", "stage_changed_at"]
     ordering = "-created_at"
-    http_method_names = ["get", "post", "patch", "head", "options"]
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         user: User = request.user

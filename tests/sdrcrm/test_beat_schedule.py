@@ -94,7 +94,7 @@ def test_the_zone_survives_beats_schedule_file():
     assert "America/Los_Angeles" in repr(copy)
 
 
-@pytest.mark.parametrize("name", ["inquiry_queue", "spam_deletion", "targeted_accounts"])
+@pytest.mark.parametrize("name", ["inquiry_queue", "spam_deletion", "targeted_accounts", "trash_purge"])
 def test_every_new_entry_runs_its_job_through_the_runner(name):
     entry = settings.CELERY_BEAT_SCHEDULE[name]
     assert entry["task"] == "sdrcrm.tasks.run_job_task" and entry["args"] == (name,)
