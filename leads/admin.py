@@ -2,21 +2,24 @@
 (people.update_person, accounts.save_account, the ingest pipeline for a new lead), so the
 same checks apply and field history is written in one place. Status is read-only here:
 it changes only through lifecycle.transition, so every change leaves a history row.
-Nothing is deleted from here: a lead is marked as spam (deleted at night, leaving a
-tombstone) or merged, a person marked inactive."""
+Nothing is deleted for good from here: a lead, contact or account deleted here is soft-deleted
+through leads/trash.py (hidden, audited, restorable by ops from Recently deleted), as on the
+pages and the API; a lead may also be marked as spam (deleted at night, leaving a tombstone)
+or merged, a person marked inactive."""
 
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Model
 from django.forms.models import BaseInlineFormSet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
 
 from sdrcrm.errors import Refused
 
-from . import accounts, people, sequences, services
+from . import accounts, people, sequences, services, trash
 from .models import (
     Account,
     Activity,
@@ -89,7 +92,44 @@ class ServiceAdmin(admin.ModelAdmin):
         return False
 
 
-class PersonAdmin(ServiceAdmin):
+class SoftDeleteAdmin(admin.ModelAdmin):
+    """The admin's delete view and delete action go through leads/trash.py: a soft delete,
+    audited, restorable by ops; never the admin's own cascade of hard deletes. Who may
+    delete which record, and what must be moved first, is the service's to say."""
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        user = request.user
+        return bool(user.is_authenticated and (user.is_ops or user.is_manager))
+
+    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> tuple[list[str], dict, set, list]:
+        # The confirmation lists only the records themselves: nothing else goes with them.
+        return [str(obj) for obj in objs], {}, set(), []
+
+    def delete_view(self, request: HttpRequest, object_id: str, extra_context: Any = None) -> HttpResponse:
+        if request.method == "POST":
+            obj = self.get_object(request, object_id)
+            if obj is not None:
+                try:
+                    trash.check_delete(obj, request.user)
+                except Refused as refused:
+                    self.message_user(request, refused.message, messages.ERROR)
+                    return redirect(request.path.rsplit("/delete/", 1)[0] + "/change/")
+        return super().delete_view(request, object_id, extra_context)
+
+    def delete_model(self, request: HttpRequest, obj: Model) -> None:
+        trash.delete_record(obj, by=request.user)
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        """All or none, in one transaction: a refusal of one record keeps every one."""
+        try:
+            with transaction.atomic():
+                for obj in queryset:
+                    trash.delete_record(obj, by=request.user)
+        except Refused as refused:
+            self.message_user(request, f"Nothing was deleted: {refused.message}", messages.ERROR)
+
+
+class PersonAdmin(SoftDeleteAdmin, ServiceAdmin):
     show_full_result_count = False  # no COUNT(*) over a million rows per page
     derived: list[str] = []  # worked out by the services on every save
 
@@ -128,7 +168,7 @@ class ContactAdmin(PersonAdmin):
 
 
 @admin.register(Account)
-class AccountAdmin(ServiceAdmin):
+class AccountAdmin(SoftDeleteAdmin, ServiceAdmin):
     list_display = ["name", "domain", "type", "segment", "region", "owner", "tier"]
     list_filter = ["type", "segment", "region", "tier", "is_named"]
     search_fields = ["name", "domain"]

@@ -90,6 +90,9 @@ def convert_lead(
     _check_not_converted(lead, field="lead")
     if account is not None and new_account:
         raise Refused("Give an existing account or a new one, not both.", field="new_account")
+    if account is not None and account.deleted_at is not None:  # a matched account deleted since
+        raise Refused(f"{account.name} (account {account.pk}) is deleted; convert into another account or a new one.",
+                      field="account", status=409)
     if reseller is not None:
         _check_reseller(lead, reseller_lead, opportunity)
     opportunity_data = _opportunity_data(opportunity, by) if opportunity is not None else None

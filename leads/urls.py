@@ -18,6 +18,7 @@ from .views import (
     sequences,
     today,
     touches,
+    trash,
 )
 
 lead_patterns = [
@@ -37,6 +38,7 @@ lead_patterns = [
     path("enrollments/<int:pk>/finish/", sequences.enrollment_finish, name="enrollment-finish"),
     path("sequences/", sequences.sequence_list, name="sequences"),
     path("<int:pk>/spam/", leads.lead_spam_mark, name="spam"),
+    path("<int:pk>/delete/", trash.record_delete, {"kind": "lead"}, name="delete"),
     path("<int:pk>/convert/", conversion.lead_convert, name="convert"),
     path("<int:pk>/merge/", merge.lead_merge_view, name="merge"),
     path("<int:pk>/merges/<int:tombstone_id>/undo/", merge.merge_undo_view, name="merge-undo"),
@@ -56,6 +58,7 @@ contact_patterns = [
     path("<int:pk>/status/", contacts.contact_status, name="status"),
     path("<int:pk>/touch/", touches.contact_touch, name="touch"),
     path("<int:pk>/edit/", edits.contact_edit, name="edit"),
+    path("<int:pk>/delete/", trash.record_delete, {"kind": "contact"}, name="delete"),
 ]
 # The page of any bulk action, whichever list it came from (sdrcrm/urls.py puts it at /bulk/).
 bulk_patterns = [path("<int:pk>/", bulk.bulk_detail, name="bulk-detail")]
@@ -65,4 +68,10 @@ account_patterns = [
     path("bulk/", bulk.bulk_start, {"record": "account"}, name="bulk"),
     path("<int:pk>/", accounts.account_detail, name="detail"),
     path("<int:pk>/target/", accounts.account_target, name="target"),
+    path("<int:pk>/delete/", trash.record_delete, {"kind": "account"}, name="delete"),
+]
+# Ops' Recently deleted page and its Restore buttons (sdrcrm/urls.py puts them at /deleted/).
+trash_patterns = [
+    path("", trash.recently_deleted, name="recently-deleted"),
+    path("<str:kind>/<int:pk>/restore/", trash.record_restore, name="record-restore"),
 ]

@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from leads.admin import SoftDeleteAdmin
 from sdrcrm.errors import Refused
 
 from . import services
@@ -62,7 +63,7 @@ class StageChangeInline(admin.TabularInline):
 
 
 @admin.register(Opportunity)
-class OpportunityAdmin(admin.ModelAdmin):
+class OpportunityAdmin(SoftDeleteAdmin):
     form = OpportunityAdminForm
     list_display = ["name", "account", "stage", "owner", "sdr", "iacv", "sales_accepted_date", "sales_qualified",
                     "created_at"]
@@ -85,10 +86,6 @@ class OpportunityAdmin(admin.ModelAdmin):
         if not super().has_change_permission(request, obj):
             return False
         return obj is None or Opportunity.objects.editable_by(request.user).filter(pk=obj.pk).exists()
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        # Nothing is lost silently: a wrong opportunity is closed (10-Duplicate, 8-Closed Lost), not deleted.
-        return False
 
     def save_model(self, request: HttpRequest, obj: Opportunity, form: forms.ModelForm, change: bool) -> None:
         changes = {field: form.cleaned_data[field] for field in form.changed_data}

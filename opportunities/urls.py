@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from leads.views import bulk
+from leads.views import bulk, trash
 
 from .views import iqms, opportunities
 
@@ -18,6 +18,7 @@ urlpatterns = [
     path("<int:pk>/stage/", opportunities.opportunity_stage, name="stage"),
     path("<int:pk>/touch/", opportunities.opportunity_touch, name="touch"),
     path("<int:pk>/edit/", opportunities.opportunity_edit, name="edit"),
+    path("<int:pk>/delete/", trash.record_delete, {"kind": "opportunity"}, name="delete"),
     path("iqms/", iqms.iqm_list, name="iqms"),
     path("iqms/lead/<int:pk>/book/", iqms.lead_book_iqm, name="iqm-book"),
     path("iqms/<int:pk>/disposition/", iqms.iqm_disposition, name="iqm-disposition"),

@@ -20,7 +20,7 @@ def unread_notifications(request: HttpRequest) -> dict[str, object]:
 # The main navigation's sections, by the route names of their pages.
 SECTIONS = {"queues": "queues", "sequences": "sequences", "job-runs": "jobs", "notifications": "notifications",
             "search": "search", "today": "today", "home": "my-work",
-            "sao-dashboard": "sao"}
+            "sao-dashboard": "sao", "recently-deleted": "deleted"}
 
 
 def nav_section(request: HttpRequest) -> dict[str, object]:

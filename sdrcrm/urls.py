@@ -90,6 +90,7 @@ urlpatterns = [
     path("accounts/", include((lead_urls.account_patterns, "accounts"))),
     path("contacts/", include((lead_urls.contact_patterns, "contacts"))),
     path("bulk/", include(lead_urls.bulk_patterns)),
+    path("deleted/", include(lead_urls.trash_patterns)),
     path("opportunities/", include("opportunities.urls")),
     path("routing/", include("routing.urls")),
     path("scoring/", include("scoring.urls")),

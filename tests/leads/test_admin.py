@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.utils import timezone
 
-from leads.models import Lead, Sequence, SequenceEvent, Tombstone
+from leads.models import Account, Lead, Sequence, SequenceEvent, Tombstone
 from sdrcrm.models import FieldChange
 from tests.factories import AccountFactory, ContactFactory, EnrollmentFactory, LeadFactory, UserFactory
 
@@ -103,11 +103,33 @@ def test_a_lead_added_in_the_admin_comes_in_through_the_ingest_pipeline(ops_clie
 
 
 @pytest.mark.parametrize("model", ["lead", "contact", "account"])
-def test_people_and_accounts_are_not_deleted_from_the_admin(ops_client, model):
+def test_the_admin_deletes_people_and_accounts_softly_through_the_service(ops_client, model):
+    """docs/rules.md §11.2: the admin's delete view hides the record, restorable, audited; the row stays."""
     record = {"lead": LeadFactory, "contact": ContactFactory, "account": AccountFactory}[model]()
 
-    assert ops_client.get(f"/admin/leads/{model}/{record.pk}/delete/").status_code == 403
-    assert type(record).objects.filter(pk=record.pk).exists()
+    assert ops_client.get(f"/admin/leads/{model}/{record.pk}/delete/").status_code == 200
+    assert ops_client.post(f"/admin/leads/{model}/{record.pk}/delete/", {"post": "yes"}).status_code == 302
+    assert not type(record).objects.filter(pk=record.pk).exists()
+    assert type(record).all_objects.get(pk=record.pk).deleted_at is not None
+    assert FieldChange.objects.filter(record=model, record_id=record.pk, field="deleted").exists()
+
+
+def test_the_admins_delete_action_is_soft_and_all_or_nothing(ops_client):
+    from opportunities.models import Opportunity
+    from tests.factories import OpportunityFactory
+
+    leads = [LeadFactory(), LeadFactory()]
+    ops_client.post("/admin/leads/lead/", {"action": "delete_selected", "_selected_action": [lead.pk for lead in leads],
+                                           "post": "yes"})
+    assert Lead.all_objects.filter(pk__in=[lead.pk for lead in leads], deleted_at__isnull=False).count() == 2
+    busy, free = AccountFactory(), AccountFactory()
+    OpportunityFactory(account=busy)
+    ops_client.post("/admin/leads/account/", {"action": "delete_selected", "_selected_action": [busy.pk, free.pk],
+                                              "post": "yes"})
+    assert Account.objects.filter(pk__in=[busy.pk, free.pk]).count() == 2  # refused as one
+    deal = Opportunity.objects.get(account=busy)
+    assert ops_client.post(f"/admin/opportunities/opportunity/{deal.pk}/delete/", {"post": "yes"}).status_code == 302
+    assert Opportunity.all_objects.get(pk=deal.pk).deleted_at is not None
 
 
 def test_pool_members_edited_in_the_admin_keep_their_turn_and_go_through_save_pool(ops_client, monkeypatch):

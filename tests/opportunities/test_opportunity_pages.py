@@ -278,15 +278,17 @@ def test_the_admin_refuses_what_the_api_refuses(ops_client, globex):
     assert Opportunity.objects.get(pk=globex.pk).sdr_id != globex.owner_id
 
 
-def test_opportunities_and_stage_changes_are_not_added_or_deleted_in_the_admin(ops_client, globex):
+def test_opportunities_and_stage_changes_are_not_added_or_deleted_for_good_in_the_admin(ops_client, globex):
     change = StageChange.objects.create(opportunity=globex, old="", new="pending_acceptance", at=timezone.now())
     assert ops_client.get("/admin/opportunities/opportunity/add/").status_code == 403
     assert ops_client.get("/admin/opportunities/stagechange/add/").status_code == 403
-    assert ops_client.post(f"/admin/opportunities/opportunity/{globex.pk}/delete/", {"post": "yes"}).status_code \
-        == 403
     assert ops_client.get(f"/admin/opportunities/opportunity/{globex.pk}/change/").status_code == 200
     assert ops_client.get("/admin/opportunities/opportunity/").status_code == 200
-    assert StageChange.objects.filter(pk=change.pk).exists() and Opportunity.objects.filter(pk=globex.pk).exists()
+    # docs/rules.md §11.2: the admin's delete is the soft one (restorable by ops), its history kept.
+    assert ops_client.post(f"/admin/opportunities/opportunity/{globex.pk}/delete/", {"post": "yes"}).status_code \
+        == 302
+    assert StageChange.objects.filter(pk=change.pk).exists() and Opportunity.all_objects.filter(pk=globex.pk).exists()
+    assert not Opportunity.objects.filter(pk=globex.pk).exists()
 
 
 # --- New opportunity from the account page ------------------------------------------------------
