@@ -33,6 +33,7 @@ from sdrcrm import webhooks
 from sdrcrm.bulk_insert import insert_new, new_row
 from sdrcrm.errors import Refused
 from sdrcrm.models import User
+from sdrcrm.webhooks import AssignCause
 
 from . import checks, domains, lifecycle, services
 from .models import Account, Activity, BlockedDomain, Cause, Lead, StatusChange
@@ -60,9 +61,11 @@ class FastItem:
     moves: list[tuple[str, str, str]] = field(default_factory=list)  # (old, new, reason)
 
 
-def ingest_batch(items: list[Item], by: User | None) -> list[BatchOutcome]:
+def ingest_batch(items: list[Item], by: User | None,
+                 cause: AssignCause = AssignCause.INGEST) -> list[BatchOutcome]:
     """Ingest many leads, each with its activities; a result per item, in order. A
-    rejected item writes nothing; the good ones are kept."""
+    rejected item writes nothing; the good ones are kept. `cause`: what lead.assigned
+    says of an item that names its owner (a fast item has none)."""
     now = timezone.now()
     outcomes: dict[int, BatchOutcome] = {}
     fast, slow = plan_batch(items, by, now, outcomes)
@@ -77,16 +80,16 @@ def ingest_batch(items: list[Item], by: User | None) -> list[BatchOutcome]:
     for item in fast:
         outcomes[item.index] = BatchOutcome(item.index, "created", lead=item.lead)
     for index in slow:
-        outcomes[index] = ingest_one(items[index], index, by)
+        outcomes[index] = ingest_one(items[index], index, by, cause)
     return [outcomes[index] for index in range(len(items))]
 
 
-def ingest_one(item: Item, index: int, by: User | None) -> BatchOutcome:
+def ingest_one(item: Item, index: int, by: User | None, cause: AssignCause = AssignCause.INGEST) -> BatchOutcome:
     """One item the careful way, in its own transaction (savepoint)."""
     data, activities = item
     try:
         with transaction.atomic():
-            result = services.ingest_lead(data, by=by)
+            result = services.ingest_lead(data, by=by, cause=cause)
             for activity in activities:
                 activity = dict(activity)
                 services.record_activity(result.lead, activity.pop("type"), by=by, **activity)

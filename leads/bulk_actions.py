@@ -25,6 +25,7 @@ from opportunities.models import Opportunity
 from sdrcrm.celery import enqueue
 from sdrcrm.errors import Refused
 from sdrcrm.models import User
+from sdrcrm.webhooks import AssignCause
 
 from . import accounts, checks, lifecycle, people, sequences
 from .models import REQUIRED_REASONS, Account, BulkAction, Contact, Lead, Sequence, Status
@@ -165,7 +166,7 @@ def _apply(bulk: BulkAction, record: Any, target: Any) -> str:
         if isinstance(record, Opportunity):
             opportunity_services.update_opportunity(record, {"owner": target}, by)
         else:
-            people.update_person(record, {"owner": target}, by)
+            people.update_person(record, {"owner": target}, by, cause=AssignCause.BULK)
         return f"Given to {target.get_full_name() or target.username}."
     if bulk.kind == Kind.STATUS:
         if not lifecycle.transition(record, bulk.params["status"], reason=bulk.params["reason"], by=by):

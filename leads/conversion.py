@@ -22,8 +22,10 @@ from opportunities import services as opportunities
 from opportunities.models import IQM, Opportunity, Source, Stage
 from scoring import services as scoring
 from scoring.models import ScoreEntry
+from sdrcrm import webhooks
 from sdrcrm.errors import Refused
 from sdrcrm.models import SELLING_ROLES, Role, User
+from sdrcrm.webhooks import AssignCause
 
 from . import accounts, checks, domains, lifecycle, sequences
 from .models import (
@@ -309,6 +311,8 @@ def _convert_person(lead: Lead, account: Account, *, owner: User | None, by: Use
     # its owner, who converted it. Either way it leaves any queue.
     lead_owner_id = lead.owner_id or (owner.pk if owner is not None else None)
     Lead.objects.filter(pk=lead.pk).update(converted_to=contact, owner_id=lead_owner_id, queue=None, updated_at=now)
+    webhooks.emit_assigned([(lead.pk, lead.owner_id, lead_owner_id)],
+                           AssignCause.ROUTING if cause == Cause.ROUTING else AssignCause.CONVERSION, now)
     lead.converted_to, lead.owner_id, lead.queue = contact, lead_owner_id, None
     scoring.rescore(contact, now=now)
     return contact

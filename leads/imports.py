@@ -33,6 +33,7 @@ from django.utils import timezone
 from sdrcrm.celery import enqueue
 from sdrcrm.errors import Refused
 from sdrcrm.models import PROSPECTING_ROLES, Role, User
+from sdrcrm.webhooks import AssignCause
 
 from . import bulk, checks, domains
 from .models import BlockedDomain, Import, ImportMapping, ImportRow, Lead
@@ -453,7 +454,8 @@ def _ingest(batch: list[ImportRow], by: User | None) -> Counter[str]:
             row.result = ImportRow.Result.UNCHANGED
         else:
             todo.append((row, data))
-    for (row, _), outcome in zip(todo, bulk.ingest_batch([(data, []) for _, data in todo], by=by), strict=True):
+    outcomes = bulk.ingest_batch([(data, []) for _, data in todo], by=by, cause=AssignCause.IMPORT)
+    for (row, _), outcome in zip(todo, outcomes, strict=True):
         row.result = outcome.result
         if outcome.result == ImportRow.Result.REJECTED:
             row.errors = {"row": [outcome.detail]}

@@ -10,10 +10,11 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 
 from routing import pools
-from sdrcrm import notifications
+from sdrcrm import notifications, webhooks
 from sdrcrm.celery import enqueue
 from sdrcrm.models import Notification
 from sdrcrm.pagination import after
+from sdrcrm.webhooks import LEAD_ASSIGNED, AssignCause
 
 from . import lifecycle
 from .models import (
@@ -78,7 +79,13 @@ def queue_inquiries(now: datetime) -> dict[str, int]:
             # The same conditions again, set-based: a lead enrolled or moved meanwhile
             # stays. Owned and unowned apart, only to count the owners the queue replaced.
             batch_rows = waiting.filter(id__in=ids)
-            cleared = batch_rows.filter(owner__isnull=False).update(queue=queue, owner=None, updated_at=now)
+            owned = batch_rows.filter(owner__isnull=False)
+            if webhooks.wants(LEAD_ASSIGNED):
+                # The owners the queue replaces, read (and locked) only when someone wants to know.
+                losing = list(owned.select_for_update(of=("self",)).values_list("id", "owner_id"))
+                owned = Lead.objects.filter(id__in=[pk for pk, _ in losing])
+                webhooks.emit_assigned([(pk, owner, None) for pk, owner in losing], AssignCause.INQUIRY_QUEUE, now)
+            cleared = owned.update(queue=queue, owner=None, updated_at=now)
             queued += cleared + batch_rows.filter(owner__isnull=True).update(queue=queue, updated_at=now)
             owners_cleared += cleared
 

@@ -13,19 +13,22 @@ from django.utils import timezone
 
 from routing import facts as routing_facts
 from routing import services as routing
-from sdrcrm import field_history
+from sdrcrm import field_history, webhooks
 from sdrcrm.errors import Refused
 from sdrcrm.models import User
+from sdrcrm.webhooks import AssignCause
 
 from . import checks, queries, sequences, services
 from .models import Contact, Lead, Person
 
 
 @transaction.atomic
-def update_person(person: Person, data: Mapping[str, Any], by: User | None) -> Person:
+def update_person(person: Person, data: Mapping[str, Any], by: User | None,
+                  cause: AssignCause = AssignCause.EDIT) -> Person:
     """Edit the plain fields of a lead or contact (status goes through `transition`):
-    the email is checked again, the lead re-classified, a new owner's SLA clock started,
-    a changed title or email re-scored, and every changed field written to its history."""
+    the email is checked again, the lead re-classified, a new owner's SLA clock started
+    (and lead.assigned sent, saying `cause`), a changed title or email re-scored, and
+    every changed field written to its history."""
     data = checks.clean_person_fields(data)
     if "initial_source" in data and data["initial_source"] != person.initial_source:
         raise Refused(
@@ -46,7 +49,7 @@ def update_person(person: Person, data: Mapping[str, Any], by: User | None) -> P
     new_owner = "owner" in data and data["owner"] != person.owner
     if new_owner:
         checks.check_owner_assignable(data["owner"], by)
-    was_inactive = person.inactive
+    was_inactive, old_owner = person.inactive, person.owner_id
     before = field_history.values_of(person, data)
     for field, value in data.items():
         setattr(person, field, value)
@@ -57,6 +60,8 @@ def update_person(person: Person, data: Mapping[str, Any], by: User | None) -> P
     services.finish_sequences_if_inactive(person, was_inactive)
     if new_owner:
         sequences.follow_owner(person)
+    if new_owner and isinstance(person, Lead):
+        webhooks.emit_assigned([(person.pk, old_owner, person.owner_id)], cause)
     if new_owner and isinstance(person, Lead) and person.sla_due_at and person.owner_id:
         # The new owner gets their own business day, not what is left of the last one's.
         routing.start_sla_clock(person, person.owner_id, person.sla_pool, timezone.now())

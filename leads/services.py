@@ -24,6 +24,7 @@ from scoring import services as scoring
 from sdrcrm import field_history, webhooks
 from sdrcrm.errors import Refused
 from sdrcrm.models import Role, User
+from sdrcrm.webhooks import AssignCause
 
 from . import checks, lifecycle, queries, sequences
 from .models import OPEN_STATUSES, Activity, ActivityType, Cause, Lead, Person, Status
@@ -48,12 +49,14 @@ def new_lead(email: str, source: str | None, data: Mapping[str, Any], by: User |
 
 
 @transaction.atomic
-def ingest_lead(data: Mapping[str, Any], by: User | None, now: datetime | None = None) -> IngestResult:
+def ingest_lead(data: Mapping[str, Any], by: User | None, now: datetime | None = None,
+                cause: AssignCause = AssignCause.INGEST) -> IngestResult:
     """Create a lead, or update the one with the same email (case-insensitive).
 
     `initial_source` is the source of this ingest: it is kept as the lead's initial
     source when the lead is new, and becomes its latest `lead_source` either way; an
-    existing lead's initial source never changes.
+    existing lead's initial source never changes. `cause`: what lead.assigned says when
+    `data` names a new owner (an import's rows say so).
     """
     now = now or timezone.now()
     data = checks.clean_person_fields(data)
@@ -84,17 +87,20 @@ def ingest_lead(data: Mapping[str, Any], by: User | None, now: datetime | None =
                     routing.after_assign(lead, route, now)
                 routing.log_route(lead, route, now)
             webhooks.emit("lead.created", [webhooks.lead_data(lead)], now)
+            if data.get("owner") is not None:  # given its owner (routing skips an owned lead)
+                webhooks.emit_assigned([(lead.pk, None, lead.owner_id)], cause, now)
             return IngestResult(lead, created=True)
     _check_can_update(existing, by)
     if source:
         data["lead_source"] = source
-    was_inactive = existing.inactive
+    was_inactive, old_owner = existing.inactive, existing.owner_id
     before = field_history.values_of(existing, data)
     for field, value in data.items():
         setattr(existing, field, value)
     routing_facts.classify(existing)
     existing.save()
     field_history.record(existing, before, by, at=now)
+    webhooks.emit_assigned([(existing.pk, old_owner, existing.owner_id)], cause, now)
     finish_sequences_if_inactive(existing, was_inactive)
     score_and_advance(existing, new_types=set(), now=now)
     return IngestResult(existing, created=False)

@@ -18,9 +18,10 @@ from django.db.models import QuerySet
 
 from leads import sequences
 from leads.models import OPEN_STATUSES, Lead, Queue
-from sdrcrm import notifications
+from sdrcrm import notifications, webhooks
 from sdrcrm.models import Notification, User
 from sdrcrm.pagination import after
+from sdrcrm.webhooks import AssignCause
 
 from . import facts, pools, sla
 from .models import PoolMember, RoutingDecision
@@ -160,6 +161,8 @@ def _reassign(lead: Lead, now: datetime) -> str:
             updates = {"owner_id": member.pk, "queue": None, "sla_breached_at": None,
                        "sla_due_at": sla.add_business_days(now, 1, member.region or lead.region)}
         Lead.objects.filter(pk=lead.pk).update(**updates, updated_at=now)
+        if outcome != "kept":
+            webhooks.emit_assigned([(lead.pk, old.pk, owner_id)], AssignCause.SLA, now)
         if outcome == "reassigned":
             lead.owner_id = member.pk
             sequences.follow_owner(lead)  # the open step task goes to the new owner

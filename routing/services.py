@@ -15,8 +15,9 @@ from django.utils import timezone
 
 from leads import conversion, lifecycle, sequences
 from leads.models import OPEN_STATUSES, Account, Cause, Contact, Lead, Queue, RecycleReason, Status
-from sdrcrm import notifications
+from sdrcrm import notifications, webhooks
 from sdrcrm.models import Notification, Region, User
+from sdrcrm.webhooks import LEAD_ASSIGNED, AssignCause
 
 from . import engine, facts, pools, queries, rulesets, sla
 from .engine import Decision
@@ -57,6 +58,7 @@ class Route:
     fields: dict[str, Any]  # the SLA clock, when the decision starts it
     starts_clock: bool = False
     turn_pending: bool = False
+    was_owner_id: int | None = None  # the lead's owner when the route was planned (lead.assigned's old)
 
     @property
     def assigns(self) -> bool:
@@ -75,7 +77,7 @@ def plan_route(lead: Lead, request: str, now: datetime) -> Route:
     # docs/rules.md §2: a contact or professional-services request starts the follow-up SLA.
     starts_clock = decision.action in (engine.OWNER, engine.POOL) and lead_facts.request in sla.SLA_REQUESTS
     route = Route(decision, lead_facts, ruleset, decision.owner_id, decision.pool, None, decision.candidates, "", {},
-                  starts_clock=starts_clock, turn_pending=decision.action == engine.POOL)
+                  starts_clock=starts_clock, turn_pending=decision.action == engine.POOL, was_owner_id=lead.owner_id)
     if decision.action == engine.QUEUE:
         route.queue = pools.queue_named(decision.queue)
     elif decision.owner_id is not None and starts_clock:
@@ -148,8 +150,13 @@ def after_assign(lead: Lead, route: Route, now: datetime) -> None:
                   if d.status == Status.MQL and d.owner_id != route.owner_id]
         if others:
             # docs/rules.md §2 rule 4: the other MQLs at the domain go to the same owner too.
-            Lead.objects.filter(pk__in=others).exclude(owner_id=route.owner_id).update(
-                owner_id=route.owner_id, queue=None, updated_at=now)
+            moving = Lead.objects.filter(pk__in=others).exclude(owner_id=route.owner_id)
+            if webhooks.wants(LEAD_ASSIGNED):
+                # Their owners as they were, read (and locked) only when someone wants to know.
+                old = list(moving.select_for_update().values_list("pk", "owner_id"))
+                moving = Lead.objects.filter(pk__in=[pk for pk, _ in old])
+                webhooks.emit_assigned([(pk, owner, route.owner_id) for pk, owner in old], AssignCause.ROUTING, now)
+            moving.update(owner_id=route.owner_id, queue=None, updated_at=now)
     if route.queue is not None and route.queue.name == Queue.COMMUNITY_ADVOCATE:
         # docs/rules.md §3: community program requests leave the SDR cadences.
         sequences.finish_enrollments(lead, sequences.Reason.COMMUNITY_PROGRAM)
@@ -167,6 +174,10 @@ def convert_into_account(lead: Lead, account: Account, owner_id: int | None, cau
 
 
 def log_route(lead: Lead, route: Route, now: datetime) -> RoutingDecision:
+    """Log the decision carried out, with its alerts, and a lead given to someone else says
+    so (lead.assigned; a conversion says it itself)."""
+    if route.decision.action not in (engine.CONVERT, engine.RECYCLE):
+        webhooks.emit_assigned([(lead.pk, route.was_owner_id, lead.owner_id)], AssignCause.ROUTING, now)
     record = record_decision(lead, route.decision, route.facts, route.ruleset, now, owner_id=route.owner_id,
                              pool_name=route.pool, queue=route.queue, candidates=route.candidates,
                              reason=route.reason)

@@ -20,7 +20,7 @@ from opportunities import jobs as opportunity_jobs
 from routing import jobs as routing_jobs
 from scoring import jobs as scoring_jobs
 
-from . import idempotency
+from . import idempotency, webhooks
 from .celery import enqueue
 from .errors import Refused
 from .models import JobRun, User
@@ -39,6 +39,7 @@ JOBS: dict[str, Callable[[datetime], dict[str, int]]] = {
     "idempotency_keys": idempotency.delete_expired,
     "rescores": scoring_jobs.requeue_stalled_rescores,
     "queue_counts": lead_queues.count_queues,
+    "webhook_deliveries": webhooks.requeue_stranded,
     "trash_purge": lead_trash.purge_expired,
 }
 

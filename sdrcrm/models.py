@@ -274,6 +274,7 @@ class WebhookEndpoint(models.Model):
     class Event(models.TextChoices):
         LEAD_CREATED = "lead.created", "A lead is created"
         LEAD_STATUS_CHANGED = "lead.status_changed", "A lead's status changes"
+        LEAD_ASSIGNED = "lead.assigned", "A lead's owner changes"
         OPPORTUNITY_STAGE_CHANGED = "opportunity.stage_changed", "An opportunity's stage changes"
         IQM_CREATED = "iqm.created", "An IQM is booked"
 
@@ -320,6 +321,11 @@ class WebhookDelivery(models.Model):
     last_response = models.CharField(max_length=500, blank=True)  # its first 500 characters, or the error
     last_attempt_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
+    # When the try under way was claimed (None: none is); one claim at a time, and a claim
+    # older than sdrcrm.webhooks.requeue_after() died with its worker.
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    # When the `webhook_deliveries` job last sent its task again.
+    requeued_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["endpoint", "-id"], name="webhookdelivery_endpoint"),

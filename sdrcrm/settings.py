@@ -373,6 +373,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(),
         "args": ("rescores",),
     },
+    # Webhook deliveries whose task was lost (a worker killed mid-try) are sent again.
+    "webhook_deliveries": {
+        "task": "sdrcrm.tasks.run_job_task",
+        "schedule": crontab(),
+        "args": ("webhook_deliveries",),
+    },
     # The team queues board's counts (leads/queues.py): a minute old at most.
     "queue_counts": {
         "task": "sdrcrm.tasks.run_job_task",
@@ -437,6 +443,12 @@ BULK_ACTION_INLINE = env.int("BULK_ACTION_INLINE", default=50)
 IMPORT_INLINE = env.int("IMPORT_INLINE", default=1000)
 # Webhook deliveries to private or loopback addresses (SSRF): refused in production.
 WEBHOOKS_ALLOW_PRIVATE = env.bool("WEBHOOKS_ALLOW_PRIVATE", default=not PRODUCTION)
+# docs/rules.md §10.1: a webhook delivery this long past its time and not tried, or whose try
+# was claimed this long ago and never finished (its worker died), lost its task: the
+# `webhook_deliveries` job (every minute) sends it again. A try is stopped after half of it.
+WEBHOOK_REQUEUE_AFTER_SECONDS = env.int("WEBHOOK_REQUEUE_AFTER_SECONDS", default=60)
+if WEBHOOK_REQUEUE_AFTER_SECONDS < 2:
+    raise environ.ImproperlyConfigured("WEBHOOK_REQUEUE_AFTER_SECONDS is at least 2")
 # docs/rules.md §4.6: the company's time zone: its months and quarters bound the SAO
 # dashboard's periods, and an opportunity's accepted and qualified dates are its dates there.
 COMPANY_TIME_ZONE = env.str("COMPANY_TIME_ZONE", default="UTC")

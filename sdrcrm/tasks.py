@@ -15,11 +15,15 @@ def run_job_task(name: str, now: str | None = None, by: int | None = None) -> di
     return {"id": run.pk, "state": run.state, "counts": run.counts}
 
 
-@shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+# The hard time limit bounds a try (a receiver that answers a byte at a time would pass
+# every socket timeout), so a claim that has lapsed belongs to a try that is over.
+@shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5,
+             time_limit=webhooks.attempt_time_limit())
 def deliver_webhook(delivery_id: int) -> str:
     """Try a webhook delivery; when the try failed and there is time left, come back when
-    it is due (webhooks.deliver records when). A copy of the task come early tries nothing
-    and schedules nothing, so retries never multiply."""
+    it is due (webhooks.deliver records when). A copy of the task come early, or one that
+    finds the try claimed by another worker, tries nothing and schedules nothing, so
+    retries never multiply."""
     delivery = webhooks.deliver(delivery_id)
     if delivery is None:
         return "not due"

@@ -1,4 +1,4 @@
-"""Webhooks (docs/rules.md §10.3): changes sent to the URLs ops register, through an
+"""Webhooks (docs/rules.md §10.1): changes sent to the URLs ops register, through an
 outbox.
 
 A service that makes a change calls `emit(kind, payloads)` inside its transaction: when an
@@ -11,9 +11,14 @@ costs no query (the kinds wanted are cached configuration, sdrcrm.config).
 by the endpoint's secret, of the `X-Timestamp` header's value, a dot, and the body. A 2xx
 answer delivers it; anything else is tried again after 30 s, 1, 2, 4 minutes (doubling,
 with up to a fifth more at random, then every 5 minutes) until GIVE_UP_AFTER (24 hours)
-has passed since the event, then it is failed. The task acks late, so a worker killed mid-delivery leaves
-it to be delivered again: at least once, with the same event id (`X-Event-Id`), which
-receivers dedupe by. Destinations on private or loopback addresses are refused unless
+has passed since the event, then it is failed.
+
+At least once, with the same event id (`X-Event-Id`), which receivers dedupe by: each try
+is claimed on its row before the POST and recorded under that claim after it; a worker
+killed mid-try leaves the claim behind, and the `webhook_deliveries` job (every minute)
+sends the task again once the claim is `requeue_after()` old (the task's time limit is
+half that, so the try is over), without waiting for the broker's visibility timeout.
+Destinations on private or loopback addresses are refused unless
 `WEBHOOKS_ALLOW_PRIVATE` (on by default outside production)."""
 
 from __future__ import annotations
@@ -23,23 +28,26 @@ import hmac
 import ipaddress
 import json
 import random
+import secrets
 import socket
 import urllib.error
 import urllib.request
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from . import config
 from .celery import enqueue
 from .errors import Refused
-from .models import WebhookDelivery, WebhookEndpoint, WebhookEvent
+from .models import User, WebhookDelivery, WebhookEndpoint, WebhookEvent
 
 GIVE_UP_AFTER = timedelta(hours=24)
 FIRST_RETRY = timedelta(seconds=30)
@@ -58,11 +66,19 @@ def read_wanted_kinds() -> frozenset[str]:
     return frozenset(kinds)
 
 
+def wants(kind: str) -> bool:
+    """Some active endpoint wants `kind` (no query inside a request: cached configuration)."""
+    return kind in config.get("webhook_kinds")
+
+
 def emit(kind: str, payloads: Iterable[dict[str, Any]], now: datetime | None = None) -> None:
     """Queue `kind` events (one per payload) for the active endpoints that want it, in the
     caller's transaction."""
-    if kind not in config.get("webhook_kinds"):
-        return
+    if wants(kind):
+        _write(kind, payloads, now)
+
+
+def _write(kind: str, payloads: Iterable[dict[str, Any]], now: datetime | None) -> None:
     endpoints = [e for e in WebhookEndpoint.objects.filter(active=True) if kind in e.events]
     payloads = list(payloads)
     if not endpoints or not payloads:
@@ -95,6 +111,43 @@ def stage_data(opportunity: Any, old: str, at: datetime) -> dict[str, Any]:
     return {"id": opportunity.pk, "name": opportunity.name, "old": old, "new": opportunity.stage,
             "account": opportunity.account_id, "owner": opportunity.owner_id, "sdr": opportunity.sdr_id,
             "iacv": opportunity.iacv, "at": at}
+
+
+class AssignCause(StrEnum):
+    """Why a lead's owner changed, as `lead.assigned` says it."""
+
+    ROUTING = "routing"  # the routing rules gave it (on ingest, on an activity, rule 4's colleagues)
+    SLA = "sla_reassignment"  # untouched two business days: the pool's next member, or Unassigned
+    EDIT = "edit"  # by hand: the lead's page, PATCH leads/{id}/, the admin
+    BULK = "bulk_assign"  # a bulk action on a list
+    INGEST = "ingest"  # POST leads/ or leads/bulk/ named the owner
+    IMPORT = "import"  # a row of an import named the owner (or it was an SDR's own list)
+    CONVERSION = "conversion"  # an unowned lead converted goes to its contact's owner
+    INQUIRY_QUEUE = "inquiry_queue"  # the nightly job puts an Inquiry lead in the queue, owner cleared
+
+
+LEAD_ASSIGNED = "lead.assigned"
+
+
+def emit_assigned(changes: Iterable[tuple[int, int | None, int | None]], cause: AssignCause,
+                  now: datetime | None = None) -> None:
+    """`lead.assigned` for each (lead id, old owner id, new owner id) whose owner changed,
+    in the caller's transaction. Nothing is read when no endpoint wants it; callers that
+    would have to read the old owners first ask `wants(LEAD_ASSIGNED)`."""
+    if not wants(LEAD_ASSIGNED):
+        return
+    changes = [(lead, old, new) for lead, old, new in changes if old != new]
+    if not changes:
+        return
+    now = now or timezone.now()
+    ids = {owner for _, old, new in changes for owner in (old, new) if owner is not None}
+    people = {row["id"]: row for row in User.objects.filter(pk__in=ids).values("id", "username", "email")}
+
+    def owner(pk: int | None) -> dict[str, Any] | None:
+        return None if pk is None else people.get(pk, {"id": pk, "username": "", "email": ""})
+
+    _write(LEAD_ASSIGNED, [{"id": lead, "old": owner(old), "new": owner(new), "cause": str(cause), "at": now}
+                           for lead, old, new in changes], now)
 
 
 def iqm_data(iqm: Any) -> dict[str, Any]:
@@ -144,26 +197,71 @@ _opener = urllib.request.build_opener(_NoRedirects)
 
 
 def deliver(delivery_id: int, now: datetime | None = None) -> WebhookDelivery | None:
-    """Try a pending, due delivery once (its row locked meanwhile, so two workers never send
-    it at once); record the answer, and when it failed, when to try again. None when no
-    try was due."""
+    """Try a pending, due delivery once and record the answer, and when it failed, when to
+    try again. The try is claimed first, by a conditional update that only one worker can
+    win (the claim lapses after `requeue_after()`, long after the task's time limit: its
+    worker died); the POST is made outside any transaction, and its answer is recorded only
+    under the same claim. None when no try was due, or another worker holds it."""
     now = now or timezone.now()
-    with transaction.atomic():
-        delivery = (WebhookDelivery.objects.select_for_update(of=("self",)).select_related("event", "endpoint")
-                    .filter(pk=delivery_id, state=WebhookDelivery.State.PENDING).first())
-        if delivery is None or (delivery.next_attempt_at and delivery.next_attempt_at > now):
-            return None  # done, or not due yet (a copy of the task come early: the due one will try)
-        status, answer = _post(delivery)
-        delivery.attempts += 1
-        delivery.last_status, delivery.last_response, delivery.last_attempt_at = status, answer[:SNIPPET], now
-        if status is not None and 200 <= status < 300:
-            delivery.state, delivery.delivered_at, delivery.next_attempt_at = WebhookDelivery.State.DELIVERED, now, None
-        elif now - delivery.event.created_at >= GIVE_UP_AFTER:
-            delivery.state, delivery.next_attempt_at = WebhookDelivery.State.FAILED, None
-        else:
-            delivery.next_attempt_at = now + retry_delay(delivery.attempts)
-        delivery.save()
+    claimed = (WebhookDelivery.objects.filter(pk=delivery_id, state=WebhookDelivery.State.PENDING)
+               .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+               .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lte=now - requeue_after()))
+               .update(claimed_at=now, attempts=F("attempts") + 1, last_attempt_at=now))
+    if not claimed:
+        return None  # done, not due yet (a copy of the task come early), or under way elsewhere
+    delivery = WebhookDelivery.objects.select_related("event", "endpoint").get(pk=delivery_id)
+    status, answer = _post(delivery)
+    fields: dict[str, Any] = {"last_status": status, "last_response": answer[:SNIPPET], "claimed_at": None}
+    if status is not None and 200 <= status < 300:
+        fields.update(state=WebhookDelivery.State.DELIVERED, delivered_at=now, next_attempt_at=None)
+    elif now - delivery.event.created_at >= GIVE_UP_AFTER:
+        fields.update(state=WebhookDelivery.State.FAILED, next_attempt_at=None)
+    else:
+        fields.update(next_attempt_at=now + retry_delay(delivery.attempts))
+    if not WebhookDelivery.objects.filter(pk=delivery_id, claimed_at=now).update(**fields):
+        return None  # the claim lapsed and a later try took over: its answer is the one kept
+    for name, value in fields.items():
+        setattr(delivery, name, value)
     return delivery
+
+
+def requeue_after() -> timedelta:
+    """How long a delivery may wait past its time, or a claimed try go unfinished, before
+    its task counts as lost (WEBHOOK_REQUEUE_AFTER_SECONDS)."""
+    return timedelta(seconds=settings.WEBHOOK_REQUEUE_AFTER_SECONDS)
+
+
+def attempt_time_limit() -> int:
+    """Seconds after which the worker stops a try (Celery's hard time limit): half the
+    time a claim holds, so a lapsed claim's try is certainly over."""
+    return max(1, settings.WEBHOOK_REQUEUE_AFTER_SECONDS // 2)
+
+
+def requeue_stranded(now: datetime) -> dict[str, int]:
+    """`webhook_deliveries` (every minute): a pending delivery due `requeue_after()` ago
+    and not tried since, or whose try was claimed that long ago and never finished, lost
+    its task (a worker killed mid-try; Redis would give the message back only after its
+    visibility timeout); send the task again. Each batch stamps its deliveries
+    `requeued_at` and sends them once that commits, so one is sent again only after the
+    same wait has passed once more. The claim keeps a late original and its copy from
+    trying at once."""
+    cutoff = now - requeue_after()
+    stranded = (WebhookDelivery.objects.filter(state=WebhookDelivery.State.PENDING)
+                .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=cutoff))
+                .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lte=cutoff))
+                .filter(Q(requeued_at__isnull=True) | Q(requeued_at__lte=cutoff)))
+    requeued, cursor = 0, 0
+    while True:
+        with transaction.atomic():
+            ids = list(stranded.filter(id__gt=cursor).order_by("id").values_list("id", flat=True)
+                       [:settings.JOB_BATCH_SIZE])
+            if not ids:
+                return {"requeued": requeued}
+            WebhookDelivery.objects.filter(id__in=ids).update(requeued_at=now)
+            for delivery_id in ids:
+                enqueue("sdrcrm.tasks.deliver_webhook", delivery_id)
+        requeued += len(ids)
+        cursor = ids[-1]
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -196,9 +294,52 @@ def _post(delivery: WebhookDelivery) -> tuple[int | None, str]:
 
 def resend(delivery: WebhookDelivery) -> WebhookDelivery:
     """Send a delivery again (a failed one, or a delivered one a receiver lost): the same
-    event id, tried from now on."""
+    event id, tried from now on (after the try under way, if one is)."""
     WebhookDelivery.objects.filter(pk=delivery.pk).update(
         state=WebhookDelivery.State.PENDING, next_attempt_at=timezone.now())
     enqueue("sdrcrm.tasks.deliver_webhook", delivery.pk)
     delivery.refresh_from_db()
     return delivery
+
+
+# --- Endpoints ------------------------------------------------------------------------------
+
+SECRET_LENGTHS = (16, 100)
+
+
+def save_endpoint(endpoint: WebhookEndpoint, data: Mapping[str, Any], by: User | None = None) -> str | None:
+    """Create (`endpoint` unsaved) or edit an endpoint from `data` (url, events,
+    description, active, secret): the URL must be a destination deliveries may go to,
+    the events known kinds, at least one; a secret left out of a new endpoint is made up,
+    of an edited one kept. Returns the secret when one was made up (shown once)."""
+    if "url" in data:
+        check_destination(data["url"])
+    if "events" in data:
+        events = sorted(set(data["events"]))
+        unknown = [kind for kind in events if kind not in WebhookEndpoint.Event.values]
+        if unknown or not events:
+            raise Refused(f"Pick at least one event among {', '.join(WebhookEndpoint.Event.values)}"
+                          f"{'; unknown: ' + ', '.join(unknown) if unknown else ''}.", field="events")
+        endpoint.events = events
+    made_up = None
+    secret = data.get("secret") or ""
+    if secret:
+        low, high = SECRET_LENGTHS
+        if not low <= len(secret) <= high:
+            raise Refused(f"A secret is {low} to {high} characters long.", field="secret")
+        endpoint.secret = secret
+    elif endpoint.pk is None:
+        endpoint.secret = made_up = secrets.token_urlsafe(32)
+    for field in ("url", "description", "active"):
+        if field in data:
+            setattr(endpoint, field, data[field])
+    if endpoint.pk is None:
+        endpoint.created_by = by
+    endpoint.save()  # a signal changes the configuration's token: every process sees the kinds wanted
+    return made_up
+
+
+def set_active(endpoint: WebhookEndpoint, active: bool) -> None:
+    """Turn an endpoint off (nothing new is sent to it; deliveries under way finish) or on."""
+    endpoint.active = active
+    endpoint.save(update_fields=["active"])

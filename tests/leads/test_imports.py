@@ -240,11 +240,11 @@ def test_a_big_import_runs_on_the_worker_and_resumes_after_the_last_batch_a_lost
     checked = upload(api, ops, csv_bytes(rows)).json()["record"]
     real_ingest, calls = bulk.ingest_batch, []
 
-    def lost_in_the_second_batch(items, by):
+    def lost_in_the_second_batch(items, by, **kwargs):
         calls.append(len(items))
         if len(calls) == 2:
             raise RuntimeError("worker lost")
-        return real_ingest(items, by)
+        return real_ingest(items, by, **kwargs)
 
     monkeypatch.setattr(bulk, "ingest_batch", lost_in_the_second_batch)
     with pytest.raises(RuntimeError), django_capture_on_commit_callbacks(execute=True):

@@ -41,7 +41,16 @@ from opportunities.models import Opportunity
 from scoring import services as scoring
 from scoring.models import ScoreEntry, ScoringRule, ScoringRuleChange
 from sdrcrm.jobs import JOBS
-from sdrcrm.models import IdempotentRequest, JobRun, Notification, Role, active_prospectors
+from sdrcrm.models import (
+    IdempotentRequest,
+    JobRun,
+    Notification,
+    Role,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
+    active_prospectors,
+)
 from sdrcrm.tasks import run_job_task
 from tests.factories import (
     AccountFactory,
@@ -54,6 +63,7 @@ from tests.factories import (
     TeamFactory,
     UserFactory,
 )
+from tests.sdrcrm.test_webhooks import Receiver
 from tests.workers import Workers, lock_waiters, workers_for
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("seeded")]
@@ -294,6 +304,29 @@ def queue_counts(now: datetime) -> Scenario:
                     {"sdrs": sdr_count, "figures": figures}, check, stalled_at=0, total=figures)
 
 
+def webhook_deliveries(now: datetime) -> Scenario:
+    # Deliveries due ten minutes ago and never tried: their tasks were lost. The job sends
+    # them again and a worker delivers each, once, to a local receiver.
+    receiver = Receiver()
+    endpoint = WebhookEndpoint.objects.create(url=receiver.url, secret="s" * 32, events=["lead.created"])
+    events = WebhookEvent.objects.bulk_create(WebhookEvent(kind="lead.created", payload={"id": n}) for n in range(ROWS))
+    deliveries = WebhookDelivery.objects.bulk_create(
+        WebhookDelivery(event=event, endpoint=endpoint, next_attempt_at=now - 10 * MINUTE) for event in events)
+    ids = [delivery.pk for delivery in deliveries]
+
+    def check() -> None:
+        receiver.close()
+        sent = sorted(request["headers"]["X-Event-Id"] for request in receiver.received)
+        assert sent == sorted(str(event.pk) for event in events)  # each event once
+        assert WebhookDelivery.objects.filter(pk__in=ids, state="delivered", attempts=1).count() == ROWS
+
+    return Scenario(
+        ("sdrcrm_webhookdelivery", ids[4]), WebhookDelivery.objects.filter(pk__in=ids, requeued_at=now).count,
+        {"requeued": 6}, check,
+        settled=lambda: WebhookDelivery.objects.filter(pk__in=ids, state="delivered").count() == ROWS,
+    )
+
+
 SCENARIOS: dict[str, Callable[..., Scenario]] = {
     "active_passive": active_passive,
     "sla_breaches": sla_breaches,
@@ -306,6 +339,7 @@ SCENARIOS: dict[str, Callable[..., Scenario]] = {
     "idempotency_keys": idempotency_keys,
     "rescores": rescores,
     "queue_counts": queue_counts,
+    "webhook_deliveries": webhook_deliveries,
 }
 
 
