@@ -8,7 +8,7 @@ table, and the API driven by concurrent clients over HTTP.
 
 Steps: create the database if missing and migrate it; seed bench users, pools,
 territories and (COPY) leads up to --leads; start gunicorn on a free port; run the
-scenarios (ingest, bulk, views, search, today, dashboards, queries, roundrobin); with
+scenarios (ingest, bulk, views, search, today, dashboards, queries, roundrobin, import); with
 --jobs, time each periodic job over the database (bench/jobs.py); write
 bench/results/<timestamp>.json and print a table against the targets. gunicorn is stopped
 however the run ends. See bench/README.md.
@@ -46,7 +46,7 @@ ROOT = BENCH_DIR.parent
 RESULTS_DIR = BENCH_DIR / "results"
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/sdrcrm_bench"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/5"
-SCENARIOS = ("ingest", "bulk", "views", "search", "today", "dashboards", "queries", "roundrobin")
+SCENARIOS = ("ingest", "bulk", "views", "search", "today", "dashboards", "queries", "roundrobin", "import")
 TARGETS = {
     "ingest_leads_per_second": 150,
     "ingest_p95_ms": 150,
@@ -58,6 +58,7 @@ TARGETS = {
     "dashboards_p95_ms": 500,
     "search_p95_ms": 100,
     "today_p95_ms": 100,
+    "import_seconds": 60,  # 100,000 rows: the dry run, and the real run, each
 }
 CLIENTS = 8
 NOISY_PCT = 10  # a phase where other processes took more of the machine is run again
@@ -887,6 +888,16 @@ def print_table(results: dict[str, Any]) -> None:
                      "", ""))
         rows.append(("  round robin: per-member spread, every turn taken once", f"{rr['spread']}, {rr['exact']}",
                      "<= 1, True", verdict(rr["spread"] <= 1 and rr["exact"])))
+    if "import" in s:
+        imp = s["import"]
+        if "error" in imp:
+            rows.append(("import", imp["error"][:60], "", "FAIL"))
+        else:
+            for label, key in (("dry run", "dry_run_seconds"), ("real run", "run_seconds")):
+                rows.append((f"import of {imp['rows']:,} rows: {label} s", f"{imp[key]}",
+                             f"<= {TARGETS['import_seconds']}", verdict(imp[key] <= TARGETS["import_seconds"])))
+            rows.append(("  created / rejected (rows with a problem)", f"{imp['created']:,} / {imp['rejected']:,} "
+                         f"({imp['bad_rows']:,})", "", verdict(imp["rejected"] == imp["bad_rows"])))
     if "jobs" in s:
         jobs = s["jobs"]
         for name, job in jobs["jobs"].items():
@@ -929,6 +940,7 @@ def main() -> None:
                         help="seconds to wait for an idle machine before each timed phase (0: do not wait)")
     parser.add_argument("--retries", type=int, default=2,
                         help=f"runs again a scenario during which other processes took over {NOISY_PCT}%% of the CPU")
+    parser.add_argument("--import-rows", type=int, default=100_000, help="rows of the import scenario's file")
     parser.add_argument("--roundrobin-seconds", type=float, default=20, help="seconds of the round-robin scenario")
     parser.add_argument("--jobs", action="store_true",
                         help="also time each periodic job over the database, after the scenarios (bench/jobs.py)")
@@ -999,6 +1011,11 @@ def main() -> None:
                     "dashboards", lambda: scenario_dashboards(server.port, manager, meter, env), args.retries)
         finally:
             server.stop()
+    if "import" in scenarios:
+        print(f"Import: {args.import_rows:,} rows, dry run then real run (in process)", flush=True)
+        CpuMeter(server, pg_params(args.database_url)["dbname"], args.quiet_wait).wait_for_quiet()
+        results["scenarios"]["import"] = last_json(run_django(
+            ["bench/imports.py", "run", "--rows", str(args.import_rows)], env, echo=False))
     if "roundrobin" in scenarios:
         print(f"Round robin: {CLIENTS} assigners, {args.roundrobin_seconds:g} s (in process)", flush=True)
         meter = CpuMeter(server, pg_params(args.database_url)["dbname"], args.quiet_wait)

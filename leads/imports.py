@@ -1,4 +1,4 @@
-"""Imports of leads from a CSV or XLSX file (docs/rules.md §5.3), with a dry run.
+"""Imports of leads or contacts from a CSV or XLSX file (docs/rules.md §5.3), with a dry run.
 
 The file is read into a table (`read_table`: the encoding of a CSV found from its byte
 order mark, else UTF-8, else Latin-1; an XLSX's one sheet, or the one named; a formula
@@ -8,8 +8,11 @@ and column, and the import recorded with its rows, before any lead is written. R
 (`start`, `execute`: at once when small, else on the worker) gives the checked rows to the
 same batch ingest as `POST leads/bulk/` (leads/bulk.py), BATCH at a time, one transaction
 per batch with the import's progress: upserted by email, scored and routed as the API
-would. A row that would change nothing of the lead already stored is left alone
-("unchanged"), so importing the same file twice changes nothing.
+would. A contacts' file is upserted by email too, through the contact services, each
+contact put on the account its company matches. A row that would change nothing of the
+person already stored is left alone ("unchanged"), so importing the same file twice
+changes nothing. Every person of the file that passed the checks is put on the import's
+campaign, once.
 
 A field's own validation (a number, a country, a choice) is the API serializer's, passed
 in by the caller as `validate`, which raises `Invalid`."""
@@ -35,8 +38,8 @@ from sdrcrm.errors import Refused
 from sdrcrm.models import PROSPECTING_ROLES, Role, User
 from sdrcrm.webhooks import AssignCause
 
-from . import bulk, checks, domains
-from .models import BlockedDomain, Import, ImportMapping, ImportRow, Lead
+from . import bulk, checks, domains, people
+from .models import BlockedDomain, CampaignMember, Contact, Import, ImportMapping, ImportRow, Lead, Person
 
 MAX_BYTES = 20 * 1024 * 1024
 MAX_ROWS = 100_000
@@ -96,6 +99,8 @@ class Outcome:
 
 
 IMPORTERS = {*PROSPECTING_ROLES, Role.SDR_MANAGER, Role.OPS, Role.INTEGRATION}
+MODELS: dict[str, type[Person]] = {Import.Kind.LEAD: Lead, Import.Kind.CONTACT: Contact}
+CAMPAIGN_LENGTH = 100
 
 
 def check_importer(user: User) -> None:
@@ -243,7 +248,7 @@ def remember(user: User, mapping: Mapping[str, str]) -> None:
 # --- Checking and running ------------------------------------------------------------------
 
 def check_rows(table: Table, columns: dict[int, str], by: User,
-               validate: Callable[[dict[str, Any]], dict[str, Any]]) -> list[RowCheck]:
+               validate: Callable[[dict[str, Any]], dict[str, Any]], kind: str = Import.Kind.LEAD) -> list[RowCheck]:
     """Every row with its problems, per column (a header of the file), or with the data to
     ingest. `validate`: the API's own checks of the fields, which raise Invalid."""
     header_of = {target: table.headers[index] for index, target in columns.items()}
@@ -293,7 +298,7 @@ def check_rows(table: Table, columns: dict[int, str], by: User,
         row.errors = {header_of.get(name, name or "row"): messages for name, messages in errors.items()}
         if row.errors:
             row.data = None
-    _new_or_unchanged([row for row in checked if row.data is not None], header_of)
+    _new_or_unchanged([row for row in checked if row.data is not None], header_of, kind)
     return checked
 
 
@@ -311,45 +316,72 @@ def _owners(table: Table, columns: dict[int, str]) -> dict[str, User]:
     return found
 
 
-def _new_or_unchanged(rows: list[RowCheck], header_of: dict[str, str]) -> None:
-    """A row for a new lead must name its last name and initial source; a row for a lead
-    already stored that would change none of its fields is marked unchanged."""
-    stored = Lead.objects.in_bulk([row.data["email"] for row in rows if row.data], field_name="email")
+def _new_or_unchanged(rows: list[RowCheck], header_of: dict[str, str], kind: str) -> None:
+    """A row for a new person must name its last name and initial source; a row for one
+    already stored that would change none of their fields is marked unchanged; a row for a
+    deleted one is refused (ops restore it instead)."""
+    stored = stored_people(kind, [row.data["email"] for row in rows if row.data])
     for row in rows:
         assert row.data is not None
-        lead = stored.get(row.data["email"])
-        row.new = lead is None
-        if lead is None:
+        person = stored.get(row.data["email"])
+        row.new = person is None
+        if person is not None and person.deleted_at is not None:
+            row.errors[header_of["email"]] = [
+                f"The {kind} with this email was deleted on {person.deleted_at:%Y-%m-%d}; Sales-Dev Ops can restore "
+                "it from Recently deleted."]
+            row.data = None
+            continue
+        if person is None:
             missing = [name for name in ("last_name", "initial_source") if not row.data.get(name)]
             for name in missing:
-                row.errors[header_of.get(name, name)] = [f"A new lead needs its {name.replace('_', ' ')}."]
+                row.errors[header_of.get(name, name)] = [f"A new {kind} needs its {name.replace('_', ' ')}."]
             if missing:
                 row.data = None
             continue
-        row.unchanged = _unchanged(lead, row.data)
+        row.unchanged = _unchanged(person, row.data)
 
 
-def _unchanged(lead: Lead, data: Mapping[str, Any]) -> bool:
-    """Whether ingesting `data` would change none of the lead's fields (compared as the
+def stored_people(kind: str, emails: list[str]) -> dict[str, Person]:
+    """The people of `kind` stored with these emails (deleted ones too), by email; a
+    contact's email is not unique: the newest one with it."""
+    if kind == Import.Kind.LEAD:
+        return Lead.all_objects.in_bulk(emails, field_name="email")
+    found: dict[str, Person] = {}
+    for contact in Contact.all_objects.filter(email__in=emails).order_by("id"):
+        found[contact.email] = contact
+    return found
+
+
+def _unchanged(person: Person, data: Mapping[str, Any]) -> bool:
+    """Whether ingesting `data` would change none of the person's fields (compared as the
     ingest stores them: names capitalised)."""
-    return all(_same(lead, name, value) for name, value in checks.clean_person_fields(data).items() if name != "queue")
+    return all(_same(person, name, value) for name, value in checks.clean_person_fields(data).items()
+               if name != "queue")
 
 
-def _same(lead: Lead, name: str, value: Any) -> bool:
+def _same(person: Person, name: str, value: Any) -> bool:
     if name == "owner":
-        return lead.owner_id == (value.pk if isinstance(value, User) else value)
-    if name == "initial_source":  # an ingest makes it the lead's latest source
-        return lead.lead_source == value
-    return getattr(lead, name) == value
+        return person.owner_id == (value.pk if isinstance(value, User) else value)
+    if name == "initial_source":  # an ingest makes it a lead's latest source; a contact's is set once
+        return (person.lead_source if isinstance(person, Lead) else person.initial_source) == value
+    return getattr(person, name) == value
 
 
 def check(table: Table, columns: dict[int, str], by: User, validate: Callable[[dict[str, Any]], dict[str, Any]], *,
-          file_name: str, content: bytes, sheet: str = "") -> Outcome:
+          file_name: str, content: bytes, sheet: str = "", kind: str = Import.Kind.LEAD,
+          campaign: str = "") -> Outcome:
     """Check every row (the dry run) and record the import, its rows and what a run would
-    do; no lead is written."""
+    do; no lead or contact is written. `campaign`: the list's campaign, which a run puts
+    each of its people on."""
+    if kind not in MODELS:
+        raise Refused(f"An import is of {' or '.join(MODELS)}.", field="kind")
+    campaign = " ".join(campaign.split())
+    if len(campaign) > CAMPAIGN_LENGTH:
+        raise Refused(f"A campaign's name is at most {CAMPAIGN_LENGTH} characters.", field="campaign")
     with transaction.atomic():
         record = Import.objects.create(file_name=file_name[:255], sha256=sha256(content), size=len(content),
-                                       sheet=sheet, headers=table.headers, created_by=by)
+                                       sheet=sheet, headers=table.headers, created_by=by, kind=kind,
+                                       campaign=campaign)
         return Outcome(record, _check_into(record, table, columns, by, validate))
 
 
@@ -371,7 +403,7 @@ def recheck(record: Import, mapping: Mapping[str, str], by: User,
 def _check_into(record: Import, table: Table, columns: dict[int, str], by: User,
                 validate: Callable[[dict[str, Any]], dict[str, Any]]) -> list[dict[str, Any]]:
     """Check the table's rows into the import (its rows and counts); the problems shown."""
-    checked = check_rows(table, columns, by, validate)
+    checked = check_rows(table, columns, by, validate, record.kind)
     good = [row for row in checked if row.data is not None]
     rejected = [row for row in checked if row.data is None]
     record.mapping = {table.headers[index]: target for index, target in columns.items()}
@@ -424,7 +456,9 @@ def execute(import_id: int) -> Import | None:
             if not batch:
                 break
             after = batch[-1].line
-            counts = _ingest(batch, by)
+            counts = (_ingest if record.kind == Import.Kind.LEAD else _ingest_contacts)(batch, by)
+            if record.campaign:
+                _tag(record, batch)
             # One update per result (bulk_update's CASE per row cost more than the ingest).
             for result in counts:
                 ImportRow.objects.filter(pk__in=[row.pk for row in batch if row.result == result]).update(
@@ -443,7 +477,7 @@ def execute(import_id: int) -> Import | None:
 
 def _ingest(batch: list[ImportRow], by: User | None) -> Counter[str]:
     """One batch through the bulk ingest (as `POST leads/bulk/`), after leaving out the
-    rows that would change nothing; each row's result set on it."""
+    rows that would change nothing; each row's result (and lead) set on it."""
     owners = User.objects.in_bulk({row.data["owner"] for row in batch if row.data.get("owner")})
     stored = Lead.objects.in_bulk([row.data["email"] for row in batch], field_name="email")
     todo = []
@@ -451,15 +485,51 @@ def _ingest(batch: list[ImportRow], by: User | None) -> Counter[str]:
         data = {**row.data, **({"owner": owners.get(row.data["owner"])} if row.data.get("owner") else {})}
         lead = stored.get(data["email"])
         if lead is not None and _unchanged(lead, data):
-            row.result = ImportRow.Result.UNCHANGED
+            row.result, row.person = ImportRow.Result.UNCHANGED, lead
         else:
             todo.append((row, data))
     outcomes = bulk.ingest_batch([(data, []) for _, data in todo], by=by, cause=AssignCause.IMPORT)
     for (row, _), outcome in zip(todo, outcomes, strict=True):
-        row.result = outcome.result
+        row.result, row.person = outcome.result, outcome.lead
         if outcome.result == ImportRow.Result.REJECTED:
             row.errors = {"row": [outcome.detail]}
     return Counter(row.result for row in batch)
+
+
+def _ingest_contacts(batch: list[ImportRow], by: User | None) -> Counter[str]:
+    """One batch of contacts: each row created or updated through the contact services in a
+    savepoint of its own (a refused row keeps its reason and the others go on), on the
+    account its company matches (the accounts found for the batch at once)."""
+    owners = User.objects.in_bulk({row.data["owner"] for row in batch if row.data.get("owner")})
+    stored = stored_people(Import.Kind.CONTACT, [row.data["email"] for row in batch])
+    accounts = bulk.AccountIndex((row.data["email"], row.data.get("company") or "") for row in batch)
+    for row in batch:
+        data = {**row.data, **({"owner": owners.get(row.data["owner"])} if row.data.get("owner") else {})}
+        contact = stored.get(data["email"])
+        if contact is not None and _unchanged(contact, data):
+            row.result, row.person = ImportRow.Result.UNCHANGED, contact
+            continue
+        try:
+            with transaction.atomic():
+                if contact is None:
+                    data["account"] = accounts.match(data["email"], data.get("company") or "")
+                    row.person, row.result = people.create_contact(data, by), ImportRow.Result.CREATED
+                else:
+                    data.pop("initial_source", None)  # set once, on creation
+                    row.person, row.result = people.update_person(contact, data, by), ImportRow.Result.UPDATED
+        except Refused as refused:
+            row.person, row.result, row.errors = None, ImportRow.Result.REJECTED, {"row": [refused.message]}
+    return Counter(row.result for row in batch)
+
+
+def _tag(record: Import, batch: list[ImportRow]) -> None:
+    """Put the batch's people on the import's campaign (once: a person already on it stays
+    as they were)."""
+    now = timezone.now()
+    field = "lead" if record.kind == Import.Kind.LEAD else "contact"
+    CampaignMember.objects.bulk_create(
+        [CampaignMember(campaign=record.campaign, source_import=record, added_at=now, **{field: row.person})
+         for row in batch if getattr(row, "person", None) is not None], ignore_conflicts=True)
 
 
 def error_rows(record: Import) -> Iterator[list[Any]]:

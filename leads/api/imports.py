@@ -1,8 +1,9 @@
 """`/api/v1/imports/`: import leads from a CSV or XLSX file (leads/imports.py).
 
-`POST` (multipart): `file`, `dry_run` (default true: check and report, write no lead),
-`sheet` (an XLSX's sheet, when it has several), `mapping` (JSON: the file's header → the
-lead field it fills, "" to leave a column out). The answer: the import's record (counts,
+`POST` (multipart): `file`, `kind` (`lead`, the default, or `contact`), `campaign` (the
+list's campaign: each person of the run is put on it), `dry_run` (default true: check and
+report, write nothing), `sheet` (an XLSX's sheet, when it has several), `mapping` (JSON:
+the file's header → the field it fills, "" to leave a column out). The answer: the import's record (counts,
 the mapping used, its state) and each rejected row's problems by column. A checked import
 runs with `POST {id}/run/`; a big one runs on the worker, its progress in `GET {id}/`.
 `GET` lists the caller's imports (ops: everyone's); `GET {id}/errors/` is the error file
@@ -28,17 +29,18 @@ from leads import imports
 from leads.models import Import
 from sdrcrm import exports
 
-from .serializers import LeadSerializer, input_validator
+from .serializers import ContactSerializer, LeadSerializer, input_validator
 
 
-def lead_validator(request: Any) -> Callable[[dict[str, Any]], dict[str, Any]]:
-    """An import row's fields checked as `POST leads/` checks them (the lead serializer),
-    its problems raised as imports.Invalid: for the API and the import page."""
-    lead_input = input_validator(LeadSerializer, request, partial=True)
+def lead_validator(request: Any, kind: str = Import.Kind.LEAD) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """An import row's fields checked as `POST leads/` (or `POST contacts/`, for a contacts'
+    import) checks them, its problems raised as imports.Invalid: for the API and the pages."""
+    person_input = input_validator(ContactSerializer if kind == Import.Kind.CONTACT else LeadSerializer, request,
+                                   partial=True)
 
     def validate(data: dict[str, Any]) -> dict[str, Any]:
         try:
-            return lead_input.run_validation(data)
+            return person_input.run_validation(data)
         except DRFValidationError as error:
             detail = error.detail if isinstance(error.detail, dict) else {"": error.detail}
             raise imports.Invalid({
@@ -53,13 +55,16 @@ class ImportSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Import
-        fields = ["id", "file_name", "sha256", "size", "sheet", "mapping", "state", "rows", "good", "rows_done",
-                  "percent", "created", "updated", "unchanged", "rejected", "created_by", "created_at", "finished_at"]
+        fields = ["id", "kind", "campaign", "file_name", "sha256", "size", "sheet", "mapping", "state", "rows", "good",
+                  "rows_done", "percent", "created", "updated", "unchanged", "rejected", "created_by", "created_at",
+                  "finished_at"]
         read_only_fields = fields
 
 
 class ImportInput(serializers.Serializer):
     file = serializers.FileField(allow_empty_file=True)
+    kind = serializers.ChoiceField(choices=Import.Kind.choices, default=Import.Kind.LEAD)
+    campaign = serializers.CharField(required=False, allow_blank=True, max_length=imports.CAMPAIGN_LENGTH, default="")
     dry_run = serializers.BooleanField(default=True)
     sheet = serializers.CharField(required=False, allow_blank=True, max_length=100, default="")
     mapping = serializers.CharField(required=False, allow_blank=True, max_length=20_000, default="",
@@ -106,8 +111,10 @@ class ImportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         columns = imports.columns_of(table.headers, mapping, imports.saved_mapping(request.user))
         if mapping:
             imports.remember(request.user, mapping)
-        outcome = imports.check(table, columns, request.user, lead_validator(request), file_name=upload.name or "",
-                                content=content, sheet=sheet)
+        kind = params.validated_data["kind"]
+        outcome = imports.check(table, columns, request.user, lead_validator(request, kind),
+                                file_name=upload.name or "", content=content, sheet=sheet, kind=kind,
+                                campaign=params.validated_data["campaign"])
         record = outcome.record if params.validated_data["dry_run"] else imports.start(outcome.record)
         return Response({"record": ImportSerializer(record).data, "problems": outcome.problems},
                         status=status.HTTP_201_CREATED)

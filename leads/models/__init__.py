@@ -12,7 +12,7 @@ from .activities import (
 )
 from .bulk_actions import BulkAction
 from .deletion import LiveManager, SoftDeletable
-from .imports import Import, ImportMapping, ImportRow
+from .imports import CampaignMember, Import, ImportMapping, ImportRow
 from .people import (
     PERSON_COPY_FIELDS,
     BlockedDomain,
@@ -51,5 +51,5 @@ __all__ = [
     "LiveManager", "ProspectingStatus", "SoftDeletable",
     "Queue", "QueueTally", "RecycleReason", "Sequence", "SequenceEvent", "SequenceStep", "Status", "StatusChange",
     "StepType", "Task",
-    "Erasure", "Tombstone", "Touch", "UnqualifiedReason", "can_read", "readable_ids", "reason_label",
+    "Erasure", "CampaignMember", "Tombstone", "Touch", "UnqualifiedReason", "can_read", "readable_ids", "reason_label",
 ]

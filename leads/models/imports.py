@@ -1,6 +1,7 @@
-"""An import of leads from a CSV or XLSX file (leads/imports.py): who ran it and when, the
-file (its name and SHA-256), how its columns were read, how far its run has got and what
-it did; and each row of the file, checked: what to ingest, or what is wrong with it."""
+"""An import of leads or contacts from a CSV or XLSX file (leads/imports.py): who ran it and
+when, the file (its name and SHA-256), how its columns were read, the campaign it tags, how
+far its run has got and what it did; each row of the file, checked: what to ingest, or what
+is wrong with it; and the people on each campaign's list."""
 
 from __future__ import annotations
 
@@ -9,12 +10,19 @@ from django.db import models
 
 
 class Import(models.Model):
+    class Kind(models.TextChoices):
+        LEAD = "lead", "Leads"
+        CONTACT = "contact", "Contacts"
+
     class State(models.TextChoices):
         CHECKED = "checked", "Checked (dry run)"
         QUEUED = "queued", "Queued"
         RUNNING = "running", "Running"
         FINISHED = "finished", "Finished"
 
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.LEAD)
+    # The list's campaign (a trade show, a bought list): each person of the run is put on it.
+    campaign = models.CharField(max_length=100, blank=True)
     file_name = models.CharField(max_length=255)
     sha256 = models.CharField(max_length=64)
     size = models.PositiveIntegerField()
@@ -85,3 +93,31 @@ class ImportMapping(models.Model):
 
     def __str__(self) -> str:
         return f"{self.header} → {self.field or '(left out)'}"
+
+
+class CampaignMember(models.Model):
+    """A person on a campaign's list: put there by an import tagged with the campaign, once
+    however often the list is imported (docs/rules.md §5.3)."""
+
+    campaign = models.CharField(max_length=100)
+    lead = models.ForeignKey("leads.Lead", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    contact = models.ForeignKey("leads.Contact", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    source_import = models.ForeignKey(Import, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    added_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "lead"], name="campaignmember_lead",
+                                    condition=models.Q(lead__isnull=False)),
+            models.UniqueConstraint(fields=["campaign", "contact"], name="campaignmember_contact",
+                                    condition=models.Q(contact__isnull=False)),
+            models.CheckConstraint(name="campaignmember_one_person",
+                                   condition=models.Q(lead__isnull=True, contact__isnull=False)
+                                   | models.Q(lead__isnull=False, contact__isnull=True)),
+        ]
+        # A person's campaigns (their page); the lead list's campaign filter uses the unique ones.
+        indexes = [models.Index(fields=["lead", "campaign"], name="campaignmember_of_lead"),
+                   models.Index(fields=["contact", "campaign"], name="campaignmember_of_contact")]
+
+    def __str__(self) -> str:
+        return f"{self.lead_id or self.contact_id} on {self.campaign}"

@@ -22,6 +22,7 @@ class LeadFilterForm(forms.Form):
     ordering = forms.CharField(required=False)
     cursor = forms.CharField(required=False)
     owner = forms.IntegerField(required=False, min_value=1)
+    campaign = forms.CharField(required=False, max_length=100)
 
 
 class TouchForm(forms.Form):

@@ -1,4 +1,5 @@
-"""The import pages (`/leads/imports/`): upload a CSV or XLSX of leads, see how its columns
+"""The import pages (`/leads/imports/`): upload a CSV or XLSX of leads or contacts, tagged
+with a campaign if it is a campaign's list, see how its columns
 were read and change that, see every problem per row, then run it and watch its progress.
 The rules are in leads/imports.py; the fields are checked as the API checks them."""
 
@@ -25,6 +26,10 @@ RECENT = 20
 
 class UploadForm(forms.Form):
     file = forms.FileField(label="CSV or XLSX file", widget=forms.ClearableFileInput(attrs={"accept": ".csv,.xlsx"}))
+    kind = forms.ChoiceField(choices=Import.Kind.choices, initial=Import.Kind.LEAD, required=False,
+                             label="The file holds")
+    campaign = forms.CharField(required=False, max_length=imports.CAMPAIGN_LENGTH, label="Campaign (optional)",
+                               help_text="The event or list these people came from; each is put on it.")
     sheet = forms.CharField(required=False, max_length=100, label="Sheet (an XLSX with several)")
 
 
@@ -54,9 +59,15 @@ def import_list(request: HttpRequest) -> HttpResponse:
             except Refused as refused:
                 form.add_error(refused.field if refused.field in form.fields else "file", refused.message)
             else:
-                outcome = imports.check(table, columns, request.user, lead_validator(request),
-                                        file_name=upload.name or "", content=content, sheet=sheet)
-                return redirect("leads:import", pk=outcome.record.pk)
+                kind = form.cleaned_data["kind"] or Import.Kind.LEAD
+                try:
+                    outcome = imports.check(table, columns, request.user, lead_validator(request, kind),
+                                            file_name=upload.name or "", content=content, sheet=sheet, kind=kind,
+                                            campaign=form.cleaned_data["campaign"])
+                except Refused as refused:
+                    form.add_error(refused.field if refused.field in form.fields else "file", refused.message)
+                else:
+                    return redirect("leads:import", pk=outcome.record.pk)
         return render(request, "leads/imports.html", {"form": form, "recent": recent}, status=400)
     return render(request, "leads/imports.html", {"form": form, "recent": recent})
 
@@ -83,7 +94,7 @@ def import_remap(request: HttpRequest, pk: int) -> HttpResponse:
     record = get_object_or_404(_imports_of(request.user), pk=pk)
     mapping = {header: request.POST.get(f"column-{n}", "") for n, header in enumerate(record.headers)}
     try:
-        imports.recheck(record, mapping, request.user, lead_validator(request))
+        imports.recheck(record, mapping, request.user, lead_validator(request, record.kind))
     except Refused as refused:
         messages.error(request, refused.message)
     else:

@@ -13,7 +13,7 @@ from rest_framework.exceptions import ValidationError
 from leads import lifecycle
 from leads import spam as lead_spam
 from leads import today as work
-from leads.models import TRANSITIONS, BulkAction, Lead, Status
+from leads.models import TRANSITIONS, BulkAction, CampaignMember, Lead, Status
 from leads.worklists import LEAD_VIEWS, apply_view
 from opportunities.views import iqms as iqm_views
 from scoring import services as scoring
@@ -43,7 +43,7 @@ def filtered_leads(request: HttpRequest) -> tuple[QuerySet[Lead], LeadFilterForm
 
 
 def leads_matching(user: User, params: QueryDict) -> tuple[QuerySet[Lead], LeadFilterForm, User | None, str, str]:
-    """The lead list's rows as `params` (its filters: view, owner, status, search) ask,
+    """The lead list's rows as `params` (its filters: view, owner, status, campaign, search) ask,
     within what the user may see; with the form, the owner looked at, the view and its
     default sort. The list page, its CSV export and its bulk actions all start here."""
     form = LeadFilterForm(params)
@@ -65,6 +65,9 @@ def leads_matching(user: User, params: QueryDict) -> tuple[QuerySet[Lead], LeadF
         leads = leads.filter(owner=owner)
     if data.get("status"):
         leads = leads.filter(status=data["status"])
+    if data.get("campaign"):  # the people an import put on the campaign (campaignmember_lead)
+        leads = leads.filter(pk__in=CampaignMember.objects.filter(campaign=" ".join(data["campaign"].split()),
+                                                                  lead__isnull=False).values("lead"))
     if data.get("q"):
         term = data["q"].strip()
         leads = leads.filter(Q(last_name__istartswith=term) | Q(first_name__istartswith=term)
