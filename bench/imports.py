@@ -5,9 +5,9 @@ real run each ≤ 60 s). Run by run.py as a subprocess with the benchmark's envi
 
 A CSV of new people (unique emails of this run, a tenth on free mail, one row in a hundred
 with a problem the dry run must report) is checked through `POST /api/v1/imports/` (in
-process: the API's own validation and the check, as a user's upload), then run as the
-worker runs it (`leads.imports.execute`: batches of 500 through the bulk ingest, scored
-and routed). The manager imports, so the rows without an owner are routed as the API's
+process: the API's own validation and the check, as a user's upload), then run (`imports.start`: the benchmark's
+environment runs Celery tasks eagerly, so the worker's task runs here, in process:
+batches of 500 through the bulk ingest, scored and routed). The manager imports, so the rows without an owner are routed as the API's
 would be. The run's leads are deleted afterwards, in batches, so the bench database keeps
 its size. Prints one JSON object as its last line.
 """
@@ -26,7 +26,7 @@ from typing import Any
 import seed  # bench/seed.py: setup_django and the bench users' names
 
 HEADER = ["Email", "First name", "Last name", "Title", "Company", "Country", "Employees", "Lead source", "Opted out"]
-SOURCES = ["webcast", "gated_content", "conference", "trial", "newsletter"]
+SOURCES = ["webcast", "gated_content", "conference", "list_import", "newsletter"]
 COUNTRIES = ["US", "US", "US", "GB", "DE", "FR", "CA", "AU", "JP", "IN"]
 
 
@@ -74,9 +74,8 @@ def run(rows: int) -> dict[str, Any]:
     result: dict[str, Any] = {"rows": rows, "bytes": len(content), "bad_rows": bad,
                               "dry_run_seconds": round(check_seconds, 1), "checked_good": record.good,
                               "checked_rejected": record.rows - record.good}
-    Import.objects.filter(pk=record.pk).update(state=Import.State.QUEUED)
     started = time.perf_counter()
-    record = imports.execute(record.pk)
+    record = imports.start(record)
     run_seconds = time.perf_counter() - started
     result.update({"run_seconds": round(run_seconds, 1), "created": record.created, "updated": record.updated,
                    "unchanged": record.unchanged, "rejected": record.rejected,
