@@ -5,11 +5,12 @@ real run each ≤ 60 s). Run by run.py as a subprocess with the benchmark's envi
 
 A CSV of new people (unique emails of this run, a tenth on free mail, one row in a hundred
 with a problem the dry run must report) is checked through `POST /api/v1/imports/` (in
-process: the API's own validation and the check, as a user's upload), then run (`imports.start`: the benchmark's
-environment runs Celery tasks eagerly, so the worker's task runs here, in process:
-batches of 500 through the bulk ingest, scored and routed). The manager imports, so the rows without an owner are routed as the API's
-would be. The run's leads are deleted afterwards, in batches, so the bench database keeps
-its size. Prints one JSON object as its last line.
+process: the API's own validation and the check, as a user's upload), then run through
+`imports.start` (the benchmark's environment runs Celery tasks eagerly, so the worker's
+task runs here: batches of 500 through the bulk ingest, scored and routed). The manager
+imports, so the rows without an owner are routed as the API's would be. The run's leads
+are deleted afterwards, in batches, so the bench database keeps its size. Prints one JSON
+object as its last line.
 """
 
 from __future__ import annotations
