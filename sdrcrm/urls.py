@@ -25,7 +25,7 @@ from opportunities.views.dashboards import funnel_leads_page, sao_dashboard_page
 from routing.api import PoolViewSet, RuleSetViewSet, TerritoryViewSet
 from scoring.api import ScoringRuleViewSet
 
-from . import passwords, views
+from . import passwords, views, webhook_pages
 from .api.jobs import JobRunViewSet
 from .api.notifications import NotificationViewSet
 from .api.search import SearchView
@@ -71,6 +71,16 @@ api_patterns = [
     *router.urls,
 ]
 
+# The webhooks' ops pages (`webhooks:`), the API's /api/v1/webhooks/ as pages.
+webhook_patterns = [
+    path("", webhook_pages.endpoint_list, name="list"),
+    path("new/", webhook_pages.endpoint_new, name="new"),
+    path("<int:pk>/", webhook_pages.endpoint_detail, name="endpoint"),
+    path("<int:pk>/edit/", webhook_pages.endpoint_edit, name="edit"),
+    path("<int:pk>/active/", webhook_pages.endpoint_active, name="active"),
+    path("<int:pk>/deliveries/<int:delivery>/resend/", webhook_pages.delivery_resend, name="resend"),
+]
+
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
@@ -100,6 +110,7 @@ urlpatterns = [
     path("lookups/<slug:kind>/", views.lookup, name="lookup"),
     path("notifications/", views.notification_list, name="notifications"),
     path("notifications/read-all/", views.notifications_read_all, name="notifications-read-all"),
+    path("webhooks/", include((webhook_patterns, "webhooks"))),
     path("jobs/", views.job_runs, name="job-runs"),
     path("jobs/<slug:name>/run/", views.job_run_now, name="job-run-now"),
 ]
