@@ -22,6 +22,7 @@ from opportunities import services as opportunities
 from opportunities.models import Stage
 from sdrcrm import config, webhooks
 from sdrcrm.models import Role, WebhookDelivery, WebhookEndpoint, WebhookEvent
+from tests.conftest import assert_refused
 from tests.factories import OpportunityFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -197,3 +198,21 @@ def test_bulk_ingest_stage_changes_and_iqms_write_their_events(api, ops, integra
     booked = json.loads(receiver.received[-1]["body"])
     assert (booked["type"], booked["data"]["id"], booked["data"]["lead"], booked["data"]["sdr"]) == (
         "iqm.created", iqm.pk, lead.pk, sdr.pk)
+
+
+def test_an_api_edit_goes_through_the_same_checks_as_a_new_endpoint(api, ops, settings):
+    settings.WEBHOOKS_ALLOW_PRIVATE = False
+    endpoint = WebhookEndpoint.objects.create(url="https://hooks.example.com/x", secret="s" * 32,
+                                              events=["lead.created"])
+    refused = api.as_user(ops).patch(f"{URL}{endpoint.pk}/", {"url": "http://127.0.0.1/x"}, format="json")
+    body = assert_refused(refused, field="url")
+    assert "private or local address" in body["detail"]
+
+    changed = api.as_user(ops).patch(f"{URL}{endpoint.pk}/", {"events": ["lead.created", "lead.assigned"],
+                                                              "secret": "t" * 20}, format="json")
+
+    assert changed.status_code == 200 and "secret" not in changed.json()
+    endpoint.refresh_from_db()
+    assert (endpoint.url, endpoint.events, endpoint.secret) == ("https://hooks.example.com/x",
+                                                                ["lead.assigned", "lead.created"], "t" * 20)
+    assert "lead.assigned" in config.get("webhook_kinds")
