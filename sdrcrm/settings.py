@@ -241,6 +241,8 @@ SPECTACULAR_SETTINGS = {
         "RoutingActionEnum": "routing.models.RoutingDecision.Action",
         "NotificationKindEnum": "sdrcrm.models.Notification.Kind",
         "TaskKindEnum": "leads.models.Task.Kind",
+        "ImportKindEnum": "leads.models.Import.Kind",
+        "DeletedKindEnum": ["lead", "contact", "account", "opportunity"],  # leads.trash.KINDS
     },
 }
 

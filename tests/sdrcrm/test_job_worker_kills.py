@@ -76,7 +76,7 @@ DAY = timedelta(days=1)
 # scans for expired unacked messages every second), and the new worker takes a run over
 # once it has been "running" for longer than a second.
 VISIBILITY = 5
-WORKER_ENV = {"JOB_BATCH_SIZE": str(BATCH), "JOB_STALE_AFTER_SECONDS": "1"}
+WORKER_ENV = {"JOB_BATCH_SIZE": str(BATCH), "TRASH_PURGE_BATCH": str(BATCH), "JOB_STALE_AFTER_SECONDS": "1"}
 
 
 @dataclass
@@ -304,6 +304,22 @@ def queue_counts(now: datetime) -> Scenario:
                     {"sdrs": sdr_count, "figures": figures}, check, stalled_at=0, total=figures)
 
 
+def trash_purge(now: datetime) -> Scenario:
+    # Leads deleted 31 days ago, oldest first; each with an activity the purge's cascade deletes.
+    leads = [LeadFactory() for _ in range(ROWS)]
+    ids = [lead.pk for lead in leads]
+    Lead.all_objects.filter(pk__in=ids).update(deleted_at=now - 31 * DAY)
+    activities = [ActivityFactory(lead=lead).pk for lead in leads]
+
+    def check() -> None:
+        assert not Lead.all_objects.filter(pk__in=ids).exists()
+        assert not Activity.objects.filter(pk__in=activities).exists()
+
+    # The second batch's cascade waits on a locked activity.
+    return Scenario(("leads_activity", activities[4]), lambda: ROWS - Lead.all_objects.filter(pk__in=ids).count(),
+                    {"opportunity": 0, "contact": 0, "lead": 6, "account": 0}, check)
+
+
 def webhook_deliveries(now: datetime) -> Scenario:
     # Deliveries due ten minutes ago and never tried: their tasks were lost. The job sends
     # them again and a worker delivers each, once, to a local receiver.
@@ -340,6 +356,7 @@ SCENARIOS: dict[str, Callable[..., Scenario]] = {
     "rescores": rescores,
     "queue_counts": queue_counts,
     "webhook_deliveries": webhook_deliveries,
+    "trash_purge": trash_purge,
 }
 
 
