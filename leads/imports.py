@@ -33,6 +33,7 @@ from django.db import transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
+from sdrcrm import config
 from sdrcrm.celery import enqueue
 from sdrcrm.errors import Refused
 from sdrcrm.models import PROSPECTING_ROLES, Role, User
@@ -449,9 +450,12 @@ def execute(import_id: int) -> Import | None:
     by = record.created_by
     after = 0  # the last line of the batch before: each batch is read from the (import, line) index onwards
     while True:
-        with transaction.atomic():
+        # One view of the configuration a batch, as a request has (sdrcrm.config.pinned): its
+        # token read once, not once a row.
+        with config.pinned(), transaction.atomic():
             batch = list(ImportRow.objects.select_for_update().filter(
-                batch=record, line__gt=after, result=ImportRow.Result.PENDING).only("pk", "line", "data")
+                # `errors` too: it is read for every row below, and a deferred field is a query a row.
+                batch=record, line__gt=after, result=ImportRow.Result.PENDING).only("pk", "line", "data", "errors")
                 .order_by("line")[:BATCH])
             if not batch:
                 break

@@ -259,3 +259,24 @@ def test_a_big_import_runs_on_the_worker_and_resumes_after_the_last_batch_a_lost
     assert (record.state, record.rows_done, record.created, record.percent) == ("finished", 5, 5, 100)
     assert calls == [2, 2, 2, 1] and Lead.objects.count() == 5
     assert record.finished_at is not None
+
+
+def test_a_run_costs_the_same_queries_for_30_rows_as_for_60(api, ops):
+    """A batch is read, ingested and recorded in a fixed number of queries, however many rows
+    it holds (a field left deferred on the rows, and the configuration's token read for each
+    row's checks, once cost a query per row each)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    counts = []
+    for size, prefix in ((5, "warm"), (30, "a"), (60, "b")):  # the first run fills the process's caches
+        rows = [[f"{prefix}{n}@firm{n}.com", "Al", f"Ng{n}", "", "", "US", "", "webcast", "no", ""]
+                for n in range(size)]
+        checked = Import.objects.get(pk=upload(api, ops, csv_bytes(rows)).json()["record"]["id"])
+        with CaptureQueriesContext(connection) as queries:
+            record = imports.start(checked)  # at once: fewer rows than IMPORT_INLINE
+        assert record.created == size
+        # SQLite takes a bulk insert of many columns in chunks (its limit on a statement's
+        # parameters): those are one statement a batch on PostgreSQL.
+        counts.append(sum(not q["sql"].startswith('INSERT INTO "leads_lead"') for q in queries.captured_queries))
+    assert counts[1] == counts[2]
