@@ -28,7 +28,7 @@ from sdrcrm.models import Notification, User
 
 from . import domains, lifecycle
 from .domains import hash_email
-from .models import Activity, Cause, Contact, Enrollment, Lead, Status, StatusChange, Task, Tombstone
+from .models import Activity, CampaignMember, Cause, Contact, Enrollment, Lead, Status, StatusChange, Task, Tombstone
 
 EMAIL = "email"
 DOMAIN_LAST_NAME = "domain_last_name"
@@ -54,6 +54,7 @@ MOVED_ROWS: dict[str, type[Model]] = {
     "opportunities": Opportunity,
     "notifications": Notification,
     "tasks": Task,
+    "campaigns": CampaignMember,
 }
 # Survivor fields left blank that the merged-away lead fills.
 FILL_FIELDS = ("first_name", "title", "phone", "company", "country", "state", "city", "employee_count",
@@ -207,9 +208,13 @@ def merge_leads(survivor: Lead, other: Lead, by: User, now: datetime | None = No
         finished += _finish_active(gone, Enrollment.FinishReason.MANUAL, now)
     moved: dict[str, list[int]] = {}
     for name, model in MOVED_ROWS.items():
-        ids = list(model.objects.filter(lead=gone).values_list("pk", flat=True))
+        # _base_manager: a deleted opportunity moves too (docs/rules.md §11.2), never lost.
+        rows = model._base_manager.filter(lead=gone)
+        if model is CampaignMember:  # on a campaign once: the survivor's own membership stays
+            rows = rows.exclude(campaign__in=CampaignMember.objects.filter(lead=keep).values("campaign"))
+        ids = list(rows.values_list("pk", flat=True))
         if ids:
-            model.objects.filter(pk__in=ids).update(lead=keep)
+            model._base_manager.filter(pk__in=ids).update(lead=keep)
         moved[name] = ids
     # Opted-out or gone people are never sequenced.
     if keep.inactive and not before["inactive"]:
@@ -327,7 +332,7 @@ def undo_merge(tombstone: Tombstone, by: User, now: datetime | None = None) -> L
         ids = snapshot["moved"].get(name) or []
         if ids:
             # Only rows still on the survivor: one deleted meanwhile is gone.
-            model.objects.filter(pk__in=ids, lead=keep).update(lead=restored)
+            model._base_manager.filter(pk__in=ids, lead=keep).update(lead=restored)
 
     after = snapshot["survivor_after"]
     keep_mql = bool(snapshot.get("promoted"))  # an MQL the merge caused stands, with its dates

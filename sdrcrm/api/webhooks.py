@@ -44,7 +44,9 @@ class WebhookEndpointSerializer(serializers.ModelSerializer):
 
 
 class CreatedEndpointSerializer(WebhookEndpointSerializer):
-    secret = serializers.CharField(read_only=True, help_text="Shown this once.")
+    secret = serializers.CharField(read_only=True, allow_null=True,
+                                   help_text="The secret the server made up, shown this once; null when the "
+                                             "request gave its own.")
 
 
 class DeliverySerializer(serializers.ModelSerializer):

@@ -686,3 +686,29 @@ def test_undo_from_the_page_of_an_unknown_merge_is_a_404(sdr, ops):
 
     for tombstone_id in (10**6, 10**20):
         assert client.post(f"/leads/{keep.pk}/merges/{tombstone_id}/undo/").status_code == 404
+
+
+def test_campaigns_and_a_deleted_deal_move_to_the_survivor_and_back_on_undo(sdr, ops):
+    """The survivor is on each campaign once (its own membership stays, the other's goes);
+    a deleted opportunity of the merged-away lead moves like a live one, so neither the
+    merge nor its undo loses it."""
+    from leads.models import CampaignMember
+    from opportunities.models import Opportunity
+
+    keep, gone = pair(sdr)
+    CampaignMember.objects.create(campaign="KubeCon", lead=keep, added_at=NOW)
+    CampaignMember.objects.create(campaign="KubeCon", lead=gone, added_at=NOW)
+    webinar = CampaignMember.objects.create(campaign="Webinar", lead=gone, added_at=NOW)
+    deal = OpportunityFactory(lead=gone)
+    Opportunity.all_objects.filter(pk=deal.pk).update(deleted_at=NOW)
+
+    tombstone = merge_leads(keep, gone, by=ops, now=NOW)
+
+    assert sorted(CampaignMember.objects.filter(lead=keep).values_list("campaign", flat=True)) == ["KubeCon",
+                                                                                                     "Webinar"]
+    assert Opportunity.all_objects.get(pk=deal.pk).lead_id == keep.pk
+
+    restored = undo_merge(tombstone, by=ops, now=NOW + DAY)
+
+    assert CampaignMember.objects.get(pk=webinar.pk).lead_id == restored.pk
+    assert Opportunity.all_objects.get(pk=deal.pk).lead_id == restored.pk
