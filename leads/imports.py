@@ -526,6 +526,14 @@ def _ingest_contacts(batch: list[ImportRow], by: User | None) -> Counter[str]:
     return Counter(row.result for row in batch)
 
 
+def on_campaign(campaign: str, kind: str) -> QuerySet:
+    """The ids of the people of `kind` an import put on `campaign` (the lists' filter; the
+    unique (campaign, person) indexes find them)."""
+    field = "lead" if kind == Import.Kind.LEAD else "contact"
+    return CampaignMember.objects.filter(campaign=" ".join(campaign.split()), **{f"{field}__isnull": False}).values(
+        field)
+
+
 def _tag(record: Import, batch: list[ImportRow]) -> None:
     """Put the batch's people on the import's campaign (once: a person already on it stays
     as they were)."""

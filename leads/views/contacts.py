@@ -12,8 +12,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 from rest_framework.exceptions import ValidationError
 
-from leads import lifecycle
-from leads.models import TRANSITIONS, BulkAction, Contact, Lead, Status
+from leads import imports, lifecycle
+from leads.models import TRANSITIONS, BulkAction, Contact, Import, Lead, Status
 from leads.worklists import CONTACT_VIEWS, apply_view
 from sdrcrm import exports
 from sdrcrm.errors import Refused
@@ -44,6 +44,8 @@ def filtered_contacts(user: User, params: QueryDict) -> tuple[QuerySet[Contact],
             raise Http404(exc.message) from None
     if data.get("status"):
         contacts = contacts.filter(status=data["status"])
+    if data.get("campaign"):
+        contacts = contacts.filter(pk__in=imports.on_campaign(data["campaign"], Import.Kind.CONTACT))
     if data.get("q"):
         term = data["q"].strip()
         contacts = contacts.filter(Q(last_name__istartswith=term) | Q(first_name__istartswith=term)

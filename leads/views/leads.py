@@ -10,10 +10,10 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 from rest_framework.exceptions import ValidationError
 
-from leads import lifecycle
+from leads import imports, lifecycle
 from leads import spam as lead_spam
 from leads import today as work
-from leads.models import TRANSITIONS, BulkAction, CampaignMember, Lead, Status
+from leads.models import TRANSITIONS, BulkAction, Import, Lead, Status
 from leads.worklists import LEAD_VIEWS, apply_view
 from opportunities.views import iqms as iqm_views
 from scoring import services as scoring
@@ -65,9 +65,8 @@ def leads_matching(user: User, params: QueryDict) -> tuple[QuerySet[Lead], LeadF
         leads = leads.filter(owner=owner)
     if data.get("status"):
         leads = leads.filter(status=data["status"])
-    if data.get("campaign"):  # the people an import put on the campaign (campaignmember_lead)
-        leads = leads.filter(pk__in=CampaignMember.objects.filter(campaign=" ".join(data["campaign"].split()),
-                                                                  lead__isnull=False).values("lead"))
+    if data.get("campaign"):
+        leads = leads.filter(pk__in=imports.on_campaign(data["campaign"], Import.Kind.LEAD))
     if data.get("q"):
         term = data["q"].strip()
         leads = leads.filter(Q(last_name__istartswith=term) | Q(first_name__istartswith=term)

@@ -119,8 +119,13 @@ def test_the_page_uploads_contacts_for_a_campaign(client, ops):
     page = response.content.decode()
     assert response.status_code == 200 and "Contacts for the campaign <strong>Field event Paris</strong>" in page
     record = Import.objects.get()
-    client.post(f"/leads/imports/{record.pk}/run/")
+    finished = client.post(f"/leads/imports/{record.pk}/run/", follow=True).content.decode()
     assert CampaignMember.objects.filter(campaign="Field event Paris", contact__email="cy@initech.com").exists()
+    # The finished import links to its contacts on the campaign, and the contact list filters by it.
+    assert 'href="/contacts/?campaign=Field%20event%20Paris"' in finished
+    ContactFactory(email="other@initech.com", initial_source="conference")
+    listed = client.get("/contacts/?campaign=Field event Paris").content.decode()
+    assert "cy@initech.com" in listed and "other@initech.com" not in listed
 
 
 def test_the_lead_list_shows_a_campaigns_leads_linked_from_its_import(api, ops, client, django_assert_max_num_queries):
