@@ -11,7 +11,7 @@ from django.db.models import Exists, OuterRef, Q
 
 from routing import pools
 from sdrcrm import notifications, webhooks
-from sdrcrm.celery import enqueue
+from sdrcrm.celery import requeue
 from sdrcrm.models import Notification
 from sdrcrm.pagination import after
 from sdrcrm.webhooks import LEAD_ASSIGNED, AssignCause
@@ -140,18 +140,7 @@ def requeue_stranded_events(now: datetime) -> dict[str, int]:
     cutoff = now - timedelta(seconds=settings.SEQUENCE_EVENT_REQUEUE_AFTER_SECONDS)
     stranded = SequenceEvent.objects.filter(applied_at__isnull=True, received_at__lte=cutoff).filter(
         Q(requeued_at__isnull=True) | Q(requeued_at__lte=cutoff))
-    requeued, cursor = 0, 0
-    while True:
-        with transaction.atomic():
-            ids = list(stranded.filter(id__gt=cursor).order_by("id").values_list("id", flat=True)
-                       [: settings.JOB_BATCH_SIZE])
-            if not ids:
-                return {"requeued": requeued}
-            SequenceEvent.objects.filter(id__in=ids).update(requeued_at=now)
-            for event_id in ids:
-                enqueue("leads.tasks.apply_sequence_event", event_id)
-        requeued += len(ids)
-        cursor = ids[-1]
+    return {"requeued": requeue(stranded, "leads.tasks.apply_sequence_event", now)}
 
 
 # --- The `unresponsive` job ---------------------------------------------------------

@@ -75,3 +75,25 @@ def enqueue(task: str, *args: Any, on_commit: bool = True) -> None:
         transaction.on_commit(send)
     else:
         send()
+
+
+def requeue(stranded: Any, task: str, now: Any) -> int:
+    """Send `task` again for each row of `stranded` (a queryset of a model with a
+    `requeued_at`, of rows whose task was lost with a worker or a broker), JOB_BATCH_SIZE
+    rows a transaction, keyset by id: each batch stamps `requeued_at` with `now` and is
+    enqueued once it commits, so a job resumed after its own worker died sends what it had
+    not sent, not the whole backlog twice. Returns how many were sent."""
+    from django.conf import settings
+
+    requeued, cursor = 0, 0
+    while True:
+        with transaction.atomic():
+            ids = list(stranded.filter(id__gt=cursor).order_by("id").values_list("id", flat=True)
+                       [:settings.JOB_BATCH_SIZE])
+            if not ids:
+                return requeued
+            stranded.model._base_manager.filter(id__in=ids).update(requeued_at=now)
+            for pk in ids:
+                enqueue(task, pk)
+        requeued += len(ids)
+        cursor = ids[-1]

@@ -40,12 +40,11 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 from . import config
-from .celery import enqueue
+from .celery import enqueue, requeue
 from .errors import Refused
 from .models import User, WebhookDelivery, WebhookEndpoint, WebhookEvent
 
@@ -250,18 +249,7 @@ def requeue_stranded(now: datetime) -> dict[str, int]:
                 .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=cutoff))
                 .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lte=cutoff))
                 .filter(Q(requeued_at__isnull=True) | Q(requeued_at__lte=cutoff)))
-    requeued, cursor = 0, 0
-    while True:
-        with transaction.atomic():
-            ids = list(stranded.filter(id__gt=cursor).order_by("id").values_list("id", flat=True)
-                       [:settings.JOB_BATCH_SIZE])
-            if not ids:
-                return {"requeued": requeued}
-            WebhookDelivery.objects.filter(id__in=ids).update(requeued_at=now)
-            for delivery_id in ids:
-                enqueue("sdrcrm.tasks.deliver_webhook", delivery_id)
-        requeued += len(ids)
-        cursor = ids[-1]
+    return {"requeued": requeue(stranded, "sdrcrm.tasks.deliver_webhook", now)}
 
 
 def retry_delay(attempts: int) -> timedelta:
