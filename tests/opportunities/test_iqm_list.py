@@ -73,3 +73,20 @@ def test_the_list_reads_in_the_same_queries_for_few_or_many_meetings(client, sdr
     with django_assert_max_num_queries(12) as many:
         client.get(URL)
     assert len(many.captured_queries) == len(few.captured_queries)
+
+
+def test_a_meeting_with_a_deleted_lead_stays_counted_and_names_the_lead_deleted(client, sdr, manager, ops):
+    """The IQM was held: it stays in the list and the SDR's figures (docs/rules.md §11.2), and
+    its deleted lead reads "deleted" instead of a link to a page that is not there."""
+    from leads import trash
+
+    lead = LeadFactory(owner=sdr, first_name="Peter", last_name="Gibbons")
+    meeting = IQMFactory(lead=lead, sdr=sdr, disposition=Disposition.QUALIFIED_MEETING)
+    trash.delete_record(lead, by=manager)
+    client.force_login(manager)
+
+    page = client.get("/opportunities/iqms/").content.decode()
+
+    assert f'data-iqm="{meeting.pk}"' in page
+    assert 'Peter Gibbons <span class="badge">deleted</span>' in page
+    assert f'href="/leads/{lead.pk}/"' not in page
