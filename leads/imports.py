@@ -100,7 +100,6 @@ class Outcome:
 
 
 IMPORTERS = {*PROSPECTING_ROLES, Role.SDR_MANAGER, Role.OPS, Role.INTEGRATION}
-MODELS: dict[str, type[Person]] = {Import.Kind.LEAD: Lead, Import.Kind.CONTACT: Contact}
 CAMPAIGN_LENGTH = 100
 
 
@@ -374,8 +373,8 @@ def check(table: Table, columns: dict[int, str], by: User, validate: Callable[[d
     """Check every row (the dry run) and record the import, its rows and what a run would
     do; no lead or contact is written. `campaign`: the list's campaign, which a run puts
     each of its people on."""
-    if kind not in MODELS:
-        raise Refused(f"An import is of {' or '.join(MODELS)}.", field="kind")
+    if kind not in Import.Kind.values:
+        raise Refused(f"An import is of {' or '.join(Import.Kind.values)}.", field="kind")
     campaign = " ".join(campaign.split())
     if len(campaign) > CAMPAIGN_LENGTH:
         raise Refused(f"A campaign's name is at most {CAMPAIGN_LENGTH} characters.", field="campaign")
@@ -529,18 +528,17 @@ def _ingest_contacts(batch: list[ImportRow], by: User | None) -> Counter[str]:
 def on_campaign(campaign: str, kind: str) -> QuerySet:
     """The ids of the people of `kind` an import put on `campaign` (the lists' filter; the
     unique (campaign, person) indexes find them)."""
-    field = "lead" if kind == Import.Kind.LEAD else "contact"
-    return CampaignMember.objects.filter(campaign=" ".join(campaign.split()), **{f"{field}__isnull": False}).values(
-        field)
+    # An import's kind is the name of the member's field for that person: lead or contact.
+    return CampaignMember.objects.filter(campaign=" ".join(campaign.split()), **{f"{kind}__isnull": False}).values(
+        kind)
 
 
 def _tag(record: Import, batch: list[ImportRow]) -> None:
     """Put the batch's people on the import's campaign (once: a person already on it stays
     as they were)."""
     now = timezone.now()
-    field = "lead" if record.kind == Import.Kind.LEAD else "contact"
     CampaignMember.objects.bulk_create(
-        [CampaignMember(campaign=record.campaign, source_import=record, added_at=now, **{field: row.person})
+        [CampaignMember(campaign=record.campaign, source_import=record, added_at=now, **{record.kind: row.person})
          for row in batch if getattr(row, "person", None) is not None], ignore_conflicts=True)
 
 

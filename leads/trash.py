@@ -21,11 +21,15 @@ from django.utils import timezone
 from opportunities.models import Opportunity
 from sdrcrm.errors import Refused
 from sdrcrm.models import FieldChange, User
+from sdrcrm.pagination import Keyset
 
 from . import sequences
 from .models import Account, Contact, Lead
 
 KINDS: dict[str, type[Model]] = {"lead": Lead, "contact": Contact, "account": Account, "opportunity": Opportunity}
+KIND_KEYS = tuple(KINDS)  # the API's choices, and their OpenAPI enum (settings.SPECTACULAR_SETTINGS)
+# Recently deleted, newest deletion first, 50 a page (the page and the API).
+KEYSET = Keyset(["deleted_at"], default="-deleted_at", page_size=50)
 # The purge's order: what points at an account (PROTECT) goes before the account.
 PURGE_ORDER = ("opportunity", "contact", "lead", "account")
 DELETED_FIELD = "deleted"  # the FieldChange of a delete (old: none, new: when) or a restore (the reverse)
@@ -58,6 +62,11 @@ def retention() -> timedelta:
 
 def restorable_until(record: Model) -> datetime:
     return record.deleted_at + retention()  # type: ignore[attr-defined]
+
+
+def days_left(record: Model, now: datetime) -> int:
+    """Whole days before the nightly purge may take `record` (0 on its last day)."""
+    return max((restorable_until(record) - now).days, 0)
 
 
 def may_delete(user: User, record: Model) -> bool:

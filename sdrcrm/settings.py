@@ -242,7 +242,7 @@ SPECTACULAR_SETTINGS = {
         "NotificationKindEnum": "sdrcrm.models.Notification.Kind",
         "TaskKindEnum": "leads.models.Task.Kind",
         "ImportKindEnum": "leads.models.Import.Kind",
-        "DeletedKindEnum": ["lead", "contact", "account", "opportunity"],  # leads.trash.KINDS
+        "DeletedKindEnum": "leads.trash.KIND_KEYS",
     },
 }
 

@@ -5,8 +5,6 @@ sdrcrm.webhooks' (the API calls the same functions); ops only."""
 
 from __future__ import annotations
 
-import secrets
-
 from django import forms
 from django.contrib import messages
 from django.db.models import OuterRef, Subquery
@@ -69,7 +67,7 @@ def endpoint_new(request: HttpRequest) -> HttpResponse:
     # The secret is made up here, in the form, so ops copy it before saving; a made-up
     # secret never travels in a message or the session.
     form = EndpointForm(request.POST or None, editing=False,
-                        initial={"secret": secrets.token_urlsafe(32), "active": True})
+                        initial={"secret": webhooks.new_secret(), "active": True})
     return _save(request, WebhookEndpoint(), form, "webhooks/form.html")
 
 

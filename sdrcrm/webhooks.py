@@ -295,6 +295,11 @@ def resend(delivery: WebhookDelivery) -> WebhookDelivery:
 SECRET_LENGTHS = (16, 100)
 
 
+def new_secret() -> str:
+    """A secret for an endpoint whose maker gave none."""
+    return secrets.token_urlsafe(32)
+
+
 def save_endpoint(endpoint: WebhookEndpoint, data: Mapping[str, Any], by: User | None = None) -> str | None:
     """Create (`endpoint` unsaved) or edit an endpoint from `data` (url, events,
     description, active, secret): the URL must be a destination deliveries may go to,
@@ -317,7 +322,7 @@ def save_endpoint(endpoint: WebhookEndpoint, data: Mapping[str, Any], by: User |
             raise Refused(f"A secret is {low} to {high} characters long.", field="secret")
         endpoint.secret = secret
     elif endpoint.pk is None:
-        endpoint.secret = made_up = secrets.token_urlsafe(32)
+        endpoint.secret = made_up = new_secret()
     for field in ("url", "description", "active"):
         if field in data:
             setattr(endpoint, field, data[field])

@@ -21,9 +21,6 @@ from leads import trash
 from sdrcrm.api.access import IsOps
 from sdrcrm.api.concurrency import IF_MATCH, etag_of
 from sdrcrm.errors import Refused
-from sdrcrm.pagination import Keyset
-
-DELETED_KEYSET = Keyset(["deleted_at"], default="-deleted_at", page_size=50)
 
 
 class DeleteMixin:
@@ -47,7 +44,7 @@ class DeleteMixin:
 
 
 class DeletedRecordSerializer(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=list(trash.KINDS))
+    kind = serializers.ChoiceField(choices=trash.KIND_KEYS)
     id = serializers.IntegerField()
     name = serializers.CharField()
     deleted_at = serializers.DateTimeField()
@@ -63,7 +60,7 @@ class DeletedPage(serializers.Serializer):
 
 
 class DeletedInput(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=list(trash.KINDS), default="lead")
+    kind = serializers.ChoiceField(choices=trash.KIND_KEYS, default="lead")
     cursor = serializers.CharField(required=False, help_text="The `next` link's cursor.")
 
 
@@ -72,7 +69,7 @@ def deleted_row(kind: str, record: Model) -> dict[str, Any]:
     by = record.deleted_by  # type: ignore[attr-defined]
     return {"kind": kind, "id": record.pk, "name": str(record), "deleted_at": record.deleted_at,  # type: ignore[attr-defined]
             "deleted_by": by.pk if by else None, "deleted_by_name": by.get_full_name() or by.username if by else "",
-            "restorable_until": until, "days_left": max((until - timezone.now()).days, 0)}
+            "restorable_until": until, "days_left": trash.days_left(record, timezone.now())}
 
 
 class DeletedListView(APIView):
@@ -87,14 +84,14 @@ class DeletedListView(APIView):
         params = DeletedInput(data=request.query_params)
         params.is_valid(raise_exception=True)
         kind = trash.kind_of(params.validated_data["kind"])
-        rows, cursor = DELETED_KEYSET.page(trash.deleted_of(kind), DELETED_KEYSET.default,
-                                           params.validated_data.get("cursor"), DELETED_KEYSET.page_size)
+        rows, cursor = trash.KEYSET.page(trash.deleted_of(kind), trash.KEYSET.default,
+                                         params.validated_data.get("cursor"), trash.KEYSET.page_size)
         next_url = replace_query_param(request.build_absolute_uri(), "cursor", cursor) if cursor else None
         return Response({"next": next_url, "results": [deleted_row(kind.key, row) for row in rows]})
 
 
 class RestoredSerializer(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=list(trash.KINDS))
+    kind = serializers.ChoiceField(choices=trash.KIND_KEYS)
     id = serializers.IntegerField()
     name = serializers.CharField()
 
@@ -106,7 +103,7 @@ class RestoreView(APIView):
     permission_classes = [IsOps]
 
     @extend_schema(request=None, responses=RestoredSerializer, tags=["deleted"], parameters=[
-        OpenApiParameter("kind", str, OpenApiParameter.PATH, enum=list(trash.KINDS)),
+        OpenApiParameter("kind", str, OpenApiParameter.PATH, enum=trash.KIND_KEYS),
         OpenApiParameter("id", int, OpenApiParameter.PATH)])
     def post(self, request: Request, kind: str, id: int) -> Response:  # noqa: A002 - the path's name
         try:

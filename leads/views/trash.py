@@ -16,9 +16,7 @@ from rest_framework.exceptions import ValidationError
 
 from leads import trash
 from sdrcrm.errors import Refused
-from sdrcrm.pagination import Keyset
 
-DELETED_KEYSET = Keyset(["deleted_at"], default="-deleted_at", page_size=50)
 LISTS = {"lead": "leads:list", "contact": "contacts:list", "account": "accounts:list",
          "opportunity": "opportunities:list"}
 DETAILS = {"lead": "leads:detail", "contact": "contacts:detail", "account": "accounts:detail",
@@ -54,15 +52,15 @@ def recently_deleted(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied("Recently deleted is for Sales-Dev Ops.")
     try:
         found = trash.kind_of(request.GET.get("kind") or "lead")
-        rows, next_cursor = DELETED_KEYSET.page(trash.deleted_of(found), DELETED_KEYSET.default,
-                                                request.GET.get("cursor"), DELETED_KEYSET.page_size)
+        rows, next_cursor = trash.KEYSET.page(trash.deleted_of(found), trash.KEYSET.default,
+                                              request.GET.get("cursor"), trash.KEYSET.page_size)
     except (Refused, ValidationError):
         messages.error(request, "That link names no kind of record or is out of date; showing deleted leads.")
         return redirect("recently-deleted")
     now = timezone.now()
     return render(request, "recently_deleted.html", {
         "kind": found, "kinds": [(key, model._meta.verbose_name_plural) for key, model in trash.KINDS.items()],
-        "rows": [(row, max((trash.restorable_until(row) - now).days, 0)) for row in rows],
+        "rows": [(row, trash.days_left(row, now)) for row in rows],
         "next_cursor": next_cursor, "retention_days": trash.retention().days,
     })
 
