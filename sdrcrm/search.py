@@ -6,17 +6,23 @@ Each record type is searched in one expression over its searchable fields (the
 `HAYSTACKS`), the same expression a trigram index covers on PostgreSQL
 (leads/migrations/0014_search_trigrams.py, opportunities/migrations/…_search_trigrams.py):
 a `LIKE '%WORD%'` per word is then an index scan at a million leads. SQLite has no such
-index and scans, which its demo-sized tables allow."""
+index and scans, which its demo-sized tables allow.
+
+Leads are searched in their narrow copy, `LeadSearch` (id, owner, creator, text; kept by
+triggers), scoped by the same access rule written as owners' ids: both the index's
+matches and the newest-first walk read small rows and join nothing. The leads themselves
+are then read by id through `Lead.objects.visible_to`, as every other record type is."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db import connections
 from django.db.models import QuerySet, TextField
 from django.db.models.expressions import RawSQL
 
-from leads.models import Account, Contact, Lead
+from leads.models import Account, Contact, Lead, LeadSearch
 from opportunities.models import Opportunity
 from sdrcrm.errors import Refused
 from sdrcrm.models import User
@@ -25,10 +31,11 @@ MIN_WORD = 3  # a trigram index cannot find fewer letters
 MAX_WORDS = 5
 SHOWN = 10  # per record type, newest first
 PROBE = 1000  # matches read by the trigram index before a word counts as common
+RECENT = 5000  # newest rows of a narrow table walked before its trigram index is asked
 
 PERSON = "UPPER({t}.first_name || ' ' || {t}.last_name || ' ' || {t}.email || ' ' || {t}.company || ' ' || {t}.phone)"
 HAYSTACKS = {
-    Lead: PERSON.format(t="leads_lead"),
+    LeadSearch: "leads_leadsearch.haystack",  # the lead's PERSON text, kept by triggers (leads/models/search.py)
     Contact: PERSON.format(t="leads_contact"),
     Account: "UPPER(leads_account.name || ' ' || leads_account.domain)",
     Opportunity: "UPPER(opportunities_opportunity.name)",
@@ -57,39 +64,79 @@ def matching(queryset: QuerySet, words: list[str], indexed: bool = True) -> Quer
     """`queryset`'s rows whose haystack holds every word. `indexed=False` words the same
     test so that no trigram index serves it (see `newest_matching`)."""
     sql = HAYSTACKS[queryset.model] if indexed else f"({HAYSTACKS[queryset.model]} || '')"
-    queryset = queryset.annotate(haystack=RawSQL(sql, [], output_field=TextField()))  # noqa: S611 - no input in it
+    queryset = queryset.annotate(searched=RawSQL(sql, [], output_field=TextField()))  # noqa: S611 - no input in it
     for word in words:
-        queryset = queryset.filter(haystack__contains=word)
+        queryset = queryset.filter(searched__contains=word)
     return queryset
 
 
-def newest_matching(queryset: QuerySet, words: list[str]) -> list[Any]:
-    """The SHOWN newest matching rows, in two queries whatever the words (one when none
-    matches).
+def newest_matching(queryset: QuerySet, words: list[str], index: QuerySet | None = None) -> list[Any]:
+    """The SHOWN newest matching rows of `queryset`, in two to four queries whatever the
+    words. `index`: where the matches are looked for when not in `queryset` itself: the
+    same rows, with the same access, in a narrow table (leads: `LeadSearch`).
 
     The trigram index finds the matches of a rare word at once but must read every one
     of a common word's thousands; walking the table newest first by id meets ten matches
-    of a common word at once but reads the whole table for a rare one. So: up to PROBE
-    ids by the index first; fewer than that are all the matches, and the newest come from
-    them; otherwise the word is common and the newest rows by id are read, with the index
-    kept out of it (PostgreSQL's guess at a LIKE's selectivity would otherwise pick it).
-    At 1M leads one record type takes 8–35 ms (bench/REPORT.md)."""
-    ids = list(matching(queryset, words).order_by().values_list("pk", flat=True)[:PROBE])
-    if not ids:
-        return []
-    if len(ids) < PROBE:
-        return list(queryset.filter(pk__in=sorted(ids, reverse=True)[:SHOWN]).order_by("-pk"))
-    return list(matching(queryset, words, indexed=False).order_by("-pk")[:SHOWN])
+    of a common word at once but reads the whole table for a rare one. So: in a narrow
+    table, where a row costs little, the RECENT newest rows are walked first, which is
+    all a common word needs. Then up to PROBE ids by the index; fewer than that are all
+    the matches, and the newest come from them; otherwise the word is common (in older
+    rows) and the newest ids are walked for, with the index kept out of it (PostgreSQL's
+    guess at a LIKE's selectivity would otherwise pick it). The rows are then read by id
+    (bench/REPORT.md has the timings at 1M leads)."""
+    ids = newest_recent(index, words) if index is not None else []
+    index = queryset if index is None else index
+    if len(ids) < SHOWN:
+        ids, probed = newest_probed(matching(index, words))
+        if not ids:
+            return []
+        if probed >= PROBE:
+            ids = list(matching(index, words, indexed=False).order_by("-pk").values_list("pk", flat=True)[:SHOWN])
+    return list(queryset.filter(pk__in=ids).order_by("-pk"))
+
+
+def newest_recent(index: QuerySet, words: list[str]) -> list[int]:
+    """The SHOWN newest ids matching every word among `index`'s RECENT newest rows: a walk
+    by id that stops at the tenth match, or after RECENT rows."""
+    recent = matching(index, [], indexed=False).order_by("-pk").values_list("pk", "searched")[:RECENT]
+    sql, params = recent.query.sql_with_params()
+    connection = connections[index.db]
+    likes = " AND ".join(["searched LIKE %s ESCAPE '\\'"] * len(words))
+    patterns = [f"%{connection.ops.prep_for_like_query(word)}%" for word in words]
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT pk FROM ({sql}) AS recent WHERE {likes} ORDER BY pk DESC LIMIT %s",
+                       [*params, *patterns, SHOWN])
+        return [row[0] for row in cursor.fetchall()]
+
+
+def newest_probed(matches: QuerySet) -> tuple[list[int], int]:
+    """The SHOWN newest ids among up to PROBE matches read by the index, and how many were
+    read: the database picks the newest, so a common word's thousand ids never travel."""
+    probe, params = matches.order_by().values_list("pk", flat=True)[:PROBE].query.sql_with_params()
+    with connections[matches.db].cursor() as cursor:
+        cursor.execute(f"SELECT pk, COUNT(*) OVER () FROM ({probe}) AS probe ORDER BY pk DESC LIMIT %s",
+                       [*params, SHOWN])
+        rows = cursor.fetchall()
+    return [row[0] for row in rows], rows[0][1] if rows else 0
+
+
+OWNER = ("owner__first_name", "owner__last_name", "owner__username")
+PERSON_SHOWN = ("first_name", "last_name", "email", "company", "status", *OWNER)
 
 
 def search(user: User, term: str) -> Results:
+    """What the search page and `GET /api/v1/search/` show; only the fields they show are
+    read (a lead has some fifty)."""
     words = words_of(term)
     results = Results(term=term.strip())
+    leads = Lead.objects.visible_to(user).select_related("owner", "queue").only(*PERSON_SHOWN, "queue__name")
+    results.found["leads"] = newest_matching(leads, words, index=LeadSearch.objects.visible_to(user))
     sources: dict[str, QuerySet] = {
-        "leads": Lead.objects.visible_to(user).select_related("owner", "queue"),
-        "contacts": Contact.objects.visible_to(user).select_related("owner", "account"),
-        "accounts": Account.objects.visible_to(user).select_related("owner"),
-        "opportunities": Opportunity.objects.visible_to(user).select_related("account", "owner"),
+        "contacts": Contact.objects.visible_to(user).select_related("owner", "account")
+        .only(*PERSON_SHOWN, "account__name"),
+        "accounts": Account.objects.visible_to(user).select_related("owner").only("name", "domain", "type", *OWNER),
+        "opportunities": Opportunity.objects.visible_to(user).select_related("account", "owner")
+        .only("name", "stage", "account__name", *OWNER),
     }
     for name, queryset in sources.items():
         results.found[name] = newest_matching(queryset, words)
@@ -100,13 +147,14 @@ def search(user: User, term: str) -> Results:
 # reseller's lead, the opportunity a duplicate merged into) ----------------------------
 
 LOOKUPS: dict[str, Any] = {
-    "accounts": lambda user: Account.objects.visible_to(user),
-    "leads": lambda user: Lead.objects.editable_by(user),
-    "opportunities": lambda user: Opportunity.objects.visible_to(user).select_related("account"),
+    "accounts": lambda user: (Account.objects.visible_to(user), None),
+    "leads": lambda user: (Lead.objects.editable_by(user), LeadSearch.objects.editable_by(user)),
+    "opportunities": lambda user: (Opportunity.objects.visible_to(user).select_related("account"), None),
 }
 
 
 def lookup(user: User, kind: str, term: str) -> list[Any]:
     """Up to SHOWN records of `kind` the user may pick (see, or for leads change) whose
     searchable fields hold every word of `term`, newest first: the global search's rules."""
-    return newest_matching(LOOKUPS[kind](user), words_of(term))
+    queryset, index = LOOKUPS[kind](user)
+    return newest_matching(queryset, words_of(term), index=index)

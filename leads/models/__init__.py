@@ -26,6 +26,7 @@ from .people import (
     readable_ids,
 )
 from .queues import Queue, QueueTally
+from .search import LeadSearch, LeadSearchQuerySet
 from .sequences import Enrollment, EnrollmentQuerySet, Sequence, SequenceEvent, SequenceStep, StepType, Touch
 from .statuses import (
     OPEN_STATUSES,
@@ -42,6 +43,7 @@ from .tasks import Task
 from .tombstones import Erasure, Tombstone
 
 __all__ = [
+    "LeadSearch", "LeadSearchQuerySet",
     "MAX_CLOCK_SKEW", "OPEN_STATUSES", "PERSON_COPY_FIELDS", "REQUIRED_REASONS", "TOUCH_TYPES", "TRANSITIONS",
     "Account", "AccountQuerySet", "AccountType", "CallOutcome",
     "Activity", "ActivityQuerySet", "ActivityType", "BlockedDomain", "BulkAction", "Cause", "Contact",

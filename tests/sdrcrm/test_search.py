@@ -60,28 +60,55 @@ def test_a_term_without_a_word_of_three_letters_is_refused(sdr, term):
         search.search(sdr, term)
 
 
-def test_a_search_takes_two_queries_a_record_type_however_many_match(sdr, django_assert_num_queries):
+def test_a_search_takes_a_fixed_number_of_queries_however_many_match(sdr, django_assert_num_queries):
     for n in range(30):
         lead = LeadFactory(owner=sdr, company="Initech", status=Status.MQL)
         ContactFactory(owner=sdr, company="Initech", email=f"c{n}@initech.com")
         AccountFactory(name=f"Initech {n}")
         OpportunityFactory(name=f"Initech {n}", sdr=sdr, lead=lead)
-    with django_assert_num_queries(8):
+    # Leads: the SDR's teammates, the recent walk (ten found), the rows. Each other type:
+    # the probe, the rows.
+    with django_assert_num_queries(3 + 2 * 3):
         results = search.search(sdr, "initech")
-        [row.owner for rows in results.found.values() for row in rows]  # owners come with the rows
+        # What the page and the API show is read with the rows:
+        [getattr(row.owner, "username", "") for rows in results.found.values() for row in rows]
+        [(p.full_name, p.email, p.company, p.get_status_display()) for kind in ("leads", "contacts")
+         for p in results.found[kind]]
+        [(lead.queue, contact.account)
+         for lead, contact in zip(results.found["leads"], results.found["contacts"], strict=True)]
+        [(a.name, a.domain, a.get_type_display()) for a in results.found["accounts"]]
+        [(o.name, o.account.name, o.get_stage_display()) for o in results.found["opportunities"]]
     assert {kind: len(rows) for kind, rows in results.found.items()} == {
         "leads": 10, "contacts": 10, "accounts": 10, "opportunities": 10}
-    with django_assert_num_queries(4):  # nothing found: one query a type
+    with django_assert_num_queries(3 + 3):  # nothing found: teammates, walk and probe for leads; a probe a type
         search.search(sdr, "zzqxv")
 
 
-def test_a_common_word_still_gives_the_newest_matches(sdr, monkeypatch):
-    # More matches than the probe reads by the index: the newest come by walking the ids.
+@pytest.mark.parametrize("recent", [3, 5000])
+def test_a_common_word_still_gives_the_newest_matches(sdr, monkeypatch, recent):
+    # More matches than the probe reads by the index: the newest come by walking the ids,
+    # among the recent rows (recent=5000) or, when those hold fewer than ten, all of them.
     monkeypatch.setattr(search, "PROBE", 5)
+    monkeypatch.setattr(search, "RECENT", recent)
     leads = [LeadFactory(owner=sdr, company="Initech") for _ in range(15)]
-    LeadFactory(owner=sdr, company="Globex")  # the newest lead, but no match
+    for _ in range(3):
+        LeadFactory(owner=sdr, company="Globex")  # the newest leads, but no match
     assert [lead.pk for lead in search.search(sdr, "initech").found["leads"]] == [
         lead.pk for lead in reversed(leads)][:10]
+
+
+def test_the_recent_walk_leaves_out_what_the_user_may_not_see(sdr, other_sdr):
+    mine = [LeadFactory(owner=sdr, company="Initech") for _ in range(3)]
+    LeadFactory.create_batch(12, owner=other_sdr, company="Initech")  # newer, another team's
+    assert [lead.pk for lead in search.search(sdr, "initech").found["leads"]] == [lead.pk for lead in reversed(mine)]
+    assert len(search.search(other_sdr, "initech").found["leads"]) == 10
+
+
+@pytest.mark.parametrize("term", ["100%", "a_b", "x\\y"])
+def test_like_wildcards_typed_are_plain_letters(sdr, term):
+    LeadFactory(owner=sdr, company="Percent 100 and axb xay")  # would match if % or _ were wildcards
+    wanted = LeadFactory(owner=sdr, company=f"Literally {term}")
+    assert found(sdr, term) == {"leads": [wanted.pk]}
 
 
 def test_a_rare_word_gives_its_matches_newest_first(sdr):
@@ -94,7 +121,7 @@ def test_on_postgres_the_search_uses_the_trigram_indexes(sdr, sofia):
     require(on_postgres(), "CI must check the trigram indexes on PostgreSQL", "trigram indexes are PostgreSQL's")
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")  # a tiny test table would be scanned otherwise
-    for model, index in ((search.Lead, "lead_search_trgm"), (search.Contact, "contact_search_trgm"),
+    for model, index in ((search.LeadSearch, "lead_search_text_trgm"), (search.Contact, "contact_search_trgm"),
                          (search.Account, "account_search_trgm"), (search.Opportunity, "opportunity_search_trgm")):
         plan = search.matching(model.objects.all(), ["SANTOS"]).explain()
         assert index in plan, plan
