@@ -28,10 +28,11 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 
 from leads.models import Account, Activity, Contact, Lead, Queue, StatusChange
+from opportunities.models import Opportunity
 from routing.models import Pool, PoolMember, RoutingDecision, RuleSet, Territory
 from scoring.models import ScoreEntry
 from sdrcrm.models import FieldChange, Region, Role, User, WebhookDelivery, WebhookEndpoint
-from tests.factories import UserFactory
+from tests.factories import AccountFactory, OpportunityFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -94,6 +95,16 @@ REQUESTS: list[tuple[str, str, Any]] = [
     # Someone else's lead, by email: a receipt for the update, "accepted" for the activity.
     ("integration", LEADS, {"email": "head.emea@globex.de", "industry": "Software", "initial_source": "webcast"}),
     ("integration", ACTIVITIES, {"email": "contact.us@wonka.com", "type": "gated_asset_download"}),
+    # Leads at known accounts: one with an open opportunity (rule 3: recycle), one a BDR works (rule 1),
+    # then handraises on each, which route from the account the lead is linked to.
+    ("integration", LEADS, {"email": "cto@acmecorp.com", "first_name": "Ada", "last_name": "Cole",
+                            "title": "Senior Architect", "company": "Acme", "country": "US", "state": "TX",
+                            "initial_source": "webcast"}),
+    ("integration", LEADS, {"email": "ops@umbrella.com", "first_name": "Uma", "last_name": "Reed",
+                            "title": "Analyst", "company": "Umbrella", "country": "US", "state": "WA",
+                            "initial_source": "trial_saas"}),
+    ("integration", ACTIVITIES, {"email": "ops@umbrella.com", "type": "trial_request"}),
+    ("integration", ACTIVITIES, {"email": "cto@acmecorp.com", "type": "contact_request"}),
     # Refused: a new lead without its initial source, a bad email, an unknown type, nobody by that email.
     ("integration", LEADS, {"email": "nosource@acme.com", "last_name": "Nobody"}),
     ("integration", LEADS, {"email": "not-an-email", "last_name": "X", "initial_source": "webcast"}),
@@ -118,6 +129,7 @@ class Names:
             Territory: dict(Territory.objects.values_list("pk", "name")),
             RuleSet: {pk: f"ruleset v{version}" for pk, version in RuleSet.objects.values_list("pk", "version")},
             Activity: {pk: f"activity {n}" for n, pk in enumerate(activities, 1)},
+            Opportunity: dict(Opportunity.all_objects.values_list("pk", "name")),
             WebhookEndpoint: dict(WebhookEndpoint.objects.values_list("pk", "url")),
         }
 
@@ -243,6 +255,11 @@ def _setup() -> object:
             PoolMember.objects.create(pool=Pool.objects.get(name=pool), user=prospectors[username],
                                       position=position)
     Territory.objects.create(name="AMER", region="amer", sdr=prospectors["sdr-amer-1"])
+    seller = UserFactory(username="ae-alice", first_name="Alice", last_name="Seller", role=Role.AE)
+    acme = AccountFactory(name="Acme", domain="acmecorp.com", owner=seller, employee_count=900)
+    OpportunityFactory(name="Acme renewal", account=acme, owner=seller, sdr=prospectors["sdr-amer-1"])
+    AccountFactory(name="Umbrella", domain="umbrella.com", owner=seller, employee_count=5000,
+                   bdr_assigned=prospectors["bdr-amer-1"], bdr_prospecting_status="actively_working")
     WebhookEndpoint.objects.create(url="https://hooks.example.com/crm", secret="s" * 32,
                                    events=["lead.created", "lead.status_changed", "lead.assigned"])
     return team
