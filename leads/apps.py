@@ -9,7 +9,8 @@ class LeadsConfig(AppConfig):
         from sdrcrm import config
 
         from . import checks, tasks  # noqa: F401
-        from .models import Erasure
+        from .models import BlockedDomain, Erasure
 
         config.register("erased_emails", checks.read_erased_emails)
-        config.watch(Erasure)
+        config.register("blocked_domains", checks.read_blocked_domains)
+        config.watch(Erasure, BlockedDomain)

@@ -16,8 +16,8 @@ from sdrcrm import config
 from sdrcrm.errors import Refused
 from sdrcrm.models import Role, User
 
-from . import domains, queries
-from .models import Erasure, Lead
+from . import domains
+from .models import BlockedDomain, Erasure, Lead
 
 NAME_FIELDS = ("first_name", "last_name")
 
@@ -46,10 +46,15 @@ def check_email_allowed(email: str, blocked: set[str] | None = None) -> str:
             f"'{domain}' is a disposable (self-terminating) email domain; use a real address.",
             field="email",
         )
-    is_blocked = domain in blocked if blocked is not None else queries.is_blocked(domain)
-    if is_blocked:
+    if domain in (blocked if blocked is not None else config.get("blocked_domains")):
         raise Refused(f"'{domain}' is on the ops block list; leads from it are not accepted.", field="email")
     return email
+
+
+def read_blocked_domains() -> frozenset[str]:
+    """Ops' block list (docs/rules.md §3), cached by sdrcrm.config: it changes when ops
+    block a domain or the spam job does, and every ingest asked the database before."""
+    return frozenset(BlockedDomain.objects.values_list("domain", flat=True))
 
 
 def read_erased_emails() -> dict[str, date]:

@@ -9,7 +9,7 @@ from django.db import connection
 
 from sdrcrm import rows
 
-from .models import BlockedDomain, Lead
+from .models import Lead
 
 LEAD_ATTNAMES = [f.attname for f in Lead._meta.concrete_fields]
 LEAD_COLUMNS = ", ".join(f'"{f.column}"' for f in Lead._meta.concrete_fields)  # quoted as both databases quote
@@ -29,8 +29,3 @@ def lead_by_email(email: str, *, lock: bool = False, unconverted: bool = False, 
     found = rows.fetch(Lead, LEAD_ATTNAMES, sql, [email])
     return Lead.from_db(connection.alias, LEAD_ATTNAMES, found[0]) if found else None
 
-
-def is_blocked(domain: str) -> bool:
-    """Whether ops' block list has `domain` (the ORM's exists() compiled slower than it ran)."""
-    return bool(rows.fetch(BlockedDomain, ("domain",), "SELECT domain FROM leads_blockeddomain WHERE domain = %s",
-                           [domain]))

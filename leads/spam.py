@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from sdrcrm import config
 from sdrcrm.errors import Refused
 from sdrcrm.models import User
 
@@ -92,6 +93,8 @@ def delete_marked_spam(now: datetime) -> dict[str, int]:
                      for domain, (pk, marked_by, marked_at) in blocks.items() if domain not in known],
                     ignore_conflicts=True,
                 )
+                if blocks.keys() - known:
+                    config.changed()  # the block list is cached configuration; bulk_create sends no signal
                 counts["domains_blocked"] += len(blocks.keys() - known)
             # The ORM's cascade (no row here PROTECTs a lead); .only: it reads each lead first.
             doomed = Lead.all_objects.filter(id__in=[row[0] for row in rows]).only("id")

@@ -51,6 +51,10 @@ def load_facts(lead: Lead, request: str, territories: list[engine.TerritoryFacts
     bulk: `territories`, whether the lead's account has an open opportunity, and the owned
     leads at its email domain (`domain_colleagues`)."""
     account_facts = None
+    if lead.account_id is not None and not Lead.account.is_cached(lead):
+        # Read with its open opportunity in one statement (the account's own query and
+        # rule 3's would be two).
+        lead.account = queries.account_by_id(lead.account_id)
     account = lead.account
     if account is not None:
         paired = None
@@ -106,7 +110,11 @@ def domain_colleagues(leads: Sequence[Lead]) -> dict[str, list[engine.DomainLead
 
 
 def has_open_opportunity(account: Account) -> bool:
-    return open_opportunities().filter(account=account).exists()
+    """Read with the account when routing read it (routing.queries.OPEN_OPPORTUNITY)."""
+    known = getattr(account, "open_opportunity", None)
+    if known is not None:
+        return bool(known)
+    return queries.has_open_opportunity(account.pk)
 
 
 def open_opportunities() -> QuerySet[Opportunity]:

@@ -10,22 +10,45 @@ from typing import Any
 from django.db import connection
 
 from leads.models import Account, Lead
+from opportunities.models import OPEN_STAGES, Opportunity
 from sdrcrm import rows
 from sdrcrm.models import User
+
+# Routing rule 3's "open opportunity" (any stage before closed, pre-opportunity included) of
+# the account read, as a column `open_opportunity` of the same statement: the facts need it
+# whenever a lead with an account is routed, and a second query cost more than the answer.
+_OPEN_STAGES = sorted(stage.value for stage in OPEN_STAGES)
+OPEN_OPPORTUNITY = (f"EXISTS (SELECT 1 FROM {Opportunity._meta.db_table} o WHERE o.account_id = leads_account.id"
+                    f" AND o.stage IN ({', '.join(['%s'] * len(_OPEN_STAGES))}) AND o.deleted_at IS NULL)")
+ACCOUNT_COLUMNS = f"leads_account.*, {OPEN_OPPORTUNITY} AS open_opportunity"
 
 
 def account_matching(domain: str, key: str) -> Account | None:
     """The account with this domain (lowest id), else the one with this name key; blanks
-    are not looked for, nor deleted accounts. One statement when both are given."""
+    are not looked for, nor deleted accounts. One statement when both are given. The
+    account has `open_opportunity` set (see OPEN_OPPORTUNITY)."""
     if domain and key:
-        sql, params = ("SELECT * FROM leads_account WHERE (domain = %s OR name_key = %s) AND deleted_at IS NULL"
-                       " ORDER BY domain = %s DESC, id LIMIT 1", [domain, key, domain])
+        sql, params = (f"SELECT {ACCOUNT_COLUMNS} FROM leads_account WHERE (domain = %s OR name_key = %s)"
+                       " AND deleted_at IS NULL ORDER BY domain = %s DESC, id LIMIT 1", [domain, key, domain])
     elif domain or key:
-        sql, params = (f"SELECT * FROM leads_account WHERE {'domain' if domain else 'name_key'} = %s"
+        sql, params = (f"SELECT {ACCOUNT_COLUMNS} FROM leads_account WHERE {'domain' if domain else 'name_key'} = %s"
                        " AND deleted_at IS NULL ORDER BY id LIMIT 1", [domain or key])
     else:
         return None
-    return next(iter(Account.objects.raw(sql, params)), None)
+    return next(iter(Account.objects.raw(sql, [*_OPEN_STAGES, *params])), None)
+
+
+def account_by_id(pk: int) -> Account | None:
+    """The account a lead is linked to, deleted or not (as `lead.account` reads it), with
+    `open_opportunity` set."""
+    sql = f"SELECT {ACCOUNT_COLUMNS} FROM leads_account WHERE id = %s"
+    return next(iter(Account.objects.raw(sql, [*_OPEN_STAGES, pk])), None)
+
+
+def has_open_opportunity(account_id: int) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {OPEN_OPPORTUNITY.replace('leads_account.id', '%s')}", [account_id, *_OPEN_STAGES])
+        return bool(cursor.fetchone()[0])
 
 
 def colleagues(domain: str, exclude: int | None, statuses: Sequence[str], limit: int) -> list[list[Any]]:

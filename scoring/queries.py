@@ -23,9 +23,27 @@ def activities_of(person_field: str, person_id: int) -> list[list[Any]]:
                       f" WHERE {column} = %s", [person_id])
 
 
+def activities_and_ledger_sums(person_field: str, person_id: int) -> tuple[list[list[Any]], list[list[Any]]]:
+    """activities_of and ledger_sums in one statement (a re-score after each activity reads
+    both; one round trip less): each row tagged with the part it belongs to."""
+    activity = connection.ops.quote_name(Activity._meta.get_field(person_field).column)
+    ledger = connection.ops.quote_name(ScoreEntry._meta.get_field(person_field).column)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT 0, {', '.join(ACTIVITY_COLUMNS)}, NULL FROM leads_activity WHERE {activity} = %s"
+                       " UNION ALL SELECT 1, activity_id, rule_key, NULL, NULL, SUM(points) FROM scoring_scoreentry"
+                       f" WHERE {ledger} = %s GROUP BY rule_key, activity_id", [person_id, person_id])
+        found = cursor.fetchall()
+    activities = [list(row[1:5]) for row in found if row[0] == 0]
+    sums = [[row[2], row[1], row[5]] for row in found if row[0] == 1]
+    return rows.convert(Activity, ACTIVITY_COLUMNS, activities), rows.convert(ScoreEntry, LEDGER_COLUMNS, sums)
+
+
+LEDGER_COLUMNS = ("rule_key", "activity_id", "points")
+
+
 def ledger_sums(person_field: str, person_id: int) -> list[list[Any]]:
     """(rule, activity, points) summed over the person's ledger."""
     column = connection.ops.quote_name(ScoreEntry._meta.get_field(person_field).column)
-    return rows.fetch(ScoreEntry, ("rule_key", "activity_id", "points"),
+    return rows.fetch(ScoreEntry, LEDGER_COLUMNS,
                       f"SELECT rule_key, activity_id, SUM(points) FROM scoring_scoreentry WHERE {column} = %s"
                       " GROUP BY rule_key, activity_id", [person_id])

@@ -72,15 +72,21 @@ def rescore_ledger(person: Person, rules: Sequence[engine.Rule] | None = None, n
         activities = []
     now = now or timezone.now()
     rules = load_rules() if rules is None else rules
+    field = person.PERSON_FIELD
+    sums: list[list[Any]] = []
+    if person.pk is not None and not new:
+        if activities is None:
+            found, sums = queries.activities_and_ledger_sums(field, person.pk)
+            activities = [ActivityRow(*row) for row in found]
+        else:
+            sums = queries.ledger_sums(field, person.pk)
     activities = _activities(person) if activities is None else activities
     facts = [engine.ActivityFact(a.id, a.type, a.occurred_at) for a in activities]
     total, awards = engine.score(_profile(person), facts, rules, person.behaviour_counted_since)
 
-    field = person.PERSON_FIELD
     current: dict[tuple[str, int | None], int] = defaultdict(int)
-    if person.pk is not None and not new:
-        for key, activity_id, points in queries.ledger_sums(field, person.pk):
-            current[(key, activity_id)] += points
+    for key, activity_id, points in sums:
+        current[(key, activity_id)] += points
     wanted = {(a.rule_key, a.activity_id): a for a in awards}
     entries = []
     for key in wanted.keys() | current.keys():

@@ -20,6 +20,11 @@ def fetch(model: type[models.Model], attnames: Sequence[str], sql: str, params: 
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = [list(row) for row in cursor.fetchall()]
+    return convert(model, attnames, rows)
+
+
+def convert(model: type[models.Model], attnames: Sequence[str], rows: list[list[Any]]) -> list[list[Any]]:
+    """`rows` (lists holding the columns of `attnames` of `model`), converted in place."""
     converters = _converters_for(model, tuple(attnames))
     if converters:
         for row in rows:

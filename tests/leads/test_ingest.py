@@ -80,6 +80,16 @@ def test_blocked_domains_are_refused(sdr):
 
 
 @pytest.mark.django_db
+def test_a_domain_blocked_after_the_block_list_was_cached_is_refused_at_once(sdr):
+    services.ingest_lead({**NEW, "email": "x@spammy.biz"}, by=sdr)  # the block list is read and cached
+    BlockedDomain.objects.create(domain="spammy.biz")
+    with pytest.raises(Refused, match="block list"):
+        services.ingest_lead({**NEW, "email": "y@spammy.biz"}, by=sdr)
+    BlockedDomain.objects.all().delete()
+    assert services.ingest_lead({**NEW, "email": "y@spammy.biz"}, by=sdr).created
+
+
+@pytest.mark.django_db
 def test_an_owner_clears_the_queue_and_a_queue_clears_the_owner(sdr):
     queue = Queue.objects.get(name=Queue.INQUIRY)
     lead = services.ingest_lead({**NEW, "email": "x@acme.com", "queue": queue}, by=sdr).lead

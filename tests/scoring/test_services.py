@@ -160,3 +160,24 @@ def test_a_title_edit_that_reaches_90_makes_the_lead_mql(sdr):
     people.update_person(lead, {"title": "Director"}, by=sdr)  # 50 - 5 + 90 = 135
     lead.refresh_from_db()
     assert (lead.score, lead.status) == (135, Status.MQL)
+
+
+@pytest.mark.django_db
+def test_activities_and_ledger_sums_read_in_one_statement_are_what_the_two_queries_read(sdr):
+    from scoring import queries
+
+    lead = services.ingest_lead({"email": "both@acme.com", "last_name": "Both", "initial_source": "webcast",
+                                 "title": "VP Sales"}, by=sdr).lead
+    services.record_activity(lead, "trial_request", details={"trial_end": "2026-05-01"}, by=sdr)
+    services.record_activity(lead, "pricing_page_visit", by=sdr)
+    services.record_activity(lead, "pricing_page_visit", by=sdr)  # a repeat: its own ledger key, 0 points
+
+    activities, sums = queries.activities_and_ledger_sums("lead", lead.pk)
+
+    def key(row: list) -> tuple:
+        return tuple(str(value) for value in row)
+
+    assert sorted(activities, key=key) == sorted(queries.activities_of("lead", lead.pk), key=key)
+    assert sorted(sums, key=key) == sorted(queries.ledger_sums("lead", lead.pk), key=key)
+    assert len(activities) == 3 and {row[3].get("trial_end") for row in activities} == {"2026-05-01", None}
+    assert sum(row[2] for row in sums) == Lead.objects.get(pk=lead.pk).score
