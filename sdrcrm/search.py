@@ -78,13 +78,13 @@ def newest_matching(queryset: QuerySet, words: list[str], index: QuerySet | None
     The trigram index finds the matches of a rare word at once but must read every one
     of a common word's thousands; walking the table newest first by id meets ten matches
     of a common word at once but reads the whole table for a rare one. So: in a narrow
-    table, where a row costs little, the RECENT newest rows are walked first, which is
-    all a common word needs. Then up to PROBE ids by the index; fewer than that are all
+    table, where a row costs little, the RECENT newest rows are walked first for a word
+    that may be common, which is all a common word needs. Then up to PROBE ids by the index; fewer than that are all
     the matches, and the newest come from them; otherwise the word is common (in older
     rows) and the newest ids are walked for, with the index kept out of it (PostgreSQL's
     guess at a LIKE's selectivity would otherwise pick it). The rows are then read by id
     (bench/REPORT.md has the timings at 1M leads)."""
-    ids = newest_recent(index, words) if index is not None else []
+    ids = newest_recent(index, words) if index is not None and may_be_common(words) else []
     index = queryset if index is None else index
     if len(ids) < SHOWN:
         ids, probed = newest_probed(matching(index, words))
@@ -95,10 +95,17 @@ def newest_matching(queryset: QuerySet, words: list[str], index: QuerySet | None
     return list(queryset.filter(pk__in=ids).order_by("-pk"))
 
 
+def may_be_common(words: list[str]) -> bool:
+    """Whether the term could match thousands: one word of letters (a name, a company).
+    Several words, an email, a domain or a phone number match few, and the trigram index
+    finds those at once."""
+    return len(words) == 1 and words[0].isalpha()
+
+
 def newest_recent(index: QuerySet, words: list[str]) -> list[int]:
     """The SHOWN newest ids matching every word among `index`'s RECENT newest rows: a walk
     by id that stops at the tenth match, or after RECENT rows."""
-    recent = matching(index, [], indexed=False).order_by("-pk").values_list("pk", "searched")[:RECENT]
+    recent = matching(index, []).order_by("-pk").values_list("pk", "searched")[:RECENT]
     sql, params = recent.query.sql_with_params()
     connection = connections[index.db]
     likes = " AND ".join(["searched LIKE %s ESCAPE '\\'"] * len(words))

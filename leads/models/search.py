@@ -22,22 +22,22 @@ from .people import Lead
 class LeadSearchQuerySet(models.QuerySet):
     def visible_to(self, user: User) -> LeadSearchQuerySet:
         """The rows of the leads `Lead.objects.visible_to(user)` reads (docs/rules.md §8.2),
-        by ids alone: the owners a user reads are listed first (one query), so that a
-        search walking this table newest first never joins a walked row's owner to the
-        owner's team. The same rule as PersonQuerySet.visible_to, held equal to it for
-        every role by tests/sdrcrm/test_search.py."""
+        by ids alone: the owners a user reads through a team are a subquery PostgreSQL
+        hashes once, so a search walking this table newest first never joins a walked
+        row's owner to the owner's team. The same rule as PersonQuerySet.visible_to, held
+        equal to it for every role by tests/leads/test_lead_search_table.py."""
         if not user.is_authenticated:
             return self.none()
         if user.is_ops:
             return self
         if user.is_manager:
-            owners = [user.pk, *User.objects.filter(team__in=user.managed_team_ids()).values_list("pk", flat=True)]
-            return self.filter(Q(owner_id__in=owners) | Q(owner_id=None))
+            team = User.objects.filter(team__in=user.managed_team_ids()).values("pk")
+            return self.filter(Q(owner_id__in=team) | Q(owner_id=user.pk) | Q(owner_id=None))
         if user.is_prospector:
-            owners = [user.pk]
+            mine = Q(owner_id=user.pk) | Q(owner_id=None)
             if user.team_id:
-                owners += User.objects.filter(team=user.team_id).values_list("pk", flat=True)
-            return self.filter(Q(owner_id__in=owners) | Q(owner_id=None))
+                mine |= Q(owner_id__in=User.objects.filter(team=user.team_id).values("pk"))
+            return self.filter(mine)
         if user.role in ("sal", "ae"):
             return self.filter(owner_id=user.pk)
         if user.role == "integration":
