@@ -24,8 +24,10 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from routing import batch as batch_routing
 from routing import facts as routing_facts
 from routing import services as routing
+from routing.services import Route
 from scoring import rules as engine
 from scoring import services as scoring
 from scoring.models import ScoreEntry
@@ -59,6 +61,8 @@ class FastItem:
     activities: list[Activity]
     awards: list[engine.Award]
     moves: list[tuple[str, str, str]] = field(default_factory=list)  # (old, new, reason)
+    routes: bool = False  # routed on arrival: saved with what routing gives it
+    route: Route | None = None
 
 
 def ingest_batch(items: list[Item], by: User | None,
@@ -69,9 +73,11 @@ def ingest_batch(items: list[Item], by: User | None,
     now = timezone.now()
     outcomes: dict[int, BatchOutcome] = {}
     fast, slow = plan_batch(items, by, now, outcomes)
+    fast, slow = plan_routes(items, fast, slow, now)
     if fast:
         try:
             with transaction.atomic():
+                batch_routing.take_turns([(item.lead, item.route) for item in fast if item.route], now)
                 write_fast_items(fast, now)
         except IntegrityError:
             # A concurrent request stored one of these emails first: take the careful path.
@@ -174,7 +180,10 @@ def plan_new_lead(index: int, data: dict[str, Any], activities: list[dict[str, A
     # The same steps as score_and_advance after the ingest, then after each activity.
     lead.score, item.awards = _score(profile_awards, facts, rules)
     if not _advance(item, set(), now):
-        return None
+        # Routed on arrival, as ingest_lead routes it before the insert (no status move, no
+        # activity to follow): a candidate for routing in bulk (plan_routes).
+        item.routes = not activities and not item.moves
+        return item if item.routes else None
     for number, raw in enumerate(activities, start=1):
         raw = dict(raw)
         activity = new_row(Activity, lead_id=None, contact_id=None, type=raw.pop("type"),
@@ -192,6 +201,38 @@ def plan_new_lead(index: int, data: dict[str, Any], activities: list[dict[str, A
         if not _advance(item, {activity.type}, now):
             return None
     return item
+
+
+def plan_routes(items: list[Item], fast: list[FastItem], slow: list[int],
+                now: datetime) -> tuple[list[FastItem], list[int]]:
+    """Decide the routes of the fast items routed on arrival (routing/batch.py); an item
+    whose route the batch cannot prove equal to routing it in turn joins the careful path.
+
+    Careful items run after the fast ones, so a fast item must not depend on a careful item
+    before it in the batch: one at the same email domain may become an owned colleague (or
+    move the MQLs there, rule 4), and one that may be routed may take a turn in the same
+    pool first (its pool is not known before it runs). A fast item comes before later
+    careful items anyway: routed on arrival it is Raw, which no other lead's routing looks at."""
+    candidates = [item for item in fast if item.routes]
+    if not candidates:
+        return fast, slow
+    routes = batch_routing.plan_routes([item.lead for item in candidates], now)
+    planned = {item.index: (item, route) for item, route in zip(candidates, routes, strict=True)}
+    careful = set(slow)
+    careful_domains: set[str] = set()
+    careful_may_route = False
+    for index in sorted(careful | planned.keys()):
+        data = items[index][0]
+        if index in planned:
+            item, route = planned[index]
+            if route is not None and item.lead.email_domain not in careful_domains and not (
+                    route.turn_pending and careful_may_route):
+                item.route = route
+                continue
+            careful.add(index)
+        careful_domains.add(domains.email_domain(str(data.get("email") or "").strip().lower()))
+        careful_may_route = careful_may_route or data.get("owner") is None  # an owned lead is not routed
+    return [item for item in fast if item.index not in careful], sorted(careful)
 
 
 def _score(profile_awards: list[engine.Award], facts: list[engine.ActivityFact],
@@ -242,6 +283,7 @@ def write_fast_items(items: list[FastItem], now: datetime) -> None:
                        for old, new, reason in item.moves)
     insert_new(ScoreEntry, entries, check="lead_id")
     insert_new(StatusChange, history, check="lead_id")
+    batch_routing.log_routes([(item.lead, item.route) for item in items if item.route], now)
     webhooks.emit("lead.created", [webhooks.lead_data(item.lead) for item in items], now)
     webhooks.emit("lead.status_changed", [webhooks.status_data(item.lead.pk, old, new, reason, Cause.SCORE, now)
                                           for item in items for old, new, reason in item.moves], now)
