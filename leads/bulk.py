@@ -1,16 +1,24 @@
 """`POST leads/bulk/`: up to 1,000 leads with their activities per request, with the same
 results as posting them one by one (docs/rules.md §10).
 
-Most items of a batch are new people whose score stays below the routing threshold. For
-those the outcome depends only on the item itself, so they are worked out in memory with
-the pure scoring engine and written set-based: one query finds the emails already known,
-one the blocked domains, two the matching accounts, and four bulk inserts write the
-leads, activities, ledger rows and status history of the whole batch.
+Most items of a batch are new people. Their outcome depends only on the item itself, so
+they are worked out in memory with the pure scoring engine and written set-based: one
+query finds the emails already known, one the blocked domains, two the matching accounts,
+and four bulk inserts write the leads, activities, ledger rows and status history of the
+whole batch. Those routed on arrival (the profile alone reaches the routing threshold,
+no activity follows) are routed together by routing/batch.py, with routing's own
+functions: the facts in a few queries, the pure engine, each pool's turns in batch order
+under one lock, and the leads inserted with their owner, queue and follow-up clock; the
+decisions, alerts and lead.assigned events are one insert each.
 
 Everything else (an email already stored or repeated in the batch, an item given an
-owner, an item that reaches the routing threshold) goes through `services.ingest_lead` and
-`services.record_activity` item by item, in batch order, after the fast items. That order is safe: routing and
-updates only ever look at owned leads, and a fast item has no owner.
+owner, activities that cross the threshold, a rarer routing decision: see routing/batch.py)
+goes through `services.ingest_lead` and `services.record_activity` item by item, in batch
+order, after the fast items. That order is safe: routing and updates only ever look at
+owned leads that are MQL or being worked, and a fast item is unowned or Raw. The other way
+round, a routed fast item must not depend on a careful item before it (`plan_routes`): one
+at its email domain, or, for a pool decision, one that may take a turn first, sends it
+down the careful path too.
 """
 
 from __future__ import annotations
@@ -223,14 +231,14 @@ def plan_routes(items: list[Item], fast: list[FastItem], slow: list[int],
     careful_may_route = False
     for index in sorted(careful | planned.keys()):
         data = items[index][0]
+        domain = domains.email_domain(str(data.get("email") or "").strip().lower())  # as plan_batch reads it
         if index in planned:
             item, route = planned[index]
-            if route is not None and item.lead.email_domain not in careful_domains and not (
-                    route.turn_pending and careful_may_route):
+            if route is not None and domain not in careful_domains and not (route.turn_pending and careful_may_route):
                 item.route = route
                 continue
             careful.add(index)
-        careful_domains.add(domains.email_domain(str(data.get("email") or "").strip().lower()))
+        careful_domains.add(domain)
         careful_may_route = careful_may_route or data.get("owner") is None  # an owned lead is not routed
     return [item for item in fast if item.index not in careful], sorted(careful)
 

@@ -1,5 +1,6 @@
 """Pools and round robin (docs/rules.md §2), and the ids of pools and queues that routing reads
-from the per-process configuration cache (sdrcrm.config)."""
+from the per-process configuration cache (sdrcrm.config). A turn is next_in_pool; a batch
+of new leads takes its turns of a pool at once with take_turns, by the same choosing step."""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
 """Routing a lead (docs/rules.md §2): decide with the active rules (the pure engine, on the facts
 routing/facts.py loads), take the pool's turn, carry the decision out on the lead
 (convert, recycle, or give it to an owner or a queue), and log the decision with its
-reason in words. The SLA clock a routed request starts lives here too."""
+reason in words. The SLA clock a routed request starts lives here too. routing/batch.py
+takes the same steps for a batch of new leads, by the functions here."""
 
 from __future__ import annotations
 
