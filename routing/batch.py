@@ -25,6 +25,7 @@ from sdrcrm.bulk_insert import insert_new
 from sdrcrm.webhooks import AssignCause
 
 from . import engine, facts, pools, queries, rulesets, services
+from .models import RoutingDecision
 from .services import Route
 
 
@@ -72,7 +73,7 @@ def log_routes(planned: Sequence[tuple[Lead, Route]], now: datetime) -> None:
     webhooks.emit_assigned([(lead.pk, route.was_owner_id, lead.owner_id) for lead, route in planned],
                            AssignCause.ROUTING, now)
     records = [services.decision_row(lead, route, now) for lead, route in planned]
-    insert_new(services.RoutingDecision, records, check="lead_id")
+    insert_new(RoutingDecision, records, check="lead_id")
     ops_user_ids = cache(notifications.ops_user_ids)  # read once for the batch, when someone alerts ops
     notifications.send([alert for (lead, route), record in zip(planned, records, strict=True)
                         for alert in services.alerts_for(lead, route.decision, record.reason, ops_user_ids)])

@@ -216,29 +216,15 @@ def log_route(lead: Lead, route: Route, now: datetime) -> RoutingDecision:
 
 
 def decision_row(lead: Lead, route: Route, now: datetime) -> RoutingDecision:
-    """The decision log's row of a route carried out on a saved lead (not saved)."""
-    return decision_record(lead, route.decision, route.facts, route.ruleset, now, owner_id=route.owner_id,
-                           pool_name=route.pool, queue=route.queue, candidates=route.candidates, reason=route.reason)
-
-
-def record_decision(lead: Lead, decision: Decision, lead_facts: engine.Facts, ruleset: RuleSet | None,
-                    now: datetime, owner_id: int | None = None, pool_name: str = "", queue: Queue | None = None,
-                    candidates: Sequence[int] = (), reason: str = "") -> RoutingDecision:
-    record = decision_record(lead, decision, lead_facts, ruleset, now, owner_id, pool_name, queue, candidates,
-                             reason)
-    record.save(force_insert=True)
-    return record
-
-
-def decision_record(lead: Lead, decision: Decision, lead_facts: engine.Facts, ruleset: RuleSet | None,
-                    now: datetime, owner_id: int | None = None, pool_name: str = "", queue: Queue | None = None,
-                    candidates: Sequence[int] = (), reason: str = "") -> RoutingDecision:
+    """The decision log's row of a route carried out on a saved lead (not saved: log_route
+    saves it, routing/batch.py inserts a batch's at once)."""
+    decision = route.decision
     return RoutingDecision(
-        lead=lead, ruleset=ruleset, rule_kind=decision.rule.kind if decision.rule else "",
+        lead=lead, ruleset=route.ruleset, rule_kind=decision.rule.kind if decision.rule else "",
         rule_position=decision.rule.position if decision.rule else None, action=decision.action,
-        inputs=lead_facts.as_inputs(), candidates=list(candidates or decision.candidates), owner_id=owner_id,
-        pool_id=pools.pool_id(pool_name) if pool_name else None, queue=queue,
-        reason=reason or decision.reason, at=now,
+        inputs=route.facts.as_inputs(), candidates=list(route.candidates or decision.candidates),
+        owner_id=route.owner_id, pool_id=pools.pool_id(route.pool) if route.pool else None, queue=route.queue,
+        reason=route.reason or decision.reason, at=now,
     )
 
 
