@@ -1,16 +1,24 @@
 """`POST leads/bulk/`: up to 1,000 leads with their activities per request, with the same
 results as posting them one by one (docs/rules.md §10).
 
-Most items of a batch are new people whose score stays below the routing threshold. For
-those the outcome depends only on the item itself, so they are worked out in memory with
-the pure scoring engine and written set-based: one query finds the emails already known,
-one the blocked domains, two the matching accounts, and four bulk inserts write the
-leads, activities, ledger rows and status history of the whole batch.
+Most items of a batch are new people. Their outcome depends only on the item itself, so
+they are worked out in memory with the pure scoring engine and written set-based: one
+query finds the emails already known, one the blocked domains, two the matching accounts,
+and four bulk inserts write the leads, activities, ledger rows and status history of the
+whole batch. Those routed on arrival (the profile alone reaches the routing threshold,
+no activity follows) are routed together by routing/batch.py, with routing's own
+functions: the facts in a few queries, the pure engine, each pool's turns in batch order
+under one lock, and the leads inserted with their owner, queue and follow-up clock; the
+decisions, alerts and lead.assigned events are one insert each.
 
 Everything else (an email already stored or repeated in the batch, an item given an
-owner, an item that reaches the routing threshold) goes through `services.ingest_lead` and
-`services.record_activity` item by item, in batch order, after the fast items. That order is safe: routing and
-updates only ever look at owned leads, and a fast item has no owner.
+owner, activities that cross the threshold, a rarer routing decision: see routing/batch.py)
+goes through `services.ingest_lead` and `services.record_activity` item by item, in batch
+order, after the fast items. That order is safe: routing and updates only ever look at
+owned leads that are MQL or being worked, and a fast item is unowned or Raw. The other way
+round, a routed fast item must not depend on a careful item before it (`plan_routes`): one
+at its email domain, or, for a pool decision, one that may take a turn first, sends it
+down the careful path too.
 """
 
 from __future__ import annotations
@@ -24,8 +32,10 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from routing import batch as batch_routing
 from routing import facts as routing_facts
 from routing import services as routing
+from routing.services import Route
 from scoring import rules as engine
 from scoring import services as scoring
 from scoring.models import ScoreEntry
@@ -59,6 +69,8 @@ class FastItem:
     activities: list[Activity]
     awards: list[engine.Award]
     moves: list[tuple[str, str, str]] = field(default_factory=list)  # (old, new, reason)
+    routes: bool = False  # routed on arrival: saved with what routing gives it
+    route: Route | None = None
 
 
 def ingest_batch(items: list[Item], by: User | None,
@@ -69,9 +81,11 @@ def ingest_batch(items: list[Item], by: User | None,
     now = timezone.now()
     outcomes: dict[int, BatchOutcome] = {}
     fast, slow = plan_batch(items, by, now, outcomes)
+    fast, slow = plan_routes(items, fast, slow, now)
     if fast:
         try:
             with transaction.atomic():
+                batch_routing.take_turns([(item.lead, item.route) for item in fast if item.route], now)
                 write_fast_items(fast, now)
         except IntegrityError:
             # A concurrent request stored one of these emails first: take the careful path.
@@ -174,7 +188,10 @@ def plan_new_lead(index: int, data: dict[str, Any], activities: list[dict[str, A
     # The same steps as score_and_advance after the ingest, then after each activity.
     lead.score, item.awards = _score(profile_awards, facts, rules)
     if not _advance(item, set(), now):
-        return None
+        # Routed on arrival, as ingest_lead routes it before the insert (no status move, no
+        # activity to follow): a candidate for routing in bulk (plan_routes).
+        item.routes = not activities and not item.moves
+        return item if item.routes else None
     for number, raw in enumerate(activities, start=1):
         raw = dict(raw)
         activity = new_row(Activity, lead_id=None, contact_id=None, type=raw.pop("type"),
@@ -192,6 +209,38 @@ def plan_new_lead(index: int, data: dict[str, Any], activities: list[dict[str, A
         if not _advance(item, {activity.type}, now):
             return None
     return item
+
+
+def plan_routes(items: list[Item], fast: list[FastItem], slow: list[int],
+                now: datetime) -> tuple[list[FastItem], list[int]]:
+    """Decide the routes of the fast items routed on arrival (routing/batch.py); an item
+    whose route the batch cannot prove equal to routing it in turn joins the careful path.
+
+    Careful items run after the fast ones, so a fast item must not depend on a careful item
+    before it in the batch: one at the same email domain may become an owned colleague (or
+    move the MQLs there, rule 4), and one that may be routed may take a turn in the same
+    pool first (its pool is not known before it runs). A fast item comes before later
+    careful items anyway: routed on arrival it is Raw, which no other lead's routing looks at."""
+    candidates = [item for item in fast if item.routes]
+    if not candidates:
+        return fast, slow
+    routes = batch_routing.plan_routes([item.lead for item in candidates], now)
+    planned = {item.index: (item, route) for item, route in zip(candidates, routes, strict=True)}
+    careful = set(slow)
+    careful_domains: set[str] = set()
+    careful_may_route = False
+    for index in sorted(careful | planned.keys()):
+        data = items[index][0]
+        domain = domains.email_domain(str(data.get("email") or "").strip().lower())  # as plan_batch reads it
+        if index in planned:
+            item, route = planned[index]
+            if route is not None and domain not in careful_domains and not (route.turn_pending and careful_may_route):
+                item.route = route
+                continue
+            careful.add(index)
+        careful_domains.add(domain)
+        careful_may_route = careful_may_route or data.get("owner") is None  # an owned lead is not routed
+    return [item for item in fast if item.index not in careful], sorted(careful)
 
 
 def _score(profile_awards: list[engine.Award], facts: list[engine.ActivityFact],
@@ -242,6 +291,7 @@ def write_fast_items(items: list[FastItem], now: datetime) -> None:
                        for old, new, reason in item.moves)
     insert_new(ScoreEntry, entries, check="lead_id")
     insert_new(StatusChange, history, check="lead_id")
+    batch_routing.log_routes([(item.lead, item.route) for item in items if item.route], now)
     webhooks.emit("lead.created", [webhooks.lead_data(item.lead) for item in items], now)
     webhooks.emit("lead.status_changed", [webhooks.status_data(item.lead.pk, old, new, reason, Cause.SCORE, now)
                                           for item in items for old, new, reason in item.moves], now)

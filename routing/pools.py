@@ -1,9 +1,12 @@
 """Pools and round robin (docs/rules.md §2), and the ids of pools and queues that routing reads
-from the per-process configuration cache (sdrcrm.config)."""
+from the per-process configuration cache (sdrcrm.config). A turn is next_in_pool; a batch
+of new leads takes its turns of a pool at once with take_turns, by the same choosing step."""
 
 from __future__ import annotations
 
 import json
+from collections import Counter
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -87,10 +90,7 @@ def _take_turn(pool: int, exclude: int | None, lead: int | None, now: datetime,
         members = sorted(queries.lock_available_members(pool, exclude), key=lambda row: (row[1], row[0]))
         if not members:
             return None, []
-        total = sum(weight for _, _, weight, *_ in members)
-        # Smooth weighted round robin: every member gains its weight, the one with the most
-        # credit (the first in position order on a tie) takes the turn and pays the total.
-        chosen = max(members, key=lambda row: (row[3] + row[2], -row[1], -row[0]))
+        chosen, total = _choose(members)
         queries.take_turn(chosen[0], total, [row[0] for row in members])
         user = User.from_db(connection.alias, queries.MEMBER_USER_FIELDS, chosen[4:])
         if lead is not None:
@@ -98,6 +98,44 @@ def _take_turn(pool: int, exclude: int | None, lead: int | None, now: datetime,
                      if sla_dues else {})
             Lead.objects.filter(pk=lead).update(owner_id=user.pk, queue=None, updated_at=now, **clock)
     return user, [row[4] for row in members]
+
+
+def _choose(members: Sequence[Sequence[Any]]) -> tuple[Sequence[Any], int]:
+    """The member whose turn it is, and the total weight it pays: smooth weighted round
+    robin over (member id, position, weight, credit, …) rows, every member gaining its
+    weight and the one with the most credit (the first in position order on a tie, then
+    the first added) taking the turn. Pure: the callers do the bookkeeping."""
+    total = sum(row[2] for row in members)
+    return max(members, key=lambda row: (row[3] + row[2], -row[1], -row[0])), total
+
+
+def take_turns(pool_name: str, count: int) -> tuple[list[User], list[int]]:
+    """`count` turns of the pool in a row, as `count` calls of next_in_pool would take
+    them (the same members in the same order, the same credit and assignments left
+    behind), under one lock of the available members and one update: for a batch of new
+    leads (routing/batch.py) that are saved with their owners afterwards. The members
+    chosen, in turn order (none when nobody is available), and the candidates."""
+    pool = pool_id(pool_name)
+    if pool is None or count <= 0:
+        return [], []
+    with transaction.atomic(savepoint=False):
+        members = [list(row) for row in sorted(queries.lock_available_members(pool, None),
+                                                key=lambda row: (row[1], row[0]))]
+        if not members:
+            return [], []
+        start = {row[0]: row[3] for row in members}
+        assigned: Counter[int] = Counter()
+        chosen_rows = []
+        for _ in range(count):
+            chosen, total = _choose(members)
+            for row in members:  # queries.take_turn's bookkeeping, in memory
+                row[3] += row[2]
+            chosen[3] -= total
+            assigned[chosen[0]] += 1
+            chosen_rows.append(chosen)
+        queries.take_turns({row[0]: (row[3] - start[row[0]], assigned[row[0]]) for row in members})
+    users = {row[0]: User.from_db(connection.alias, queries.MEMBER_USER_FIELDS, row[4:]) for row in members}
+    return [users[row[0]] for row in chosen_rows], [row[4] for row in members]
 
 
 # Who may be a pool's member, and the bounds of a member's turn order and weight.

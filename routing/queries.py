@@ -68,6 +68,13 @@ def owner_region(owner_id: int) -> str | None:
     return found[0][0] if found else None
 
 
+def owner_regions(owner_ids: set[int]) -> dict[int, str]:
+    """owner_region for many owners at once."""
+    if not owner_ids:
+        return {}
+    return dict(User.objects.filter(pk__in=owner_ids).values_list("pk", "region"))
+
+
 # What round robin reads of a member's user, in the model's order (as User.from_db takes them).
 MEMBER_USER_FIELDS = [field.attname for field in User._meta.concrete_fields
                       if field.attname in {"id", "username", "first_name", "last_name", "region"}]
@@ -101,3 +108,19 @@ def take_turn(chosen: int, total: int, member_ids: Sequence[int]) -> None:
             " assigned = assigned + CASE WHEN id = %s THEN 1 ELSE 0 END"
             f" WHERE id IN ({', '.join(['%s'] * len(member_ids))})",
             [chosen, total, chosen, *member_ids])
+
+
+def take_turns(changes: dict[int, tuple[int, int]]) -> None:
+    """Several turns' bookkeeping at once (routing.pools.take_turns): member id → (credit
+    gained, assignments gained), in one statement."""
+    if not changes:
+        return
+    ids = list(changes)
+    cases = " ".join(["WHEN %s THEN %s"] * len(ids))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE routing_poolmember SET credit = credit + CASE id {cases} ELSE 0 END,"
+            f" assigned = assigned + CASE id {cases} ELSE 0 END"
+            f" WHERE id IN ({', '.join(['%s'] * len(ids))})",
+            [*(v for pk in ids for v in (pk, changes[pk][0])), *(v for pk in ids for v in (pk, changes[pk][1])),
+             *ids])

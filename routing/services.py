@@ -1,11 +1,12 @@
 """Routing a lead (docs/rules.md §2): decide with the active rules (the pure engine, on the facts
 routing/facts.py loads), take the pool's turn, carry the decision out on the lead
 (convert, recycle, or give it to an owner or a queue), and log the decision with its
-reason in words. The SLA clock a routed request starts lives here too."""
+reason in words. The SLA clock a routed request starts lives here too. routing/batch.py
+takes the same steps for a batch of new leads, by the functions here."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -73,16 +74,28 @@ def plan_route(lead: Lead, request: str, now: datetime) -> Route:
     (leads.services.ingest_lead). A pool's turn waits for carry_out."""
     ruleset, rules = rulesets.active_ruleset()
     lead_facts = facts.load_facts(lead, request)
-    decision = engine.decide(lead_facts, rules)
-    # docs/rules.md §2: a contact or professional-services request starts the follow-up SLA.
-    starts_clock = decision.action in (engine.OWNER, engine.POOL) and lead_facts.request in sla.SLA_REQUESTS
+    return route_for(lead, lead_facts, engine.decide(lead_facts, rules), ruleset, now, queries.owner_region)
+
+
+def route_for(lead: Lead, lead_facts: engine.Facts, decision: Decision, ruleset: RuleSet | None, now: datetime,
+              owner_region: Callable[[int], str | None]) -> Route:
+    """The Route of a decision made on `lead_facts`; `owner_region`: an owner's region, for
+    the SLA clock of a decision that names the owner (routing/batch.py passes the regions it
+    read for a whole batch)."""
     route = Route(decision, lead_facts, ruleset, decision.owner_id, decision.pool, None, decision.candidates, "", {},
-                  starts_clock=starts_clock, turn_pending=decision.action == engine.POOL, was_owner_id=lead.owner_id)
+                  starts_clock=starts_clock(decision, lead_facts), turn_pending=decision.action == engine.POOL,
+                  was_owner_id=lead.owner_id)
     if decision.action == engine.QUEUE:
         route.queue = pools.queue_named(decision.queue)
-    elif decision.owner_id is not None and starts_clock:
-        route.fields = sla_clock(lead, decision.owner_id, decision.pool, now)
+    elif decision.owner_id is not None and route.starts_clock:
+        route.fields = clock_fields(follow_up_due(lead, owner_region(decision.owner_id), now), decision.pool)
     return route
+
+
+def starts_clock(decision: Decision, lead_facts: engine.Facts) -> bool:
+    """docs/rules.md §2: a contact or professional-services request given to an owner or a
+    pool starts the follow-up SLA."""
+    return decision.action in (engine.OWNER, engine.POOL) and lead_facts.request in sla.SLA_REQUESTS
 
 
 def carry_out(lead: Lead, route: Route, now: datetime) -> None:
@@ -103,15 +116,26 @@ def carry_out(lead: Lead, route: Route, now: datetime) -> None:
 def _assign_in_turn(lead: Lead, route: Route, now: datetime) -> None:
     """Take the pool's turn and give the saved lead to the member chosen (one step, see
     Route); nobody available: queue Unassigned and ops alerted."""
-    decision = route.decision
     # The follow-up clock starts in the same write, due by the chosen member's region.
     dues = sla_dues(lead, now) if route.starts_clock else None
-    member, route.candidates = pools.next_in_pool(route.pool, lead=lead.pk, now=now, sla_dues=dues)
+    member, candidates = pools.next_in_pool(route.pool, lead=lead.pk, now=now, sla_dues=dues)
+    if member is None:
+        _assign(lead, owner_id=None, queue=pools.queue_named(Queue.UNASSIGNED))
+    give_turn(lead, route, member, candidates, dues, now)
+
+
+def give_turn(lead: Lead, route: Route, member: User | None, candidates: list[int],
+              dues: dict[str, datetime] | None, now: datetime) -> None:
+    """The pool's turn taken (`member`, None when nobody is available), on the lead and the
+    route in memory: its owner and follow-up clock (`dues`: sla_dues, when the route starts
+    it), or queue Unassigned with ops alerted."""
+    decision = route.decision
+    route.candidates = candidates
     route.turn_pending = False
     if member is None:
         route.reason = f"{decision.reason} Nobody in {decision.pool} is available: queue Unassigned, ops alerted."
         route.decision = Decision(**{**decision.__dict__, "notify": (*decision.notify, "ops")})
-        _assign(lead, owner_id=None, queue=pools.queue_named(Queue.UNASSIGNED))
+        lead.owner_id, lead.queue = None, pools.queue_named(Queue.UNASSIGNED)
         route.queue = lead.queue
         return
     route.owner_id = lead.owner_id = member.pk
@@ -162,6 +186,13 @@ def after_assign(lead: Lead, route: Route, now: datetime) -> None:
         sequences.finish_enrollments(lead, sequences.Reason.COMMUNITY_PROGRAM)
 
 
+def assigns_more(route: Route) -> bool:
+    """Whether after_assign has more to do for the route than nothing: rule 4's move of the
+    other MQLs at the domain, or a community program's enrolments to finish."""
+    return (route.decision.rule is not None and route.decision.rule.kind == "domain_mql") or (
+        route.queue is not None and route.queue.name == Queue.COMMUNITY_ADVOCATE)
+
+
 def convert_into_account(lead: Lead, account: Account, owner_id: int | None, cause: str = Cause.MANUAL,
                          by: User | None = None, now: datetime | None = None) -> Contact:
     """Routing rule 2's conversion: make the lead a contact of `account` owned by
@@ -178,26 +209,29 @@ def log_route(lead: Lead, route: Route, now: datetime) -> RoutingDecision:
     so (lead.assigned; a conversion says it itself)."""
     if route.decision.action not in (engine.CONVERT, engine.RECYCLE):
         webhooks.emit_assigned([(lead.pk, route.was_owner_id, lead.owner_id)], AssignCause.ROUTING, now)
-    record = record_decision(lead, route.decision, route.facts, route.ruleset, now, owner_id=route.owner_id,
-                             pool_name=route.pool, queue=route.queue, candidates=route.candidates,
-                             reason=route.reason)
-    _notify_for(lead, route.decision, record)
+    record = decision_row(lead, route, now)
+    record.save(force_insert=True)
+    notifications.send(alerts_for(lead, route.decision, record.reason, notifications.ops_user_ids))
     return record
 
 
-def record_decision(lead: Lead, decision: Decision, lead_facts: engine.Facts, ruleset: RuleSet | None,
-                    now: datetime, owner_id: int | None = None, pool_name: str = "", queue: Queue | None = None,
-                    candidates: Sequence[int] = (), reason: str = "") -> RoutingDecision:
-    return RoutingDecision.objects.create(
-        lead=lead, ruleset=ruleset, rule_kind=decision.rule.kind if decision.rule else "",
+def decision_row(lead: Lead, route: Route, now: datetime) -> RoutingDecision:
+    """The decision log's row of a route carried out on a saved lead (not saved: log_route
+    saves it, routing/batch.py inserts a batch's at once)."""
+    decision = route.decision
+    return RoutingDecision(
+        lead=lead, ruleset=route.ruleset, rule_kind=decision.rule.kind if decision.rule else "",
         rule_position=decision.rule.position if decision.rule else None, action=decision.action,
-        inputs=lead_facts.as_inputs(), candidates=list(candidates or decision.candidates), owner_id=owner_id,
-        pool_id=pools.pool_id(pool_name) if pool_name else None, queue=queue,
-        reason=reason or decision.reason, at=now,
+        inputs=route.facts.as_inputs(), candidates=list(route.candidates or decision.candidates),
+        owner_id=route.owner_id, pool_id=pools.pool_id(route.pool) if route.pool else None, queue=route.queue,
+        reason=route.reason or decision.reason, at=now,
     )
 
 
-def _notify_for(lead: Lead, decision: Decision, record: RoutingDecision) -> None:
+def alerts_for(lead: Lead, decision: Decision, reason: str, ops_user_ids: Callable[[], list[int]]
+               ) -> list[notifications.Alert]:
+    """Who a decision tells about the lead, once each: the account's owner or BDR, and ops
+    (`ops_user_ids`, asked only when the decision alerts them)."""
     account = lead.account
     users: list[int] = []
     if "account_owner" in decision.notify and account is not None and account.owner_id:
@@ -205,10 +239,10 @@ def _notify_for(lead: Lead, decision: Decision, record: RoutingDecision) -> None
     if "sdr" in decision.notify and account is not None and account.bdr_assigned_id:
         users.append(account.bdr_assigned_id)
     if "ops" in decision.notify:
-        users.extend(notifications.ops_user_ids())
-    if users:
-        notifications.notify(users, Notification.Kind.ROUTING, f"{lead.full_name} ({lead.email}): {record.reason}",
-                             lead=lead)
+        users.extend(ops_user_ids())
+    message = f"{lead.full_name} ({lead.email}): {reason}"
+    return [notifications.Alert(Notification.Kind.ROUTING, message, user_id=user_id, lead_id=lead.pk)
+            for user_id in set(users) if user_id]
 
 
 # --- The SLA clock (docs/rules.md §2): started by routing, stopped by a follow-up touch ---------

@@ -97,3 +97,34 @@ def test_the_postgresql_function_gives_the_same_turns_as_the_python_steps():
 
 def state(pool: Pool) -> list[tuple[int, int, int]]:
     return sorted(PoolMember.objects.filter(pool=pool).values_list("user", "credit", "assigned"))
+
+
+def test_a_batch_of_turns_gives_the_same_members_in_the_same_order_as_one_turn_at_a_time():
+    """take_turns (one lock, one update, for a batch of new leads) against next_in_pool
+    called as many times, on two pools with the same members, weights and positions."""
+    rng = random.Random(11)
+    users = [UserFactory(role=Role.BDR, region=region) for region in ("amer", "emea", "", "apac", "emea")]
+    weights = {user: rng.randint(1, 5) for user in users}
+    batched = pool_of("EMEA BDR", *users, weights=weights)
+    one_by_one = pool_of("US/APAC BDR", *users, weights=weights)
+    for i, user in enumerate(users):
+        position = (i * 3) % 5 if i != 4 else 0  # not in id order, with a tie on position
+        PoolMember.objects.filter(user=user).update(position=position)
+
+    for count in (1, 7, 3, 12, 0, 5):
+        if count == 3:  # someone leaves for the day
+            type(users[0]).objects.filter(pk=users[1].pk).update(is_available=False)
+        members, candidates = pools.take_turns("EMEA BDR", count)
+        turns = [pools.next_in_pool("US/APAC BDR") for _ in range(count)]
+        assert [m.pk for m in members] == [m.pk for m, _ in turns]
+        assert all(c == candidates for _, c in turns)
+        assert [(m.username, m.region) for m in members] == [(m.username, m.region) for m, _ in turns]
+        assert state(batched) == state(one_by_one)
+    assert sum(assigned for _, _, assigned in state(batched)) == 28
+
+
+def test_a_batch_of_turns_in_a_pool_with_nobody_available_takes_none():
+    pool = pool_of("EMEA BDR", UserFactory(role=Role.BDR, is_available=False))
+    assert pools.take_turns("EMEA BDR", 4) == ([], [])
+    assert pools.take_turns("No such pool", 4) == ([], [])
+    assert state(pool)[0][1:] == (0, 0)
