@@ -70,29 +70,43 @@ def matching(queryset: QuerySet, words: list[str], indexed: bool = True) -> Quer
     return queryset
 
 
+# Where a record type is searched: its rows as the user may read them, and, when its
+# matches are looked for in a narrow table instead (leads: `LeadSearch`), that table with the
+# same access.
+Source = tuple[QuerySet, QuerySet | None]
+
+
 def newest_matching(queryset: QuerySet, words: list[str], index: QuerySet | None = None) -> list[Any]:
-    """The SHOWN newest matching rows of `queryset`, in two to four queries whatever the
-    words. `index`: where the matches are looked for when not in `queryset` itself: the
-    same rows, with the same access, in a narrow table (leads: `LeadSearch`).
+    """The SHOWN newest rows of `queryset` that match (see `newest_of_each`)."""
+    return newest_of_each({"rows": (queryset, index)}, words)["rows"]
+
+
+def newest_of_each(sources: dict[str, Source], words: list[str]) -> dict[str, list[Any]]:
+    """The SHOWN newest matching rows of each source, in a few queries whatever the words:
+    one that probes every source at once, then the rows of each source with matches.
 
     The trigram index finds the matches of a rare word at once but must read every one
     of a common word's thousands; walking the table newest first by id meets ten matches
     of a common word at once but reads the whole table for a rare one. So: in a narrow
     table, where a row costs little, the RECENT newest rows are walked first for a word
-    that may be common, which is all a common word needs. Then up to PROBE ids by the index; fewer than that are all
-    the matches, and the newest come from them; otherwise the word is common (in older
-    rows) and the newest ids are walked for, with the index kept out of it (PostgreSQL's
-    guess at a LIKE's selectivity would otherwise pick it). The rows are then read by id
-    (bench/REPORT.md has the timings at 1M leads)."""
-    ids = newest_recent(index, words) if index is not None and may_be_common(words) else []
-    index = queryset if index is None else index
-    if len(ids) < SHOWN:
-        ids, probed = newest_probed(matching(index, words))
-        if not ids:
-            return []
+    that may be common, which is all a common word needs. Then up to PROBE ids by the
+    index; fewer than that are all the matches, and the newest come from them; otherwise
+    the word is common (in older rows) and the newest ids are walked for, with the index
+    kept out of it (PostgreSQL's guess at a LIKE's selectivity would otherwise pick it).
+    The rows are then read by id (bench/REPORT.md has the timings at 1M leads)."""
+    ids: dict[str, list[int]] = {}
+    for name, (_, index) in sources.items():
+        if index is not None and may_be_common(words) and len(recent := newest_recent(index, words)) == SHOWN:
+            ids[name] = recent
+    where = {name: index if index is not None else queryset for name, (queryset, index) in sources.items()}
+    probes = newest_probed({name: matching(where[name], words) for name in sources if name not in ids})
+    for name, (found, probed) in probes.items():
         if probed >= PROBE:
-            ids = list(matching(index, words, indexed=False).order_by("-pk").values_list("pk", flat=True)[:SHOWN])
-    return list(queryset.filter(pk__in=ids).order_by("-pk"))
+            found = list(matching(where[name], words, indexed=False).order_by("-pk")
+                         .values_list("pk", flat=True)[:SHOWN])
+        ids[name] = found
+    return {name: list(queryset.filter(pk__in=ids[name]).order_by("-pk")) if ids[name] else []
+            for name, (queryset, _) in sources.items()}
 
 
 def may_be_common(words: list[str]) -> bool:
@@ -116,15 +130,28 @@ def newest_recent(index: QuerySet, words: list[str]) -> list[int]:
         return [row[0] for row in cursor.fetchall()]
 
 
-def newest_probed(matches: QuerySet) -> tuple[list[int], int]:
-    """The SHOWN newest ids among up to PROBE matches read by the index, and how many were
-    read: the database picks the newest, so a common word's thousand ids never travel."""
-    probe, params = matches.order_by().values_list("pk", flat=True)[:PROBE].query.sql_with_params()
-    with connections[matches.db].cursor() as cursor:
-        cursor.execute(f"SELECT pk, COUNT(*) OVER () FROM ({probe}) AS probe ORDER BY pk DESC LIMIT %s",
-                       [*params, SHOWN])
+def newest_probed(matches: dict[str, QuerySet]) -> dict[str, tuple[list[int], int]]:
+    """For each queryset of matches, the SHOWN newest ids among up to PROBE read by the
+    index, and how many were read: one statement for them all, and the database picks the
+    newest, so a common word's thousand ids never travel."""
+    if not matches:
+        return {}
+    parts, params, db = [], [], ""
+    for n, queryset in enumerate(matches.values()):
+        probe, probe_params = queryset.order_by().values_list("pk", flat=True)[:PROBE].query.sql_with_params()
+        parts.append(f"SELECT * FROM (SELECT {n} AS part, pk, COUNT(*) OVER () AS probed FROM ({probe}) AS probe{n} "
+                     f"ORDER BY pk DESC LIMIT %s) AS newest{n}")
+        params += [*probe_params, SHOWN]
+        db = queryset.db
+    with connections[db].cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(parts), params)
         rows = cursor.fetchall()
-    return [row[0] for row in rows], rows[0][1] if rows else 0
+    found: dict[str, tuple[list[int], int]] = {name: ([], 0) for name in matches}
+    names = list(matches)
+    for part, pk, probed in rows:
+        ids, _ = found[names[part]]
+        found[names[part]] = ([*ids, pk], probed)
+    return found
 
 
 OWNER = ("owner__first_name", "owner__last_name", "owner__username")
@@ -136,17 +163,17 @@ def search(user: User, term: str) -> Results:
     read (a lead has some fifty)."""
     words = words_of(term)
     results = Results(term=term.strip())
-    leads = Lead.objects.visible_to(user).select_related("owner", "queue").only(*PERSON_SHOWN, "queue__name")
-    results.found["leads"] = newest_matching(leads, words, index=LeadSearch.objects.visible_to(user))
-    sources: dict[str, QuerySet] = {
-        "contacts": Contact.objects.visible_to(user).select_related("owner", "account")
-        .only(*PERSON_SHOWN, "account__name"),
-        "accounts": Account.objects.visible_to(user).select_related("owner").only("name", "domain", "type", *OWNER),
-        "opportunities": Opportunity.objects.visible_to(user).select_related("account", "owner")
-        .only("name", "stage", "account__name", *OWNER),
+    sources: dict[str, Source] = {
+        "leads": (Lead.objects.visible_to(user).select_related("owner", "queue").only(*PERSON_SHOWN, "queue__name"),
+                  LeadSearch.objects.visible_to(user)),
+        "contacts": (Contact.objects.visible_to(user).select_related("owner", "account")
+                     .only(*PERSON_SHOWN, "account__name"), None),
+        "accounts": (Account.objects.visible_to(user).select_related("owner").only("name", "domain", "type", *OWNER),
+                     None),
+        "opportunities": (Opportunity.objects.visible_to(user).select_related("account", "owner")
+                          .only("name", "stage", "account__name", *OWNER), None),
     }
-    for name, queryset in sources.items():
-        results.found[name] = newest_matching(queryset, words)
+    results.found = newest_of_each(sources, words)
     return results
 
 

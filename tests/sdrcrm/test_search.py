@@ -66,8 +66,8 @@ def test_a_search_takes_a_fixed_number_of_queries_however_many_match(sdr, django
         ContactFactory(owner=sdr, company="Initech", email=f"c{n}@initech.com")
         AccountFactory(name=f"Initech {n}")
         OpportunityFactory(name=f"Initech {n}", sdr=sdr, lead=lead)
-    # Leads: the recent walk (ten found), the rows. Each other type: the probe, the rows.
-    with django_assert_num_queries(2 + 2 * 3):
+    # The recent walk of leads (ten found), one probe of the other three types, the rows of each.
+    with django_assert_num_queries(1 + 1 + 4):
         results = search.search(sdr, "initech")
         # What the page and the API show is read with the rows:
         [getattr(row.owner, "username", "") for rows in results.found.values() for row in rows]
@@ -79,9 +79,9 @@ def test_a_search_takes_a_fixed_number_of_queries_however_many_match(sdr, django
         [(o.name, o.account.name, o.get_stage_display()) for o in results.found["opportunities"]]
     assert {kind: len(rows) for kind, rows in results.found.items()} == {
         "leads": 10, "contacts": 10, "accounts": 10, "opportunities": 10}
-    with django_assert_num_queries(2 + 3):  # nothing found: walk and probe for leads; a probe a type
+    with django_assert_num_queries(1 + 1):  # nothing found: the recent walk, one probe of all four types
         search.search(sdr, "zzqxv")
-    with django_assert_num_queries(4 * 2):  # several words match few: the probe first, the rows
+    with django_assert_num_queries(1 + 4):  # several words match few: one probe first, the rows
         search.search(sdr, "initech 1")
 
 
