@@ -70,12 +70,10 @@ def ingest_lead(data: Mapping[str, Any], by: User | None, now: datetime | None =
         lead = new_lead(email, source, data, by, now)
         routing_facts.classify(lead)
         lead.score = scoring.profile_score(lead)  # saved with the lead: no update after the ledger
-        try:
-            # A savepoint: a concurrent twin may win the insert (its pool turn is undone too).
-            with transaction.atomic():
-                route = _route_before_saving(lead, now)
-                lead.save()
-        except IntegrityError:
+        route = _route_before_saving(lead, now)  # decided only: nothing written before the insert
+        if not queries.insert_lead(lead):
+            # A concurrent twin won the insert (this one waited for its commit): update it
+            # instead. This lead's pool turn was not taken yet, so none is given back.
             existing = Lead.all_objects.select_for_update().get(email=email)
             checks.check_not_deleted(existing)
         else:
