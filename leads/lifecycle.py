@@ -21,6 +21,7 @@ from django.utils import timezone
 from scoring import services as scoring
 from scoring.models import ScoringRuleChange
 from sdrcrm import webhooks
+from sdrcrm.bulk_insert import insert_one
 from sdrcrm.errors import Refused
 from sdrcrm.models import User
 
@@ -101,8 +102,8 @@ def move_status(person: Person, new: str, *, reason: str = "", cause: str, by: U
             if also:
                 model.objects.filter(pk=person.pk).update(**also)
             return False
-        StatusChange.objects.create(**history_values(person.PERSON_FIELD, person.pk, old, new, reason, cause,
-                                                     by.pk if by else None, now))
+        insert_one(StatusChange(**history_values(person.PERSON_FIELD, person.pk, old, new, reason, cause,
+                                                 by.pk if by else None, now)))
         if person.PERSON_FIELD == "lead":
             webhooks.emit("lead.status_changed", [webhooks.status_data(person.pk, old, new, reason, cause, now)], now)
     for field, value in updates.items():

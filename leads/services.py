@@ -22,6 +22,7 @@ from routing import sla
 from routing.services import Route
 from scoring import services as scoring
 from sdrcrm import field_history, webhooks
+from sdrcrm.bulk_insert import insert_one
 from sdrcrm.errors import Refused
 from sdrcrm.models import Role, User
 from sdrcrm.webhooks import AssignCause
@@ -167,11 +168,11 @@ def record_activity(
             return _resent(known, person)
         try:
             with transaction.atomic():  # a savepoint only where the unique index can refuse
-                activity.save(force_insert=True)
+                insert_one(activity)
         except IntegrityError:  # the same external id, sent twice at once: the twin stored it
             return _resent(Activity.objects.get(source_system=source_system, external_id=external_id), person)
     else:
-        activity.save(force_insert=True)
+        insert_one(activity)
     if isinstance(person, Lead) and type in sla.FOLLOW_UP_TYPES and (person.sla_due_at or person.sla_breached_at):
         routing.stop_sla_clock(person)  # docs/rules.md §2: the follow-up the SLA asks for
     score_and_advance(person, new_types={type}, now=now)

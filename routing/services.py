@@ -16,6 +16,7 @@ from django.utils import timezone
 from leads import conversion, lifecycle, sequences
 from leads.models import OPEN_STATUSES, Account, Cause, Contact, Lead, Queue, RecycleReason, Status
 from sdrcrm import notifications, webhooks
+from sdrcrm.bulk_insert import insert_one
 from sdrcrm.models import Notification, Region, User
 from sdrcrm.webhooks import LEAD_ASSIGNED, AssignCause
 
@@ -188,13 +189,15 @@ def log_route(lead: Lead, route: Route, now: datetime) -> RoutingDecision:
 def record_decision(lead: Lead, decision: Decision, lead_facts: engine.Facts, ruleset: RuleSet | None,
                     now: datetime, owner_id: int | None = None, pool_name: str = "", queue: Queue | None = None,
                     candidates: Sequence[int] = (), reason: str = "") -> RoutingDecision:
-    return RoutingDecision.objects.create(
+    record = RoutingDecision(
         lead=lead, ruleset=ruleset, rule_kind=decision.rule.kind if decision.rule else "",
         rule_position=decision.rule.position if decision.rule else None, action=decision.action,
         inputs=lead_facts.as_inputs(), candidates=list(candidates or decision.candidates), owner_id=owner_id,
         pool_id=pools.pool_id(pool_name) if pool_name else None, queue=queue,
         reason=reason or decision.reason, at=now,
     )
+    insert_one(record)
+    return record
 
 
 def _notify_for(lead: Lead, decision: Decision, record: RoutingDecision) -> None:
