@@ -222,6 +222,6 @@ def score_and_advance(person: Person, new_types: set[str], now: datetime,
     if move is not None:
         lifecycle.move_status(person, move[0], reason=move[1], cause=Cause.SCORE, now=now, also=changes)
     elif changes:
-        type(person).objects.filter(pk=person.pk).update(**changes)
+        queries.update_person(type(person), person.pk, changes)
     if routes:
         routing.route_lead(person, request=request, now=now)
