@@ -1,5 +1,6 @@
 """sdrcrm.bulk_insert.insert_new writes what bulk_create writes (on PostgreSQL it builds the
-statement itself; on SQLite it is bulk_create); insert_one writes what save() writes."""
+statement itself; on SQLite it is bulk_create); insert_one writes what save() writes,
+insert_few what bulk_create writes."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from django.utils import timezone
 from leads.models import Account, Activity, Lead, Queue, Status, StatusChange
 from routing.models import RoutingDecision
 from scoring.models import ScoreEntry
-from sdrcrm.bulk_insert import insert_new, insert_one, new_row
+from sdrcrm.bulk_insert import FEW, insert_few, insert_new, insert_one, new_row
 from sdrcrm.models import Segment
 from tests.conftest import on_postgres
 
@@ -186,3 +187,30 @@ def test_a_unique_conflict_raises_the_integrity_error_as_save_does(integration):
         insert_alone(Activity(lead=lead, type="webcast_registered", occurred_at=NOW, source_system="crm",
                               external_id="e-1"))
     assert Activity.objects.count() == 1
+
+
+def test_a_few_ledger_entries_are_written_as_bulk_create_writes_them_each_with_its_own_id(integration):
+    lead = Lead.objects.create(email="a@acme.com", last_name="Doe", initial_source="webcast", status_changed_at=NOW)
+
+    def entries() -> list[ScoreEntry]:
+        return [ScoreEntry(lead=lead, rule_key=f"rule-{n}", rule_version=n, activity=None, points=n * 5 - 7,
+                           reason=f"Reason {n}", at=NOW - timedelta(minutes=n)) for n in range(3)]
+
+    django_made, ours = entries(), entries()
+    ScoreEntry.objects.bulk_create(django_made)
+    with mock.patch.object(QuerySet, "bulk_create", side_effect=AssertionError("fell back to bulk_create")):
+        insert_few(ScoreEntry, ours)
+
+    for entry, twin in zip(ours, django_made, strict=True):
+        assert entry.pk is not None and (entry._state.adding, entry._state.db) == (False, "default")
+        assert row(ScoreEntry, entry.pk) == row(ScoreEntry, twin.pk)  # each object got its own row's id
+
+
+def test_more_than_a_few_rows_go_to_bulk_create(integration):
+    lead = Lead.objects.create(email="a@acme.com", last_name="Doe", initial_source="webcast", status_changed_at=NOW)
+    many = [ScoreEntry(lead=lead, rule_key=f"r{n}", rule_version=1, points=1, reason="", at=NOW)
+            for n in range(FEW + 1)]
+    with mock.patch.object(QuerySet, "bulk_create", autospec=True, side_effect=QuerySet.bulk_create) as bulk_create:
+        insert_few(ScoreEntry, many)
+    bulk_create.assert_called_once()
+    assert ScoreEntry.objects.count() == FEW + 1
