@@ -24,6 +24,7 @@ from sdrcrm import webhooks
 from sdrcrm.errors import Refused
 from sdrcrm.models import User
 
+from . import queries
 from .models import (
     OPEN_STATUSES,
     REQUIRED_REASONS,
@@ -95,14 +96,14 @@ def move_status(person: Person, new: str, *, reason: str = "", cause: str, by: U
     now = now or timezone.now()
     updates = {**status_fields(person, new, reason, now), "updated_at": now}
     model = type(person)
+    history = StatusChange(**history_values(person.PERSON_FIELD, person.pk, old, new, reason, cause,
+                                            by.pk if by else None, now))
     with transaction.atomic(savepoint=False):
-        changed = model.objects.filter(pk=person.pk, status=old).update(**(also or {}), **updates)
-        if not changed:
+        # The update and its history row in one statement on PostgreSQL (leads/queries.py).
+        if not queries.move_person(model, person.pk, old, {**(also or {}), **updates}, history):
             if also:
-                model.objects.filter(pk=person.pk).update(**also)
+                queries.update_person(model, person.pk, also)
             return False
-        StatusChange.objects.create(**history_values(person.PERSON_FIELD, person.pk, old, new, reason, cause,
-                                                     by.pk if by else None, now))
         if person.PERSON_FIELD == "lead":
             webhooks.emit("lead.status_changed", [webhooks.status_data(person.pk, old, new, reason, cause, now)], now)
     for field, value in updates.items():

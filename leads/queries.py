@@ -5,11 +5,14 @@ compare each with its ORM equivalent."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import connection
 
 from sdrcrm import rows
+from sdrcrm.bulk_insert import insert_one
 
-from .models import Lead
+from .models import Lead, Person, StatusChange
 
 LEAD_ATTNAMES = [f.attname for f in Lead._meta.concrete_fields]
 LEAD_COLUMNS = ", ".join(f'"{f.column}"' for f in Lead._meta.concrete_fields)  # quoted as both databases quote
@@ -29,3 +32,84 @@ def lead_by_email(email: str, *, lock: bool = False, unconverted: bool = False, 
     found = rows.fetch(Lead, LEAD_ATTNAMES, sql, [email])
     return Lead.from_db(connection.alias, LEAD_ATTNAMES, found[0]) if found else None
 
+
+# Every column but the id, as Model.save() inserts a new lead.
+_INSERT_FIELDS = [f for f in Lead._meta.concrete_fields if not f.primary_key and not f.generated]
+_INSERT_COLUMNS = ", ".join(f'"{f.column}"' for f in _INSERT_FIELDS)
+_INSERT_SQL = (f"INSERT INTO leads_lead ({_INSERT_COLUMNS}) VALUES ({', '.join(['%s'] * len(_INSERT_FIELDS))}) "
+               "ON CONFLICT (email) DO NOTHING RETURNING id")
+
+
+def insert_lead(lead: Lead) -> bool:
+    """Insert the new `lead` as `lead.save()` would (the same columns, values and
+    auto_now stamps), unless its email is taken: False then, and nothing written. A
+    concurrent twin's insert of the same email is waited for; once committed it is
+    "taken". No savepoint is needed around it (two round trips): a conflict leaves no
+    error behind in the transaction."""
+    values = [f.get_db_prep_save(f.pre_save(lead, add=True), connection) for f in _INSERT_FIELDS]
+    with connection.cursor() as cursor:
+        cursor.execute(_INSERT_SQL, values)
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    lead.pk = row[0]
+    lead._state.adding, lead._state.db = False, connection.alias
+    return True
+
+
+def update_person(model: type[Person], pk: int, values: dict[str, Any], *, status: str | None = None) -> int:
+    """`model.objects.filter(pk=pk).update(**values)` for a lead or contact (the live row
+    only, as the manager reads it; `status`: only while in that status), the rows updated.
+    Each value is prepared by its field as the ORM's update prepares it; an SQL
+    expression (F(), …) is refused: write it with the ORM."""
+    sql, params = _update_sql(model, pk, values, status)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
+
+
+_HISTORY_FIELDS = [f for f in StatusChange._meta.concrete_fields if not f.primary_key]
+_HISTORY_COLUMNS = ", ".join(f'"{f.column}"' for f in _HISTORY_FIELDS)
+_HISTORY_CASTS: list[str] = []  # PostgreSQL's types of those columns, once known
+
+
+def move_person(model: type[Person], pk: int, old: str, values: dict[str, Any], history: StatusChange) -> bool:
+    """update_person(model, pk, values, status=old), then insert `history` (a new status
+    change) if the row was updated. On PostgreSQL one statement (the insert reads the
+    update's row, so it is written only for a row moved); on SQLite two."""
+    if connection.vendor != "postgresql":
+        if not update_person(model, pk, values, status=old):
+            return False
+        insert_one(history)
+        return True
+    update, params = _update_sql(model, pk, values, old)
+    if not _HISTORY_CASTS:  # typed as the columns: the SELECT's values are not the VALUES of an INSERT
+        _HISTORY_CASTS.extend(f"%s::{f.db_type(connection).split('(')[0]}" for f in _HISTORY_FIELDS)
+    sql = (f"WITH moved AS ({update} RETURNING id) INSERT INTO leads_statuschange ({_HISTORY_COLUMNS}) "
+           f"SELECT {', '.join(_HISTORY_CASTS)} FROM moved RETURNING id")
+    params += [f.get_db_prep_save(f.pre_save(history, True), connection) for f in _HISTORY_FIELDS]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    history.pk, history._state.adding, history._state.db = row[0], False, connection.alias
+    return True
+
+
+def _update_sql(model: type[Person], pk: int, values: dict[str, Any], status: str | None) -> tuple[str, list[Any]]:
+    sets, params = [], []
+    for name, value in values.items():
+        field = model._meta.get_field(name)
+        if not field.concrete or hasattr(value, "resolve_expression"):
+            raise TypeError(f"{model.__name__}.{name} = {value!r}: update it with the ORM.")
+        if hasattr(value, "prepare_database_save"):  # a model instance for a foreign key
+            value = value.prepare_database_save(field)
+        sets.append(f'"{field.column}" = %s')
+        params.append(field.get_db_prep_save(value, connection))
+    sql = f'UPDATE "{model._meta.db_table}" SET {", ".join(sets)} WHERE deleted_at IS NULL AND id = %s'
+    params.append(pk)
+    if status is not None:
+        sql += " AND status = %s"
+        params.append(status)
+    return sql, params

@@ -22,6 +22,7 @@ from routing import sla
 from routing.services import Route
 from scoring import services as scoring
 from sdrcrm import field_history, webhooks
+from sdrcrm.bulk_insert import insert_one
 from sdrcrm.errors import Refused
 from sdrcrm.models import Role, User
 from sdrcrm.webhooks import AssignCause
@@ -70,12 +71,10 @@ def ingest_lead(data: Mapping[str, Any], by: User | None, now: datetime | None =
         lead = new_lead(email, source, data, by, now)
         routing_facts.classify(lead)
         lead.score = scoring.profile_score(lead)  # saved with the lead: no update after the ledger
-        try:
-            # A savepoint: a concurrent twin may win the insert (its pool turn is undone too).
-            with transaction.atomic():
-                route = _route_before_saving(lead, now)
-                lead.save()
-        except IntegrityError:
+        route = _route_before_saving(lead, now)  # decided only: nothing written before the insert
+        if not queries.insert_lead(lead):
+            # A concurrent twin won the insert (this one waited for its commit): update it
+            # instead. This lead's pool turn was not taken yet, so none is given back.
             existing = Lead.all_objects.select_for_update().get(email=email)
             checks.check_not_deleted(existing)
         else:
@@ -169,11 +168,11 @@ def record_activity(
             return _resent(known, person)
         try:
             with transaction.atomic():  # a savepoint only where the unique index can refuse
-                activity.save(force_insert=True)
+                insert_one(activity)
         except IntegrityError:  # the same external id, sent twice at once: the twin stored it
             return _resent(Activity.objects.get(source_system=source_system, external_id=external_id), person)
     else:
-        activity.save(force_insert=True)
+        insert_one(activity)
     if isinstance(person, Lead) and type in sla.FOLLOW_UP_TYPES and (person.sla_due_at or person.sla_breached_at):
         routing.stop_sla_clock(person)  # docs/rules.md §2: the follow-up the SLA asks for
     score_and_advance(person, new_types={type}, now=now)
@@ -223,6 +222,6 @@ def score_and_advance(person: Person, new_types: set[str], now: datetime,
     if move is not None:
         lifecycle.move_status(person, move[0], reason=move[1], cause=Cause.SCORE, now=now, also=changes)
     elif changes:
-        type(person).objects.filter(pk=person.pk).update(**changes)
+        queries.update_person(type(person), person.pk, changes)
     if routes:
         routing.route_lead(person, request=request, now=now)

@@ -17,6 +17,7 @@ from django.utils import timezone
 from leads import conversion, lifecycle, sequences
 from leads.models import OPEN_STATUSES, Account, Cause, Contact, Lead, Queue, RecycleReason, Status
 from sdrcrm import notifications, webhooks
+from sdrcrm.bulk_insert import insert_one
 from sdrcrm.models import Notification, Region, User
 from sdrcrm.webhooks import LEAD_ASSIGNED, AssignCause
 
@@ -210,14 +211,14 @@ def log_route(lead: Lead, route: Route, now: datetime) -> RoutingDecision:
     if route.decision.action not in (engine.CONVERT, engine.RECYCLE):
         webhooks.emit_assigned([(lead.pk, route.was_owner_id, lead.owner_id)], AssignCause.ROUTING, now)
     record = decision_row(lead, route, now)
-    record.save(force_insert=True)
+    insert_one(record)
     notifications.send(alerts_for(lead, route.decision, record.reason, notifications.ops_user_ids))
     return record
 
 
 def decision_row(lead: Lead, route: Route, now: datetime) -> RoutingDecision:
     """The decision log's row of a route carried out on a saved lead (not saved: log_route
-    saves it, routing/batch.py inserts a batch's at once)."""
+    inserts it, routing/batch.py inserts a batch's at once)."""
     decision = route.decision
     return RoutingDecision(
         lead=lead, ruleset=route.ruleset, rule_kind=decision.rule.kind if decision.rule else "",

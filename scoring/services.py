@@ -19,6 +19,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 
 from leads.models import Activity, ActivityType, Contact, Lead, Person
 from sdrcrm import config
+from sdrcrm.bulk_insert import insert_few
 from sdrcrm.celery import enqueue
 
 from . import queries
@@ -98,7 +99,7 @@ def rescore_ledger(person: Person, rules: Sequence[engine.Rule] | None = None, n
         reason = award.reason if award else _withdrawn_reason(person, key)
         entries.append(ScoreEntry(**{field: person}, rule_key=key[0], rule_version=version,
                                   activity_id=key[1], points=delta, reason=reason[:255], at=now))
-    ScoreEntry.objects.bulk_create(entries)
+    insert_few(ScoreEntry, entries)  # a re-score changes a few awards: no ORM insert to compile
 
     updates: dict[str, Any] = {}
     if total != person.score:

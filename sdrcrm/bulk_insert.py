@@ -1,5 +1,7 @@
-"""Bulk inserts for new rows: what `bulk_create` writes, at a fraction of the CPU on
-PostgreSQL (leads/bulk.py writes its batches with it)."""
+"""Inserts of new rows: what `bulk_create` writes, at a fraction of the CPU on PostgreSQL
+(leads/bulk.py writes its batches with it), and what `save()` writes for one row (or
+`bulk_create` for a few) of the fixed shapes every ingest writes (an activity, ledger
+entries, a status change, a routing decision), without compiling the statement each time."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from typing import Any
 
 from django.db import DatabaseError, connection, models
 from django.db.backends.postgresql.psycopg_any import is_psycopg3
+from django.db.models.signals import post_save, pre_save
 
 
 def new_row(model: type[models.Model], **values: Any) -> Any:
@@ -144,3 +147,84 @@ def _reads_plainly(column: models.Field) -> bool:
     if isinstance(column, models.DateField):  # and DateTimeField
         return not (column.auto_now or column.auto_now_add)
     return type(column).pre_save is models.Field.pre_save
+
+
+# By (database vendor, model, rows): the columns written, the statement, and the columns
+# it returns with their converters.
+SmallInsert = tuple[list[models.Field], str, list[tuple[str, Any, list[Any]]]]
+_small_inserts: dict[tuple[str, type[models.Model], int], SmallInsert] = {}
+FEW = 10  # insert_few's most rows; more go to bulk_create (SQLite's limit on parameters, one statement per count)
+
+
+def insert_one(obj: models.Model) -> None:
+    """`obj.save(force_insert=True)` for a new row (no id given): the same columns, values
+    (each field's pre_save, auto_now stamps included, and get_db_prep_save) and returned
+    columns, the INSERT built once per model instead of compiled by the ORM on every
+    save. A model with save signal receivers, or a database that cannot return columns
+    from an INSERT, is saved by save() itself; a value that is an SQL expression (a
+    database default left unset) is refused, as only the ORM can compile it."""
+    model = type(obj)
+    if (obj.pk is not None or not connection.features.can_return_columns_from_insert
+            or pre_save.has_listeners(model) or post_save.has_listeners(model)):
+        obj.save(force_insert=True)
+        return
+    obj._prepare_related_fields_for_save(operation_name="save")  # as save(): no unsaved related object
+    _insert_rows(model, [obj])
+
+
+def insert_few(model: type[models.Model], objs: list[Any]) -> None:
+    """`model.objects.bulk_create(objs)` for up to FEW new rows (a re-score's ledger
+    entries): insert_one's statement with a row of values per object, the ids returned
+    in the order of the rows as bulk_create takes them. More rows, rows with an id, or a
+    database that cannot return them go to bulk_create itself."""
+    if not objs:
+        return
+    if (len(objs) > FEW or not connection.features.can_return_rows_from_bulk_insert
+            or any(obj.pk is not None for obj in objs)):
+        model.objects.bulk_create(objs)
+        return
+    for obj in objs:
+        obj._prepare_related_fields_for_save(operation_name="bulk_create")
+    _insert_rows(model, objs)
+
+
+def _insert_rows(model: type[models.Model], objs: list[Any]) -> None:
+    key = (connection.vendor, model, len(objs))
+    found = _small_inserts.get(key)
+    if found is None:
+        found = _small_insert_of(model, len(objs))
+        _small_inserts[key] = found
+    fields, sql, returning = found
+    values = []
+    for obj in objs:
+        for field in fields:
+            value = field.pre_save(obj, True)
+            if hasattr(value, "resolve_expression"):
+                raise TypeError(f"{model.__name__}.{field.attname} is an SQL expression: let the ORM write it.")
+            values.append(field.get_db_prep_save(value, connection))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        rows = cursor.fetchall()
+    for obj, row in zip(objs, rows, strict=True):
+        for value, (attname, col, convs) in zip(row, returning, strict=True):
+            for convert in convs:
+                value = convert(value, col, connection)
+            setattr(obj, attname, value)
+        obj._state.adding = False
+        obj._state.db = connection.alias
+
+
+def _small_insert_of(model: type[models.Model], count: int) -> SmallInsert:
+    opts = model._meta
+    fields = [f for f in opts.concrete_fields if not f.generated and not f.primary_key]
+    qn = connection.ops.quote_name
+    returned = opts.db_returning_fields
+    row = f"({', '.join(['%s'] * len(fields))})"
+    sql = (f"INSERT INTO {qn(opts.db_table)} ({', '.join(qn(f.column) for f in fields)}) "
+           f"VALUES {', '.join([row] * count)} RETURNING {', '.join(qn(f.column) for f in returned)}")
+    returning = []
+    for field in returned:
+        col = field.get_col(opts.db_table)
+        converters = connection.ops.get_db_converters(col) + col.get_db_converters(connection)
+        returning.append((field.attname, col, converters))
+    return fields, sql, returning

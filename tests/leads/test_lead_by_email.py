@@ -50,3 +50,33 @@ def test_the_locking_read_gives_the_same_lead():
     lead = LeadFactory(email="locked@acme.com")
     with transaction.atomic():
         assert queries.lead_by_email("locked@acme.com", lock=True) == lead
+
+
+def test_the_lead_insert_writes_what_save_writes_field_for_field():
+    now = timezone.now()
+    values = dict(owner=UserFactory(), title="VP Sales", employee_count=250, status=Status.MQL, score=95,
+                  mql_at=now - timedelta(days=2), public_sector=True, opted_out=True, country="DE",
+                  sla_due_at=now + timedelta(days=1), segment="mid_market", region="emea", last_name="Doe")
+    saved = LeadFactory.build(email="saved@acme.com", **values)
+    inserted = Lead(**{f.attname: getattr(saved, f.attname) for f in Lead._meta.concrete_fields if f.attname != "id"})
+    inserted.email = "new@acme.com"
+    saved.save()
+
+    assert queries.insert_lead(inserted) is True
+
+    assert inserted.pk is not None and inserted._state.adding is False and inserted._state.db == "default"
+    stored = Lead.objects.get(pk=inserted.pk)
+    # What it holds is what was stored (the auto_now stamps included; its choices are enums, as after save()).
+    assert {f.attname: getattr(stored, f.attname) for f in Lead._meta.concrete_fields} == {
+        f.attname: getattr(inserted, f.attname) for f in Lead._meta.concrete_fields}
+    differ = {"id", "email", "email_domain", "created_at", "updated_at"}
+    assert ({k: v for k, v in fields_of(stored).items() if k not in differ}
+            == {k: v for k, v in fields_of(Lead.objects.get(pk=saved.pk)).items() if k not in differ})
+
+
+def test_the_lead_insert_leaves_a_taken_email_alone_and_the_transaction_usable():
+    lead = LeadFactory(email="taken@acme.com", last_name="First")
+    with transaction.atomic():
+        assert queries.insert_lead(LeadFactory.build(email="taken@acme.com", last_name="Second")) is False
+        assert Lead.objects.get(email="taken@acme.com").last_name == "First"  # no aborted transaction
+    assert Lead.objects.filter(email="taken@acme.com").count() == 1 and Lead.objects.get().pk == lead.pk

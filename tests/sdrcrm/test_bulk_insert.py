@@ -1,5 +1,6 @@
 """sdrcrm.bulk_insert.insert_new writes what bulk_create writes (on PostgreSQL it builds the
-statement itself; on SQLite it is bulk_create)."""
+statement itself; on SQLite it is bulk_create); insert_one writes what save() writes,
+insert_few what bulk_create writes."""
 
 from __future__ import annotations
 
@@ -7,13 +8,15 @@ from datetime import timedelta
 from unittest import mock
 
 import pytest
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.db.models import QuerySet
+from django.db.models.signals import post_save
 from django.utils import timezone
 
-from leads.models import Account, Activity, Lead, Status, StatusChange
+from leads.models import Account, Activity, Lead, Queue, Status, StatusChange
+from routing.models import RoutingDecision
 from scoring.models import ScoreEntry
-from sdrcrm.bulk_insert import insert_new, new_row
+from sdrcrm.bulk_insert import FEW, insert_few, insert_new, insert_one, new_row
 from sdrcrm.models import Segment
 from tests.conftest import on_postgres
 
@@ -121,3 +124,93 @@ def test_new_row_builds_what_the_model_builds_and_refuses_a_missing_column():
     del values["source_system"]
     with pytest.raises(TypeError, match="source_system"):
         new_row(Activity, **values)
+
+
+def insert_alone(obj: models.Model) -> None:
+    """insert_one, which must write with its own statement: a fallback to save() would
+    make these tests compare save() with itself."""
+    with mock.patch.object(models.Model, "save", side_effect=AssertionError("fell back to save()")):
+        insert_one(obj)
+
+
+def test_one_row_of_each_kind_ingest_writes_is_written_as_save_writes_it(integration):
+    lead = Lead.objects.create(email="a@acme.com", last_name="Doe", initial_source="webcast", status_changed_at=NOW)
+    queue = Queue.objects.first() or Queue.objects.create(name="Unassigned")
+    details = {"page": "/pricing", "utm": ["a", "b"], "n": 2, "nested": {"ok": True, "none": None}}
+    made = {
+        Activity: lambda: Activity(lead=lead, type="pricing_page_visit", occurred_at=EARLIER, details=dict(details),
+                                   source_system="web", external_id="", created_by=integration),
+        ScoreEntry: lambda: ScoreEntry(lead=lead, rule_key="pricing", rule_version=2, activity=None, points=-10,
+                                       reason="Pricing page", at=NOW),
+        StatusChange: lambda: StatusChange(lead=lead, old="raw", new="mql", reason="", cause="score", by=integration,
+                                           at=NOW),
+        RoutingDecision: lambda: RoutingDecision(lead=lead, ruleset=None, rule_kind="pool", rule_position=3,
+                                                 action="queue", inputs={"country": "DE", "score": 95},
+                                                 candidates=[1, 2], owner_id=None, pool_id=None, queue=queue,
+                                                 reason="No pool: queue Unassigned.", at=NOW),
+    }
+    for model, build in made.items():
+        with mock.patch("django.utils.timezone.now", return_value=NOW):  # auto_now_add
+            saved, ours = build(), build()
+            saved.save(force_insert=True)
+            insert_alone(ours)
+        assert ours.pk is not None and ours.pk != saved.pk, model
+        assert (ours._state.adding, ours._state.db) == (False, "default"), model
+        assert row(model, ours.pk) == row(model, saved.pk), model
+        # What it holds is what was stored, the columns the insert returns included.
+        stored = model.objects.get(pk=ours.pk)
+        assert [getattr(ours, f.attname) for f in model._meta.concrete_fields] == \
+            [getattr(stored, f.attname) for f in model._meta.concrete_fields], model
+
+
+def test_a_model_with_save_receivers_is_saved_by_save(integration):
+    lead = Lead.objects.create(email="a@acme.com", last_name="Doe", initial_source="webcast", status_changed_at=NOW)
+    heard = []
+
+    def receiver(sender, instance, created, **kwargs):
+        heard.append((instance.pk, created))
+
+    post_save.connect(receiver, sender=StatusChange, dispatch_uid="test-insert-one")
+    try:
+        insert_one(move := StatusChange(lead=lead, old="raw", new="mql", reason="", cause="score", at=NOW))
+    finally:
+        post_save.disconnect(sender=StatusChange, dispatch_uid="test-insert-one")
+    assert heard == [(move.pk, True)]
+
+
+def test_a_unique_conflict_raises_the_integrity_error_as_save_does(integration):
+    lead = Lead.objects.create(email="a@acme.com", last_name="Doe", initial_source="webcast", status_changed_at=NOW)
+    Activity.objects.create(lead=lead, type="webcast_registered", occurred_at=NOW, source_system="crm",
+                            external_id="e-1")
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        insert_alone(Activity(lead=lead, type="webcast_registered", occurred_at=NOW, source_system="crm",
+                              external_id="e-1"))
+    assert Activity.objects.count() == 1
+
+
+def test_a_few_ledger_entries_are_written_as_bulk_create_writes_them_each_with_its_own_id(integration):
+    lead = Lead.objects.create(email="a@acme.com", last_name="Doe", initial_source="webcast", status_changed_at=NOW)
+
+    def entries() -> list[ScoreEntry]:
+        return [ScoreEntry(lead=lead, rule_key=f"rule-{n}", rule_version=n, activity=None, points=n * 5 - 7,
+                           reason=f"Reason {n}", at=NOW - timedelta(minutes=n)) for n in range(3)]
+
+    django_made, ours = entries(), entries()
+    ScoreEntry.objects.bulk_create(django_made)
+    with mock.patch.object(QuerySet, "bulk_create", side_effect=AssertionError("fell back to bulk_create")):
+        insert_few(ScoreEntry, ours)
+
+    for entry, twin in zip(ours, django_made, strict=True):
+        assert entry.pk is not None and (entry._state.adding, entry._state.db) == (False, "default")
+        assert row(ScoreEntry, entry.pk) == row(ScoreEntry, twin.pk)  # each object got its own row's id
+
+
+def test_more_than_a_few_rows_go_to_bulk_create(integration):
+    lead = Lead.objects.create(email="a@acme.com", last_name="Doe", initial_source="webcast", status_changed_at=NOW)
+    many = [ScoreEntry(lead=lead, rule_key=f"r{n}", rule_version=1, points=1, reason="", at=NOW)
+            for n in range(FEW + 1)]
+    with mock.patch.object(QuerySet, "bulk_create", autospec=True, side_effect=QuerySet.bulk_create) as bulk_create:
+        insert_few(ScoreEntry, many)
+    bulk_create.assert_called_once()
+    assert ScoreEntry.objects.count() == FEW + 1
