@@ -10,7 +10,7 @@ from typing import Any
 from django.db import connection
 
 from sdrcrm import rows
-from sdrcrm.bulk_insert import insert_one
+from sdrcrm.bulk_insert import insert_fields, insert_one, prepared_values
 
 from .models import Lead, Person, StatusChange
 
@@ -33,30 +33,6 @@ def lead_by_email(email: str, *, lock: bool = False, unconverted: bool = False, 
     return Lead.from_db(connection.alias, LEAD_ATTNAMES, found[0]) if found else None
 
 
-# Every column but the id, as Model.save() inserts a new lead.
-_INSERT_FIELDS = [f for f in Lead._meta.concrete_fields if not f.primary_key and not f.generated]
-_INSERT_COLUMNS = ", ".join(f'"{f.column}"' for f in _INSERT_FIELDS)
-_INSERT_SQL = (f"INSERT INTO leads_lead ({_INSERT_COLUMNS}) VALUES ({', '.join(['%s'] * len(_INSERT_FIELDS))}) "
-               "ON CONFLICT (email) DO NOTHING RETURNING id")
-
-
-def insert_lead(lead: Lead) -> bool:
-    """Insert the new `lead` as `lead.save()` would (the same columns, values and
-    auto_now stamps), unless its email is taken: False then, and nothing written. A
-    concurrent twin's insert of the same email is waited for; once committed it is
-    "taken". No savepoint is needed around it (two round trips): a conflict leaves no
-    error behind in the transaction."""
-    values = [f.get_db_prep_save(f.pre_save(lead, add=True), connection) for f in _INSERT_FIELDS]
-    with connection.cursor() as cursor:
-        cursor.execute(_INSERT_SQL, values)
-        row = cursor.fetchone()
-    if row is None:
-        return False
-    lead.pk = row[0]
-    lead._state.adding, lead._state.db = False, connection.alias
-    return True
-
-
 def update_person(model: type[Person], pk: int, values: dict[str, Any], *, status: str | None = None) -> int:
     """`model.objects.filter(pk=pk).update(**values)` for a lead or contact (the live row
     only, as the manager reads it; `status`: only while in that status), the rows updated.
@@ -68,7 +44,7 @@ def update_person(model: type[Person], pk: int, values: dict[str, Any], *, statu
         return cursor.rowcount
 
 
-_HISTORY_FIELDS = [f for f in StatusChange._meta.concrete_fields if not f.primary_key]
+_HISTORY_FIELDS = insert_fields(StatusChange)
 _HISTORY_COLUMNS = ", ".join(f'"{f.column}"' for f in _HISTORY_FIELDS)
 _HISTORY_CASTS: list[str] = []  # PostgreSQL's types of those columns, once known
 
@@ -87,7 +63,7 @@ def move_person(model: type[Person], pk: int, old: str, values: dict[str, Any], 
         _HISTORY_CASTS.extend(f"%s::{f.db_type(connection).split('(')[0]}" for f in _HISTORY_FIELDS)
     sql = (f"WITH moved AS ({update} RETURNING id) INSERT INTO leads_statuschange ({_HISTORY_COLUMNS}) "
            f"SELECT {', '.join(_HISTORY_CASTS)} FROM moved RETURNING id")
-    params += [f.get_db_prep_save(f.pre_save(history, True), connection) for f in _HISTORY_FIELDS]
+    params += prepared_values(_HISTORY_FIELDS, history)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()

@@ -22,7 +22,7 @@ from routing import sla
 from routing.services import Route
 from scoring import services as scoring
 from sdrcrm import field_history, webhooks
-from sdrcrm.bulk_insert import insert_one
+from sdrcrm.bulk_insert import insert_one, insert_unless_taken
 from sdrcrm.errors import Refused
 from sdrcrm.models import Role, User
 from sdrcrm.webhooks import AssignCause
@@ -72,7 +72,7 @@ def ingest_lead(data: Mapping[str, Any], by: User | None, now: datetime | None =
         routing_facts.classify(lead)
         lead.score = scoring.profile_score(lead)  # saved with the lead: no update after the ledger
         route = _route_before_saving(lead, now)  # decided only: nothing written before the insert
-        if not queries.insert_lead(lead):
+        if not insert_unless_taken(lead, "email"):
             # A concurrent twin won the insert (this one waited for its commit): update it
             # instead. This lead's pool turn was not taken yet, so none is given back.
             existing = Lead.all_objects.select_for_update().get(email=email)

@@ -149,7 +149,7 @@ def _reads_plainly(column: models.Field) -> bool:
     return type(column).pre_save is models.Field.pre_save
 
 
-# By (database vendor, model, rows): the columns written, the statement, and the columns
+# By (database vendor, model, rows, conflict column): the columns written, the statement, and the columns
 # it returns with their converters.
 SmallInsert = tuple[list[models.Field], str, list[tuple[str, Any, list[Any]]]]
 _small_inserts: dict[tuple[str, type[models.Model], int], SmallInsert] = {}
@@ -172,6 +172,16 @@ def insert_one(obj: models.Model) -> None:
     _insert_rows(model, [obj])
 
 
+def insert_unless_taken(obj: models.Model, unique: str) -> bool:
+    """insert_one for a new row whose `unique` field may already be taken (a lead's email),
+    as `INSERT … ON CONFLICT (unique) DO NOTHING`: False when taken, and nothing written.
+    A conflict leaves no error in the transaction (no savepoint needed around it); a
+    concurrent twin's insert of the same value is waited for, and once committed it is
+    taken. For a model without save signal receivers (they would not run)."""
+    obj._prepare_related_fields_for_save(operation_name="save")
+    return _insert_rows(type(obj), [obj], conflict=obj._meta.get_field(unique).column) == 1
+
+
 def insert_few(model: type[models.Model], objs: list[Any]) -> None:
     """`model.objects.bulk_create(objs)` for up to FEW new rows (a re-score's ledger
     entries): insert_one's statement with a row of values per object, the ids returned
@@ -188,23 +198,38 @@ def insert_few(model: type[models.Model], objs: list[Any]) -> None:
     _insert_rows(model, objs)
 
 
-def _insert_rows(model: type[models.Model], objs: list[Any]) -> None:
-    key = (connection.vendor, model, len(objs))
+def insert_fields(model: type[models.Model]) -> list[models.Field]:
+    """The columns an INSERT of a new row writes, in the model's order: all but the id."""
+    return [f for f in model._meta.concrete_fields if not f.generated and not f.primary_key]
+
+
+def prepared_values(fields: list[models.Field], obj: models.Model) -> list[Any]:
+    """`obj`'s values of `fields` as save() sends them for a new row (each field's pre_save,
+    auto_now stamps included, then get_db_prep_save); an SQL expression is refused."""
+    values = []
+    for field in fields:
+        value = field.pre_save(obj, True)
+        if hasattr(value, "resolve_expression"):
+            raise TypeError(f"{type(obj).__name__}.{field.attname} is an SQL expression: let the ORM write it.")
+        values.append(field.get_db_prep_save(value, connection))
+    return values
+
+
+def _insert_rows(model: type[models.Model], objs: list[Any], conflict: str = "") -> int:
+    """Insert `objs` by the model's cached statement (`conflict`: the column whose taken
+    value skips the row); the rows inserted."""
+    key = (connection.vendor, model, len(objs), conflict)
     found = _small_inserts.get(key)
     if found is None:
-        found = _small_insert_of(model, len(objs))
+        found = _small_insert_of(model, len(objs), conflict)
         _small_inserts[key] = found
     fields, sql, returning = found
-    values = []
-    for obj in objs:
-        for field in fields:
-            value = field.pre_save(obj, True)
-            if hasattr(value, "resolve_expression"):
-                raise TypeError(f"{model.__name__}.{field.attname} is an SQL expression: let the ORM write it.")
-            values.append(field.get_db_prep_save(value, connection))
+    values = [value for obj in objs for value in prepared_values(fields, obj)]
     with connection.cursor() as cursor:
         cursor.execute(sql, values)
         rows = cursor.fetchall()
+    if not rows:  # the one row's value was taken (ON CONFLICT DO NOTHING)
+        return 0
     for obj, row in zip(objs, rows, strict=True):
         for value, (attname, col, convs) in zip(row, returning, strict=True):
             for convert in convs:
@@ -212,16 +237,18 @@ def _insert_rows(model: type[models.Model], objs: list[Any]) -> None:
             setattr(obj, attname, value)
         obj._state.adding = False
         obj._state.db = connection.alias
+    return len(rows)
 
 
-def _small_insert_of(model: type[models.Model], count: int) -> SmallInsert:
+def _small_insert_of(model: type[models.Model], count: int, conflict: str) -> SmallInsert:
     opts = model._meta
-    fields = [f for f in opts.concrete_fields if not f.generated and not f.primary_key]
+    fields = insert_fields(model)
     qn = connection.ops.quote_name
     returned = opts.db_returning_fields
     row = f"({', '.join(['%s'] * len(fields))})"
+    skip = f" ON CONFLICT ({qn(conflict)}) DO NOTHING" if conflict else ""
     sql = (f"INSERT INTO {qn(opts.db_table)} ({', '.join(qn(f.column) for f in fields)}) "
-           f"VALUES {', '.join([row] * count)} RETURNING {', '.join(qn(f.column) for f in returned)}")
+           f"VALUES {', '.join([row] * count)}{skip} RETURNING {', '.join(qn(f.column) for f in returned)}")
     returning = []
     for field in returned:
         col = field.get_col(opts.db_table)

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db
 # Rules, rule set, territories, pools, queues and the block list come from the configuration
 # cache: one query for its token per request (sdrcrm.config); the API token's user is cached too.
 # A new lead has no activities or ledger to load, and is saved with its score; its insert
-# needs no savepoint (ON CONFLICT, leads.queries.insert_lead).
+# needs no savepoint (ON CONFLICT, sdrcrm.bulk_insert.insert_unless_taken).
 LEAD_QUERIES = 7
 # The activities and the ledger's sums in one statement; score and MQL in one update,
 # which on PostgreSQL writes the status history row too (leads.queries.move_person);

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from leads import queries
 from leads.models import Lead, Status
+from sdrcrm.bulk_insert import insert_unless_taken
 from tests.factories import ContactFactory, LeadFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -62,7 +63,7 @@ def test_the_lead_insert_writes_what_save_writes_field_for_field():
     inserted.email = "new@acme.com"
     saved.save()
 
-    assert queries.insert_lead(inserted) is True
+    assert insert_unless_taken(inserted, "email") is True
 
     assert inserted.pk is not None and inserted._state.adding is False and inserted._state.db == "default"
     stored = Lead.objects.get(pk=inserted.pk)
@@ -77,6 +78,6 @@ def test_the_lead_insert_writes_what_save_writes_field_for_field():
 def test_the_lead_insert_leaves_a_taken_email_alone_and_the_transaction_usable():
     lead = LeadFactory(email="taken@acme.com", last_name="First")
     with transaction.atomic():
-        assert queries.insert_lead(LeadFactory.build(email="taken@acme.com", last_name="Second")) is False
+        assert insert_unless_taken(LeadFactory.build(email="taken@acme.com", last_name="Second"), "email") is False
         assert Lead.objects.get(email="taken@acme.com").last_name == "First"  # no aborted transaction
     assert Lead.objects.filter(email="taken@acme.com").count() == 1 and Lead.objects.get().pk == lead.pk
