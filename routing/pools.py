@@ -52,9 +52,9 @@ def next_in_pool(pool_name: str, exclude: int | None = None, lead: int | None = 
                  ) -> tuple[User | None, list[int]]:
     """The pool member whose turn it is (smooth weighted round robin), or None when no
     member is available, and the candidates (available members by position). Runs under
-    the available members' row locks, taken in id order by every caller: concurrent
-    requests queue here, each reads the rows as the one before it left them, and no turn
-    is skipped or given twice. `exclude`: a member who sits this turn out with their
+    the pool's row lock and then the available members', taken in id order by every
+    caller: concurrent requests queue on the pool's row, each reads the members as the one
+    before it left them, and no turn is skipped or given twice. `exclude`: a member who sits this turn out with their
     round-robin state untouched (the owner a lead is taken from). `lead`: the id of a
     saved lead that goes to the chosen member in the same step (owner written, queue
     cleared, updated at `now`), so the locks are held for that one step and the commit;

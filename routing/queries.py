@@ -82,7 +82,8 @@ MEMBER_USER_FIELDS = [field.attname for field in User._meta.concrete_fields
 
 def lock_available_members(pool_id: int, exclude: int | None) -> list[tuple[Any, ...]]:
     """The pool's available, active members, locked in id order (the lock order every
-    caller keeps: ids never change, positions do): (member id, position, weight, credit,
+    caller keeps: ids never change, positions do) after the pool's own row, on which
+    concurrent turns queue (routing/migrations/0005): (member id, position, weight, credit,
     *MEMBER_USER_FIELDS) rows. Call inside a transaction; the locks last to its end."""
     sql = (f"SELECT m.id, m.position, m.weight, m.credit, {', '.join('u.' + name for name in MEMBER_USER_FIELDS)}"
            " FROM routing_poolmember m JOIN sdrcrm_user u ON u.id = m.user_id"
@@ -92,10 +93,11 @@ def lock_available_members(pool_id: int, exclude: int | None) -> list[tuple[Any,
         sql += " AND m.user_id <> %s"
         params.append(exclude)
     sql += " ORDER BY m.id"
-    if connection.features.has_select_for_update_of:  # SQLite: the immediate transaction
-        sql += " FOR UPDATE OF m"
+    locks = connection.features.has_select_for_update_of  # SQLite: the immediate transaction
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        if locks:
+            cursor.execute("SELECT 1 FROM routing_pool WHERE id = %s FOR NO KEY UPDATE", [pool_id])
+        cursor.execute(sql + (" FOR UPDATE OF m" if locks else ""), params)
         return cursor.fetchall()
 
 

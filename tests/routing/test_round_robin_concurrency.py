@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from django.db import connection
+from django.db import OperationalError, connection, transaction
 
 from leads import services
 from leads.models import Lead
@@ -80,3 +81,39 @@ def test_ops_editing_a_pool_while_leads_are_routed_neither_deadlocks_nor_loses_a
     owners = Counter(Lead.objects.filter(pk__in=ids).values_list("owner_id", flat=True))
     assert owners[None] == 0 and sum(owners.values()) == CLIENTS * PER_CLIENT
     assert sum(PoolMember.objects.filter(pool=pool).values_list("assigned", flat=True)) == CLIENTS * PER_CLIENT
+
+
+@pytest.mark.parametrize("take", [
+    lambda pool: pools.next_in_pool(pool.name),  # the PostgreSQL function
+    lambda pool: pools.take_turns(pool.name, 3),  # a batch's turns, from Python
+], ids=["one turn", "a batch of turns"])
+def test_a_turn_queues_on_the_pools_own_row_before_its_members(take):
+    """Concurrent turns wait for one lock, the pool's row, instead of queueing on every
+    member row (routing/migrations/0005): a turn cannot start while another holds it."""
+    member = UserFactory(role=Role.BDR)
+    pool = emea_pool_of(member)
+    holding, release = threading.Event(), threading.Event()
+
+    def hold_the_pool() -> None:
+        try:
+            with transaction.atomic():
+                Pool.objects.select_for_update(no_key=True).get(pk=pool.pk)
+                holding.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold_the_pool)
+    holder.start()
+    try:
+        assert holding.wait(10)
+        with pytest.raises(OperationalError, match="lock timeout"), transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL lock_timeout = '200ms'")
+            take(pool)
+    finally:
+        release.set()
+        holder.join()
+    assert PoolMember.objects.get(pool=pool).assigned == 0
+    take(pool)  # the holder gone, the turn goes through
+    assert PoolMember.objects.get(pool=pool).assigned > 0
