@@ -129,7 +129,7 @@ def database_facts(url: str) -> dict[str, Any]:
             cursor.execute("SELECT version()")
             facts: dict[str, Any] = {"version": cursor.fetchone()[0]}
             for setting in ("shared_buffers", "work_mem", "effective_cache_size", "synchronous_commit",
-                            "max_connections"):
+                            "max_connections", "autovacuum"):
                 cursor.execute(f"SHOW {setting}")
                 facts[setting] = cursor.fetchone()[0]
             cursor.execute("SELECT count(*) FROM leads_lead")
@@ -137,6 +137,24 @@ def database_facts(url: str) -> dict[str, Any]:
             cursor.execute("SELECT pg_size_pretty(pg_total_relation_size('leads_lead'))")
             facts["lead_table_size"] = cursor.fetchone()[0]
         return facts
+    finally:
+        conn.close()
+
+
+def vacuum_without_autovacuum(url: str) -> bool:
+    """A PostgreSQL server run with autovacuum off (a CI machine's setting; never a
+    production one) keeps every dead row the scenarios leave: each run would start on
+    tables and indexes bloated by the runs before it. Vacuum the database as autovacuum
+    would have, before the timed scenarios; True if it was needed."""
+    conn = psycopg2.connect(**pg_params(url))
+    try:
+        conn.autocommit = True
+        with conn.cursor() as cursor:
+            cursor.execute("SHOW autovacuum")
+            if cursor.fetchone()[0] == "on":
+                return False
+            cursor.execute("VACUUM")
+        return True
     finally:
         conn.close()
 
@@ -793,7 +811,7 @@ def print_table(results: dict[str, Any]) -> None:
     print(f"Machine: {machine['nproc']} CPUs ({machine['cpu_model']}), {machine['memory_gb']} GB, "
           f"Python {machine['python']}")
     print(f"Database: {db['version'].split(' on ')[0]}, {db['leads']:,} leads ({db['lead_table_size']}), "
-          f"shared_buffers {db['shared_buffers']}")
+          f"shared_buffers {db['shared_buffers']}, autovacuum {db.get('autovacuum', '?')}")
     seeding = results.get("seed") or {}
     if seeding and not seeding.get("skipped"):
         print(f"Seeding: {seeding['inserted']:,} leads in {seeding['seconds']} s "
@@ -972,6 +990,9 @@ def main() -> None:
         print(f"  {seeding['inserted']:,} leads in {seeding['seconds']} s")
     print(f"  {seed.VIEW_SDR} owns {seeding['view_sdr_leads']:,} leads, {seeding['view_sdr_mqls']:,} MQLs")
 
+    if vacuum_without_autovacuum(args.database_url):
+        print("  autovacuum is off on this server: the database vacuumed before the scenarios, and again before "
+              "the round robin")
     server = Server(env, args.workers, args.timeout)
     if {"ingest", "bulk", "views", "search", "today", "dashboards"} & set(scenarios):
         try:
@@ -1018,6 +1039,7 @@ def main() -> None:
             ["bench/imports.py", "run", "--rows", str(args.import_rows)], env, echo=False))
     if "roundrobin" in scenarios:
         print(f"Round robin: {CLIENTS} assigners, {args.roundrobin_seconds:g} s (in process)", flush=True)
+        vacuum_without_autovacuum(args.database_url)
         meter = CpuMeter(server, pg_params(args.database_url)["dbname"], args.quiet_wait)
         quiet = meter.wait_for_quiet() if args.quiet_wait > 0 else {}
         results["scenarios"]["roundrobin"] = {

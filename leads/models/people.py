@@ -197,11 +197,13 @@ class Lead(Person):
     # The email's domain, kept by the ingest service: routing finds colleagues at the same
     # company with an index instead of a LIKE '%@domain' scan.
     email_domain = models.CharField(max_length=253, default="", db_default="")  # index lead_email_domain
+    # Indexed where set only (lead_account, lead_converted_to, lead_spam_marked_by): most
+    # leads have none, and every write of a lead would add its empty entry to each index.
     account = models.ForeignKey(
-        Account, null=True, blank=True, on_delete=models.SET_NULL, related_name="matched_leads"
+        Account, null=True, blank=True, on_delete=models.SET_NULL, related_name="matched_leads", db_index=False
     )
     converted_to = models.ForeignKey(
-        "Contact", null=True, blank=True, on_delete=models.SET_NULL, related_name="converted_from"
+        "Contact", null=True, blank=True, on_delete=models.SET_NULL, related_name="converted_from", db_index=False
     )
     # The SLA clock (docs/rules.md §2, routing/jobs.py): a routed contact or professional services
     # request owes a follow-up touch by `sla_due_at`; the sla_breaches job stamps
@@ -213,7 +215,8 @@ class Lead(Person):
     # Marked as spam by a person; the nightly spam_deletion job deletes it for good and
     # keeps a Tombstone (docs/rules.md §3).
     spam_marked_at = models.DateTimeField(null=True, blank=True)
-    spam_marked_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    spam_marked_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                                       db_index=False)
     spam_block_domain = models.BooleanField(default=False)
 
     objects = LiveManager.from_queryset(PersonQuerySet)()
@@ -229,7 +232,13 @@ class Lead(Person):
             # The SDR views: own records by status, oldest status change first.
             models.Index(fields=["owner", "status", "status_changed_at", "id"], name="lead_owner_status"),
             models.Index(fields=["status", "status_changed_at", "id"], name="lead_status_changed"),
-            models.Index(fields=["queue", "status_changed_at", "id"], name="lead_queue"),
+            # Queued leads only: an owned lead has no queue, and its writes skip this index.
+            models.Index(fields=["queue", "status_changed_at", "id"], name="lead_queued",
+                         condition=Q(queue__isnull=False)),
+            models.Index(fields=["account"], name="lead_account", condition=Q(account__isnull=False)),
+            models.Index(fields=["converted_to"], name="lead_converted_to", condition=Q(converted_to__isnull=False)),
+            models.Index(fields=["spam_marked_by"], name="lead_spam_marked_by",
+                         condition=Q(spam_marked_by__isnull=False)),
             models.Index(fields=["created_at", "id"], name="lead_created"),
             models.Index(fields=["updated_at", "id"], name="lead_updated"),
             models.Index(fields=["score", "id"], name="lead_score"),
