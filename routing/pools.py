@@ -1,6 +1,6 @@
 """Pools and round robin (docs/rules.md §2), and the ids of pools and queues that routing reads
 from the per-process configuration cache (sdrcrm.config). A turn is next_in_pool; a batch
-of new leads takes its turns of a pool at once with take_turns, by the same choosing step."""
+of new leads takes its turns of a pool at once with take_turns, by the same pure step (_turns)."""
 
 from __future__ import annotations
 
@@ -54,13 +54,13 @@ def next_in_pool(pool_name: str, exclude: int | None = None, lead: int | None = 
     member is available, and the candidates (available members by position). Runs under
     the pool's row lock and then the available members', taken in id order by every
     caller: concurrent requests queue on the pool's row, each reads the members as the one
-    before it left them, and no turn is skipped or given twice. `exclude`: a member who sits this turn out with their
-    round-robin state untouched (the owner a lead is taken from). `lead`: the id of a
-    saved lead that goes to the chosen member in the same step (owner written, queue
-    cleared, updated at `now`), so the locks are held for that one step and the commit;
-    `sla_dues`: the follow-up clock starts in the same write, due at the time given for the
-    chosen member's region (key: the region, "" for none), its pool this one.
-    The user comes with the fields routing reads (name, region)."""
+    before it left them, and no turn is skipped or given twice. `exclude`: a member who
+    sits this turn out with their round-robin state untouched (the owner a lead is taken
+    from). `lead`: the id of a saved lead that goes to the chosen member in the same step
+    (owner written, queue cleared, updated at `now`), so the locks are held for that one
+    step and the commit; `sla_dues`: the follow-up clock starts in the same write, due at
+    the time given for the chosen member's region (key: the region, "" for none), its pool
+    this one. The user comes with the fields routing reads (name, region)."""
     pool = pool_id(pool_name)
     if pool is None:
         return None, []
@@ -87,11 +87,11 @@ def _take_turn(pool: int, exclude: int | None, lead: int | None, now: datetime,
     same steps as the PostgreSQL function, which tests/routing/test_pools.py holds to them)."""
     # No savepoint: inside a caller's transaction the locks are held to its commit anyway.
     with transaction.atomic(savepoint=False):
-        members = sorted(queries.lock_available_members(pool, exclude), key=lambda row: (row[1], row[0]))
+        members = _in_turn_order(queries.lock_available_members(pool, exclude))
         if not members:
             return None, []
-        chosen, total = _choose(members)
-        queries.take_turn(chosen[0], total, [row[0] for row in members])
+        (chosen,), changes = _turns(members, 1)
+        queries.take_turns(changes)
         user = User.from_db(connection.alias, queries.MEMBER_USER_FIELDS, chosen[4:])
         if lead is not None:
             clock = ({"sla_due_at": sla_dues[user.region], "sla_breached_at": None, "sla_pool": pool_name}
@@ -100,13 +100,29 @@ def _take_turn(pool: int, exclude: int | None, lead: int | None, now: datetime,
     return user, [row[4] for row in members]
 
 
-def _choose(members: Sequence[Sequence[Any]]) -> tuple[Sequence[Any], int]:
-    """The member whose turn it is, and the total weight it pays: smooth weighted round
-    robin over (member id, position, weight, credit, …) rows, every member gaining its
-    weight and the one with the most credit (the first in position order on a tie, then
-    the first added) taking the turn. Pure: the callers do the bookkeeping."""
+def _in_turn_order(rows: Sequence[Sequence[Any]]) -> list[list[Any]]:
+    """Locked member rows (member id, position, weight, credit, …) by position, then id."""
+    return [list(row) for row in sorted(rows, key=lambda row: (row[1], row[0]))]
+
+
+def _turns(members: list[list[Any]], count: int) -> tuple[list[list[Any]], dict[int, tuple[int, int]]]:
+    """`count` turns of smooth weighted round robin over the member rows, in memory (their
+    credit is left as the turns leave it): each turn every member gains its weight, and
+    the one with the most credit (the first in position order on a tie, then the first
+    added) takes it and pays back the total weight. The rows chosen, in turn order, and
+    each member's (credit gained, assignments gained) for queries.take_turns. Pure."""
+    start = {row[0]: row[3] for row in members}
     total = sum(row[2] for row in members)
-    return max(members, key=lambda row: (row[3] + row[2], -row[1], -row[0])), total
+    assigned: Counter[int] = Counter()
+    chosen_rows = []
+    for _ in range(count):
+        chosen = max(members, key=lambda row: (row[3] + row[2], -row[1], -row[0]))
+        for row in members:
+            row[3] += row[2]
+        chosen[3] -= total
+        assigned[chosen[0]] += 1
+        chosen_rows.append(chosen)
+    return chosen_rows, {row[0]: (row[3] - start[row[0]], assigned[row[0]]) for row in members}
 
 
 def take_turns(pool_name: str, count: int) -> tuple[list[User], list[int]]:
@@ -119,21 +135,11 @@ def take_turns(pool_name: str, count: int) -> tuple[list[User], list[int]]:
     if pool is None or count <= 0:
         return [], []
     with transaction.atomic(savepoint=False):
-        members = [list(row) for row in sorted(queries.lock_available_members(pool, None),
-                                                key=lambda row: (row[1], row[0]))]
+        members = _in_turn_order(queries.lock_available_members(pool, None))
         if not members:
             return [], []
-        start = {row[0]: row[3] for row in members}
-        assigned: Counter[int] = Counter()
-        chosen_rows = []
-        for _ in range(count):
-            chosen, total = _choose(members)
-            for row in members:  # queries.take_turn's bookkeeping, in memory
-                row[3] += row[2]
-            chosen[3] -= total
-            assigned[chosen[0]] += 1
-            chosen_rows.append(chosen)
-        queries.take_turns({row[0]: (row[3] - start[row[0]], assigned[row[0]]) for row in members})
+        chosen_rows, changes = _turns(members, count)
+        queries.take_turns(changes)
     users = {row[0]: User.from_db(connection.alias, queries.MEMBER_USER_FIELDS, row[4:]) for row in members}
     return [users[row[0]] for row in chosen_rows], [row[4] for row in members]
 

@@ -101,20 +101,9 @@ def lock_available_members(pool_id: int, exclude: int | None) -> list[tuple[Any,
         return cursor.fetchall()
 
 
-def take_turn(chosen: int, total: int, member_ids: Sequence[int]) -> None:
-    """Smooth weighted round robin's bookkeeping: every member in `member_ids` gains its
-    weight, `chosen` pays `total` and counts one more assignment."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "UPDATE routing_poolmember SET credit = credit + weight - CASE WHEN id = %s THEN %s ELSE 0 END,"
-            " assigned = assigned + CASE WHEN id = %s THEN 1 ELSE 0 END"
-            f" WHERE id IN ({', '.join(['%s'] * len(member_ids))})",
-            [chosen, total, chosen, *member_ids])
-
-
 def take_turns(changes: dict[int, tuple[int, int]]) -> None:
-    """Several turns' bookkeeping at once (routing.pools.take_turns): member id → (credit
-    gained, assignments gained), in one statement."""
+    """Round robin's bookkeeping of one or more turns (routing.pools._turns): member id →
+    (credit gained, assignments gained), in one statement."""
     if not changes:
         return
     ids = list(changes)

@@ -149,10 +149,10 @@ def _reads_plainly(column: models.Field) -> bool:
     return type(column).pre_save is models.Field.pre_save
 
 
-# By (database vendor, model, rows, conflict column): the columns written, the statement, and the columns
-# it returns with their converters.
+# By (database vendor, model, rows, conflict column): the columns written, the statement,
+# and the columns it returns with their converters.
 SmallInsert = tuple[list[models.Field], str, list[tuple[str, Any, list[Any]]]]
-_small_inserts: dict[tuple[str, type[models.Model], int], SmallInsert] = {}
+_small_inserts: dict[tuple[str, type[models.Model], int, str], SmallInsert] = {}
 FEW = 10  # insert_few's most rows; more go to bulk_create (SQLite's limit on parameters, one statement per count)
 
 
