@@ -28,7 +28,7 @@ import seed  # bench/seed.py: setup_django, the bench users and the ingest scena
 
 # The first pattern found in a function's file names its layer; the order matters.
 LAYERS = [
-    ("PostgreSQL round trips (client wait, server time included)", ("psycopg2",)),
+    ("PostgreSQL round trips (client wait, server time included)", ("psycopg2", "sdrcrm/postgresql")),
     ("authentication and throttle", ("rest_framework/authentication", "knox/", "sdrcrm/authentication",
                                      "sdrcrm/throttling", "rest_framework/throttling", "django/core/cache",
                                      "redis/", "sdrcrm/cache")),

@@ -11,6 +11,7 @@ from django.db import connection
 
 from sdrcrm import rows
 from sdrcrm.bulk_insert import insert_fields, insert_one, prepared_values
+from sdrcrm.prepared import Prepared
 
 from .models import Lead, Person, StatusChange
 
@@ -29,7 +30,7 @@ def lead_by_email(email: str, *, lock: bool = False, unconverted: bool = False, 
         sql += " AND deleted_at IS NULL"
     if lock and connection.features.has_select_for_update:  # SQLite locks the whole database
         sql += " FOR UPDATE"
-    found = rows.fetch(Lead, LEAD_ATTNAMES, sql, [email])
+    found = rows.fetch(Lead, LEAD_ATTNAMES, Prepared(sql), [email])
     return Lead.from_db(connection.alias, LEAD_ATTNAMES, found[0]) if found else None
 
 
@@ -40,7 +41,7 @@ def update_person(model: type[Person], pk: int, values: dict[str, Any], *, statu
     expression (F(), …) is refused: write it with the ORM."""
     sql, params = _update_sql(model, pk, values, status)
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(Prepared(sql), params)
         return cursor.rowcount
 
 
@@ -65,7 +66,7 @@ def move_person(model: type[Person], pk: int, old: str, values: dict[str, Any], 
            f"SELECT {', '.join(_HISTORY_CASTS)} FROM moved RETURNING id")
     params += prepared_values(_HISTORY_FIELDS, history)
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(Prepared(sql), params)
         row = cursor.fetchone()
     if row is None:
         return False

@@ -17,6 +17,7 @@ from leads.models import Lead, Queue
 from sdrcrm import config
 from sdrcrm.errors import Refused
 from sdrcrm.models import Role, User
+from sdrcrm.prepared import Prepared
 
 from . import queries
 from .models import Pool, PoolMember
@@ -68,7 +69,7 @@ def next_in_pool(pool_name: str, exclude: int | None = None, lead: int | None = 
     if connection.vendor == "postgresql":
         # One round trip (routing/migrations/0004): the locks are held the shortest time.
         with connection.cursor() as cursor:
-            cursor.execute("SELECT * FROM routing_take_turn(%s, %s, %s, %s, %s, %s)",
+            cursor.execute(Prepared("SELECT * FROM routing_take_turn(%s, %s, %s, %s, %s, %s)"),
                            [pool, exclude, lead, now, json.dumps(_iso(sla_dues)) if sla_dues else None, pool_name])
             row = cursor.fetchone()
         if row is None:

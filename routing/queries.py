@@ -13,6 +13,7 @@ from leads.models import Account, Lead
 from opportunities.models import OPEN_STAGES, Opportunity
 from sdrcrm import rows
 from sdrcrm.models import User
+from sdrcrm.prepared import Prepared
 
 # Routing rule 3's "open opportunity" (any stage before closed, pre-opportunity included) of
 # the account read, as a column `open_opportunity` of the same statement: the facts need it
@@ -35,19 +36,20 @@ def account_matching(domain: str, key: str) -> Account | None:
                        " AND deleted_at IS NULL ORDER BY id LIMIT 1", [domain or key])
     else:
         return None
-    return next(iter(Account.objects.raw(sql, [*_OPEN_STAGES, *params])), None)
+    return next(iter(Account.objects.raw(Prepared(sql), [*_OPEN_STAGES, *params])), None)
 
 
 def account_by_id(pk: int) -> Account | None:
     """The account a lead is linked to, deleted or not (as `lead.account` reads it), with
     `open_opportunity` set."""
     sql = f"SELECT {ACCOUNT_COLUMNS} FROM leads_account WHERE id = %s"
-    return next(iter(Account.objects.raw(sql, [*_OPEN_STAGES, pk])), None)
+    return next(iter(Account.objects.raw(Prepared(sql), [*_OPEN_STAGES, pk])), None)
 
 
 def has_open_opportunity(account_id: int) -> bool:
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {OPEN_OPPORTUNITY.replace('leads_account.id', '%s')}", [account_id, *_OPEN_STAGES])
+        cursor.execute(Prepared(f"SELECT {OPEN_OPPORTUNITY.replace('leads_account.id', '%s')}"),
+                       [account_id, *_OPEN_STAGES])
         return bool(cursor.fetchone()[0])
 
 
@@ -60,11 +62,11 @@ def colleagues(domain: str, exclude: int | None, statuses: Sequence[str], limit:
     if exclude is not None:
         sql += " AND id <> %s"
         params.append(exclude)
-    return rows.fetch(Lead, ("id", "owner_id", "status", "mql_at"), sql + f" LIMIT {int(limit)}", params)
+    return rows.fetch(Lead, ("id", "owner_id", "status", "mql_at"), Prepared(sql + f" LIMIT {int(limit)}"), params)
 
 
 def owner_region(owner_id: int) -> str | None:
-    found = rows.fetch(User, ("region",), "SELECT region FROM sdrcrm_user WHERE id = %s", [owner_id])
+    found = rows.fetch(User, ("region",), Prepared("SELECT region FROM sdrcrm_user WHERE id = %s"), [owner_id])
     return found[0][0] if found else None
 
 
@@ -96,8 +98,8 @@ def lock_available_members(pool_id: int, exclude: int | None) -> list[tuple[Any,
     locks = connection.features.has_select_for_update_of  # SQLite: the immediate transaction
     with connection.cursor() as cursor:
         if locks:
-            cursor.execute("SELECT 1 FROM routing_pool WHERE id = %s FOR NO KEY UPDATE", [pool_id])
-        cursor.execute(sql + (" FOR UPDATE OF m" if locks else ""), params)
+            cursor.execute(Prepared("SELECT 1 FROM routing_pool WHERE id = %s FOR NO KEY UPDATE"), [pool_id])
+        cursor.execute(Prepared(sql + (" FOR UPDATE OF m" if locks else "")), params)
         return cursor.fetchall()
 
 

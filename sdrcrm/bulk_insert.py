@@ -13,6 +13,8 @@ from django.db import DatabaseError, connection, models
 from django.db.backends.postgresql.psycopg_any import is_psycopg3
 from django.db.models.signals import post_save, pre_save
 
+from .prepared import Prepared
+
 
 def new_row(model: type[models.Model], **values: Any) -> Any:
     """model(**values) by Django's positional constructor (the one for rows it reads), at
@@ -247,8 +249,8 @@ def _small_insert_of(model: type[models.Model], count: int, conflict: str) -> Sm
     returned = opts.db_returning_fields
     row = f"({', '.join(['%s'] * len(fields))})"
     skip = f" ON CONFLICT ({qn(conflict)}) DO NOTHING" if conflict else ""
-    sql = (f"INSERT INTO {qn(opts.db_table)} ({', '.join(qn(f.column) for f in fields)}) "
-           f"VALUES {', '.join([row] * count)}{skip} RETURNING {', '.join(qn(f.column) for f in returned)}")
+    sql = Prepared(f"INSERT INTO {qn(opts.db_table)} ({', '.join(qn(f.column) for f in fields)}) "
+                   f"VALUES {', '.join([row] * count)}{skip} RETURNING {', '.join(qn(f.column) for f in returned)}")
     returning = []
     for field in returned:
         col = field.get_col(opts.db_table)

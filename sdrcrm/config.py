@@ -25,6 +25,7 @@ from django.db import connection, models
 from django.db.models.signals import post_delete, post_save
 
 from .models import ConfigStamp
+from .prepared import Prepared
 
 LOADERS: dict[str, Callable[[], Any]] = {}
 # (token, {key: value}) of this process; replaced whole, never mutated in place.
@@ -69,7 +70,7 @@ def changed_after_migrate(using: str, **kwargs: Any) -> None:
 def _read_token() -> str:
     # Plain SQL: it runs on every ingest request, and the ORM would cost ten times more.
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT token FROM {ConfigStamp._meta.db_table} WHERE id = 1")
+        cursor.execute(Prepared(f"SELECT token FROM {ConfigStamp._meta.db_table} WHERE id = 1"))
         row = cursor.fetchone()
     return row[0] if row else ""
 
