@@ -29,7 +29,7 @@ from rest_framework.request import Request
 
 from .auth import client_address
 from .models import ApiToken, User
-from .throttling import hit
+from .throttling import Counted, hit, read_and_count, user_rate
 
 
 def cache_key(digest: str) -> str:
@@ -37,21 +37,43 @@ def cache_key(digest: str) -> str:
     return "api-token:" + digest
 
 
+# Token hash → (user id, role) as this process last found them: a token's user never
+# changes, so the request's throttle counter is known before the user is read, and both
+# go to Redis in one round trip (throttling.read_and_count). After a change of role to
+# one of another rate period, the throttle finds the request counted elsewhere and
+# counts it in its own window.
+_token_users: dict[str, tuple[int, str]] = {}
+MAX_TOKEN_USERS = 10_000
+
+
 class CachedTokenAuthentication(TokenAuthentication):
+    # The request as counted for its throttle with the token's read, for
+    # FixedWindowUserThrottle; None when it was not.
+    counted: Counted | None = None
+
     def authenticate(self, request: Request) -> tuple[User, ApiToken] | None:
         try:
-            return super().authenticate(request)
+            found = super().authenticate(request)
         except exceptions.AuthenticationFailed:
             wait = hit(f"bad-token:{client_address(request)}", settings.API_ANON_THROTTLE_RATE)
             if wait is not None:
                 raise exceptions.Throttled(wait) from None
             raise
+        if found is not None and self.counted is not None:
+            request.throttle_counted = self.counted
+        return found
 
     def authenticate_credentials(self, token: bytes) -> tuple[User, ApiToken]:
         key = token.decode("utf-8", "replace")
         digest = hash_token(key)
         seconds = settings.API_TOKEN_CACHE_SECONDS
-        cached: tuple[User, datetime | None] | None = cache.get(cache_key(digest)) if seconds else None
+        known = _token_users.get(digest) if seconds else None
+        both = read_and_count(cache_key(digest), *user_rate(*known)) if known is not None else None
+        if both is not None:
+            cached: tuple[User, datetime | None] | None
+            cached, self.counted = both
+        else:
+            cached = cache.get(cache_key(digest)) if seconds else None
         if cached is None:
             found = (ApiToken.objects.filter(digest=digest, token_key=key[:CONSTANTS.TOKEN_KEY_LENGTH])
                      .select_related("user").defer("user__password").first())
@@ -68,6 +90,9 @@ class CachedTokenAuthentication(TokenAuthentication):
             raise exceptions.AuthenticationFailed("This token has expired; get a new one at auth/token/.")
         if not user.is_active:
             raise exceptions.AuthenticationFailed("User inactive or deleted.")
+        if len(_token_users) >= MAX_TOKEN_USERS:
+            _token_users.clear()
+        _token_users[digest] = (user.pk, user.role)
         # request.auth: the token as knox gives it (its digest identifies it; not saved).
         return user, ApiToken(digest=digest, token_key=key[:CONSTANTS.TOKEN_KEY_LENGTH], user=user, expiry=expiry)
 

@@ -5,7 +5,9 @@ import uuid
 
 import pytest
 from django.core.cache import cache, caches
+from redis.connection import AbstractConnection
 
+from sdrcrm.models import Role
 from sdrcrm.throttling import parse_rate
 from tests.conftest import require
 
@@ -72,3 +74,57 @@ def test_on_redis_the_counter_takes_one_round_trip_and_expires(api, sdr, setting
     assert len(keys) == 1 and int(redis.get(keys[0])) == 4
     assert 0 < redis.ttl(keys[0]) <= 61  # the window's counter does not outlive it
     redis.delete(*redis.keys(f"{backend.key_prefix}*"))
+
+
+@pytest.fixture
+def on_redis(settings, monkeypatch):
+    """The cache on a Redis database of this test's own keys; yields a counter of the
+    round trips made to Redis (a pipeline is one)."""
+    require(bool(settings.REDIS_URL), "CI must test the Redis throttle: set REDIS_URL",
+            "needs REDIS_URL=redis://… (CI sets it)")
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                                   "LOCATION": settings.REDIS_URL, "KEY_PREFIX": f"throttle-test-{uuid.uuid4().hex}"}}
+    settings.API_TOKEN_CACHE_SECONDS = 60
+    trips = [0]
+    send = AbstractConnection.send_packed_command
+
+    def counted(self, *args, **kwargs):
+        trips[0] += 1
+        return send(self, *args, **kwargs)
+
+    monkeypatch.setattr(AbstractConnection, "send_packed_command", counted)
+    yield trips
+    backend = caches["default"]
+    redis = backend._cache.get_client(write=True)
+    redis.delete(*redis.keys(f"{backend.key_prefix}*"))
+
+
+def counters(ident: str) -> dict[str, int]:
+    backend = caches["default"]
+    redis = backend._cache.get_client(write=False)
+    return {key.decode().rsplit(":", 1)[1]: int(redis.get(key))
+            for key in redis.keys(f"{backend.key_prefix}:*:throttle:{ident}:*")}
+
+
+def test_on_redis_a_known_tokens_user_and_throttle_take_one_round_trip(api, sdr, settings, on_redis):
+    settings.API_THROTTLE_RATE = "3/minute"
+    client = api.as_user(sdr)
+    assert client.get("/api/v1/users/me/").status_code == 200  # the user read from the database, then cached
+    on_redis[0] = 0
+    assert [client.get("/api/v1/users/me/").status_code for _ in range(3)] == [200, 200, 429]
+    assert on_redis[0] == 3  # was 6: the token's user, then the throttle's counter
+    assert list(counters(f"user:{sdr.pk}").values()) == [4]  # each request counted once
+
+
+def test_a_user_whose_rate_changed_is_counted_once_in_the_new_window(api, sdr, settings, on_redis):
+    settings.API_THROTTLE_RATE = "2/minute"
+    settings.API_INTEGRATION_THROTTLE_RATE = "100/hour"
+    client = api.as_user(sdr)
+    assert [client.get("/api/v1/users/me/").status_code for _ in range(2)] == [200, 200]
+    sdr.role = Role.INTEGRATION  # this process still takes the token for an SDR's
+    sdr.save()
+    assert client.get("/api/v1/users/me/").status_code == 200  # 3 in the minute would be 429
+    minute, hour = 1_800_000_030 // 60, 1_800_000_030 // 3600
+    assert counters(f"user:{sdr.pk}") == {str(minute): 3, str(hour): 1}  # counted in the minute, as it read
+    assert client.get("/api/v1/users/me/").status_code == 200
+    assert counters(f"user:{sdr.pk}") == {str(minute): 3, str(hour): 2}
