@@ -85,13 +85,12 @@ def find_person_by_email(email: str, user: User | None) -> Lead | Contact | None
     """The lead with this email, else the newest contact with it, among what `user` sees
     (everyone's when `user` is None)."""
     email = email.strip().lower()
-    contacts = Contact.objects.all()
     # A converted lead lives on as its contact.
     if user is None:
         lead = queries.lead_by_email(email, unconverted=True, live=True)
     else:
-        contacts = contacts.visible_to(user)
         lead = Lead.objects.visible_to(user).filter(email=email, converted_to__isnull=True).first()
     if lead is not None:
         return lead
+    contacts = Contact.objects.all() if user is None else Contact.objects.visible_to(user)
     return contacts.filter(email=email).order_by("-id").first()

@@ -21,7 +21,9 @@ from sdrcrm.prepared import Prepared
 _OPEN_STAGES = sorted(stage.value for stage in OPEN_STAGES)
 OPEN_OPPORTUNITY = (f"EXISTS (SELECT 1 FROM {Opportunity._meta.db_table} o WHERE o.account_id = leads_account.id"
                     f" AND o.stage IN ({', '.join(['%s'] * len(_OPEN_STAGES))}) AND o.deleted_at IS NULL)")
-ACCOUNT_COLUMNS = f"leads_account.*, {OPEN_OPPORTUNITY} AS open_opportunity"
+ACCOUNT_ATTNAMES = [f.attname for f in Account._meta.concrete_fields]
+ACCOUNT_COLUMNS = (", ".join(f'leads_account."{f.column}"' for f in Account._meta.concrete_fields)
+                   + f", {OPEN_OPPORTUNITY}")
 
 
 def account_matching(domain: str, key: str) -> Account | None:
@@ -36,14 +38,22 @@ def account_matching(domain: str, key: str) -> Account | None:
                        " AND deleted_at IS NULL ORDER BY id LIMIT 1", [domain or key])
     else:
         return None
-    return next(iter(Account.objects.raw(Prepared(sql), [*_OPEN_STAGES, *params])), None)
+    return _account(sql, params)
 
 
 def account_by_id(pk: int) -> Account | None:
     """The account a lead is linked to, deleted or not (as `lead.account` reads it), with
     `open_opportunity` set."""
-    sql = f"SELECT {ACCOUNT_COLUMNS} FROM leads_account WHERE id = %s"
-    return next(iter(Account.objects.raw(Prepared(sql), [*_OPEN_STAGES, pk])), None)
+    return _account(f"SELECT {ACCOUNT_COLUMNS} FROM leads_account WHERE id = %s", [pk])
+
+
+def _account(sql: str, params: list[Any]) -> Account | None:
+    found = rows.fetch(Account, ACCOUNT_ATTNAMES, Prepared(sql), [*_OPEN_STAGES, *params])
+    if not found:
+        return None
+    account = Account.from_db(connection.alias, ACCOUNT_ATTNAMES, found[0][:-1])
+    account.open_opportunity = bool(found[0][-1])  # a column after the account's own (not converted)
+    return account
 
 
 def has_open_opportunity(account_id: int) -> bool:
