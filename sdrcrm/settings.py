@@ -220,6 +220,7 @@ REST_FRAMEWORK = {
     # The API speaks JSON (docs/rules.md §10); only the territory CSV import takes a file upload.
     # Form bodies would turn nested input (a bulk's leads, a pool's members) into strings.
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "sdrcrm.api.negotiation.JsonFirstNegotiation",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 SPECTACULAR_SETTINGS = {
