@@ -10,7 +10,7 @@ from typing import Any
 from django.db import connection
 
 from sdrcrm import rows
-from sdrcrm.bulk_insert import insert_fields, insert_one, prepared_values
+from sdrcrm.bulk_insert import Recipe, insert_fields, insert_one, prepared_values, value_recipe
 from sdrcrm.prepared import Prepared
 
 from .models import Lead, Person, StatusChange
@@ -48,6 +48,7 @@ def update_person(model: type[Person], pk: int, values: dict[str, Any], *, statu
 _HISTORY_FIELDS = insert_fields(StatusChange)
 _HISTORY_COLUMNS = ", ".join(f'"{f.column}"' for f in _HISTORY_FIELDS)
 _HISTORY_CASTS: list[str] = []  # PostgreSQL's types of those columns, once known
+_HISTORY_RECIPE: Recipe = []
 
 
 def move_person(model: type[Person], pk: int, old: str, values: dict[str, Any], history: StatusChange) -> bool:
@@ -62,9 +63,10 @@ def move_person(model: type[Person], pk: int, old: str, values: dict[str, Any], 
     update, params = _update_sql(model, pk, values, old)
     if not _HISTORY_CASTS:  # typed as the columns: the SELECT's values are not the VALUES of an INSERT
         _HISTORY_CASTS.extend(f"%s::{f.db_type(connection).split('(')[0]}" for f in _HISTORY_FIELDS)
+        _HISTORY_RECIPE.extend(value_recipe(_HISTORY_FIELDS))
     sql = (f"WITH moved AS ({update} RETURNING id) INSERT INTO leads_statuschange ({_HISTORY_COLUMNS}) "
            f"SELECT {', '.join(_HISTORY_CASTS)} FROM moved RETURNING id")
-    params += prepared_values(_HISTORY_FIELDS, history)
+    params += prepared_values(_HISTORY_RECIPE, history)
     with connection.cursor() as cursor:
         cursor.execute(Prepared(sql), params)
         row = cursor.fetchone()

@@ -151,9 +151,9 @@ def _reads_plainly(column: models.Field) -> bool:
     return type(column).pre_save is models.Field.pre_save
 
 
-# By (database vendor, model, rows, conflict column): the columns written, the statement,
-# and the columns it returns with their converters.
-SmallInsert = tuple[list[models.Field], str, list[tuple[str, Any, list[Any]]]]
+# By (database vendor, model, rows, conflict column): how to read the columns written, the
+# statement, and the columns it returns with their converters.
+SmallInsert = tuple["Recipe", str, list[tuple[str, Any, list[Any]]]]
 _small_inserts: dict[tuple[str, type[models.Model], int, str], SmallInsert] = {}
 FEW = 10  # insert_few's most rows; more go to bulk_create (SQLite's limit on parameters, one statement per count)
 
@@ -205,16 +205,46 @@ def insert_fields(model: type[models.Model]) -> list[models.Field]:
     return [f for f in model._meta.concrete_fields if not f.generated and not f.primary_key]
 
 
-def prepared_values(fields: list[models.Field], obj: models.Model) -> list[Any]:
-    """`obj`'s values of `fields` as save() sends them for a new row (each field's pre_save,
-    auto_now stamps included, then get_db_prep_save); an SQL expression is refused."""
+# How prepared_values reads each column: the field, the Python type of a value sent as it
+# is (READY_TYPES, PostgreSQL only: SQLite's datetimes go out as text), and whether
+# pre_save only reads the attribute.
+Recipe = list[tuple[models.Field, type | None, bool]]
+
+
+def value_recipe(fields: list[models.Field]) -> Recipe:
+    """What prepared_values needs to know of `fields`, worked out once per statement."""
+    postgresql = connection.vendor == "postgresql"
+    return [(field, READY_TYPES.get(type(field.target_field if field.is_relation else field)) if postgresql else None,
+             _reads_plainly(field)) for field in fields]
+
+
+def prepared_values(recipe: Recipe, obj: models.Model) -> list[Any]:
+    """`obj`'s values of the recipe's fields as save() sends them for a new row (each
+    field's pre_save, auto_now stamps included, then get_db_prep_save); an SQL expression
+    is refused. A value that get_db_prep_save would return unchanged (`_ready`'s rule, for
+    one value) is taken as it is: the ingest's inserts send 70 values a lead."""
     values = []
-    for field in fields:
-        value = field.pre_save(obj, True)
-        if hasattr(value, "resolve_expression"):
-            raise TypeError(f"{type(obj).__name__}.{field.attname} is an SQL expression: let the ORM write it.")
-        values.append(field.get_db_prep_save(value, connection))
+    for field, ready, plain in recipe:
+        value = getattr(obj, field.attname) if plain else field.pre_save(obj, True)
+        if not _ready_value(ready, value):
+            if hasattr(value, "resolve_expression"):
+                raise TypeError(f"{type(obj).__name__}.{field.attname} is an SQL expression: let the ORM write it.")
+            value = field.get_db_prep_save(value, connection)
+        values.append(value)
     return values
+
+
+def _ready_value(ready: type | None, value: Any) -> bool:
+    """_ready for one value."""
+    if ready is None:
+        return False
+    if value is None:
+        return True
+    if ready is str:
+        return isinstance(value, str)
+    if ready is datetime:
+        return type(value) is datetime and value.utcoffset() is not None
+    return type(value) is ready
 
 
 def _insert_rows(model: type[models.Model], objs: list[Any], conflict: str = "") -> int:
@@ -225,8 +255,8 @@ def _insert_rows(model: type[models.Model], objs: list[Any], conflict: str = "")
     if found is None:
         found = _small_insert_of(model, len(objs), conflict)
         _small_inserts[key] = found
-    fields, sql, returning = found
-    values = [value for obj in objs for value in prepared_values(fields, obj)]
+    recipe, sql, returning = found
+    values = [value for obj in objs for value in prepared_values(recipe, obj)]
     with connection.cursor() as cursor:
         cursor.execute(sql, values)
         rows = cursor.fetchall()
@@ -256,4 +286,4 @@ def _small_insert_of(model: type[models.Model], count: int, conflict: str) -> Sm
         col = field.get_col(opts.db_table)
         converters = connection.ops.get_db_converters(col) + col.get_db_converters(connection)
         returning.append((field.attname, col, converters))
-    return fields, sql, returning
+    return value_recipe(fields), sql, returning

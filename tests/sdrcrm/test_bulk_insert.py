@@ -8,7 +8,7 @@ from datetime import timedelta
 from unittest import mock
 
 import pytest
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.db.models import QuerySet
 from django.db.models.signals import post_save
 from django.utils import timezone
@@ -16,7 +16,16 @@ from django.utils import timezone
 from leads.models import Account, Activity, Lead, Queue, Status, StatusChange
 from routing.models import RoutingDecision
 from scoring.models import ScoreEntry
-from sdrcrm.bulk_insert import FEW, insert_few, insert_new, insert_one, new_row
+from sdrcrm.bulk_insert import (
+    FEW,
+    insert_fields,
+    insert_few,
+    insert_new,
+    insert_one,
+    new_row,
+    prepared_values,
+    value_recipe,
+)
 from sdrcrm.models import Segment
 from tests.conftest import on_postgres
 
@@ -214,3 +223,35 @@ def test_more_than_a_few_rows_go_to_bulk_create(integration):
         insert_few(ScoreEntry, many)
     bulk_create.assert_called_once()
     assert ScoreEntry.objects.count() == FEW + 1
+
+
+@pytest.mark.filterwarnings("ignore:DateTimeField .* received a naive datetime")
+@pytest.mark.parametrize("model", [Lead, Activity, ScoreEntry, StatusChange, RoutingDecision])
+def test_the_values_sent_are_what_get_db_prep_save_gives(integration, model):
+    # prepared_values takes a value of the column's plain type as it is: the same values
+    # Django's own preparation gives, on either database, for every kind of value.
+    fields = insert_fields(model)
+    if model is Lead:
+        objs = [new_lead("kinds@acme.example", integration),
+                new_lead("naive@acme.example", integration, status_changed_at=NOW.replace(tzinfo=None), score=True,
+                         phone=None, employee_count="40", spam_block_domain=1)]
+    elif model is Activity:
+        objs = [Activity(type="webinar", occurred_at=NOW, details={"a": [1, "b"]}, created_by=integration)]
+    elif model is ScoreEntry:
+        objs = [ScoreEntry(rule_key="x", rule_version=1, points=-5, reason="why", at=NOW)]
+    elif model is StatusChange:
+        objs = [StatusChange(old=Status.RAW, new=Status.MQL, reason="", cause="score", at=NOW, by=integration)]
+    else:
+        objs = [RoutingDecision(rule_kind="trial", rule_position=2, action="pool", inputs={"segment": "smb"},
+                                candidates=[3, 4], reason="because", at=NOW)]
+    recipe = value_recipe(fields)
+
+    def plain(values):  # a JSON value is wrapped in a new adapter each time
+        return [(type(v), getattr(v, "adapted", v)) for v in values]
+
+    with mock.patch("django.utils.timezone.now", return_value=NOW):  # auto_now stamps alike
+        for obj in objs:
+            expected = [field.get_db_prep_save(field.pre_save(obj, True), connection) for field in fields]
+            assert plain(prepared_values(recipe, obj)) == plain(expected)
+    if on_postgres():  # plain values are taken as they are there (SQLite sends datetimes as text)
+        assert sum(ready is not None for _, ready, _ in recipe) >= len(fields) // 2
