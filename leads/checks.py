@@ -31,10 +31,15 @@ def check_not_deleted(lead: Lead) -> None:
                       "deletion).", field="email", status=409)
 
 
+def normalise_email(email: str) -> str:
+    """How every email is stored and looked up: stripped and lower-cased."""
+    return email.strip().lower()
+
+
 def check_email_allowed(email: str, blocked: set[str] | None = None) -> str:
     """Return the normalised (lower-cased) email, or refuse it with the reason. `blocked`:
     the block list's domains when the caller has already looked them up (bulk ingest)."""
-    email = email.strip().lower()
+    email = normalise_email(email)
     try:
         validate_email(email)
     except ValidationError:

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.db import connection
 
-from sdrcrm import rows
+from sdrcrm import config, rows
 from sdrcrm.bulk_insert import Recipe, insert_fields, insert_one, prepared_values, value_recipe
 from sdrcrm.prepared import Prepared
 
@@ -22,16 +22,27 @@ LEAD_COLUMNS = ", ".join(f'"{f.column}"' for f in Lead._meta.concrete_fields)  #
 def lead_by_email(email: str, *, lock: bool = False, unconverted: bool = False, live: bool = False) -> Lead | None:
     """The lead with this (unique, normalised) email, every field loaded, deleted or not (a
     deleted lead keeps its email: ingest refuses it); `lock`: FOR UPDATE; `unconverted`:
-    only a lead not converted yet; `live`: only a lead not deleted."""
-    sql = f"SELECT {LEAD_COLUMNS} FROM leads_lead WHERE email = %s"
+    only a lead not converted yet; `live`: only a lead not deleted.
+
+    The same statement reads the configuration's token, found or not, and pins the
+    request's view of the configuration with it (sdrcrm.config.pin_token): it is the first
+    statement of an ingest, which would otherwise send one more for the token."""
+    where = "email = %s"
     if unconverted:
-        sql += " AND converted_to_id IS NULL"
+        where += " AND converted_to_id IS NULL"
     if live:
-        sql += " AND deleted_at IS NULL"
+        where += " AND deleted_at IS NULL"
     if lock and connection.features.has_select_for_update:  # SQLite locks the whole database
-        sql += " FOR UPDATE"
-    found = rows.fetch(Lead, LEAD_ATTNAMES, Prepared(sql), [email])
-    return Lead.from_db(connection.alias, LEAD_ATTNAMES, found[0]) if found else None
+        where += " FOR UPDATE"
+    sql = (f"WITH found AS (SELECT {LEAD_COLUMNS} FROM leads_lead WHERE {where}) "
+           f"SELECT found.*, {config.TOKEN_COLUMN} FROM (SELECT 1) AS one LEFT JOIN found ON 1 = 1")
+    with connection.cursor() as cursor:
+        cursor.execute(Prepared(sql), [email])
+        row = list(cursor.fetchone())
+    config.pin_token(row.pop())
+    if row[0] is None:  # no lead: the row holds only the token
+        return None
+    return Lead.from_db(connection.alias, LEAD_ATTNAMES, rows.convert(Lead, LEAD_ATTNAMES, [row])[0])
 
 
 def update_person(model: type[Person], pk: int, values: dict[str, Any], *, status: str | None = None) -> int:

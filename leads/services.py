@@ -61,10 +61,12 @@ def ingest_lead(data: Mapping[str, Any], by: User | None, now: datetime | None =
     """
     now = now or timezone.now()
     data = checks.clean_person_fields(data)
-    email = checks.check_email_allowed(data.pop("email", "") or "")
+    email = checks.normalise_email(data.pop("email", "") or "")
+    # Looked up before the checks: the statement also reads the configuration they use.
+    existing = queries.lead_by_email(email, lock=True)  # deleted ones too: their email stays taken
+    checks.check_email_allowed(email)
     checks.check_owner_assignable(data.get("owner"), by)
     source = data.pop("initial_source", None)
-    existing = queries.lead_by_email(email, lock=True)  # deleted ones too: their email stays taken
     if existing is not None:
         checks.check_not_deleted(existing)
     else:

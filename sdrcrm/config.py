@@ -7,7 +7,8 @@ next read in any process (web or worker) sees the change (so does every `migrate
 the data migrations that write rows without signals); a rolled-back change leaves
 the old token, which still matches the old rows. A request reads the token once
 (`pinned`, from the middleware) and keeps that view of the configuration to its end;
-code outside a request reads it on every call.
+code outside a request reads it on every call. The ingest's first statement reads it
+along (TOKEN_COLUMN, pin_token), so an ingest request sends no statement for it.
 
 Cached values are shared between requests: loaders return immutable values (tuples,
 frozen dataclasses, dicts nobody writes to).
@@ -65,6 +66,19 @@ def changed_after_migrate(using: str, **kwargs: Any) -> None:
 
     if using == DEFAULT_DB_ALIAS and ConfigStamp._meta.db_table in connections[using].introspection.table_names():
         changed()
+
+
+# The token as a column of another statement: a request's first statement can read it
+# along (pin_token) instead of a round trip of its own.
+TOKEN_COLUMN = f"(SELECT token FROM {ConfigStamp._meta.db_table} WHERE id = 1)"
+
+
+def pin_token(token: str | None) -> None:
+    """Inside `pinned`: take `token`, read along with another statement (TOKEN_COLUMN), as
+    the unit of work's view of the configuration, unless it has one already. Outside: nothing."""
+    holder = _pinned.get()
+    if holder is not None and not holder:
+        holder.append(token or "")
 
 
 def _read_token() -> str:

@@ -18,8 +18,8 @@ from routing.models import RoutingDecision
 from scoring.models import ScoreEntry
 from sdrcrm.bulk_insert import (
     FEW,
-    insert_fields,
     insert_few,
+    insert_fields,
     insert_new,
     insert_one,
     new_row,

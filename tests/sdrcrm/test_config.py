@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import pytest
 from django.core.management import call_command
-from django.db import transaction
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
+from leads.models import BlockedDomain
 from routing import facts, pools
 from routing.models import Pool, Territory
 from scoring import services as scoring
@@ -124,3 +126,28 @@ def test_a_migration_changes_the_token():
     before = ConfigStamp.objects.get(pk=1).token
     call_command("migrate", verbosity=0)
     assert ConfigStamp.objects.get(pk=1).token != before
+
+
+def token_reads(queries) -> int:
+    return sum(q["sql"].startswith("SELECT token FROM sdrcrm_configstamp") for q in queries.captured_queries)
+
+
+def test_an_ingest_reads_the_token_with_its_first_statement_and_sees_a_change(api, integration):
+    client = api.as_user(integration)
+    lead = {"last_name": "Lee", "initial_source": "trial_saas", "country": "US"}
+
+    def ingest(email: str) -> None:  # a new lead, its activity, then an update of it
+        assert client.post("/api/v1/leads/", {**lead, "email": email}).status_code == 201
+        assert client.post("/api/v1/activities/", {"email": email, "type": "trial_request"}).status_code == 201
+        assert client.post("/api/v1/leads/", {**lead, "email": email, "title": "VP Sales"}).status_code == 200
+
+    ingest("ann@acme-pin.example")  # the token's user and the configuration cached
+    with CaptureQueriesContext(connection) as queries:
+        ingest("bo@acme-pin.example")
+    assert token_reads(queries) == 0
+    assert sum("FROM sdrcrm_configstamp WHERE id = 1" in q["sql"] for q in queries.captured_queries) == 3
+
+    # A change between two requests is seen by the next one: ops block the domain.
+    BlockedDomain.objects.create(domain="acme-pin.example")
+    refused = client.post("/api/v1/leads/", {**lead, "email": "cy@acme-pin.example"})
+    assert refused.status_code == 400 and "block list" in refused.json()["detail"]

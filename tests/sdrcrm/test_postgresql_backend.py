@@ -91,9 +91,9 @@ def test_a_marked_statement_is_prepared_once_then_executed(postgres):
         assert lead_by_email("nobody@acme.example") is None
 
     assert prepared_on_server() == before  # prepared by the first call, executed by the others
-    assert len([s for s in before if s.endswith("FROM leads_lead WHERE email = $1")]) == 1
+    assert len([s for s in before if "FROM leads_lead WHERE email = $1)" in s]) == 1
     # What Django records is the statement with its values, not the EXECUTE that ran it.
-    assert [q["sql"] for q in queries.captured_queries][-1].endswith("WHERE email = 'nobody@acme.example'")
+    assert "WHERE email = 'nobody@acme.example')" in queries.captured_queries[-1]["sql"]
     assert len(queries.captured_queries) == 3
 
 
