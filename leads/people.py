@@ -84,7 +84,7 @@ def create_contact(data: Mapping[str, Any], by: User | None, now: datetime | Non
 def find_person_by_email(email: str, user: User | None) -> Lead | Contact | None:
     """The lead with this email, else the newest contact with it, among what `user` sees
     (everyone's when `user` is None)."""
-    email = email.strip().lower()
+    email = checks.normalise_email(email)
     # A converted lead lives on as its contact.
     if user is None:
         lead = queries.lead_by_email(email, unconverted=True, live=True)

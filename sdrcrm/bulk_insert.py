@@ -151,9 +151,15 @@ def _reads_plainly(column: models.Field) -> bool:
     return type(column).pre_save is models.Field.pre_save
 
 
+# How prepared_values reads each column: the field, the Python type of a value sent as it
+# is (READY_TYPES, PostgreSQL only: SQLite's datetimes go out as text), and whether
+# pre_save only reads the attribute.
+Recipe = list[tuple[models.Field, type | None, bool]]
+
+
 # By (database vendor, model, rows, conflict column): how to read the columns written, the
 # statement, and the columns it returns with their converters.
-SmallInsert = tuple["Recipe", str, list[tuple[str, Any, list[Any]]]]
+SmallInsert = tuple[Recipe, str, list[tuple[str, Any, list[Any]]]]
 _small_inserts: dict[tuple[str, type[models.Model], int, str], SmallInsert] = {}
 FEW = 10  # insert_few's most rows; more go to bulk_create (SQLite's limit on parameters, one statement per count)
 
@@ -203,12 +209,6 @@ def insert_few(model: type[models.Model], objs: list[Any]) -> None:
 def insert_fields(model: type[models.Model]) -> list[models.Field]:
     """The columns an INSERT of a new row writes, in the model's order: all but the id."""
     return [f for f in model._meta.concrete_fields if not f.generated and not f.primary_key]
-
-
-# How prepared_values reads each column: the field, the Python type of a value sent as it
-# is (READY_TYPES, PostgreSQL only: SQLite's datetimes go out as text), and whether
-# pre_save only reads the attribute.
-Recipe = list[tuple[models.Field, type | None, bool]]
 
 
 def value_recipe(fields: list[models.Field]) -> Recipe:
