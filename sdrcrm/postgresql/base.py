@@ -52,8 +52,6 @@ class PreparingCursor(psycopg2.extensions.cursor):
             super().execute(f"PREPARE {found[0]} AS {body}")
             self.prepared[str(query)] = found
         name, count = found
-        if count != len(vars or ()):
-            return super().execute(query, vars)  # let psycopg2 say what is wrong with the values
         return super().execute(f"EXECUTE {name}({', '.join(['%s'] * count)})" if count else f"EXECUTE {name}", vars)
 
 
