@@ -16,6 +16,7 @@ from leads.models import Activity, Contact, Lead, can_read
 from sdrcrm.api.idempotency import idempotent
 from sdrcrm.models import Role, User
 
+from . import listing
 from .serializers import ActivityInput, ActivitySerializer, input_validator
 
 
@@ -61,7 +62,8 @@ class ActivityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         if not can_read(person, request.user):
             # Marketing's by-email ingest: accepted, and nothing said about the person.
             return Response({"id": activity.pk, "result": "accepted"}, status=code)
-        return Response(ActivitySerializer(activity).data, status=code)
+        # ActivitySerializer's representation, built as the lead list's rows are (leads/listing.py).
+        return Response(listing.render_activity(activity), status=code)
 
     @staticmethod
     def _find_person(user: User, data: dict[str, Any]) -> Lead | Contact:

@@ -1,6 +1,7 @@
 """The lead list renders its rows with leads/listing.py instead of LeadSerializer, for
 speed; the JSON must be byte for byte what LeadSerializer renders, for every kind of lead,
-and a page must cost the same queries however many rows it holds."""
+and a page must cost the same queries however many rows it holds. A recorded activity's
+answer is built the same way and must equal ActivitySerializer's."""
 
 from __future__ import annotations
 
@@ -14,11 +15,11 @@ from django.utils import timezone
 from rest_framework import serializers
 from rest_framework.renderers import JSONRenderer
 
-from leads.api.listing import render_leads
-from leads.api.serializers import LeadSerializer
-from leads.models import InitialSource, Lead, Queue, Status
+from leads.api.listing import render_activity, render_leads
+from leads.api.serializers import ActivitySerializer, LeadSerializer
+from leads.models import Activity, ActivityType, InitialSource, Lead, Queue, Status
 from sdrcrm.models import Region, Segment
-from tests.factories import AccountFactory, ContactFactory, LeadFactory
+from tests.factories import AccountFactory, ActivityFactory, ContactFactory, LeadFactory
 from tests.leads.conftest import LEADS, MAX_LIST_QUERIES
 
 pytestmark = pytest.mark.django_db
@@ -152,3 +153,59 @@ def test_post_leads_answers_with_what_the_serializer_renders(api, integration, e
     assert response.status_code == expected_code
     lead = Lead.objects.get(email="lean@firm.de")
     assert response.content == JSONRenderer().render(LeadSerializer(lead).data)
+
+
+# --- The answer to a recorded activity (leads/listing.py's render_activity) ------------------
+
+ACTIVITIES = "/api/v1/activities/"
+
+
+def activity_serializer_body(response) -> bytes:
+    return JSONRenderer().render(ActivitySerializer(Activity.objects.get(pk=response.json()["id"])).data)
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Europe/Berlin"])
+@pytest.mark.parametrize("moment", [ROUND, FRACTION, None])
+def test_a_recorded_activity_answers_what_the_serializer_renders(api, sdr, zone, moment):
+    lead = LeadFactory(owner=sdr)
+    body = {"lead": lead.pk, "type": ActivityType.WEBCAST_ATTENDED_HIGH_INTENT, "details": {"title": "Dévelopeur ☃", "n": [1, 2.5]},
+            "source_system": "marketo", "external_id": f"ext-{zone}-{moment}"}
+    if moment:
+        body["occurred_at"] = moment.isoformat()
+
+    with timezone.override(zone):
+        response = api.as_user(sdr).post(ACTIVITIES, body, format="json")
+
+        assert response.status_code == 201
+        assert response.content == activity_serializer_body(response)
+        assert response.json()["contact"] is None
+        if zone != "UTC":
+            assert response.json()["occurred_at"].endswith(("+01:00", "+02:00"))
+
+
+def test_an_activity_on_a_contact_and_one_sent_again_answer_what_the_serializer_renders(api, sdr):
+    contact = ContactFactory(owner=sdr)
+    body = {"contact": contact.pk, "type": ActivityType.PRICING_PAGE_VISIT, "external_id": "again",
+            "source_system": "web"}
+    client = api.as_user(sdr)
+
+    first, again = client.post(ACTIVITIES, body, format="json"), client.post(ACTIVITIES, body, format="json")
+
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert first.json()["lead"] is None and first.json()["details"] == {}
+    assert first.content == again.content == activity_serializer_body(first)
+
+
+def test_the_activity_answer_has_exactly_the_serializers_fields_in_its_order(sdr):
+    activity = ActivityFactory(lead=LeadFactory(owner=sdr))
+
+    assert list(render_activity(activity)) == list(ActivitySerializer().fields)
+
+
+def test_every_activity_serializer_field_is_a_column_the_lean_answer_copies():
+    # A JSONField renders its value as it is (binary=False).
+    plain = {kind.to_representation for kind in (*PLAIN_FIELDS, serializers.JSONField)}
+    fields = ActivitySerializer().fields
+
+    assert {name: type(field).__name__ for name, field in fields.items()
+            if type(field).to_representation not in plain or getattr(field, "binary", False)} == {}
