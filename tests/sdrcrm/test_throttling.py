@@ -6,6 +6,7 @@ import uuid
 import pytest
 from django.core.cache import cache, caches
 from redis.connection import AbstractConnection
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from sdrcrm.models import Role
 from sdrcrm.throttling import parse_rate
@@ -128,3 +129,29 @@ def test_a_user_whose_rate_changed_is_counted_once_in_the_new_window(api, sdr, s
     assert counters(f"user:{sdr.pk}") == {str(minute): 3, str(hour): 1}  # counted in the minute, as it read
     assert client.get("/api/v1/users/me/").status_code == 200
     assert counters(f"user:{sdr.pk}") == {str(minute): 3, str(hour): 2}
+
+
+def test_an_answer_cut_off_midway_drops_its_connection_and_the_request_is_served(api, sdr, settings, on_redis,
+                                                                                   monkeypatch):
+    settings.API_THROTTLE_RATE = "10/minute"
+    client = api.as_user(sdr)
+    assert client.get("/api/v1/users/me/").status_code == 200  # the user cached
+    read = AbstractConnection.read_response
+    replies = [0]
+
+    def cut_off(self, *args, **kwargs):
+        replies[0] += 1
+        if replies[0] == 2:  # the user's reply read, the counter's lost on the way
+            raise RedisConnectionError("connection reset")
+        return read(self, *args, **kwargs)
+
+    monkeypatch.setattr(AbstractConnection, "read_response", cut_off)
+    assert client.get("/api/v1/users/me/").status_code == 200  # read and counted apart
+
+    # The connection was left with two unread replies: no later request reads the
+    # counter's reply as its user (it is dropped, and redis-py checks a connection it
+    # hands out for unread data too).
+    for _ in range(3):
+        response = client.get("/api/v1/users/me/")
+        assert response.status_code == 200 and response.json()["id"] == sdr.pk
+    assert list(counters(f"user:{sdr.pk}").values()) == [6]  # 5 requests; the cut-off one counted twice
