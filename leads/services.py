@@ -20,9 +20,10 @@ from routing import facts as routing_facts
 from routing import services as routing
 from routing import sla
 from routing.services import Route
+from scoring import queries as scoring_queries
 from scoring import services as scoring
 from sdrcrm import field_history, webhooks
-from sdrcrm.bulk_insert import insert_one, insert_unless_taken
+from sdrcrm.bulk_insert import insert_unless_taken
 from sdrcrm.errors import Refused
 from sdrcrm.models import Role, User
 from sdrcrm.webhooks import AssignCause
@@ -170,14 +171,14 @@ def record_activity(
             return _resent(known, person)
         try:
             with transaction.atomic():  # a savepoint only where the unique index can refuse
-                insert_one(activity)
+                read = scoring_queries.insert_activity_and_read(activity)
         except IntegrityError:  # the same external id, sent twice at once: the twin stored it
             return _resent(Activity.objects.get(source_system=source_system, external_id=external_id), person)
     else:
-        insert_one(activity)
+        read = scoring_queries.insert_activity_and_read(activity)  # what the re-score reads, in the same statement
     if isinstance(person, Lead) and type in sla.FOLLOW_UP_TYPES and (person.sla_due_at or person.sla_breached_at):
         routing.stop_sla_clock(person)  # docs/rules.md §2: the follow-up the SLA asks for
-    score_and_advance(person, new_types={type}, now=now)
+    score_and_advance(person, new_types={type}, now=now, read=read)
     return activity
 
 
@@ -191,13 +192,14 @@ def _resent(activity: Activity, person: Person) -> Activity:
 
 
 def score_and_advance(person: Person, new_types: set[str], now: datetime,
-                      new: bool = False, route: bool = True) -> None:
+                      new: bool = False, route: bool = True, read: Any = None) -> None:
     """Re-score, then apply what the behaviour and the score imply (lifecycle.advance: an
     unsubscribe opts out and unqualifies; a form fill makes a raw lead an inquiry; 90
     points make MQL), and route the lead when it needs an owner. `new`: the person was
     just created (see scoring.services.rescore_ledger); `route`: False when the caller
-    has routed it already."""
-    changes = scoring.rescore_ledger(person, now=now, new=new)
+    has routed it already; `read`: the person's activities and ledger, read already
+    (scoring.queries.insert_activity_and_read)."""
+    changes = scoring.rescore_ledger(person, now=now, new=new, read=read)
     opted_out, move = lifecycle.advance(person, new_types)
     changes.update(opted_out)
     # An unsubscribe closes the person (or it was closed already): routing skips it. An

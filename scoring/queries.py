@@ -9,7 +9,7 @@ from typing import Any
 from django.db import connection
 
 from leads.models import Activity
-from sdrcrm import rows
+from sdrcrm import bulk_insert, rows
 from sdrcrm.prepared import Prepared
 
 from .models import ScoreEntry
@@ -27,15 +27,45 @@ def activities_of(person_field: str, person_id: int) -> list[list[Any]]:
 def activities_and_ledger_sums(person_field: str, person_id: int) -> tuple[list[list[Any]], list[list[Any]]]:
     """activities_of and ledger_sums in one statement (a re-score after each activity reads
     both; one round trip less): each row tagged with the part it belongs to."""
+    with connection.cursor() as cursor:
+        cursor.execute(Prepared(_read_both(person_field)), [person_id, person_id])
+        return _parts(cursor.fetchall())
+
+
+def insert_activity_and_read(activity: Activity) -> tuple[list[list[Any]], list[list[Any]]]:
+    """insert_one(activity), then activities_and_ledger_sums of its person, the new
+    activity among them: one statement on PostgreSQL (each ingested activity re-scores its
+    person), whose read cannot see the row its WITH inserts, so the row comes from the
+    INSERT's own RETURNING, after the others, where the table would list it. Sets the
+    activity's id."""
+    field = "lead" if activity.lead_id is not None else "contact"
+    person_id = getattr(activity, f"{field}_id")
+    insert = bulk_insert.insert_statement(activity)
+    if insert is None:
+        bulk_insert.insert_one(activity)
+        return activities_and_ledger_sums(field, person_id)
+    sql, values = insert
+    with connection.cursor() as cursor:
+        cursor.execute(Prepared(f"WITH new AS ({sql} RETURNING {', '.join(ACTIVITY_COLUMNS)}) {_read_both(field)}"
+                                f" UNION ALL SELECT 2, {', '.join(ACTIVITY_COLUMNS)}, NULL FROM new"),
+                       [*values, person_id, person_id])
+        found = cursor.fetchall()
+    activity.pk = next(row[1] for row in found if row[0] == 2)
+    activity._state.adding, activity._state.db = False, connection.alias
+    return _parts(found)
+
+
+def _read_both(person_field: str) -> str:
     activity = connection.ops.quote_name(Activity._meta.get_field(person_field).column)
     ledger = connection.ops.quote_name(ScoreEntry._meta.get_field(person_field).column)
-    with connection.cursor() as cursor:
-        cursor.execute(Prepared(f"SELECT 0, {', '.join(ACTIVITY_COLUMNS)}, NULL FROM leads_activity"
-                                f" WHERE {activity} = %s UNION ALL SELECT 1, activity_id, rule_key, NULL, NULL,"
-                                f" SUM(points) FROM scoring_scoreentry WHERE {ledger} = %s GROUP BY rule_key,"
-                                " activity_id"), [person_id, person_id])
-        found = cursor.fetchall()
-    activities = [list(row[1:5]) for row in found if row[0] == 0]
+    return (f"SELECT 0, {', '.join(ACTIVITY_COLUMNS)}, NULL FROM leads_activity WHERE {activity} = %s"
+            f" UNION ALL SELECT 1, activity_id, rule_key, NULL, NULL, SUM(points) FROM scoring_scoreentry"
+            f" WHERE {ledger} = %s GROUP BY rule_key, activity_id")
+
+
+def _parts(found: list[tuple[Any, ...]]) -> tuple[list[list[Any]], list[list[Any]]]:
+    """(activities, ledger sums) of a read tagged 0 (or 2, the new activity) and 1."""
+    activities = [list(row[1:5]) for row in found if row[0] != 1]
     sums = [[row[2], row[1], row[5]] for row in found if row[0] == 1]
     return rows.convert(Activity, ACTIVITY_COLUMNS, activities), rows.convert(ScoreEntry, LEDGER_COLUMNS, sums)
 

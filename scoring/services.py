@@ -64,11 +64,14 @@ def rescore(person: Person, rules: Sequence[engine.Rule] | None = None, now: dat
 
 
 def rescore_ledger(person: Person, rules: Sequence[engine.Rule] | None = None, now: datetime | None = None,
-                   activities: list[ActivityRow] | None = None, new: bool = False) -> dict[str, Any]:
+                   activities: list[ActivityRow] | None = None, new: bool = False,
+                   read: tuple[list[list[Any]], list[list[Any]]] | None = None) -> dict[str, Any]:
     """rescore() but for saving the person: writes the ledger rows, sets the person's
     score and engagement fields in memory, and returns those that changed for the caller
     to save in its own update. `new`: the person was created in this transaction, so it
-    has no ledger and no activities yet (two queries saved on every ingest)."""
+    has no ledger and no activities yet (two queries saved on every ingest). `read`: the
+    person's activities and ledger sums as record_activity read them with its insert
+    (queries.insert_activity_and_read)."""
     if new:
         activities = []
     now = now or timezone.now()
@@ -77,7 +80,7 @@ def rescore_ledger(person: Person, rules: Sequence[engine.Rule] | None = None, n
     sums: list[list[Any]] = []
     if person.pk is not None and not new:
         if activities is None:
-            found, sums = queries.activities_and_ledger_sums(field, person.pk)
+            found, sums = read or queries.activities_and_ledger_sums(field, person.pk)
             activities = [ActivityRow(*row) for row in found]
         else:
             sums = queries.ledger_sums(field, person.pk)

@@ -180,6 +180,20 @@ def insert_one(obj: models.Model) -> None:
     _insert_rows(model, [obj])
 
 
+def insert_statement(obj: models.Model) -> tuple[str, list[Any]] | None:
+    """insert_one's INSERT of `obj` (its values as insert_one sends them, the statement
+    without RETURNING), for a caller that sends it inside a statement of its own
+    (PostgreSQL's `WITH new AS (INSERT …)`): None where insert_one would not send it
+    (save() instead) or the database has no such statement."""
+    model = type(obj)
+    if (connection.vendor != "postgresql" or obj.pk is not None or pre_save.has_listeners(model)
+            or post_save.has_listeners(model)):
+        return None
+    obj._prepare_related_fields_for_save(operation_name="save")  # as save(): no unsaved related object
+    recipe, sql, _ = _statement(model, 1, "")
+    return sql[:sql.index(" RETURNING ")], prepared_values(recipe, obj)
+
+
 def insert_unless_taken(obj: models.Model, unique: str) -> bool:
     """insert_one for a new row whose `unique` field may already be taken (a lead's email),
     as `INSERT … ON CONFLICT (unique) DO NOTHING`: False when taken, and nothing written.
@@ -250,12 +264,7 @@ def _ready_value(ready: type | None, value: Any) -> bool:
 def _insert_rows(model: type[models.Model], objs: list[Any], conflict: str = "") -> int:
     """Insert `objs` by the model's cached statement (`conflict`: the column whose taken
     value skips the row); the rows inserted."""
-    key = (connection.vendor, model, len(objs), conflict)
-    found = _small_inserts.get(key)
-    if found is None:
-        found = _small_insert_of(model, len(objs), conflict)
-        _small_inserts[key] = found
-    recipe, sql, returning = found
+    recipe, sql, returning = _statement(model, len(objs), conflict)
     values = [value for obj in objs for value in prepared_values(recipe, obj)]
     with connection.cursor() as cursor:
         cursor.execute(sql, values)
@@ -270,6 +279,14 @@ def _insert_rows(model: type[models.Model], objs: list[Any], conflict: str = "")
         obj._state.adding = False
         obj._state.db = connection.alias
     return len(rows)
+
+
+def _statement(model: type[models.Model], count: int, conflict: str) -> SmallInsert:
+    key = (connection.vendor, model, count, conflict)
+    found = _small_inserts.get(key)
+    if found is None:
+        found = _small_inserts[key] = _small_insert_of(model, count, conflict)
+    return found
 
 
 def _small_insert_of(model: type[models.Model], count: int, conflict: str) -> SmallInsert:

@@ -181,3 +181,32 @@ def test_activities_and_ledger_sums_read_in_one_statement_are_what_the_two_queri
     assert sorted(sums, key=key) == sorted(queries.ledger_sums("lead", lead.pk), key=key)
     assert len(activities) == 3 and {row[3].get("trial_end") for row in activities} == {"2026-05-01", None}
     assert sum(row[2] for row in sums) == Lead.objects.get(pk=lead.pk).score
+
+
+@pytest.mark.parametrize("person_kind", ["lead", "contact"])
+def test_an_activity_inserted_with_the_read_is_stored_and_read_as_the_two_statements_would(sdr, person_kind):
+    from leads.models import Activity
+    from scoring import queries
+    from tests.factories import ContactFactory
+
+    person = (services.ingest_lead({"email": "fold@acme.com", "last_name": "Fold", "initial_source": "webcast",
+                                    "title": "VP Sales"}, by=sdr).lead
+              if person_kind == "lead" else ContactFactory(owner=sdr))
+    services.record_activity(person, "trial_request", details={"trial_end": "2026-05-01"}, by=sdr)
+    services.record_activity(person, "pricing_page_visit", by=sdr)
+    new = Activity(**{person_kind: person}, type="webcast_attended_high_intent", occurred_at=timezone.now(),
+                   details={"title": "Q3 ☃"}, external_id="w-1", source_system="on24", created_by=sdr)
+
+    activities, sums = queries.insert_activity_and_read(new)
+
+    def key(row: list) -> tuple:
+        return tuple(str(value) for value in row)
+
+    stored = Activity.objects.get(pk=new.pk)  # the id set is the stored row's
+    assert (stored.type, stored.details, stored.external_id, stored.created_by_id) == (
+        "webcast_attended_high_intent", {"title": "Q3 ☃"}, "w-1", sdr.pk)
+    assert not new._state.adding
+    assert sorted(activities, key=key) == sorted(queries.activities_of(person_kind, person.pk), key=key)
+    assert activities[-1][0] == new.pk  # the new one last, where the table lists it
+    assert sorted(sums, key=key) == sorted(queries.ledger_sums(person_kind, person.pk), key=key)
+    assert len(activities) == 3 and len(sums) >= 2
