@@ -170,8 +170,9 @@ def test_a_recorded_activity_answers_what_the_serializer_renders(api, sdr, zone,
     lead = LeadFactory(owner=sdr)
     # The answer shows the details as sent; the serializer below reads them back, in
     # PostgreSQL's jsonb order (shorter keys first): sent in that order, they compare.
-    body = {"lead": lead.pk, "type": ActivityType.WEBCAST_ATTENDED_HIGH_INTENT, "details": {"n": [1, 2.5], "title": "Dévelopeur ☃"},
-            "source_system": "marketo", "external_id": f"ext-{zone}-{moment}"}
+    body = {"lead": lead.pk, "type": ActivityType.WEBCAST_ATTENDED_HIGH_INTENT,
+            "details": {"n": [1, 2.5], "title": "Dévelopeur ☃"}, "source_system": "marketo",
+            "external_id": f"ext-{zone}-{moment}"}
     if moment:
         body["occurred_at"] = moment.isoformat()
 
