@@ -73,9 +73,9 @@ def ingest_lead(data: Mapping[str, Any], by: User | None, now: datetime | None =
     else:
         lead = new_lead(email, source, data, by, now)
         routing_facts.classify(lead)
-        lead.score = scoring.profile_score(lead)  # saved with the lead: no update after the ledger
+        ledger = scoring.new_ledger(lead, now)  # the score saved with the lead, the ledger in its statement
         route = _route_before_saving(lead, now)  # decided only: nothing written before the insert
-        if not insert_unless_taken(lead, "email"):
+        if not insert_unless_taken(lead, "email", rows=ledger):
             # A concurrent twin won the insert (this one waited for its commit): update it
             # instead. This lead's pool turn was not taken yet, so none is given back.
             existing = Lead.all_objects.select_for_update().get(email=email)

@@ -68,17 +68,17 @@ def rescore_ledger(person: Person, rules: Sequence[engine.Rule] | None = None, n
                    read: tuple[list[list[Any]], list[list[Any]]] | None = None) -> dict[str, Any]:
     """rescore() but for saving the person: writes the ledger rows, sets the person's
     score and engagement fields in memory, and returns those that changed for the caller
-    to save in its own update. `new`: the person was created in this transaction, so it
-    has no ledger and no activities yet (two queries saved on every ingest). `read`: the
-    person's activities and ledger sums as record_activity read them with its insert
-    (queries.insert_activity_and_read)."""
+    to save in its own update. `new`: the person was created in this transaction with the
+    ledger rows new_ledger gave it, and has no activities yet: nothing to write or change.
+    `read`: the person's activities and ledger sums as record_activity read them with its
+    insert (queries.insert_activity_and_read)."""
     if new:
-        activities = []
+        return {}
     now = now or timezone.now()
     rules = load_rules() if rules is None else rules
     field = person.PERSON_FIELD
     sums: list[list[Any]] = []
-    if person.pk is not None and not new:
+    if person.pk is not None:
         if activities is None:
             found, sums = read or queries.activities_and_ledger_sums(field, person.pk)
             activities = [ActivityRow(*row) for row in found]
@@ -88,6 +88,21 @@ def rescore_ledger(person: Person, rules: Sequence[engine.Rule] | None = None, n
     facts = [engine.ActivityFact(a.id, a.type, a.occurred_at) for a in activities]
     total, awards = engine.score(_profile(person), facts, rules, person.behaviour_counted_since)
 
+    # A re-score changes a few awards: no ORM insert to compile.
+    insert_few(ScoreEntry, _ledger_rows(person, rules, awards, sums, now))
+
+    updates: dict[str, Any] = {}
+    if total != person.score:
+        updates["score"] = total
+    updates.update(engagement_changes(person, activities, now))
+    for name, value in updates.items():
+        setattr(person, name, value)
+    return updates
+
+
+def _ledger_rows(person: Person, rules: Sequence[engine.Rule], awards: Sequence[engine.Award],
+                 sums: list[list[Any]], now: datetime) -> list[ScoreEntry]:
+    """The rows that bring the ledger's `sums` ((rule, activity, points)) to `awards`."""
     current: dict[tuple[str, int | None], int] = defaultdict(int)
     for key, activity_id, points in sums:
         current[(key, activity_id)] += points
@@ -100,22 +115,18 @@ def rescore_ledger(person: Person, rules: Sequence[engine.Rule] | None = None, n
             continue
         version = award.rule_version if award else _version_of(rules, key[0])
         reason = award.reason if award else _withdrawn_reason(person, key)
-        entries.append(ScoreEntry(**{field: person}, rule_key=key[0], rule_version=version,
+        entries.append(ScoreEntry(**{person.PERSON_FIELD: person}, rule_key=key[0], rule_version=version,
                                   activity_id=key[1], points=delta, reason=reason[:255], at=now))
-    insert_few(ScoreEntry, entries)  # a re-score changes a few awards: no ORM insert to compile
-
-    updates: dict[str, Any] = {}
-    if total != person.score:
-        updates["score"] = total
-    updates.update(engagement_changes(person, activities, now))
-    for name, value in updates.items():
-        setattr(person, name, value)
-    return updates
+    return entries
 
 
-def profile_score(person: Person) -> int:
-    """The score of a person with no behaviour yet: what rescore() gives a new one."""
-    return engine.score(_profile(person), [], load_rules(), person.behaviour_counted_since)[0]
+def new_ledger(person: Person, now: datetime) -> list[ScoreEntry]:
+    """For a person not saved yet, with no behaviour: sets its score, and returns its
+    ledger rows (its profile's awards) for the caller to insert with it (ingest_lead, in
+    the lead's own statement); rescore_ledger(new=True) then writes nothing."""
+    rules = load_rules()
+    person.score, awards = engine.score(_profile(person), [], rules, person.behaviour_counted_since)
+    return _ledger_rows(person, rules, awards, [], now)
 
 
 def _profile(person: Person) -> engine.Profile:

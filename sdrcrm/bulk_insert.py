@@ -5,6 +5,7 @@ entries, a status change, a routing decision), without compiling the statement e
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from operator import attrgetter
 from typing import Any
@@ -194,14 +195,25 @@ def insert_statement(obj: models.Model) -> tuple[str, list[Any]] | None:
     return sql[:sql.index(" RETURNING ")], prepared_values(recipe, obj)
 
 
-def insert_unless_taken(obj: models.Model, unique: str) -> bool:
+def insert_unless_taken(obj: models.Model, unique: str, rows: Sequence[models.Model] = ()) -> bool:
     """insert_one for a new row whose `unique` field may already be taken (a lead's email),
     as `INSERT … ON CONFLICT (unique) DO NOTHING`: False when taken, and nothing written.
     A conflict leaves no error in the transaction (no savepoint needed around it); a
     concurrent twin's insert of the same value is waited for, and once committed it is
-    taken. For a model without save signal receivers (they would not run)."""
+    taken. For a model without save signal receivers (they would not run).
+
+    `rows`: new rows of one model with a foreign key to `obj`'s (a new lead's ledger), up
+    to FEW, inserted with it, pointing at it, or not at all: on PostgreSQL in the same
+    statement (a data-modifying WITH; their ids are not read back), elsewhere by
+    insert_few after it."""
     obj._prepare_related_fields_for_save(operation_name="save")
-    return _insert_rows(type(obj), [obj], conflict=obj._meta.get_field(unique).column) == 1
+    conflict = obj._meta.get_field(unique).column
+    if not rows or connection.vendor != "postgresql" or len(rows) > FEW:
+        inserted = _insert_rows(type(obj), [obj], conflict=conflict) == 1
+        if inserted and rows:
+            insert_few(type(rows[0]), list(rows))
+        return inserted
+    return _insert_rows(type(obj), [obj], conflict=conflict, rows=rows) == 1
 
 
 def insert_few(model: type[models.Model], objs: list[Any]) -> None:
@@ -261,11 +273,16 @@ def _ready_value(ready: type | None, value: Any) -> bool:
     return type(value) is ready
 
 
-def _insert_rows(model: type[models.Model], objs: list[Any], conflict: str = "") -> int:
+def _insert_rows(model: type[models.Model], objs: list[Any], conflict: str = "",
+                 rows: Sequence[models.Model] = ()) -> int:
     """Insert `objs` by the model's cached statement (`conflict`: the column whose taken
-    value skips the row); the rows inserted."""
+    value skips the row; `rows`: see insert_unless_taken, for one obj, on PostgreSQL); the
+    rows inserted."""
     recipe, sql, returning = _statement(model, len(objs), conflict)
     values = [value for obj in objs for value in prepared_values(recipe, obj)]
+    if rows:
+        row_recipe, sql = _with_rows(model, sql, type(rows[0]), len(rows))
+        values += [value for row in rows for value in prepared_values(row_recipe, row)]
     with connection.cursor() as cursor:
         cursor.execute(sql, values)
         rows = cursor.fetchall()
@@ -286,6 +303,32 @@ def _statement(model: type[models.Model], count: int, conflict: str) -> SmallIns
     found = _small_inserts.get(key)
     if found is None:
         found = _small_inserts[key] = _small_insert_of(model, count, conflict)
+    return found
+
+
+# By (parent statement, rows' model, rows): the statement inserting both, the rows' recipe.
+_with_rows_statements: dict[tuple[str, type[models.Model], int], tuple[Recipe, str]] = {}
+
+
+def _with_rows(parent: type[models.Model], sql: str, model: type[models.Model], count: int) -> tuple[Recipe, str]:
+    """`sql` (the parent's INSERT … RETURNING), with `count` rows of `model` inserted in the
+    same statement, their foreign key to `parent` set to the parent's new id; the recipe
+    of the rows' other columns."""
+    key = (sql, model, count)
+    found = _with_rows_statements.get(key)
+    if found is None:
+        link = next(f for f in model._meta.concrete_fields if f.is_relation and f.related_model is parent)
+        fields = [f for f in insert_fields(model) if f is not link]
+        # Typed as the columns: a VALUES list's types are not taken from the INSERT around it.
+        # Without a length (varchar(255)): a cast would cut a longer value, the column refuses it.
+        types = [f.db_type(connection).split("(")[0] for f in fields]
+        row = f"({', '.join(f'%s::{kind}' for kind in types)})"
+        qn = connection.ops.quote_name
+        found = (value_recipe(fields), Prepared(
+            f"WITH parent AS ({sql}), _rows AS (INSERT INTO {qn(model._meta.db_table)} ({qn(link.column)}, "
+            f"{', '.join(qn(f.column) for f in fields)}) SELECT parent.{qn(parent._meta.pk.column)}, v.* FROM parent,"
+            f" (VALUES {', '.join([row] * count)}) AS v) SELECT * FROM parent"))
+        _with_rows_statements[key] = found
     return found
 
 

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 # of its own); the API token's user is cached too. A new lead has no activities or ledger to
 # load, and is saved with its score; its insert needs no savepoint (ON CONFLICT,
 # sdrcrm.bulk_insert.insert_unless_taken).
-LEAD_QUERIES = 6
+LEAD_QUERIES = 5 if on_postgres() else 6
 # The activities and the ledger's sums in one statement, on PostgreSQL the activity's insert
 # too (scoring.queries.insert_activity_and_read); score and MQL in one update,
 # which on PostgreSQL writes the status history row too (leads.queries.move_person);

@@ -6,12 +6,15 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.db import transaction
+from django.db import DataError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from leads import queries
 from leads.models import Lead, Status
-from sdrcrm.bulk_insert import insert_unless_taken
+from scoring.models import ScoreEntry
+from sdrcrm.bulk_insert import insert_few, insert_unless_taken
+from tests.conftest import on_postgres, require
 from tests.factories import ContactFactory, LeadFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -81,3 +84,48 @@ def test_the_lead_insert_leaves_a_taken_email_alone_and_the_transaction_usable()
         assert insert_unless_taken(LeadFactory.build(email="taken@acme.com", last_name="Second"), "email") is False
         assert Lead.objects.get(email="taken@acme.com").last_name == "First"  # no aborted transaction
     assert Lead.objects.filter(email="taken@acme.com").count() == 1 and Lead.objects.get().pk == lead.pk
+
+
+def ledger_of(lead: Lead) -> list[tuple]:
+    return sorted(ScoreEntry.objects.filter(lead=lead).values_list(
+        "contact_id", "rule_key", "rule_version", "activity_id", "points", "reason", "at"))
+
+
+def test_a_new_leads_ledger_rows_are_inserted_with_it_as_insert_few_writes_them():
+    now = timezone.now()
+    # Cut by a cast to the column's length, it would be stored; as written it is refused.
+    reason = "Ü" * 255
+
+    def entries(lead: Lead) -> list[ScoreEntry]:
+        return [ScoreEntry(lead=lead, rule_key="email-company", rule_version=1, points=5, reason="Company", at=now),
+                ScoreEntry(lead=lead, rule_key="title-vp", rule_version=2, points=-10, reason=reason, at=now)]
+
+    careful = LeadFactory(email="careful@acme.com")
+    insert_few(ScoreEntry, entries(careful))
+    lead = LeadFactory.build(email="with-ledger@acme.com", last_name="Doe")
+
+    with CaptureQueriesContext(connection) as queries_sent:
+        assert insert_unless_taken(lead, "email", rows=entries(lead)) is True
+
+    assert lead.pk is not None and Lead.objects.get(pk=lead.pk).email == "with-ledger@acme.com"
+    assert ledger_of(lead) == ledger_of(careful)
+    assert len(queries_sent) == (1 if connection.vendor == "postgresql" else 2)
+
+
+def test_a_taken_email_writes_neither_the_lead_nor_its_ledger_rows():
+    taken = LeadFactory(email="taken@acme.com", last_name="First")
+    lead = LeadFactory.build(email="taken@acme.com", last_name="Second")
+    with transaction.atomic():
+        assert insert_unless_taken(lead, "email", rows=[
+            ScoreEntry(lead=lead, rule_key="email-company", rule_version=1, points=5, reason="x",
+                       at=timezone.now())]) is False
+    assert lead.pk is None and ScoreEntry.objects.count() == 0 and Lead.objects.get().pk == taken.pk
+
+
+def test_a_ledger_row_too_long_for_its_column_is_refused_with_its_lead():
+    lead = LeadFactory.build(email="long@acme.com", last_name="Doe")
+    row = ScoreEntry(lead=lead, rule_key="x" * 61, rule_version=1, points=5, reason="x", at=timezone.now())
+    require(on_postgres(), "CI must test the ledger's statement on PostgreSQL", "SQLite does not enforce lengths")
+    with pytest.raises(DataError), transaction.atomic():
+        insert_unless_taken(lead, "email", rows=[row])
+    assert not Lead.objects.filter(email="long@acme.com").exists()
