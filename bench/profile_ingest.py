@@ -11,17 +11,34 @@ under gunicorn, without the socket. The time each function spends in itself (cPr
 tottime) is added up by the layer its file belongs to; the statements sent and their
 round trips are counted apart. cProfile slows Python down, so the layers' shares matter
 more than their milliseconds. Prints the table and, as its last line, the same as JSON.
+
+`--instructions` counts instead the machine instructions the app's process runs per
+lead, under valgrind's callgrind (Debian's `valgrind`): the requests go to the WSGI
+handler as gunicorn calls it (no test client), and only the measured leads are counted
+(instrumentation switched on and off around them with `callgrind_control`). Unlike CPU
+time, the count does not move with the machine's speed, which drifts by a third within
+minutes on a shared machine: two codes measured an hour apart compare. Python's cyclic
+garbage collections are shown apart (a full one, tens of millions of instructions, falls
+in a short run or not by chance). User-space instructions only: the kernel's work for the
+sockets is not in it. About a minute for 40 leads.
 """
 
 from __future__ import annotations
 
 import argparse
 import cProfile
+import io
 import json
+import os
 import pstats
 import random
+import re
+import shutil
+import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
 import seed  # bench/seed.py: setup_django, the bench users and the ingest scenario's payloads
@@ -105,11 +122,92 @@ def run(leads: int) -> dict[str, Any]:
     }
 
 
+def wsgi_ingest(leads: int) -> None:
+    """The ingest scenario's requests for `leads` leads, sent to the WSGI handler as
+    gunicorn calls it, with callgrind's instrumentation on only around the measured ones
+    (the process runs under valgrind: see instructions())."""
+    from sdrcrm.models import ApiToken, User
+    from sdrcrm.wsgi import application
+
+    user = User.objects.get(username=seed.INTEGRATION_USER)
+    token = ApiToken.objects.create(user=user, name=f"instructions {time.time():.0f}")[1]
+    rng, tag = random.Random(18), f"ins{time.time():.0f}{os.getpid()}"
+
+    def call(path: str, body: dict[str, Any]) -> None:
+        raw = json.dumps(body).encode()
+        environ = {
+            "REQUEST_METHOD": "POST", "PATH_INFO": path, "SCRIPT_NAME": "", "QUERY_STRING": "",
+            "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "8000", "SERVER_PROTOCOL": "HTTP/1.1",
+            "CONTENT_TYPE": "application/json", "CONTENT_LENGTH": str(len(raw)), "HTTP_HOST": "127.0.0.1:8000",
+            "HTTP_AUTHORIZATION": f"Token {token}", "HTTP_ACCEPT": "application/json", "REMOTE_ADDR": "127.0.0.1",
+            "wsgi.input": io.BytesIO(raw), "wsgi.url_scheme": "http", "wsgi.errors": sys.stderr,
+            "wsgi.multithread": False, "wsgi.multiprocess": True, "wsgi.run_once": False, "wsgi.version": (1, 0),
+        }
+        status: list[str] = []
+        result = application(environ, lambda line, headers, exc_info=None: status.append(line))
+        body_bytes = b"".join(result)
+        result.close()
+        if status[0][:3] not in ("200", "201"):
+            raise SystemExit(f"{path} answered {status[0]}: {body_bytes[:300]!r}")
+
+    def one(n: int) -> None:
+        lead, activity = seed.ingest_payload(rng, tag, 0, n)
+        call("/api/v1/leads/", lead)
+        call("/api/v1/activities/", {"email": lead["email"], "type": activity})
+
+    for n in range(30):  # warm the caches (configuration, token, compiled validators, prepared statements)
+        one(n)
+    switch = ["callgrind_control", "--instr", "on", str(os.getpid())]
+    subprocess.run(switch, check=True, capture_output=True)
+    for n in range(30, 30 + leads):
+        one(n)
+    subprocess.run([*switch[:2], "off", switch[3]], check=True, capture_output=True)
+
+
+def instructions(leads: int) -> dict[str, Any]:
+    """Instructions per lead of the app's process, this script run again under callgrind."""
+    if not (shutil.which("valgrind") and shutil.which("callgrind_annotate")):
+        raise SystemExit("--instructions needs valgrind (Debian: apt-get install valgrind)")
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "callgrind.out"
+        subprocess.run(["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}",
+                        sys.executable, __file__, "--leads", str(leads), "--under-callgrind"],
+                       check=True, capture_output=True)
+        totals = subprocess.run(["callgrind_annotate", "--inclusive=yes", str(out)], check=True,
+                                capture_output=True, text=True).stdout
+
+    def count(pattern: str) -> int:
+        found = re.search(rf"^\s*([\d,]+) .*{pattern}", totals, re.MULTILINE)
+        return int(found.group(1).replace(",", "")) if found else 0
+
+    total, collections = count("PROGRAM TOTALS"), count(r"gcmodule\.c:gc_collect_main \[")
+    return {"leads": leads, "instructions_per_lead": round(total / leads),
+            "without_gc_collections": round((total - collections) / leads),
+            "gc_collections_per_lead": round(collections / leads)}
+
+
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--leads", type=int, default=300)
+    parser.add_argument("--instructions", action="store_true",
+                        help="count instructions per lead under callgrind instead (default 40 leads)")
+    parser.add_argument("--under-callgrind", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    # As the benchmark's gunicorn runs (bench/run.py bench_env): Celery tasks inline, and a
+    # throttle nobody reaches.
+    os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "true")
+    os.environ.setdefault("API_THROTTLE_RATE", "100000000/hour")
+    if args.instructions:
+        result = instructions(args.leads if "--leads" in argv else 40)
+        print(f"{result['instructions_per_lead'] / 1e6:.2f} M instructions a lead (both requests, the app's "
+              f"process), {result['without_gc_collections'] / 1e6:.2f} M without Python's cyclic garbage "
+              f"collections ({result['gc_collections_per_lead'] / 1e6:.2f} M)")
+        print(json.dumps(result))
+        return
     seed.setup_django()
+    if args.under_callgrind:
+        wsgi_ingest(args.leads)
+        return
     result = run(args.leads)
     print(f"{result['ms_per_lead_unprofiled']} ms a lead (both requests, in process, unprofiled); "
           f"{result['statements_per_lead']} statements a lead")
