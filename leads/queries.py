@@ -9,11 +9,12 @@ from typing import Any
 
 from django.db import connection
 
+from routing import queries as routing_queries
 from sdrcrm import config, rows
 from sdrcrm.bulk_insert import Recipe, insert_fields, insert_one, prepared_values, value_recipe
 from sdrcrm.prepared import Prepared
 
-from .models import Lead, Person, StatusChange
+from .models import Account, Lead, Person, StatusChange
 
 LEAD_ATTNAMES = [f.attname for f in Lead._meta.concrete_fields]
 LEAD_COLUMNS = ", ".join(f'"{f.column}"' for f in Lead._meta.concrete_fields)  # quoted as both databases quote
@@ -27,6 +28,15 @@ def lead_by_email(email: str, *, lock: bool = False, unconverted: bool = False, 
     The same statement reads the configuration's token, found or not, and pins the
     request's view of the configuration with it (sdrcrm.config.pin_token): it is the first
     statement of an ingest, which would otherwise send one more for the token."""
+    return lead_and_account_by_email(email, ("", ""), lock=lock, unconverted=unconverted, live=live)[0]
+
+
+def lead_and_account_by_email(email: str, account_keys: tuple[str, str], *, lock: bool = False,
+                              unconverted: bool = False, live: bool = False) -> tuple[Lead | None, Account | None]:
+    """lead_by_email, and in the same statement the account that `account_keys` (a domain
+    and a name key, leads.domains.account_keys) match, as routing.queries.account_matching
+    reads it: an ingest matches a new lead to its account, and that read was a statement
+    of its own on every new lead."""
     where = "email = %s"
     if unconverted:
         where += " AND converted_to_id IS NULL"
@@ -34,15 +44,26 @@ def lead_by_email(email: str, *, lock: bool = False, unconverted: bool = False, 
         where += " AND deleted_at IS NULL"
     if lock and connection.features.has_select_for_update:  # SQLite locks the whole database
         where += " FOR UPDATE"
-    sql = (f"WITH found AS (SELECT {LEAD_COLUMNS} FROM leads_lead WHERE {where}) "
-           f"SELECT found.*, {config.TOKEN_COLUMN} FROM (SELECT 1) AS one LEFT JOIN found ON 1 = 1")
+    params: list[Any] = [email]
+    matching = routing_queries.account_matching_sql(*account_keys)
+    accounts = ""
+    if matching is not None:
+        accounts = f", matched AS ({matching[0]})"
+        params += matching[1]
+    sql = (f"WITH found AS (SELECT {LEAD_COLUMNS} FROM leads_lead WHERE {where}){accounts} "
+           f"SELECT found.*, {'matched.*, ' if accounts else ''}{config.TOKEN_COLUMN} FROM (SELECT 1) AS one"
+           f" LEFT JOIN found ON 1 = 1{' LEFT JOIN matched ON 1 = 1' if accounts else ''}")
     with connection.cursor() as cursor:
-        cursor.execute(Prepared(sql), [email])
+        cursor.execute(Prepared(sql), params)
         row = list(cursor.fetchone())
     config.pin_token(row.pop())
-    if row[0] is None:  # no lead: the row holds only the token
-        return None
-    return Lead.from_db(connection.alias, LEAD_ATTNAMES, rows.convert(Lead, LEAD_ATTNAMES, [row])[0])
+    lead_row, account_row = row[:len(LEAD_ATTNAMES)], row[len(LEAD_ATTNAMES):]
+    account = None
+    if account_row and account_row[0] is not None:
+        account = routing_queries.account_of(rows.convert(Account, routing_queries.ACCOUNT_ATTNAMES, [account_row])[0])
+    if lead_row[0] is None:  # no lead
+        return None, account
+    return Lead.from_db(connection.alias, LEAD_ATTNAMES, rows.convert(Lead, LEAD_ATTNAMES, [lead_row])[0]), account
 
 
 def update_person(model: type[Person], pk: int, values: dict[str, Any], *, status: str | None = None) -> int:

@@ -28,7 +28,7 @@ from sdrcrm.errors import Refused
 from sdrcrm.models import Role, User
 from sdrcrm.webhooks import AssignCause
 
-from . import checks, lifecycle, queries, sequences
+from . import checks, domains, lifecycle, queries, sequences
 from .models import OPEN_STATUSES, Activity, ActivityType, Cause, Lead, Person, Status
 
 A = ActivityType
@@ -63,8 +63,10 @@ def ingest_lead(data: Mapping[str, Any], by: User | None, now: datetime | None =
     now = now or timezone.now()
     data = checks.clean_person_fields(data)
     email = checks.normalise_email(data.pop("email", "") or "")
-    # Looked up before the checks: the statement also reads the configuration they use.
-    existing = queries.lead_by_email(email, lock=True)  # deleted ones too: their email stays taken
+    # Looked up before the checks: the statement also reads the configuration they use, and
+    # the account a new lead with this email and company is matched to (routing.facts).
+    existing, matched = queries.lead_and_account_by_email(  # deleted ones too: their email stays taken
+        email, domains.account_keys(email, data.get("company") or ""), lock=True)
     checks.check_email_allowed(email)
     checks.check_owner_assignable(data.get("owner"), by)
     source = data.pop("initial_source", None)
@@ -72,7 +74,9 @@ def ingest_lead(data: Mapping[str, Any], by: User | None, now: datetime | None =
         checks.check_not_deleted(existing)
     else:
         lead = new_lead(email, source, data, by, now)
-        routing_facts.classify(lead)
+        if lead.account_id is None:
+            lead.account = matched  # what classify would match: the same keys, the same statement
+        routing_facts.classify(lead, match=False)
         ledger = scoring.new_ledger(lead, now)  # the score saved with the lead, the ledger in its statement
         route = _route_before_saving(lead, now)  # decided only: nothing written before the insert
         if not insert_unless_taken(lead, "email", rows=ledger):

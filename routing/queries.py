@@ -30,6 +30,14 @@ def account_matching(domain: str, key: str) -> Account | None:
     """The account with this domain (lowest id), else the one with this name key; blanks
     are not looked for, nor deleted accounts. One statement when both are given. The
     account has `open_opportunity` set (see OPEN_OPPORTUNITY)."""
+    found = account_matching_sql(domain, key)
+    return None if found is None else _account(*found)
+
+
+def account_matching_sql(domain: str, key: str) -> tuple[str, list[Any]] | None:
+    """account_matching's statement, selecting ACCOUNT_COLUMNS, with its values (the open
+    stages first), for a caller that reads it inside its own (leads.queries); None when
+    there is nothing to look for."""
     if domain and key:
         sql, params = (f"SELECT {ACCOUNT_COLUMNS} FROM leads_account WHERE (domain = %s OR name_key = %s)"
                        " AND deleted_at IS NULL ORDER BY domain = %s DESC, id LIMIT 1", [domain, key, domain])
@@ -38,21 +46,24 @@ def account_matching(domain: str, key: str) -> Account | None:
                        " AND deleted_at IS NULL ORDER BY id LIMIT 1", [domain or key])
     else:
         return None
-    return _account(sql, params)
+    return sql, [*_OPEN_STAGES, *params]
 
 
 def account_by_id(pk: int) -> Account | None:
     """The account a lead is linked to, deleted or not (as `lead.account` reads it), with
     `open_opportunity` set."""
-    return _account(f"SELECT {ACCOUNT_COLUMNS} FROM leads_account WHERE id = %s", [pk])
+    return _account(f"SELECT {ACCOUNT_COLUMNS} FROM leads_account WHERE id = %s", [*_OPEN_STAGES, pk])
 
 
 def _account(sql: str, params: list[Any]) -> Account | None:
-    found = rows.fetch(Account, ACCOUNT_ATTNAMES, Prepared(sql), [*_OPEN_STAGES, *params])
-    if not found:
-        return None
-    account = Account.from_db(connection.alias, ACCOUNT_ATTNAMES, found[0][:-1])
-    account.open_opportunity = bool(found[0][-1])  # a column after the account's own (not converted)
+    found = rows.fetch(Account, ACCOUNT_ATTNAMES, Prepared(sql), params)
+    return account_of(found[0]) if found else None
+
+
+def account_of(row: list[Any]) -> Account:
+    """The account of a row of ACCOUNT_COLUMNS, converted (sdrcrm.rows)."""
+    account = Account.from_db(connection.alias, ACCOUNT_ATTNAMES, row[:-1])
+    account.open_opportunity = bool(row[-1])  # a column after the account's own (not converted)
     return account
 
 

@@ -129,3 +129,41 @@ def test_a_ledger_row_too_long_for_its_column_is_refused_with_its_lead():
     with pytest.raises(DataError), transaction.atomic():
         insert_unless_taken(lead, "email", rows=[row])
     assert not Lead.objects.filter(email="long@acme.com").exists()
+
+
+def account_fields(account) -> dict | None:
+    if account is None:
+        return None
+    return {**{f.attname: getattr(account, f.attname) for f in account._meta.concrete_fields},
+            "open_opportunity": account.open_opportunity}
+
+
+@pytest.mark.parametrize(("email", "company", "matched"), [
+    ("ann@acme.com", "Other Co", "acme.com"),  # the domain
+    ("ann@elsewhere.com", "Acme Widgets", "acme-widgets.io"),  # the name (not the deleted account's)
+    ("ann@acme.com", "Acme Widgets", "acme.com"),  # both: the domain's account
+    ("ann@gmail.com", "Acme Widgets", "acme-widgets.io"),  # free mail: the name only
+    ("ann@gmail.com", "", None),  # nothing to look for
+    ("ann@nowhere.com", "Nobody", None),  # nothing found
+])
+@pytest.mark.parametrize("lead_exists", [False, True])
+def test_the_account_read_with_the_lead_is_the_one_account_matching_reads(email, company, matched, lead_exists):
+    from leads import domains
+    from opportunities.models import Stage
+    from routing import queries as routing_queries
+    from tests.factories import AccountFactory, OpportunityFactory
+
+    AccountFactory(name="Acme Inc", domain="acme.com")
+    by_name = AccountFactory(name="Acme Widgets", domain="acme-widgets.io")
+    OpportunityFactory(account=by_name, stage=Stage.DISCOVERY)  # open: read along as open_opportunity
+    AccountFactory(name="Acme Widgets", domain="gone.com", deleted_at=timezone.now())
+    lead = LeadFactory(email=email) if lead_exists else None
+    keys = domains.account_keys(email, company)
+
+    found, account = queries.lead_and_account_by_email(email, keys, lock=True)
+
+    assert found == lead
+    assert (account.domain if account else None) == matched
+    assert account_fields(account) == account_fields(routing_queries.account_matching(*keys))
+    if account is not None:
+        assert account.open_opportunity is (account.pk == by_name.pk)
