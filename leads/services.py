@@ -196,7 +196,7 @@ def _resent(activity: Activity, person: Person) -> Activity:
 
 
 def score_and_advance(person: Person, new_types: set[str], now: datetime,
-                      new: bool = False, route: bool = True, read: Any = None) -> None:
+                      new: bool = False, route: bool = True, read: scoring_queries.Read | None = None) -> None:
     """Re-score, then apply what the behaviour and the score imply (lifecycle.advance: an
     unsubscribe opts out and unqualifies; a form fill makes a raw lead an inquiry; 90
     points make MQL), and route the lead when it needs an owner. `new`: the person was

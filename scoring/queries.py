@@ -15,6 +15,7 @@ from sdrcrm.prepared import Prepared
 from .models import ScoreEntry
 
 ACTIVITY_COLUMNS = ("id", "type", "occurred_at", "details")
+Read = tuple[list[list[Any]], list[list[Any]]]  # a person's activities (ACTIVITY_COLUMNS) and ledger sums
 
 
 def activities_of(person_field: str, person_id: int) -> list[list[Any]]:
@@ -24,7 +25,7 @@ def activities_of(person_field: str, person_id: int) -> list[list[Any]]:
                                                            f" WHERE {column} = %s"), [person_id])
 
 
-def activities_and_ledger_sums(person_field: str, person_id: int) -> tuple[list[list[Any]], list[list[Any]]]:
+def activities_and_ledger_sums(person_field: str, person_id: int) -> Read:
     """activities_of and ledger_sums in one statement (a re-score after each activity reads
     both; one round trip less): each row tagged with the part it belongs to."""
     with connection.cursor() as cursor:
@@ -32,7 +33,7 @@ def activities_and_ledger_sums(person_field: str, person_id: int) -> tuple[list[
         return _parts(cursor.fetchall())
 
 
-def insert_activity_and_read(activity: Activity) -> tuple[list[list[Any]], list[list[Any]]]:
+def insert_activity_and_read(activity: Activity) -> Read:
     """insert_one(activity), then activities_and_ledger_sums of its person, the new
     activity among them: one statement on PostgreSQL (each ingested activity re-scores its
     person), whose read cannot see the row its WITH inserts, so the row comes from the
@@ -63,7 +64,7 @@ def _read_both(person_field: str) -> str:
             f" WHERE {ledger} = %s GROUP BY rule_key, activity_id")
 
 
-def _parts(found: list[tuple[Any, ...]]) -> tuple[list[list[Any]], list[list[Any]]]:
+def _parts(found: list[tuple[Any, ...]]) -> Read:
     """(activities, ledger sums) of a read tagged 0 (or 2, the new activity) and 1."""
     activities = [list(row[1:5]) for row in found if row[0] != 1]
     sums = [[row[2], row[1], row[5]] for row in found if row[0] == 1]

@@ -65,7 +65,7 @@ def rescore(person: Person, rules: Sequence[engine.Rule] | None = None, now: dat
 
 def rescore_ledger(person: Person, rules: Sequence[engine.Rule] | None = None, now: datetime | None = None,
                    activities: list[ActivityRow] | None = None, new: bool = False,
-                   read: tuple[list[list[Any]], list[list[Any]]] | None = None) -> dict[str, Any]:
+                   read: queries.Read | None = None) -> dict[str, Any]:
     """rescore() but for saving the person: writes the ledger rows, sets the person's
     score and engagement fields in memory, and returns those that changed for the caller
     to save in its own update. `new`: the person was created in this transaction with the
