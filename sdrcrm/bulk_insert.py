@@ -172,13 +172,19 @@ def insert_one(obj: models.Model) -> None:
     save. A model with save signal receivers, or a database that cannot return columns
     from an INSERT, is saved by save() itself; a value that is an SQL expression (a
     database default left unset) is refused, as only the ORM can compile it."""
-    model = type(obj)
-    if (obj.pk is not None or not connection.features.can_return_columns_from_insert
-            or pre_save.has_listeners(model) or post_save.has_listeners(model)):
+    if _saved_by_orm(obj):
         obj.save(force_insert=True)
         return
     obj._prepare_related_fields_for_save(operation_name="save")  # as save(): no unsaved related object
-    _insert_rows(model, [obj])
+    _insert_rows(type(obj), [obj])
+
+
+def _saved_by_orm(obj: models.Model) -> bool:
+    """A row insert_one leaves to save(): an id given, save signal receivers (they would
+    not run), or a database that cannot return columns from an INSERT."""
+    model = type(obj)
+    return (obj.pk is not None or not connection.features.can_return_columns_from_insert
+            or pre_save.has_listeners(model) or post_save.has_listeners(model))
 
 
 def insert_statement(obj: models.Model) -> tuple[str, list[Any]] | None:
@@ -186,12 +192,10 @@ def insert_statement(obj: models.Model) -> tuple[str, list[Any]] | None:
     without RETURNING), for a caller that sends it inside a statement of its own
     (PostgreSQL's `WITH new AS (INSERT …)`): None where insert_one would not send it
     (save() instead) or the database has no such statement."""
-    model = type(obj)
-    if (connection.vendor != "postgresql" or obj.pk is not None or pre_save.has_listeners(model)
-            or post_save.has_listeners(model)):
+    if connection.vendor != "postgresql" or _saved_by_orm(obj):
         return None
     obj._prepare_related_fields_for_save(operation_name="save")  # as save(): no unsaved related object
-    recipe, sql, _ = _statement(model, 1, "")
+    recipe, sql, _ = _statement(type(obj), 1, "")
     return sql[:sql.index(" RETURNING ")], prepared_values(recipe, obj)
 
 
@@ -213,7 +217,7 @@ def insert_unless_taken(obj: models.Model, unique: str, rows: Sequence[models.Mo
         if inserted and rows:
             insert_few(type(rows[0]), list(rows))
         return inserted
-    return _insert_rows(type(obj), [obj], conflict=conflict, rows=rows) == 1
+    return _insert_rows(type(obj), [obj], conflict=conflict, children=rows) == 1
 
 
 def insert_few(model: type[models.Model], objs: list[Any]) -> None:
@@ -274,15 +278,15 @@ def _ready_value(ready: type | None, value: Any) -> bool:
 
 
 def _insert_rows(model: type[models.Model], objs: list[Any], conflict: str = "",
-                 rows: Sequence[models.Model] = ()) -> int:
+                 children: Sequence[models.Model] = ()) -> int:
     """Insert `objs` by the model's cached statement (`conflict`: the column whose taken
-    value skips the row; `rows`: see insert_unless_taken, for one obj, on PostgreSQL); the
-    rows inserted."""
+    value skips the row; `children`: insert_unless_taken's `rows`, for one obj, on
+    PostgreSQL); the rows inserted."""
     recipe, sql, returning = _statement(model, len(objs), conflict)
     values = [value for obj in objs for value in prepared_values(recipe, obj)]
-    if rows:
-        row_recipe, sql = _with_rows(model, sql, type(rows[0]), len(rows))
-        values += [value for row in rows for value in prepared_values(row_recipe, row)]
+    if children:
+        child_recipe, sql = _with_rows(model, sql, type(children[0]), len(children))
+        values += [value for child in children for value in prepared_values(child_recipe, child)]
     with connection.cursor() as cursor:
         cursor.execute(sql, values)
         rows = cursor.fetchall()
