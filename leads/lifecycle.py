@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 
 from scoring import services as scoring
@@ -88,10 +88,12 @@ def check_move(person: Person, new: str, reason: str, by: User | None) -> None:
 
 
 def move_status(person: Person, new: str, *, reason: str = "", cause: str, by: User | None = None,
-                now: datetime | None = None, also: dict[str, Any] | None = None) -> bool:
+                now: datetime | None = None, also: dict[str, Any] | None = None,
+                rows: Sequence[models.Model] = ()) -> bool:
     """Write the move, unchecked: the status fields if the record is still in the status
     it was read in, then its history row. `also`: more fields to write in the same update
-    (saved even when the move is not made); their values are already on `person`."""
+    (saved even when the move is not made); their values are already on `person`. `rows`:
+    new rows to insert with it, moved or not (a re-score's ledger entries)."""
     old = person.status
     now = now or timezone.now()
     updates = {**status_fields(person, new, reason, now), "updated_at": now}
@@ -100,7 +102,7 @@ def move_status(person: Person, new: str, *, reason: str = "", cause: str, by: U
                                             by.pk if by else None, now))
     with transaction.atomic(savepoint=False):
         # The update and its history row in one statement on PostgreSQL (leads/queries.py).
-        if not queries.move_person(model, person.pk, old, {**(also or {}), **updates}, history):
+        if not queries.move_person(model, person.pk, old, {**(also or {}), **updates}, history, rows=rows):
             if also:
                 queries.update_person(model, person.pk, also)
             return False

@@ -5,13 +5,14 @@ compare each with its ORM equivalent."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from django.db import connection
+from django.db import connection, models
 
 from routing import queries as routing_queries
 from sdrcrm import config, rows
-from sdrcrm.bulk_insert import Recipe, insert_fields, insert_one, prepared_values, value_recipe
+from sdrcrm.bulk_insert import Recipe, insert_fields, insert_one, prepared_values, value_recipe, with_rows_first
 from sdrcrm.prepared import Prepared
 
 from .models import Account, Lead, Person, StatusChange
@@ -66,12 +67,15 @@ def lead_and_account_by_email(email: str, account_keys: tuple[str, str], *, lock
     return Lead.from_db(connection.alias, LEAD_ATTNAMES, rows.convert(Lead, LEAD_ATTNAMES, [lead_row])[0]), account
 
 
-def update_person(model: type[Person], pk: int, values: dict[str, Any], *, status: str | None = None) -> int:
+def update_person(model: type[Person], pk: int, values: dict[str, Any], *, status: str | None = None,
+                  rows: Sequence[models.Model] = ()) -> int:
     """`model.objects.filter(pk=pk).update(**values)` for a lead or contact (the live row
     only, as the manager reads it; `status`: only while in that status), the rows updated.
     Each value is prepared by its field as the ORM's update prepares it; an SQL
-    expression (F(), …) is refused: write it with the ORM."""
-    sql, params = _update_sql(model, pk, values, status)
+    expression (F(), …) is refused: write it with the ORM. `rows`: new rows inserted
+    whether the update finds the row or not (a re-score's ledger entries), in the same
+    statement on PostgreSQL (bulk_insert.with_rows_first)."""
+    sql, params = with_rows_first(*_update_sql(model, pk, values, status), rows)
     with connection.cursor() as cursor:
         cursor.execute(Prepared(sql), params)
         return cursor.rowcount
@@ -83,12 +87,13 @@ _HISTORY_CASTS: list[str] = []  # PostgreSQL's types of those columns, once know
 _HISTORY_RECIPE: Recipe = []
 
 
-def move_person(model: type[Person], pk: int, old: str, values: dict[str, Any], history: StatusChange) -> bool:
-    """update_person(model, pk, values, status=old), then insert `history` (a new status
-    change) if the row was updated. On PostgreSQL one statement (the insert reads the
-    update's row, so it is written only for a row moved); on SQLite two."""
+def move_person(model: type[Person], pk: int, old: str, values: dict[str, Any], history: StatusChange,
+                rows: Sequence[models.Model] = ()) -> bool:
+    """update_person(model, pk, values, status=old, rows=rows), then insert `history` (a
+    new status change) if the row was updated. On PostgreSQL one statement (the insert
+    reads the update's row, so it is written only for a row moved); on SQLite two."""
     if connection.vendor != "postgresql":
-        if not update_person(model, pk, values, status=old):
+        if not update_person(model, pk, values, status=old, rows=rows):
             return False
         insert_one(history)
         return True
@@ -99,6 +104,7 @@ def move_person(model: type[Person], pk: int, old: str, values: dict[str, Any], 
     sql = (f"WITH moved AS ({update} RETURNING id) INSERT INTO leads_statuschange ({_HISTORY_COLUMNS}) "
            f"SELECT {', '.join(_HISTORY_CASTS)} FROM moved RETURNING id")
     params += prepared_values(_HISTORY_RECIPE, history)
+    sql, params = with_rows_first(sql, params, rows)
     with connection.cursor() as cursor:
         cursor.execute(Prepared(sql), params)
         row = cursor.fetchone()

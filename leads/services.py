@@ -203,7 +203,7 @@ def score_and_advance(person: Person, new_types: set[str], now: datetime,
     just created (see scoring.services.rescore_ledger); `route`: False when the caller
     has routed it already; `read`: the person's activities and ledger, read already
     (scoring.queries.insert_activity_and_read)."""
-    changes = scoring.rescore_ledger(person, now=now, new=new, read=read)
+    changes, ledger = scoring.rescore_changes(person, now=now, new=new, read=read)  # written with the person
     opted_out, move = lifecycle.advance(person, new_types)
     changes.update(opted_out)
     # An unsubscribe closes the person (or it was closed already): routing skips it. An
@@ -214,22 +214,27 @@ def score_and_advance(person: Person, new_types: set[str], now: datetime,
                     if t in new_types), "")
     if move is not None:
         lifecycle.check_move(person, move[0], move[1], None)
-    if move is not None and routes:
-        # The move and the owner routing gives in one UPDATE of the lead (a pool's owner
-        # comes with its turn, in the step after).
-        plan = routing.plan_route(person, request, now)
-        if plan.assigns and not plan.turn_pending:
-            lifecycle.move_status(person, move[0], reason=move[1], cause=Cause.SCORE, now=now,
-                                  also={**changes, **routing.take(person, plan)})
-            routing.after_assign(person, plan, now)
-        else:
-            lifecycle.move_status(person, move[0], reason=move[1], cause=Cause.SCORE, now=now, also=changes)
-            routing.carry_out(person, plan, now)
-        routing.log_route(person, plan, now)
-        return
+    plan = routing.plan_route(person, request, now) if routes else None
+    if plan is not None and plan.turn_pending:
+        routing.take_turn(person, plan, now)  # the lead locked first, then the pool; nothing written yet
+    logged = None
+    if plan is not None and plan.assigns:
+        # The owner (or queue) routing gives goes in the lead's one UPDATE, with the move,
+        # and the decision's log row in the same statement.
+        changes.update(routing.take(person, plan), updated_at=now)
+        person.updated_at = now
+        logged = routing.decision_row(person, plan, now)
+    rows = [*ledger, logged] if logged else ledger
     if move is not None:
-        lifecycle.move_status(person, move[0], reason=move[1], cause=Cause.SCORE, now=now, also=changes)
+        lifecycle.move_status(person, move[0], reason=move[1], cause=Cause.SCORE, now=now, also=changes, rows=rows)
     elif changes:
-        queries.update_person(type(person), person.pk, changes)
-    if routes:
-        routing.route_lead(person, request=request, now=now)
+        queries.update_person(type(person), person.pk, changes, rows=rows)
+    else:
+        scoring.write_ledger(ledger)
+    if plan is None:
+        return
+    if plan.assigns:
+        routing.after_assign(person, plan, now)
+    else:
+        routing.carry_out(person, plan, now)  # convert or recycle
+    routing.log_route(person, plan, now, record=logged)

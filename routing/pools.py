@@ -49,8 +49,8 @@ def queue_named(name: str) -> Queue:
 
 
 def next_in_pool(pool_name: str, exclude: int | None = None, lead: int | None = None,
-                 now: datetime | None = None, sla_dues: dict[str, datetime] | None = None
-                 ) -> tuple[User | None, list[int]]:
+                 now: datetime | None = None, sla_dues: dict[str, datetime] | None = None,
+                 lock_lead: int | None = None) -> tuple[User | None, list[int]]:
     """The pool member whose turn it is (smooth weighted round robin), or None when no
     member is available, and the candidates (available members by position). Runs under
     the pool's row lock and then the available members', taken in id order by every
@@ -61,7 +61,9 @@ def next_in_pool(pool_name: str, exclude: int | None = None, lead: int | None = 
     (owner written, queue cleared, updated at `now`), so the locks are held for that one
     step and the commit; `sla_dues`: the follow-up clock starts in the same write, due at
     the time given for the chosen member's region (key: the region, "" for none), its pool
-    this one. The user comes with the fields routing reads (name, region)."""
+    this one. `lock_lead`: the id of a saved lead that is locked first and not written (the
+    caller writes its owner in its own update): every writer locks a lead before its pool.
+    The user comes with the fields routing reads (name, region)."""
     pool = pool_id(pool_name)
     if pool is None:
         return None, []
@@ -69,8 +71,9 @@ def next_in_pool(pool_name: str, exclude: int | None = None, lead: int | None = 
     if connection.vendor == "postgresql":
         # One round trip (routing/migrations/0004): the locks are held the shortest time.
         with connection.cursor() as cursor:
-            cursor.execute(Prepared("SELECT * FROM routing_take_turn(%s, %s, %s, %s, %s, %s)"),
-                           [pool, exclude, lead, now, json.dumps(_iso(sla_dues)) if sla_dues else None, pool_name])
+            cursor.execute(Prepared("SELECT * FROM routing_take_turn(%s, %s, %s, %s, %s, %s, %s)"),
+                           [pool, exclude, lead, now, json.dumps(_iso(sla_dues)) if sla_dues else None, pool_name,
+                            lock_lead])
             row = cursor.fetchone()
         if row is None:
             return None, []

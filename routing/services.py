@@ -125,6 +125,16 @@ def _assign_in_turn(lead: Lead, route: Route, now: datetime) -> None:
     give_turn(lead, route, member, candidates, dues, now)
 
 
+def take_turn(lead: Lead, route: Route, now: datetime) -> None:
+    """A pending pool turn taken for a saved lead the caller writes itself, with its owner
+    (`take`) and whatever else it changes, in one update: the lead's row is locked first,
+    then the pool's turn is taken; the lead and the route get the member chosen (or queue
+    Unassigned) in memory only."""
+    dues = sla_dues(lead, now) if route.starts_clock else None
+    member, candidates = pools.next_in_pool(route.pool, now=now, lock_lead=lead.pk)
+    give_turn(lead, route, member, candidates, dues, now)
+
+
 def give_turn(lead: Lead, route: Route, member: User | None, candidates: list[int],
               dues: dict[str, datetime] | None, now: datetime) -> None:
     """The pool's turn taken (`member`, None when nobody is available), on the lead and the
@@ -205,13 +215,15 @@ def convert_into_account(lead: Lead, account: Account, owner_id: int | None, cau
 # --- The decision log ------------------------------------------------------------------
 
 
-def log_route(lead: Lead, route: Route, now: datetime) -> RoutingDecision:
+def log_route(lead: Lead, route: Route, now: datetime, record: RoutingDecision | None = None) -> RoutingDecision:
     """Log the decision carried out, with its alerts, and a lead given to someone else says
-    so (lead.assigned; a conversion says it itself)."""
+    so (lead.assigned; a conversion says it itself). `record`: the route's decision_row,
+    inserted already by the caller (with the lead's update)."""
     if route.decision.action not in (engine.CONVERT, engine.RECYCLE):
         webhooks.emit_assigned([(lead.pk, route.was_owner_id, lead.owner_id)], AssignCause.ROUTING, now)
-    record = decision_row(lead, route, now)
-    insert_one(record)
+    if record is None:
+        record = decision_row(lead, route, now)
+        insert_one(record)
     notifications.send(alerts_for(lead, route.decision, record.reason, notifications.ops_user_ids))
     return record
 

@@ -72,8 +72,19 @@ def rescore_ledger(person: Person, rules: Sequence[engine.Rule] | None = None, n
     ledger rows new_ledger gave it, and has no activities yet: nothing to write or change.
     `read`: the person's activities and ledger sums as record_activity read them with its
     insert (queries.insert_activity_and_read)."""
+    updates, rows = rescore_changes(person, rules, now, activities, new, read)
+    write_ledger(rows)
+    return updates
+
+
+def rescore_changes(person: Person, rules: Sequence[engine.Rule] | None = None, now: datetime | None = None,
+                    activities: list[ActivityRow] | None = None, new: bool = False,
+                    read: queries.Read | None = None) -> tuple[dict[str, Any], list[ScoreEntry]]:
+    """rescore_ledger() without the writing: the person's changed fields (set in memory
+    too) and the new ledger rows, for a caller that writes both in its own statement
+    (leads.services.score_and_advance, with the person's update)."""
     if new:
-        return {}
+        return {}, []
     now = now or timezone.now()
     rules = load_rules() if rules is None else rules
     field = person.PERSON_FIELD
@@ -88,16 +99,20 @@ def rescore_ledger(person: Person, rules: Sequence[engine.Rule] | None = None, n
     facts = [engine.ActivityFact(a.id, a.type, a.occurred_at) for a in activities]
     total, awards = engine.score(_profile(person), facts, rules, person.behaviour_counted_since)
 
-    # A re-score changes a few awards: no ORM insert to compile.
-    insert_few(ScoreEntry, _ledger_rows(person, rules, awards, sums, now))
-
+    rows = _ledger_rows(person, rules, awards, sums, now)
     updates: dict[str, Any] = {}
     if total != person.score:
         updates["score"] = total
     updates.update(engagement_changes(person, activities, now))
     for name, value in updates.items():
         setattr(person, name, value)
-    return updates
+    return updates, rows
+
+
+def write_ledger(rows: list[ScoreEntry]) -> None:
+    """Insert rescore_changes' ledger rows (a re-score changes a few awards: no ORM insert
+    to compile)."""
+    insert_few(ScoreEntry, rows)
 
 
 def _ledger_rows(person: Person, rules: Sequence[engine.Rule], awards: Sequence[engine.Award],

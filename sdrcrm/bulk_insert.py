@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from itertools import groupby
 from operator import attrgetter
 from typing import Any
 
@@ -234,6 +235,31 @@ def insert_few(model: type[models.Model], objs: list[Any]) -> None:
     for obj in objs:
         obj._prepare_related_fields_for_save(operation_name="bulk_create")
     _insert_rows(model, objs)
+
+
+def with_rows_first(sql: str, params: list[Any], rows: Sequence[models.Model]) -> tuple[str, list[Any]]:
+    """`sql` (an UPDATE, or a statement of data-modifying WITHs) that also inserts `rows`:
+    new rows, each model's together (up to FEW of each, in the order given), as insert_few
+    inserts them but for their ids, which are not read back. On PostgreSQL in the same
+    statement, a `WITH rows_N AS (INSERT …)` per model first, which runs whatever the rest
+    does; elsewhere, or more rows, by insert_few now and `sql` as it is."""
+    heads: list[str] = []
+    values: list[Any] = []
+    for model, group in groupby(rows, type):
+        objs = list(group)
+        if (connection.vendor != "postgresql" or len(objs) > FEW
+                or not connection.features.can_return_rows_from_bulk_insert or any(o.pk is not None for o in objs)):
+            insert_few(model, objs)
+            continue
+        for obj in objs:
+            obj._prepare_related_fields_for_save(operation_name="bulk_create")
+        recipe, insert, _ = _statement(model, len(objs), "")
+        heads.append(f"rows_{len(heads)} AS ({insert[:insert.index(' RETURNING ')]})")
+        values += [value for obj in objs for value in prepared_values(recipe, obj)]
+    if not heads:
+        return sql, params
+    rest = f", {sql[len('WITH '):]}" if sql.startswith("WITH ") else f" {sql}"
+    return f"WITH {', '.join(heads)}{rest}", values + params
 
 
 def insert_fields(model: type[models.Model]) -> list[models.Field]:

@@ -2,20 +2,24 @@
 that routing sends to a queue is inserted in it; one that goes to a pool is inserted, and
 its owner comes with the pool's turn (one statement on PostgreSQL), after which only the
 SLA clock and the decision log are written, so the pool's members stay locked for the
-shortest time. An activity that makes a lead MQL moves it in one UPDATE with its score;
-everything else is what routing after the write would give."""
+shortest time. An activity that makes a lead MQL and gives it to a pool takes the turn
+first, locking the lead before the pool, then writes the score, the move, the owner, the
+ledger, the history and the decision in one statement (PostgreSQL); everything else is
+what routing after the write would give."""
 
 from __future__ import annotations
 
 import re
 import threading
+import time
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from leads import services
 from leads.models import Lead, Queue
+from routing import pools
 from routing import services as routing_services
 from routing.models import PoolMember, RoutingDecision
 from sdrcrm.models import Role
@@ -28,6 +32,7 @@ HOT = {"last_name": "Doe", "title": "VP Engineering", "country": "DE", "initial_
 
 AFTER_THE_TURN = {"routing_routingdecision"} if on_postgres() else {"leads_lead", "routing_routingdecision"}
 WRITE = re.compile(r"(?:INSERT INTO|UPDATE|DELETE FROM) (\w+)")
+ALL_WRITES = re.compile(r"(?:INSERT INTO|UPDATE) (\w+)")  # anywhere in a statement (its WITHs too)
 
 
 def tables_written_after_the_turn(queries: CaptureQueriesContext) -> set[str]:
@@ -123,7 +128,7 @@ def test_a_twin_that_wins_the_insert_gives_the_pool_turn_back(monkeypatch):
 
 
 @pytest.mark.django_db
-def test_an_activity_that_makes_a_lead_mql_moves_it_in_one_update_and_takes_the_turn_last():
+def test_an_activity_that_makes_a_lead_mql_takes_the_turn_then_writes_everything_in_one_update():
     bdr = UserFactory(role=Role.BDR)
     pool_of("EMEA BDR", bdr)
     lead = services.ingest_lead({"email": "dev@firm.de", **HOT, "title": "Developer"}, by=None).lead
@@ -134,11 +139,78 @@ def test_an_activity_that_makes_a_lead_mql_moves_it_in_one_update_and_takes_the_
 
     stored = Lead.objects.get(pk=lead.pk)
     assert (stored.status, stored.owner_id, stored.score) == ("mql", bdr.pk, lead.score)
-    assert stored.mql_at is not None and stored.sla_due_at is not None
+    assert stored.mql_at is not None and stored.sla_due_at is not None and stored.sla_pool == "EMEA BDR"
     assert stored.status_changes.get().new == "mql"
     assert RoutingDecision.objects.get(lead=lead).owner_id == bdr.pk
-    # (On PostgreSQL the update is the first part of the statement that writes its history row.)
-    moves = [q["sql"] for q in queries.captured_queries
-             if 'UPDATE "leads_lead"' in q["sql"] and '"status" = ' in q["sql"]]
-    assert len(moves) == 1 and '"score" = ' in moves[0]
-    assert tables_written_after_the_turn(queries) == AFTER_THE_TURN
+    assert stored.score_entries.filter(rule_key="activity-contact-request").exists()
+    sqls = [q["sql"].replace('"', "") for q in queries.captured_queries]
+    # The lead is written once: its score, the move and the owner the turn chose, together.
+    updates = [sql for sql in sqls if "UPDATE leads_lead " in sql]
+    assert len(updates) == 1 and "score = " in updates[0] and "status = " in updates[0]
+    assert "owner_id = " in updates[0] and "sla_due_at = " in updates[0]
+    # After the turn, the lead's update with its ledger rows, history row and decision: one
+    # statement on PostgreSQL; on SQLite the rows go first, then the update and the history.
+    turn = max(i for i, sql in enumerate(sqls) if "routing_take_turn(" in sql or "UPDATE routing_poolmember" in sql)
+    after = [sql for sql in sqls[turn + 1:] if ALL_WRITES.search(sql)]
+    assert {table for sql in after for table in ALL_WRITES.findall(sql)} == {
+        "leads_lead", "scoring_scoreentry", "leads_statuschange", "routing_routingdecision"}
+    assert len(after) == (1 if on_postgres() else 4)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("seeded")
+def test_an_activity_locks_its_lead_before_the_pool_so_an_edit_of_the_lead_holds_up_no_other_turn():
+    """The turn comes before the lead's update, so it locks the lead first: were the pool
+    locked first, an activity waiting for its lead would hold every other lead's turn of
+    that pool (and a writer of the lead that then routes it would deadlock with it)."""
+    require(on_postgres(), "CI must run the lock-order test on PostgreSQL",
+            "row locks from a second connection need PostgreSQL (DATABASE_URL=postgres://…)")
+    first, second = UserFactory(role=Role.BDR), UserFactory(role=Role.BDR)
+    pool_of("EMEA BDR", first, second)
+    lead = services.ingest_lead({"email": "dev@firm.de", **HOT, "title": "Developer"}, by=None).lead
+    held, release = threading.Event(), threading.Event()
+
+    def edit_in_progress():  # an SDR's edit of the lead, not committed yet
+        try:
+            with transaction.atomic():
+                list(Lead.objects.select_for_update().filter(pk=lead.pk))
+                held.set()
+                release.wait(30)
+        finally:
+            connection.close()
+
+    def activity():
+        try:
+            services.record_activity(Lead.objects.get(pk=lead.pk), "contact_request")
+        finally:
+            connection.close()
+
+    editor, recorder = threading.Thread(target=edit_in_progress), threading.Thread(target=activity)
+    editor.start()
+    assert held.wait(10)
+    recorder.start()
+    try:
+        wait_for_a_lock_wait()  # the activity waits for the lead
+        with transaction.atomic():  # another lead's turn of the same pool is not held up
+            connection.cursor().execute("SET LOCAL lock_timeout = '3s'")
+            other_turn = pools.next_in_pool("EMEA BDR")[0]
+    finally:
+        release.set()
+        editor.join(30)
+        recorder.join(30)
+
+    assert other_turn is not None
+    stored = Lead.objects.get(pk=lead.pk)
+    assert stored.status == "mql" and stored.owner_id in {first.pk, second.pk} - {other_turn.pk}
+    assert sorted(PoolMember.objects.values_list("assigned", flat=True)) == [1, 1]
+
+
+def wait_for_a_lock_wait() -> None:
+    for _ in range(200):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                           " AND datname = current_database()")
+            if cursor.fetchone()[0]:
+                return
+        time.sleep(0.05)
+    raise AssertionError("the activity never waited for the lead's lock")

@@ -11,6 +11,7 @@ import pytest
 from django.db import IntegrityError, connection, models, transaction
 from django.db.models import QuerySet
 from django.db.models.signals import post_save
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from leads.models import Account, Activity, Lead, Queue, Status, StatusChange
@@ -255,3 +256,51 @@ def test_the_values_sent_are_what_get_db_prep_save_gives(integration, model):
             assert plain(prepared_values(recipe, obj)) == plain(expected)
     if on_postgres():  # plain values are taken as they are there (SQLite sends datetimes as text)
         assert sum(ready is not None for _, ready, _ in recipe) >= len(fields) // 2
+
+
+def ledger_and_decision(lead: Lead) -> list[models.Model]:
+    entries = [ScoreEntry(lead=lead, rule_key=f"rule-{n}", rule_version=1, points=n + 1, reason=f"R{n}", at=NOW)
+               for n in range(2)]
+    return [*entries, RoutingDecision(lead=lead, action="queue", inputs={"segment": "smb"}, candidates=[3, 1],
+                                      reason="Queue it.", at=NOW)]
+
+
+@pytest.mark.parametrize("found", [True, False], ids=["the row updated", "no row to update"])
+def test_rows_sent_with_an_update_are_written_as_bulk_create_writes_them_whether_it_updates_or_not(found):
+    from leads import queries  # with_rows_first's caller: update_person(rows=)
+
+    lead = Lead.objects.create(email="a@acme.com", last_name="Doe", initial_source="webcast", status_changed_at=NOW)
+    twin = Lead.objects.create(email="b@acme.com", last_name="Doe", initial_source="webcast", status_changed_at=NOW)
+    ours, django_made = ledger_and_decision(lead), ledger_and_decision(twin)
+    for model in (ScoreEntry, RoutingDecision):
+        model.objects.bulk_create([obj for obj in django_made if type(obj) is model])
+    target = lead.pk if found else -1
+
+    with CaptureQueriesContext(connection) as queries_sent:
+        updated = queries.update_person(Lead, target, {"score": 42}, rows=ours)
+
+    assert updated == (1 if found else 0)
+    assert Lead.objects.get(pk=lead.pk).score == (42 if found else 0)
+    # On PostgreSQL the update and the rows of both models are one statement; elsewhere the
+    # rows go first, by insert_few.
+    assert len(queries_sent) == (1 if on_postgres() else 3)
+    for model in (ScoreEntry, RoutingDecision):
+        written = [row(model, pk, "lead_id") for pk in model.objects.filter(lead=lead).order_by("pk").values_list(
+            "pk", flat=True)]
+        expected = [row(model, pk, "lead_id") for pk in model.objects.filter(lead=twin).order_by("pk").values_list(
+            "pk", flat=True)]
+        assert written == expected and len(written) == (2 if model is ScoreEntry else 1)
+
+
+def test_rows_sent_with_a_move_are_written_once_whether_it_moves_or_not():
+    from leads import queries
+
+    lead = Lead.objects.create(email="a@acme.com", last_name="Doe", initial_source="webcast", status_changed_at=NOW)
+    history = StatusChange(lead=lead, old=Status.RAW, new=Status.MQL, cause="score", at=NOW)
+    assert queries.move_person(Lead, lead.pk, Status.RAW, {"status": Status.MQL}, history,
+                               rows=ledger_and_decision(lead))
+    history = StatusChange(lead=lead, old=Status.RAW, new=Status.MQL, cause="score", at=NOW)
+    assert not queries.move_person(Lead, lead.pk, Status.RAW, {"status": Status.MQL}, history,  # not RAW now
+                                   rows=ledger_and_decision(lead))
+    assert (ScoreEntry.objects.filter(lead=lead).count(), RoutingDecision.objects.filter(lead=lead).count()) == (4, 2)
+    assert StatusChange.objects.filter(lead=lead).count() == 1
