@@ -127,7 +127,8 @@ class RoutingDecision(models.Model):
         CONVERT = engine.CONVERT, "Convert"
         RECYCLE = engine.RECYCLE, "Recycle"
 
-    lead = models.ForeignKey("leads.Lead", on_delete=models.CASCADE, related_name="routing_decisions")
+    lead = models.ForeignKey("leads.Lead", on_delete=models.CASCADE, related_name="routing_decisions",
+                             db_index=False)  # decision_lead leads with it
     ruleset = models.ForeignKey(RuleSet, null=True, on_delete=models.SET_NULL, related_name="+")
     rule_kind = models.CharField(max_length=30, blank=True)
     rule_position = models.PositiveIntegerField(null=True)

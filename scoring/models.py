@@ -83,10 +83,12 @@ class ScoringRuleChange(models.Model):
 class ScoreEntry(models.Model):
     """One point change of one lead or contact: the score is the sum of these rows."""
 
+    # No single-column indexes on the person: scoreentry_lead and scoreentry_contact lead with
+    # it, and each index is one more write on every ledger row.
     lead = models.ForeignKey("leads.Lead", null=True, blank=True, on_delete=models.CASCADE,
-                             related_name="score_entries")
+                             related_name="score_entries", db_index=False)
     contact = models.ForeignKey("leads.Contact", null=True, blank=True, on_delete=models.CASCADE,
-                                related_name="score_entries")
+                                related_name="score_entries", db_index=False)
     rule_key = models.CharField(max_length=60)
     rule_version = models.PositiveIntegerField()
     activity = models.ForeignKey("leads.Activity", null=True, blank=True, on_delete=models.SET_NULL,

@@ -73,9 +73,12 @@ class ActivityQuerySet(models.QuerySet["Activity"]):
 class Activity(models.Model):
     """A behaviour or touch on exactly one lead or contact; the input of scoring."""
 
-    lead = models.ForeignKey(Lead, null=True, blank=True, on_delete=models.CASCADE, related_name="activities")
+    # No single-column indexes on the person and author: activity_lead, activity_contact and
+    # activity_by lead with them, and each index is one more write on every ingested activity.
+    lead = models.ForeignKey(Lead, null=True, blank=True, on_delete=models.CASCADE, related_name="activities",
+                             db_index=False)
     contact = models.ForeignKey(
-        Contact, null=True, blank=True, on_delete=models.CASCADE, related_name="activities"
+        Contact, null=True, blank=True, on_delete=models.CASCADE, related_name="activities", db_index=False
     )
     type = models.CharField(max_length=40, choices=ActivityType.choices)
     occurred_at = models.DateTimeField()
@@ -83,7 +86,8 @@ class Activity(models.Model):
     source_system = models.CharField(max_length=50, blank=True)
     # The sending system's own id for the activity: sent again, it is the same activity.
     external_id = models.CharField(max_length=100, blank=True, default="", db_default="")
-    created_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                                   db_index=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = ActivityQuerySet.as_manager()

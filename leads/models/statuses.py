@@ -93,10 +93,13 @@ class Cause(models.TextChoices):
 class StatusChange(models.Model):
     """One row per status change of a lead or contact: from, to, why, by whom, when."""
 
+    # No single-column indexes on the person: statuschange_lead and statuschange_contact lead
+    # with it, and each index is one more write on every move.
     lead = models.ForeignKey("leads.Lead", null=True, blank=True, on_delete=models.CASCADE,
-                             related_name="status_changes")
+                             related_name="status_changes", db_index=False)
     contact = models.ForeignKey(
-        "leads.Contact", null=True, blank=True, on_delete=models.CASCADE, related_name="status_changes"
+        "leads.Contact", null=True, blank=True, on_delete=models.CASCADE, related_name="status_changes",
+        db_index=False
     )
     old = models.CharField(max_length=20, choices=Status.choices, blank=True)
     new = models.CharField(max_length=20, choices=Status.choices)
