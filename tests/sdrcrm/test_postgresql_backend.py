@@ -1,15 +1,18 @@
 """The PostgreSQL backend (sdrcrm/postgresql/base.py): a kept connection is checked before
 each request without a statement, and one the server closed is still found out and
-replaced; a statement marked `Prepared` is prepared once per connection, then executed."""
+replaced; a statement marked `Prepared` is prepared once per connection, then executed; a
+transaction's BEGIN goes with its first statement."""
 
 from __future__ import annotations
 
+import io
 import select
 import time
 from collections.abc import Iterator
 
+import psycopg2.extensions
 import pytest
-from django.db import connection, connections
+from django.db import DataError, connection, connections
 from django.test.utils import CaptureQueriesContext
 
 from sdrcrm.prepared import Prepared
@@ -140,3 +143,94 @@ def test_a_literal_percent_in_a_marked_statement_survives(postgres):
         for _ in range(2):
             cursor.execute(Prepared("SELECT %s::int, '100%%', %s::text"), [7, "x"])
             assert cursor.fetchone() == (7, "100%", "x")
+
+
+# --- A transaction's BEGIN goes with its first statement --------------------------------
+
+
+def transaction_status(wrapper) -> int:
+    return wrapper.connection.info.transaction_status
+
+
+def count_rows(wrapper) -> int:
+    with wrapper.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM scratch")
+        return cursor.fetchone()[0]
+
+
+@pytest.fixture
+def scratch(other):
+    """`other`, with a table of its own (a temporary one: only it sees it, and it goes
+    with the connection)."""
+    with other.cursor() as cursor:
+        cursor.execute("CREATE TEMPORARY TABLE scratch (n integer)")
+    return other
+
+
+def test_a_transaction_begins_with_its_first_statement_in_the_same_message(scratch):
+    pid = scratch.connection.get_backend_pid()
+    scratch.set_autocommit(False)  # what atomic() does first: nothing is sent yet
+    assert transaction_status(scratch) == psycopg2.extensions.TRANSACTION_STATUS_IDLE
+
+    with scratch.cursor() as cursor:
+        cursor.execute("INSERT INTO scratch VALUES (1)")
+        assert last_statement(pid) == "BEGIN; INSERT INTO scratch VALUES (1)"  # one round trip
+        assert transaction_status(scratch) == psycopg2.extensions.TRANSACTION_STATUS_INTRANS
+        cursor.execute(Prepared("INSERT INTO scratch VALUES (%s)"), [2])  # later ones as they are
+    assert scratch.connection.autocommit  # so psycopg2 sends no BEGIN of its own
+    scratch.rollback()
+    assert count_rows(scratch) == 0  # both undone: they were one transaction
+
+    scratch.set_autocommit(False)
+    with scratch.cursor() as cursor:
+        cursor.execute(Prepared("INSERT INTO scratch VALUES (%s)"), [3])  # its PREPARE carries the BEGIN
+    scratch.commit()
+    scratch.set_autocommit(True)
+    assert count_rows(scratch) == 1
+    assert transaction_status(scratch) == psycopg2.extensions.TRANSACTION_STATUS_IDLE
+
+
+def test_a_transaction_with_nothing_sent_ends_without_a_statement(scratch):
+    pid = scratch.connection.get_backend_pid()
+    with scratch.cursor() as cursor:
+        cursor.execute("SELECT 'the last one'")
+    scratch.set_autocommit(False)
+    scratch.commit()
+    scratch.rollback()
+    scratch.set_autocommit(True)
+    assert last_statement(pid) == "SELECT 'the last one'"
+
+
+def test_after_an_error_the_transaction_rolls_back_and_the_next_one_starts_afresh(scratch):
+    scratch.set_autocommit(False)
+    with scratch.cursor() as cursor:
+        cursor.execute("INSERT INTO scratch VALUES (1)")
+        with pytest.raises(DataError):
+            cursor.execute("INSERT INTO scratch VALUES ('not a number')")
+    assert transaction_status(scratch) == psycopg2.extensions.TRANSACTION_STATUS_INERROR
+    scratch.rollback()
+    with scratch.cursor() as cursor:
+        cursor.execute("INSERT INTO scratch VALUES (2)")
+    scratch.commit()
+    scratch.set_autocommit(True)
+    with scratch.cursor() as cursor:
+        cursor.execute("SELECT array_agg(n) FROM scratch")
+        assert cursor.fetchone()[0] == [2]
+
+
+def test_what_psycopg2_sends_itself_is_inside_the_transaction_too(scratch):
+    scratch.set_autocommit(False)
+    with scratch.cursor() as cursor:  # executemany and COPY, the transaction's first statements
+        cursor.executemany("INSERT INTO scratch VALUES (%s)", [(1,), (2,)])
+    scratch.rollback()
+    with scratch.cursor() as cursor:
+        cursor.copy_expert("COPY scratch FROM STDIN", io.StringIO("3\n4\n"))
+    scratch.rollback()
+    cursor = scratch.create_cursor("server_side")  # a server-side cursor's DECLARE
+    cursor.execute("SELECT n FROM scratch")
+    assert cursor.fetchall() == []
+    assert transaction_status(scratch) == psycopg2.extensions.TRANSACTION_STATUS_INTRANS  # declared in one
+    cursor.close()
+    scratch.rollback()
+    scratch.set_autocommit(True)
+    assert count_rows(scratch) == 0
