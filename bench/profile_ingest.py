@@ -116,6 +116,10 @@ def run(leads: int) -> dict[str, Any]:
     return {
         "leads": leads, "ms_per_lead_unprofiled": round(plain * 1000, 2),
         "statements_per_lead": round(len(queries) / leads, 1),
+        # Django logs a BEGIN for every transaction; the project's backend sends it with the
+        # transaction's first statement (sdrcrm/postgresql), so it is no round trip there.
+        "round_trips_per_lead": round(sum(
+            1 for q in queries if q["sql"] != "BEGIN" or not getattr(connection, "defers_begin", False)) / leads, 1),
         "layers": {name: {"ms_per_lead_profiled": round(seconds / leads * 1000, 2),
                           "share_pct": round(100 * seconds / total, 1)}
                    for name, seconds in sorted(by_layer.items(), key=lambda item: -item[1])},
@@ -210,7 +214,7 @@ def main(argv: list[str]) -> None:
         return
     result = run(args.leads)
     print(f"{result['ms_per_lead_unprofiled']} ms a lead (both requests, in process, unprofiled); "
-          f"{result['statements_per_lead']} statements a lead")
+          f"{result['statements_per_lead']} statements a lead, {result['round_trips_per_lead']} round trips")
     for name, figures in result["layers"].items():
         print(f"  {figures['share_pct']:5.1f} %  {figures['ms_per_lead_profiled']:6.2f} ms  {name}")
     print(json.dumps(result))
