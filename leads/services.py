@@ -200,9 +200,12 @@ def score_and_advance(person: Person, new_types: set[str], now: datetime,
     """Re-score, then apply what the behaviour and the score imply (lifecycle.advance: an
     unsubscribe opts out and unqualifies; a form fill makes a raw lead an inquiry; 90
     points make MQL), and route the lead when it needs an owner. `new`: the person was
-    just created (see scoring.services.rescore_ledger); `route`: False when the caller
+    just created (see scoring.services.rescore_changes); `route`: False when the caller
     has routed it already; `read`: the person's activities and ledger, read already
-    (scoring.queries.insert_activity_and_read)."""
+    (scoring.queries.insert_activity_and_read). The person is written once: its score,
+    the move, the owner routing gives (a pool's turn taken first, locking the lead before
+    the pool), with the ledger rows and the decision's log row in the same statement on
+    PostgreSQL."""
     changes, ledger = scoring.rescore_changes(person, now=now, new=new, read=read)  # written with the person
     opted_out, move = lifecycle.advance(person, new_types)
     changes.update(opted_out)
