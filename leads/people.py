@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from routing import facts as routing_facts
@@ -81,16 +82,23 @@ def create_contact(data: Mapping[str, Any], by: User | None, now: datetime | Non
     return Contact.objects.create(created_by=by, status_changed_at=now or timezone.now(), **data)
 
 
-def find_person_by_email(email: str, user: User | None) -> Lead | Contact | None:
+def find_person_by_email(email: str, user: User | None, lock: bool = False) -> Lead | Contact | None:
     """The lead with this email, else the newest contact with it, among what `user` sees
-    (everyone's when `user` is None)."""
+    (everyone's when `user` is None); `lock`: its row locked to the end of the transaction
+    (services.record_activity's `locked`)."""
     email = checks.normalise_email(email)
     # A converted lead lives on as its contact.
     if user is None:
-        lead = queries.lead_by_email(email, unconverted=True, live=True)
+        lead = queries.lead_by_email(email, unconverted=True, live=True, lock=lock)
     else:
-        lead = Lead.objects.visible_to(user).filter(email=email, converted_to__isnull=True).first()
+        lead = locking(Lead.objects.visible_to(user), lock).filter(email=email, converted_to__isnull=True).first()
     if lead is not None:
         return lead
     contacts = Contact.objects.all() if user is None else Contact.objects.visible_to(user)
-    return contacts.filter(email=email).order_by("-id").first()
+    return locking(contacts, lock).filter(email=email).order_by("-id").first()
+
+
+def locking(queryset: QuerySet, lock: bool) -> QuerySet:
+    """`queryset`, its rows locked to the end of the transaction when `lock` (its own
+    table's only: the access filters join others)."""
+    return queryset.select_for_update(of=("self",)) if lock else queryset

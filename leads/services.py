@@ -8,7 +8,7 @@ directly for an ingest or an activity.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -163,7 +163,27 @@ def record_activity(
     status where the score or the behaviour says so (inside the same request).
 
     An `external_id` already stored for `source_system` is the same activity sent again:
-    it is answered (with `resent` set) and nothing is written or scored twice."""
+    it is answered (with `resent` set) and nothing is written or scored twice.
+
+    The person's row is locked, and `person` read again, first (lock_and_reread)."""
+    lock_and_reread(person)
+    return _record(person, type, occurred_at=occurred_at, details=details, source_system=source_system,
+                   external_id=external_id, by=by, now=now)
+
+
+@transaction.atomic
+def record_activity_found(find: Callable[[], Person], type: str, **fields: Any) -> tuple[Person, Activity]:
+    """record_activity (`fields`: its keyword arguments) for the person `find` reads with
+    its row locked, the transaction's first statement (the API's lookup by email or id):
+    the person is read once, and locked before anything is read for its re-score."""
+    person = find()
+    return person, _record(person, type, **fields)
+
+
+def _record(person: Person, type: str, *, occurred_at: datetime | None = None,
+            details: Mapping[str, Any] | None = None, source_system: str = "", external_id: str = "",
+            by: User | None = None, now: datetime | None = None) -> Activity:
+    """record_activity's work, on a person locked and read in its transaction."""
     now = now or timezone.now()
     if isinstance(person, Lead) and person.converted_to_id is not None:
         raise Refused("This lead was converted; record activities on its contact.", field="lead")
@@ -184,6 +204,25 @@ def record_activity(
         routing.stop_sla_clock(person)  # docs/rules.md §2: the follow-up the SLA asks for
     score_and_advance(person, new_types={type}, now=now, read=read)
     return activity
+
+
+def lock_and_reread(person: Person) -> None:
+    """Lock the person's row to the end of the transaction and read it again into
+    `person`. Two activities of one person sent at once then re-score one after the
+    other, the second from the activities and ledger the first committed, instead of both
+    from what was there before and the last one's score winning. A statement of its own:
+    a lock taken inside the re-score's read would leave that read with what it saw before
+    waiting. (The API's lookup takes the lock as it reads: record_activity_found.)"""
+    if isinstance(person, Lead) and person.email:
+        fresh: Person | None = queries.lead_by_email(person.email, lock=True)
+        if fresh is not None and fresh.pk != person.pk:  # the email moved meanwhile
+            fresh = Lead.all_objects.select_for_update().filter(pk=person.pk).first()
+    else:
+        fresh = type(person)._base_manager.select_for_update().filter(pk=person.pk).first()
+    if fresh is None:
+        return  # deleted for good meanwhile: the insert refuses it
+    for field in type(person)._meta.concrete_fields:
+        setattr(person, field.attname, getattr(fresh, field.attname))
 
 
 def _resent(activity: Activity, person: Person) -> Activity:

@@ -48,9 +48,8 @@ class ActivityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     @idempotent
     def create(self, request: Request) -> Response:
         data = input_validator(ActivityInput, request).run_validation(request.data)
-        person = self._find_person(request.user, data)
-        activity = services.record_activity(
-            person,
+        person, activity = services.record_activity_found(
+            lambda: self._find_person(request.user, data, lock=True),  # read locked, in the transaction
             data["type"],
             occurred_at=data.get("occurred_at"),
             details=data["details"],
@@ -66,24 +65,25 @@ class ActivityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         return Response(listing.render_activity(activity), status=code)
 
     @staticmethod
-    def _find_person(user: User, data: dict[str, Any]) -> Lead | Contact:
+    def _find_person(user: User, data: dict[str, Any], lock: bool = False) -> Lead | Contact:
         # Integrations push marketing behaviour by email for people other systems created:
         # they may attach it to anyone they can name by email, and learn nothing about them.
         # By id, everyone names only what they may read.
         if data.get("email"):
-            person = people.find_person_by_email(data["email"], None if user.role == Role.INTEGRATION else user)
+            person = people.find_person_by_email(data["email"], None if user.role == Role.INTEGRATION else user,
+                                                 lock=lock)
             if person is None:
                 raise NotFound(f"No lead or contact has the email {data['email']}.")
             return person
-        return find_person_by_id(user, data)
+        return find_person_by_id(user, data, lock=lock)
 
 
-def find_person_by_id(user: User, data: dict[str, Any]) -> Lead | Contact:
+def find_person_by_id(user: User, data: dict[str, Any], lock: bool = False) -> Lead | Contact:
     """The lead (`data["lead"]`) or contact (`data["contact"]`) the user may read, else
-    404."""
+    404; `lock`: its row locked to the end of the transaction."""
     model: type[Lead] | type[Contact] = Lead if data.get("lead") else Contact
     pk = data.get("lead") or data.get("contact")
-    person = model.objects.visible_to(user).filter(pk=pk).first()
+    person = people.locking(model.objects.visible_to(user), lock).filter(pk=pk).first()
     if person is None:
         raise NotFound(f"No {model._meta.verbose_name} with id {pk}.")
     return person

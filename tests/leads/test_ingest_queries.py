@@ -18,7 +18,9 @@ pytestmark = pytest.mark.django_db
 # its insert needs no savepoint (ON CONFLICT, sdrcrm.bulk_insert.insert_unless_taken) and
 # on PostgreSQL writes its ledger rows too.
 LEAD_QUERIES = 4 if on_postgres() else 5
-# The activities and the ledger's sums in one statement, on PostgreSQL the activity's insert
+# The person read by email with its row locked, in the transaction (two activities of one
+# person re-score one after the other: leads.services.record_activity_found); the
+# activities and the ledger's sums in one statement, on PostgreSQL the activity's insert
 # too (scoring.queries.insert_activity_and_read); colleagues at the domain; the pool's turn,
 # which locks the lead first (one function call on PostgreSQL; on SQLite the members' read
 # and their update); then score, MQL and owner in one update of the lead, which on
