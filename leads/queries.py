@@ -8,11 +8,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from django.db import connection, models
+from django.db import models
 
 from routing import queries as routing_queries
 from sdrcrm import config, rows
 from sdrcrm.bulk_insert import Recipe, insert_fields, insert_one, prepared_values, value_recipe, with_rows_first
+from sdrcrm.database import default_connection
 from sdrcrm.prepared import Prepared
 
 from .models import Account, Lead, Person, StatusChange
@@ -38,6 +39,7 @@ def lead_and_account_by_email(email: str, account_keys: tuple[str, str], *, lock
     and a name key, leads.domains.account_keys) match, as routing.queries.account_matching
     reads it: an ingest matches a new lead to its account, and that read was a statement
     of its own on every new lead."""
+    connection = default_connection()
     where = "email = %s"
     if unconverted:
         where += " AND converted_to_id IS NULL"
@@ -75,6 +77,7 @@ def update_person(model: type[Person], pk: int, values: dict[str, Any], *, statu
     expression (F(), …) is refused: write it with the ORM. `rows`: new rows inserted
     whether the update finds the row or not (a re-score's ledger entries), in the same
     statement on PostgreSQL (bulk_insert.with_rows_first)."""
+    connection = default_connection()
     sql, params = with_rows_first(*_update_sql(model, pk, values, status), rows)
     with connection.cursor() as cursor:
         cursor.execute(Prepared(sql), params)
@@ -92,6 +95,7 @@ def move_person(model: type[Person], pk: int, old: str, values: dict[str, Any], 
     """update_person(model, pk, values, status=old, rows=rows), then insert `history` (a
     new status change) if the row was updated. On PostgreSQL one statement (the insert
     reads the update's row, so it is written only for a row moved); on SQLite two."""
+    connection = default_connection()
     if connection.vendor != "postgresql":
         if not update_person(model, pk, values, status=old, rows=rows):
             return False
@@ -115,6 +119,7 @@ def move_person(model: type[Person], pk: int, old: str, values: dict[str, Any], 
 
 
 def _update_sql(model: type[Person], pk: int, values: dict[str, Any], status: str | None) -> tuple[str, list[Any]]:
+    connection = default_connection()
     sets, params = [], []
     for name, value in values.items():
         field = model._meta.get_field(name)

@@ -10,11 +10,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from leads.models import Lead, Queue
 from sdrcrm import config
+from sdrcrm.database import default_connection
 from sdrcrm.errors import Refused
 from sdrcrm.models import Role, User
 from sdrcrm.prepared import Prepared
@@ -64,6 +65,7 @@ def next_in_pool(pool_name: str, exclude: int | None = None, lead: int | None = 
     this one. `lock_lead`: the id of a saved lead that is locked first and not written (the
     caller writes its owner in its own update): every writer locks a lead before its pool.
     The user comes with the fields routing reads (name, region)."""
+    connection = default_connection()
     pool = pool_id(pool_name)
     if pool is None:
         return None, []
@@ -89,6 +91,7 @@ def _take_turn(pool: int, exclude: int | None, lead: int | None, now: datetime,
                sla_dues: dict[str, datetime] | None = None, pool_name: str = "") -> tuple[User | None, list[int]]:
     """next_in_pool's steps from Python (SQLite, where one writer runs at a time; the
     same steps as the PostgreSQL function, which tests/routing/test_pools.py holds to them)."""
+    connection = default_connection()
     # No savepoint: inside a caller's transaction the locks are held to its commit anyway.
     with transaction.atomic(savepoint=False):
         members = _in_turn_order(queries.lock_available_members(pool, exclude))
@@ -135,6 +138,7 @@ def take_turns(pool_name: str, count: int) -> tuple[list[User], list[int]]:
     behind), under one lock of the available members and one update: for a batch of new
     leads (routing/batch.py) that are saved with their owners afterwards. The members
     chosen, in turn order (none when nobody is available), and the candidates."""
+    connection = default_connection()
     pool = pool_id(pool_name)
     if pool is None or count <= 0:
         return [], []

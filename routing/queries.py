@@ -7,11 +7,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from django.db import connection
-
 from leads.models import Account, Lead
 from opportunities.models import OPEN_STAGES, Opportunity
 from sdrcrm import rows
+from sdrcrm.database import default_connection
 from sdrcrm.models import User
 from sdrcrm.prepared import Prepared
 
@@ -62,12 +61,14 @@ def _account(sql: str, params: list[Any]) -> Account | None:
 
 def account_of(row: list[Any]) -> Account:
     """The account of a row of ACCOUNT_COLUMNS, converted (sdrcrm.rows)."""
+    connection = default_connection()
     account = Account.from_db(connection.alias, ACCOUNT_ATTNAMES, row[:-1])
     account.open_opportunity = bool(row[-1])  # a column after the account's own (not converted)
     return account
 
 
 def has_open_opportunity(account_id: int) -> bool:
+    connection = default_connection()
     with connection.cursor() as cursor:
         cursor.execute(Prepared(f"SELECT {OPEN_OPPORTUNITY.replace('leads_account.id', '%s')}"),
                        [account_id, *_OPEN_STAGES])
@@ -108,6 +109,7 @@ def lock_available_members(pool_id: int, exclude: int | None) -> list[tuple[Any,
     caller keeps: ids never change, positions do) after the pool's own row, on which
     concurrent turns queue (routing/migrations/0005): (member id, position, weight, credit,
     *MEMBER_USER_FIELDS) rows. Call inside a transaction; the locks last to its end."""
+    connection = default_connection()
     sql = (f"SELECT m.id, m.position, m.weight, m.credit, {', '.join('u.' + name for name in MEMBER_USER_FIELDS)}"
            " FROM routing_poolmember m JOIN sdrcrm_user u ON u.id = m.user_id"
            " WHERE m.pool_id = %s AND u.is_available AND u.is_active")
@@ -127,6 +129,7 @@ def lock_available_members(pool_id: int, exclude: int | None) -> list[tuple[Any,
 def take_turns(changes: dict[int, tuple[int, int]]) -> None:
     """Round robin's bookkeeping of one or more turns (routing.pools._turns): member id →
     (credit gained, assignments gained), in one statement."""
+    connection = default_connection()
     if not changes:
         return
     ids = list(changes)

@@ -6,10 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import connection
-
 from leads.models import Activity
 from sdrcrm import bulk_insert, rows
+from sdrcrm.database import default_connection
 from sdrcrm.prepared import Prepared
 
 from .models import ScoreEntry
@@ -20,6 +19,7 @@ Read = tuple[list[list[Any]], list[list[Any]]]  # a person's activities (ACTIVIT
 
 def activities_of(person_field: str, person_id: int) -> list[list[Any]]:
     """The person's activities as ACTIVITY_COLUMNS rows; `person_field`: lead or contact."""
+    connection = default_connection()
     column = connection.ops.quote_name(Activity._meta.get_field(person_field).column)
     return rows.fetch(Activity, ACTIVITY_COLUMNS, Prepared(f"SELECT {', '.join(ACTIVITY_COLUMNS)} FROM leads_activity"
                                                            f" WHERE {column} = %s"), [person_id])
@@ -28,6 +28,7 @@ def activities_of(person_field: str, person_id: int) -> list[list[Any]]:
 def activities_and_ledger_sums(person_field: str, person_id: int) -> Read:
     """activities_of and ledger_sums in one statement (a re-score after each activity reads
     both; one round trip less): each row tagged with the part it belongs to."""
+    connection = default_connection()
     with connection.cursor() as cursor:
         cursor.execute(Prepared(_read_both(person_field)), [person_id, person_id])
         return _parts(cursor.fetchall())
@@ -39,6 +40,7 @@ def insert_activity_and_read(activity: Activity) -> Read:
     person), whose read cannot see the row its WITH inserts, so the row comes from the
     INSERT's own RETURNING, after the others, where the table would list it. Sets the
     activity's id."""
+    connection = default_connection()
     field = "lead" if activity.lead_id is not None else "contact"
     person_id = getattr(activity, f"{field}_id")
     insert = bulk_insert.insert_statement(activity)
@@ -57,6 +59,7 @@ def insert_activity_and_read(activity: Activity) -> Read:
 
 
 def _read_both(person_field: str) -> str:
+    connection = default_connection()
     activity = connection.ops.quote_name(Activity._meta.get_field(person_field).column)
     ledger = connection.ops.quote_name(ScoreEntry._meta.get_field(person_field).column)
     return (f"SELECT 0, {', '.join(ACTIVITY_COLUMNS)}, NULL FROM leads_activity WHERE {activity} = %s"
@@ -76,6 +79,7 @@ LEDGER_COLUMNS = ("rule_key", "activity_id", "points")
 
 def ledger_sums(person_field: str, person_id: int) -> list[list[Any]]:
     """(rule, activity, points) summed over the person's ledger."""
+    connection = default_connection()
     column = connection.ops.quote_name(ScoreEntry._meta.get_field(person_field).column)
     return rows.fetch(ScoreEntry, LEDGER_COLUMNS,
                       Prepared(f"SELECT rule_key, activity_id, SUM(points) FROM scoring_scoreentry WHERE {column} = %s"

@@ -9,11 +9,12 @@ class SdrcrmConfig(AppConfig):
         """Imported for what importing does: `authentication` connects the signals that keep
         the token cache right in every process, `tasks` registers the tasks services enqueue
         by name (sdrcrm.celery.enqueue), `api.schema` tells the OpenAPI schema how our token
-        authentication works. SQLite connections get the MEDIAN aggregate of `aggregates`."""
+        authentication works, `checks` registers the settings' checks. SQLite connections
+        get the MEDIAN aggregate of `aggregates`."""
         from django.db.backends.signals import connection_created
         from django.db.models.signals import post_migrate
 
-        from . import aggregates, authentication, config, tasks, webhooks  # noqa: F401
+        from . import aggregates, authentication, checks, config, tasks, webhooks  # noqa: F401
         from .api import schema  # noqa: F401
         from .celery import ensure_filesystem_broker_folders
         from .models import WebhookEndpoint

@@ -11,10 +11,12 @@ from itertools import groupby
 from operator import attrgetter
 from typing import Any
 
-from django.db import DatabaseError, connection, models
+from django.db import DatabaseError, models
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.postgresql.psycopg_any import is_psycopg3
 from django.db.models.signals import post_save, pre_save
 
+from .database import default_connection
 from .prepared import Prepared
 
 
@@ -50,6 +52,7 @@ def insert_new(model: type[models.Model], objs: list[Any], check: str) -> None:
     must be saved already: their ids are read as they are. `check`: a column whose
     returned values prove the ids came back in the order of the objects.
     """
+    connection = default_connection()
     opts = model._meta
     fields = [f for f in opts.concrete_fields if not f.generated and not isinstance(f, models.AutoField)]
     new = all(obj.pk is None for obj in objs)  # bulk_create would write a given pk
@@ -105,6 +108,7 @@ def _column_values(fields: list[models.Field], objs: list[Any]) -> list[tuple[bo
     here, and parsing each one PostgreSQL's. The first column always goes per row, so
     that UNNEST has the rows to yield.
     """
+    connection = default_connection()
     for column in fields:
         kind = column.target_field if column.is_relation else column
         if hasattr(column, "get_placeholder") or kind.get_internal_type() not in connection.data_types:
@@ -183,6 +187,7 @@ def insert_one(obj: models.Model) -> None:
 def _saved_by_orm(obj: models.Model) -> bool:
     """A row insert_one leaves to save(): an id given, save signal receivers (they would
     not run), or a database that cannot return columns from an INSERT."""
+    connection = default_connection()
     model = type(obj)
     return (obj.pk is not None or not connection.features.can_return_columns_from_insert
             or pre_save.has_listeners(model) or post_save.has_listeners(model))
@@ -193,10 +198,11 @@ def insert_statement(obj: models.Model) -> tuple[str, list[Any]] | None:
     without RETURNING), for a caller that sends it inside a statement of its own
     (PostgreSQL's `WITH new AS (INSERT …)`): None where insert_one would not send it
     (save() instead) or the database has no such statement."""
+    connection = default_connection()
     if connection.vendor != "postgresql" or _saved_by_orm(obj):
         return None
     obj._prepare_related_fields_for_save(operation_name="save")  # as save(): no unsaved related object
-    recipe, sql, _ = _statement(type(obj), 1, "")
+    recipe, sql, _ = _statement(connection, type(obj), 1, "")
     return sql[:sql.index(" RETURNING ")], prepared_values(recipe, obj)
 
 
@@ -211,6 +217,7 @@ def insert_unless_taken(obj: models.Model, unique: str, rows: Sequence[models.Mo
     to FEW, inserted with it, pointing at it, or not at all: on PostgreSQL in the same
     statement (a data-modifying WITH; their ids are not read back), elsewhere by
     insert_few after it."""
+    connection = default_connection()
     obj._prepare_related_fields_for_save(operation_name="save")
     conflict = obj._meta.get_field(unique).column
     if not rows or connection.vendor != "postgresql" or len(rows) > FEW:
@@ -226,6 +233,7 @@ def insert_few(model: type[models.Model], objs: list[Any]) -> None:
     entries): insert_one's statement with a row of values per object, the ids returned
     in the order of the rows as bulk_create takes them. More rows, rows with an id, or a
     database that cannot return them go to bulk_create itself."""
+    connection = default_connection()
     if not objs:
         return
     if (len(objs) > FEW or not connection.features.can_return_rows_from_bulk_insert
@@ -243,6 +251,7 @@ def with_rows_first(sql: str, params: list[Any], rows: Sequence[models.Model]) -
     inserts them but for their ids, which are not read back. On PostgreSQL in the same
     statement, a `WITH rows_N AS (INSERT …)` per model first, which runs whatever the rest
     does; elsewhere, or more rows, by insert_few now and `sql` as it is."""
+    connection = default_connection()
     heads: list[str] = []
     values: list[Any] = []
     for model, group in groupby(rows, type):
@@ -253,7 +262,7 @@ def with_rows_first(sql: str, params: list[Any], rows: Sequence[models.Model]) -
             continue
         for obj in objs:
             obj._prepare_related_fields_for_save(operation_name="bulk_create")
-        recipe, insert, _ = _statement(model, len(objs), "")
+        recipe, insert, _ = _statement(connection, model, len(objs), "")
         heads.append(f"rows_{len(heads)} AS ({insert[:insert.index(' RETURNING ')]})")
         values += [value for obj in objs for value in prepared_values(recipe, obj)]
     if not heads:
@@ -269,6 +278,7 @@ def insert_fields(model: type[models.Model]) -> list[models.Field]:
 
 def value_recipe(fields: list[models.Field]) -> Recipe:
     """What prepared_values needs to know of `fields`, worked out once per statement."""
+    connection = default_connection()
     postgresql = connection.vendor == "postgresql"
     return [(field, READY_TYPES.get(type(field.target_field if field.is_relation else field)) if postgresql else None,
              _reads_plainly(field)) for field in fields]
@@ -279,12 +289,14 @@ def prepared_values(recipe: Recipe, obj: models.Model) -> list[Any]:
     field's pre_save, auto_now stamps included, then get_db_prep_save); an SQL expression
     is refused. A value that get_db_prep_save would return unchanged (`_ready`'s rule, for
     one value) is taken as it is: the ingest's inserts send 70 values a lead."""
+    connection = None  # looked up for the first value that needs it
     values = []
     for field, ready, plain in recipe:
         value = getattr(obj, field.attname) if plain else field.pre_save(obj, True)
         if not _ready_value(ready, value):
             if hasattr(value, "resolve_expression"):
                 raise TypeError(f"{type(obj).__name__}.{field.attname} is an SQL expression: let the ORM write it.")
+            connection = connection or default_connection()
             value = field.get_db_prep_save(value, connection)
         values.append(value)
     return values
@@ -308,7 +320,8 @@ def _insert_rows(model: type[models.Model], objs: list[Any], conflict: str = "",
     """Insert `objs` by the model's cached statement (`conflict`: the column whose taken
     value skips the row; `children`: insert_unless_taken's `rows`, for one obj, on
     PostgreSQL); the rows inserted."""
-    recipe, sql, returning = _statement(model, len(objs), conflict)
+    connection = default_connection()
+    recipe, sql, returning = _statement(connection, model, len(objs), conflict)
     values = [value for obj in objs for value in prepared_values(recipe, obj)]
     if children:
         child_recipe, sql = _with_rows(model, sql, type(children[0]), len(children))
@@ -328,7 +341,7 @@ def _insert_rows(model: type[models.Model], objs: list[Any], conflict: str = "",
     return len(rows)
 
 
-def _statement(model: type[models.Model], count: int, conflict: str) -> SmallInsert:
+def _statement(connection: BaseDatabaseWrapper, model: type[models.Model], count: int, conflict: str) -> SmallInsert:
     key = (connection.vendor, model, count, conflict)
     found = _small_inserts.get(key)
     if found is None:
@@ -344,6 +357,7 @@ def _with_rows(parent: type[models.Model], sql: str, model: type[models.Model], 
     """`sql` (the parent's INSERT … RETURNING), with `count` rows of `model` inserted in the
     same statement, their foreign key to `parent` set to the parent's new id; the recipe
     of the rows' other columns."""
+    connection = default_connection()
     key = (sql, model, count)
     found = _with_rows_statements.get(key)
     if found is None:
@@ -363,6 +377,7 @@ def _with_rows(parent: type[models.Model], sql: str, model: type[models.Model], 
 
 
 def _small_insert_of(model: type[models.Model], count: int, conflict: str) -> SmallInsert:
+    connection = default_connection()
     opts = model._meta
     fields = insert_fields(model)
     qn = connection.ops.quote_name

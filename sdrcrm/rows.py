@@ -10,13 +10,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from django.db import connection, models
+from django.db import models
+from django.db.backends.base.base import BaseDatabaseWrapper
+
+from .database import default_connection
 
 _converters: dict[tuple[str, type[models.Model], tuple[str, ...]], list[tuple[int, Any, list[Any]]]] = {}
 
 
 def fetch(model: type[models.Model], attnames: Sequence[str], sql: str, params: Sequence[Any]) -> list[list[Any]]:
     """The rows of `sql`, which selects the columns of `attnames` of `model` in that order."""
+    connection = default_connection()
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = [list(row) for row in cursor.fetchall()]
@@ -25,7 +29,8 @@ def fetch(model: type[models.Model], attnames: Sequence[str], sql: str, params: 
 
 def convert(model: type[models.Model], attnames: Sequence[str], rows: list[list[Any]]) -> list[list[Any]]:
     """`rows` (lists holding the columns of `attnames` of `model`), converted in place."""
-    converters = _converters_for(model, tuple(attnames))
+    connection = default_connection()
+    converters = _converters_for(connection, model, tuple(attnames))
     if converters:
         for row in rows:
             for i, col, convs in converters:
@@ -34,7 +39,8 @@ def convert(model: type[models.Model], attnames: Sequence[str], rows: list[list[
     return rows
 
 
-def _converters_for(model: type[models.Model], attnames: tuple[str, ...]) -> list[tuple[int, Any, list[Any]]]:
+def _converters_for(connection: BaseDatabaseWrapper, model: type[models.Model],
+                    attnames: tuple[str, ...]) -> list[tuple[int, Any, list[Any]]]:
     key = (connection.vendor, model, attnames)
     found = _converters.get(key)
     if found is None:

@@ -37,8 +37,9 @@ handler404 = views.not_found
 handler500 = views.server_error
 
 router = DefaultRouter()
-# Ingest's two routes first: Django tries the routes in order and copies every one it
-# tried into the match (0.05 ms a request when they came sixth and seventh).
+# Ingest's two routes first, and the router's routes first under /api/v1/, itself the
+# first route: Django tries the routes in order and copies every one it tried into the
+# match (0.05 ms a request when they came sixth and seventh).
 router.register("leads", LeadViewSet, basename="lead")
 router.register("activities", ActivityViewSet, basename="activity")
 router.register("users", UserViewSet)
@@ -62,13 +63,13 @@ router.register("routing/territories", TerritoryViewSet)
 router.register("routing/rules", RuleSetViewSet, basename="ruleset")
 
 api_patterns = [
+    *router.urls,
     path("auth/token/", TokenView.as_view(), name="api-token"),
     path("dashboards/queues/", TeamQueuesView.as_view(), name="dashboard-queues"),
     path("dashboards/sao/", SaoDashboardView.as_view(), name="dashboard-sao"),
     path("search/", SearchView.as_view(), name="api-search"),
     path("deleted/", DeletedListView.as_view(), name="api-deleted"),
     path("deleted/<str:kind>/<int:id>/restore/", RestoreView.as_view(), name="api-restore"),
-    *router.urls,
 ]
 
 # The webhooks' ops pages (`webhooks:`), the API's /api/v1/webhooks/ as pages.
@@ -82,6 +83,7 @@ webhook_patterns = [
 ]
 
 urlpatterns = [
+    path("api/v1/", include(api_patterns)),
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True, authentication_form=LoginForm),
@@ -93,7 +95,6 @@ urlpatterns = [
          name="password_reset_confirm"),
     path("password-reset/done/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
     path("admin/", admin.site.urls),
-    path("api/v1/", include(api_patterns)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
     path("leads/", include((lead_urls.lead_patterns, "leads"))),
