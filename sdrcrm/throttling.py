@@ -7,6 +7,8 @@ since pushing leads is their job."""
 
 from __future__ import annotations
 
+import os
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -14,6 +16,8 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache, caches
 from django.core.cache.backends.redis import RedisCache
+from redis import ConnectionPool
+from redis.connection import AbstractConnection
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
@@ -94,15 +98,12 @@ def read_and_count(read: str, ident: str, rate: str) -> tuple[Any, Counted] | No
     now = time.time()
     key = window_key(ident, period, now)
     read_key, count_key = backend.make_and_validate_key(read), backend.make_and_validate_key(key)
-    # The three commands sent on a connection of the pool by hand: redis-py's pipeline
-    # (its objects, wrappers, retries and reply callbacks) cost 1.4 % of an ingested lead's
-    # instructions more (callgrind). A failed exchange drops its connection, as the
-    # pipeline's would, so no half-read answer is left for the next request.
-    pool = backend._cache.get_client(count_key, write=True).connection_pool
-    try:
-        conn = pool.get_connection()
-    except REDIS_DOWN:
-        return None
+    # The three commands sent by hand: redis-py's pipeline (its objects, wrappers, retries
+    # and reply callbacks) cost 1.4 % of an ingested lead's instructions more (callgrind),
+    # and a client and a connection taken from the pool and given back 1 % more. A failed
+    # exchange drops its connection, as the pipeline's would, so no half-read answer is
+    # left for the next request.
+    conn = _own_connection(backend._cache._get_connection_pool(write=True))
     try:
         conn.send_packed_command(conn.pack_commands([("GET", read_key), ("INCR", count_key),
                                                      ("EXPIRE", count_key, period + 1)]))
@@ -110,9 +111,19 @@ def read_and_count(read: str, ident: str, rate: str) -> tuple[Any, Counted] | No
     except REDIS_DOWN:
         conn.disconnect()
         return None
-    finally:
-        pool.release(conn)
     return (None if value is None else backend._cache._serializer.loads(value)), Counted(key, count, now)
+
+
+_own = threading.local()
+
+
+def _own_connection(pool: ConnectionPool) -> AbstractConnection:
+    """This thread's connection to the cache's Redis for read_and_count, made by `pool` but
+    kept out of it (one a thread, made again in a forked process or for another pool); it
+    connects when it is first used, and again after a failure dropped it."""
+    if getattr(_own, "pool", None) is not pool or _own.pid != os.getpid():
+        _own.conn, _own.pool, _own.pid = pool.make_connection(), pool, os.getpid()
+    return _own.conn
 
 
 def count_request(key: str, timeout: int) -> int:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import threading
 import types
 import uuid
 
@@ -8,6 +9,7 @@ from django.core.cache import cache, caches
 from redis.connection import AbstractConnection
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from sdrcrm import throttling
 from sdrcrm.models import Role
 from sdrcrm.throttling import parse_rate
 from tests.conftest import require
@@ -108,13 +110,14 @@ def counters(ident: str) -> dict[str, int]:
 
 
 def test_on_redis_a_known_tokens_user_and_throttle_take_one_round_trip(api, sdr, settings, on_redis):
-    settings.API_THROTTLE_RATE = "3/minute"
+    settings.API_THROTTLE_RATE = "4/minute"
     client = api.as_user(sdr)
     assert client.get("/api/v1/users/me/").status_code == 200  # the user read from the database, then cached
+    assert client.get("/api/v1/users/me/").status_code == 200  # this thread's connection made (its handshake)
     on_redis[0] = 0
     assert [client.get("/api/v1/users/me/").status_code for _ in range(3)] == [200, 200, 429]
     assert on_redis[0] == 3  # was 6: the token's user, then the throttle's counter
-    assert list(counters(f"user:{sdr.pk}").values()) == [4]  # each request counted once
+    assert list(counters(f"user:{sdr.pk}").values()) == [5]  # each request counted once
 
 
 def test_a_user_whose_rate_changed_is_counted_once_in_the_new_window(api, sdr, settings, on_redis):
@@ -136,6 +139,7 @@ def test_an_answer_cut_off_midway_drops_its_connection_and_the_request_is_served
     settings.API_THROTTLE_RATE = "10/minute"
     client = api.as_user(sdr)
     assert client.get("/api/v1/users/me/").status_code == 200  # the user cached
+    assert client.get("/api/v1/users/me/").status_code == 200  # this thread's connection made (its handshake)
     read = AbstractConnection.read_response
     replies = [0]
 
@@ -154,4 +158,21 @@ def test_an_answer_cut_off_midway_drops_its_connection_and_the_request_is_served
     for _ in range(3):
         response = client.get("/api/v1/users/me/")
         assert response.status_code == 200 and response.json()["id"] == sdr.pk
-    assert list(counters(f"user:{sdr.pk}").values()) == [6]  # 5 requests; the cut-off one counted twice
+    assert list(counters(f"user:{sdr.pk}").values()) == [7]  # 6 requests; the cut-off one counted twice
+
+
+def test_each_thread_and_process_keeps_a_connection_of_its_own(on_redis, monkeypatch):
+    """read_and_count's connection is made once a thread, out of the pool: a request
+    borrows and returns nothing."""
+    assert throttling.read_and_count("nothing", "user:0", "5/minute")[1].count == 1
+    pool = caches["default"]._cache._get_connection_pool(write=True)
+    mine = throttling._own_connection(pool)
+    assert mine.is_connected and throttling._own_connection(pool) is mine  # the exchange's
+    assert mine not in pool._available_connections and mine not in pool._in_use_connections
+    theirs: list[object] = []
+    thread = threading.Thread(target=lambda: theirs.append(throttling._own_connection(pool)))
+    thread.start()
+    thread.join()
+    assert theirs[0] is not mine
+    monkeypatch.setattr(throttling.os, "getpid", lambda: -1)  # a forked worker
+    assert throttling._own_connection(pool) is not mine
