@@ -68,7 +68,8 @@ class PreparingCursor(psycopg2.extensions.cursor):
             self._send(f"PREPARE {found[0]} AS {body}")
             self.prepared[str(query)] = found
         name, count = found
-        return super().execute(f"EXECUTE {name}({', '.join(['%s'] * count)})" if count else f"EXECUTE {name}", vars)
+        # Through _send: a statement prepared by an earlier transaction may be this one's first.
+        return self._send(f"EXECUTE {name}({', '.join(['%s'] * count)})" if count else f"EXECUTE {name}", vars)
 
     def _send(self, query: Any, vars: Any = None) -> Any:  # noqa: A002
         if isinstance(query, str) and self.wrapper.begin_due():

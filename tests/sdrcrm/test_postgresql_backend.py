@@ -34,6 +34,7 @@ def other() -> Iterator:
 
 def last_statement(pid: int) -> str:
     with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_clear_snapshot()")  # else read once per transaction
         cursor.execute("SELECT query FROM pg_stat_activity WHERE pid = %s", [pid])
         return cursor.fetchone()[0]
 
@@ -188,6 +189,28 @@ def test_a_transaction_begins_with_its_first_statement_in_the_same_message(scrat
     scratch.set_autocommit(True)
     assert count_rows(scratch) == 1
     assert transaction_status(scratch) == psycopg2.extensions.TRANSACTION_STATUS_IDLE
+
+
+def test_a_statement_prepared_before_starts_the_transaction_it_comes_first_in(scratch):
+    """A statement prepared by an earlier transaction is sent as EXECUTE alone: the BEGIN
+    goes with it too (it did not: every ingest after a connection's first ran its
+    statements each in a transaction of its own, their row locks released at once)."""
+    pid = scratch.connection.get_backend_pid()
+    insert = Prepared("INSERT INTO scratch VALUES (%s)")
+    for n in (1, 2):
+        scratch.set_autocommit(False)
+        with scratch.cursor() as cursor:
+            cursor.execute(insert, [n])  # the first time prepared, the second only executed
+            assert transaction_status(scratch) == psycopg2.extensions.TRANSACTION_STATUS_INTRANS
+        scratch.rollback()
+        scratch.set_autocommit(True)
+        assert count_rows(scratch) == 0
+    scratch.set_autocommit(False)
+    with scratch.cursor() as cursor:
+        cursor.execute(insert, [3])
+    assert last_statement(pid) == "BEGIN; EXECUTE sdrcrm_1(3)"  # one message, as a statement sent as text
+    scratch.rollback()
+    scratch.set_autocommit(True)
 
 
 def test_a_transaction_with_nothing_sent_ends_without_a_statement(scratch):
