@@ -21,7 +21,8 @@ instead of as a round trip of its own: psycopg2, left out of autocommit, sends `
 alone before the first statement of every transaction, two of an ingested lead's
 thirteen round trips. Here psycopg2 stays in autocommit; while Django has autocommit off
 (an atomic block, or a caller that turned it off) and the server says no transaction is
-open, the next statement starts one. COMMIT and ROLLBACK are sent when the server says a
+open, the next statement starts one, whether sent as text, as a PREPARE or as the EXECUTE
+of a statement prepared before. COMMIT and ROLLBACK are sent when the server says a
 transaction is open, as psycopg2 does. What psycopg2 sends from C without this module's
 cursor (server-side cursors, COPY, executemany) gets its BEGIN alone first, as before. A
 configured isolation level keeps psycopg2's own BEGIN."""
