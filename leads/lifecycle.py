@@ -21,6 +21,7 @@ from django.utils import timezone
 from scoring import services as scoring
 from scoring.models import ScoringRuleChange
 from sdrcrm import webhooks
+from sdrcrm.bulk_insert import new_row
 from sdrcrm.errors import Refused
 from sdrcrm.models import User
 
@@ -98,8 +99,8 @@ def move_status(person: Person, new: str, *, reason: str = "", cause: str, by: U
     now = now or timezone.now()
     updates = {**status_fields(person, new, reason, now), "updated_at": now}
     model = type(person)
-    history = StatusChange(**history_values(person.PERSON_FIELD, person.pk, old, new, reason, cause,
-                                            by.pk if by else None, now))
+    history = new_row(StatusChange, **history_values(person.PERSON_FIELD, person.pk, old, new, reason, cause,
+                                                     by.pk if by else None, now))
     with transaction.atomic(savepoint=False):
         # The update and its history row in one statement on PostgreSQL (leads/queries.py).
         if not queries.move_person(model, person.pk, old, {**(also or {}), **updates}, history, rows=rows):

@@ -19,7 +19,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 
 from leads.models import Activity, ActivityType, Contact, Lead, Person
 from sdrcrm import config
-from sdrcrm.bulk_insert import insert_few
+from sdrcrm.bulk_insert import insert_few, new_row
 from sdrcrm.celery import enqueue
 
 from . import queries
@@ -122,6 +122,7 @@ def _ledger_rows(person: Person, rules: Sequence[engine.Rule], awards: Sequence[
     for key, activity_id, points in sums:
         current[(key, activity_id)] += points
     wanted = {(a.rule_key, a.activity_id): a for a in awards}
+    link = ScoreEntry._meta.get_field(person.PERSON_FIELD)
     entries = []
     for key in wanted.keys() | current.keys():
         award = wanted.get(key)
@@ -130,8 +131,11 @@ def _ledger_rows(person: Person, rules: Sequence[engine.Rule], awards: Sequence[
             continue
         version = award.rule_version if award else _version_of(rules, key[0])
         reason = award.reason if award else _withdrawn_reason(person, key)
-        entries.append(ScoreEntry(**{person.PERSON_FIELD: person}, rule_key=key[0], rule_version=version,
-                                  activity_id=key[1], points=delta, reason=reason[:255], at=now))
+        entry = new_row(ScoreEntry, lead_id=None, contact_id=None, rule_key=key[0], rule_version=version,
+                        activity_id=key[1], points=delta, reason=reason[:255], at=now)
+        link.set_cached_value(entry, person)  # as ScoreEntry(lead=person): its id taken once it is saved
+        setattr(entry, link.attname, person.pk)
+        entries.append(entry)
     return entries
 
 
