@@ -17,7 +17,7 @@ from django.utils import timezone
 from leads import conversion, lifecycle, sequences
 from leads.models import OPEN_STATUSES, Account, Cause, Contact, Lead, Queue, RecycleReason, Status
 from sdrcrm import notifications, webhooks
-from sdrcrm.bulk_insert import insert_one
+from sdrcrm.bulk_insert import insert_one, new_row
 from sdrcrm.models import Notification, Region, User
 from sdrcrm.webhooks import LEAD_ASSIGNED, AssignCause
 
@@ -232,13 +232,16 @@ def decision_row(lead: Lead, route: Route, now: datetime) -> RoutingDecision:
     """The decision log's row of a route carried out on a saved lead (not saved: log_route
     inserts it, routing/batch.py inserts a batch's at once)."""
     decision = route.decision
-    return RoutingDecision(
-        lead=lead, ruleset=route.ruleset, rule_kind=decision.rule.kind if decision.rule else "",
+    row = new_row(  # Django's positional constructor, as the bulk ingest builds its rows
+        RoutingDecision, lead_id=lead.pk, ruleset_id=route.ruleset.pk if route.ruleset else None,
+        rule_kind=decision.rule.kind if decision.rule else "",
         rule_position=decision.rule.position if decision.rule else None, action=decision.action,
         inputs=route.facts.as_inputs(), candidates=list(route.candidates or decision.candidates),
-        owner_id=route.owner_id, pool_id=pools.pool_id(route.pool) if route.pool else None, queue=route.queue,
-        reason=route.reason or decision.reason, at=now,
+        owner_id=route.owner_id, pool_id=pools.pool_id(route.pool) if route.pool else None,
+        queue_id=route.queue.pk if route.queue else None, reason=route.reason or decision.reason, at=now,
     )
+    RoutingDecision._meta.get_field("lead").set_cached_value(row, lead)  # as RoutingDecision(lead=lead)
+    return row
 
 
 def alerts_for(lead: Lead, decision: Decision, reason: str, ops_user_ids: Callable[[], list[int]]
