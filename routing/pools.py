@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from django.db import transaction
+from django.db import DEFAULT_DB_ALIAS, transaction
 from django.utils import timezone
 
 from leads.models import Lead, Queue
@@ -91,7 +91,6 @@ def _take_turn(pool: int, exclude: int | None, lead: int | None, now: datetime,
                sla_dues: dict[str, datetime] | None = None, pool_name: str = "") -> tuple[User | None, list[int]]:
     """next_in_pool's steps from Python (SQLite, where one writer runs at a time; the
     same steps as the PostgreSQL function, which tests/routing/test_pools.py holds to them)."""
-    connection = default_connection()
     # No savepoint: inside a caller's transaction the locks are held to its commit anyway.
     with transaction.atomic(savepoint=False):
         members = _in_turn_order(queries.lock_available_members(pool, exclude))
@@ -99,7 +98,7 @@ def _take_turn(pool: int, exclude: int | None, lead: int | None, now: datetime,
             return None, []
         (chosen,), changes = _turns(members, 1)
         queries.take_turns(changes)
-        user = User.from_db(connection.alias, queries.MEMBER_USER_FIELDS, chosen[4:])
+        user = User.from_db(DEFAULT_DB_ALIAS, queries.MEMBER_USER_FIELDS, chosen[4:])
         if lead is not None:
             clock = ({"sla_due_at": sla_dues[user.region], "sla_breached_at": None, "sla_pool": pool_name}
                      if sla_dues else {})
@@ -138,7 +137,6 @@ def take_turns(pool_name: str, count: int) -> tuple[list[User], list[int]]:
     behind), under one lock of the available members and one update: for a batch of new
     leads (routing/batch.py) that are saved with their owners afterwards. The members
     chosen, in turn order (none when nobody is available), and the candidates."""
-    connection = default_connection()
     pool = pool_id(pool_name)
     if pool is None or count <= 0:
         return [], []
@@ -148,7 +146,7 @@ def take_turns(pool_name: str, count: int) -> tuple[list[User], list[int]]:
             return [], []
         chosen_rows, changes = _turns(members, count)
         queries.take_turns(changes)
-    users = {row[0]: User.from_db(connection.alias, queries.MEMBER_USER_FIELDS, row[4:]) for row in members}
+    users = {row[0]: User.from_db(DEFAULT_DB_ALIAS, queries.MEMBER_USER_FIELDS, row[4:]) for row in members}
     return [users[row[0]] for row in chosen_rows], [row[4] for row in members]
 
 

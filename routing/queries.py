@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from django.db import DEFAULT_DB_ALIAS
+
 from leads.models import Account, Lead
 from opportunities.models import OPEN_STAGES, Opportunity
 from sdrcrm import rows
@@ -61,8 +63,7 @@ def _account(sql: str, params: list[Any]) -> Account | None:
 
 def account_of(row: list[Any]) -> Account:
     """The account of a row of ACCOUNT_COLUMNS, converted (sdrcrm.rows)."""
-    connection = default_connection()
-    account = Account.from_db(connection.alias, ACCOUNT_ATTNAMES, row[:-1])
+    account = Account.from_db(DEFAULT_DB_ALIAS, ACCOUNT_ATTNAMES, row[:-1])
     account.open_opportunity = bool(row[-1])  # a column after the account's own (not converted)
     return account
 

@@ -53,7 +53,7 @@ def carries_api_token(request: HttpRequest) -> bool:
             and request.path.startswith("/api/"))
 
 
-class SessionMiddleware:
+class BrowserSessionMiddleware:
     """The middlewares a browser's session needs (settings.SESSION_MIDDLEWARE, in their
     order: the session, the session's user, the pages' own checks, the flash messages),
     run as Django runs them for every request but an API request that carries a token

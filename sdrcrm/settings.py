@@ -56,12 +56,12 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "sdrcrm.middleware.SessionMiddleware",  # SESSION_MIDDLEWARE, passed by for an API request with a token
+    "sdrcrm.middleware.BrowserSessionMiddleware",  # SESSION_MIDDLEWARE, passed by for an API request with a token
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "sdrcrm.middleware.ContentSecurityPolicyMiddleware",  # django-csp's, the policy built once
 ]
 # The browser's session, run for every request but an API request with a token (see
-# sdrcrm.middleware.SessionMiddleware). The admin's checks that look for these in MIDDLEWARE
+# sdrcrm.middleware.BrowserSessionMiddleware). The admin's checks that look for these in MIDDLEWARE
 # are silenced; sdrcrm.checks checks them here instead.
 SILENCED_SYSTEM_CHECKS = ["admin.E408", "admin.E409", "admin.E410"]
 SESSION_MIDDLEWARE = [

@@ -1,6 +1,6 @@
 """The browser's session middlewares (settings.SESSION_MIDDLEWARE) are passed by for an API
 request that carries a token, and run for everything else (sdrcrm/middleware.py,
-SessionMiddleware)."""
+BrowserSessionMiddleware)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from sdrcrm.checks import session_middleware
-from sdrcrm.middleware import SessionMiddleware
+from sdrcrm.middleware import BrowserSessionMiddleware
 from tests.factories import LeadFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -108,13 +108,13 @@ def test_token_requests_are_answered_as_with_every_middleware(api, sdr):
                 client.get("/api/v1/nothing-here/"), client.post("/api/v1/leads/", {}, format="json")]
 
     assert answers(django_settings.MIDDLEWARE, requests) == answers(FLAT_MIDDLEWARE, requests)
-    assert "sdrcrm.middleware.SessionMiddleware" in django_settings.MIDDLEWARE
+    assert "sdrcrm.middleware.BrowserSessionMiddleware" in django_settings.MIDDLEWARE
 
 
 def test_a_session_middleware_with_view_hooks_is_refused(settings):
     settings.SESSION_MIDDLEWARE = [*settings.SESSION_MIDDLEWARE, "django.middleware.csrf.CsrfViewMiddleware"]
     with pytest.raises(ImproperlyConfigured, match="CsrfViewMiddleware has process_view"):
-        SessionMiddleware(lambda request: None)
+        BrowserSessionMiddleware(lambda request: None)
 
 
 def test_the_check_wants_the_session_its_user_and_messages(settings):
