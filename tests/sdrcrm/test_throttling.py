@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import pickle
 import threading
 import types
 import uuid
@@ -9,8 +10,8 @@ from django.core.cache import cache, caches
 from redis.connection import AbstractConnection
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from sdrcrm import throttling
-from sdrcrm.models import Role
+from sdrcrm import authentication, throttling
+from sdrcrm.models import Role, User
 from sdrcrm.throttling import parse_rate
 from tests.conftest import require
 
@@ -176,3 +177,27 @@ def test_each_thread_and_process_keeps_a_connection_of_its_own(on_redis, monkeyp
     assert theirs[0] is not mine
     monkeypatch.setattr(throttling.os, "getpid", lambda: -1)  # a forked worker
     assert throttling._own_connection(pool) is not mine
+
+
+def test_on_redis_a_tokens_user_is_decoded_once_while_its_cache_entry_is_unchanged(api, sdr, on_redis, monkeypatch):
+    decodes = []
+    monkeypatch.setattr(authentication, "stored_value", lambda stored: decodes.append(stored) or pickle.loads(stored))
+    monkeypatch.setattr(authentication, "_decoded", {})
+    client = api.as_user(sdr)
+    assert client.get("/api/v1/users/me/").status_code == 200  # read from the database, then cached
+    assert [client.get("/api/v1/users/me/").json()["role"] for _ in range(3)] == [Role.SDR] * 3
+    assert len(decodes) == 1
+    sdr.role = Role.OPS
+    sdr.save()  # its cache entry dropped: the next request reads the user and caches it again
+    assert [client.get("/api/v1/users/me/").json()["role"] for _ in range(2)] == [Role.OPS] * 2
+    assert len(decodes) == 2 and decodes[0] != decodes[1]
+
+
+def test_each_request_gets_a_user_of_its_own(sdr, monkeypatch):
+    monkeypatch.setattr(authentication, "stored_value", pickle.loads)  # as the Redis cache's serializer
+    stored = pickle.dumps((User.objects.get(pk=sdr.pk), None))
+    first, expiry = authentication.decoded("digest", stored)
+    first.first_name = "Changed by a request"
+    second, _ = authentication.decoded("digest", stored)
+    assert second is not first and second._state is not first._state and expiry is None
+    assert second.first_name == sdr.first_name and second.pk == sdr.pk
