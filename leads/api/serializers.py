@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
 from rest_framework import serializers
 from rest_framework.fields import SkipField, empty
+from rest_framework.validators import ProhibitSurrogateCharactersValidator
 
 from leads.models import MAX_CLOCK_SKEW, Account, Activity, ActivityType, Contact, Lead, Queue, StatusChange
 from routing import geo
@@ -234,6 +235,16 @@ class BulkLeadInput(serializers.Serializer):
                                             "`activities`: a list of {type, occurred_at, details, source_system}.")
 
 
+class AsciiFirstSurrogateCheck(ProhibitSurrogateCharactersValidator):
+    """DRF's check that a text field holds no surrogate characters (every CharField has
+    it), answered at once for ASCII text, which cannot hold one: DRF's own visits each
+    character in Python, 1.5 % of an ingested lead's CPU. Other text is checked by DRF's."""
+
+    def __call__(self, value: Any) -> None:
+        if not (type(value) is str and value.isascii()):
+            super().__call__(value)
+
+
 class ItemValidator:
     """`serializer.run_validation(item)` for the items of a bulk request, at the cost of
     the fields an item names.
@@ -249,6 +260,9 @@ class ItemValidator:
 
     def __init__(self, serializer: serializers.Serializer) -> None:
         self.serializer = serializer
+        for field in serializer._writable_fields:
+            field.validators = [AsciiFirstSurrogateCheck() if type(check) is ProhibitSurrogateCharactersValidator
+                                else check for check in field.validators]
         # Serializer.run_validators works out the read-only defaults before it runs the
         # validators, even when there are none.
         self.has_validators = bool(serializer.validators)

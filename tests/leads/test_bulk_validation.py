@@ -11,9 +11,16 @@ import pytest
 from django.utils import timezone
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
+from rest_framework.validators import ProhibitSurrogateCharactersValidator
 
 from leads.api.leads import LeadViewSet
-from leads.api.serializers import ActivityFields, ItemValidator, LeadSerializer, input_validator
+from leads.api.serializers import (
+    ActivityFields,
+    AsciiFirstSurrogateCheck,
+    ItemValidator,
+    LeadSerializer,
+    input_validator,
+)
 from leads.models import ActivityType, InitialSource, Queue
 from tests.leads.bad_bodies import BAD_ACTIVITIES, BAD_NEW_LEADS, MISSING, NEW_LEAD
 
@@ -56,27 +63,25 @@ def bad_activity(extra: dict) -> dict:
 @pytest.mark.parametrize("body", [*GOOD_LEADS.values(), *(body for body, _ in BAD_NEW_LEADS.values())],
                          ids=[*GOOD_LEADS, *BAD_NEW_LEADS])
 def test_a_lead_item_validates_exactly_as_the_lead_serializer(body):
-    serializer = LeadSerializer(partial=True)
-
-    assert outcome(ItemValidator(serializer), dict(body)) == outcome(serializer, dict(body))
+    # A serializer of its own for each: ItemValidator changes the text fields' surrogate check.
+    assert outcome(ItemValidator(LeadSerializer(partial=True)), dict(body)) == outcome(LeadSerializer(partial=True),
+                                                                                        dict(body))
 
 
 def test_a_lead_item_with_an_owner_or_a_queue_validates_exactly_as_the_lead_serializer(sdr):
-    serializer = LeadSerializer(partial=True)
+    validator = ItemValidator(LeadSerializer(partial=True))
     inquiry = Queue.objects.get(name=Queue.INQUIRY)
     for body in ({**NEW_LEAD, "owner": sdr.pk}, {**NEW_LEAD, "queue": inquiry.pk},
                  {**NEW_LEAD, "owner": sdr.pk, "queue": inquiry.pk}):  # both: refused by validate()
-        assert outcome(ItemValidator(serializer), body) == outcome(serializer, body)
-    assert outcome(ItemValidator(serializer), {**NEW_LEAD, "owner": sdr.pk})[1]["owner"] == sdr
+        assert outcome(validator, body) == outcome(LeadSerializer(partial=True), body)
+    assert outcome(validator, {**NEW_LEAD, "owner": sdr.pk})[1]["owner"] == sdr
 
 
 @pytest.mark.parametrize("body", [*GOOD_ACTIVITIES.values(), *(bad_activity(extra) for extra, _ in
                                                                 BAD_ACTIVITIES.values())],
                          ids=[*GOOD_ACTIVITIES, *BAD_ACTIVITIES])
 def test_an_activity_item_validates_exactly_as_the_activity_fields(body):
-    serializer = ActivityFields()
-
-    assert outcome(ItemValidator(serializer), dict(body)) == outcome(serializer, dict(body))
+    assert outcome(ItemValidator(ActivityFields()), dict(body)) == outcome(ActivityFields(), dict(body))
 
 
 def test_each_activity_gets_its_own_default_details():
@@ -139,9 +144,22 @@ class Unusual(serializers.Serializer):
     {"code": "nope"}, {"code": "toolong"}, {}, {"code": "ab", "size": 99}, {"code": "ab", "tags": "x"},
 ])
 def test_an_unusual_serializer_validates_exactly_as_itself(body, partial):
-    serializer = Unusual(partial=partial)
+    assert outcome(ItemValidator(Unusual(partial=partial)), dict(body)) == outcome(Unusual(partial=partial),
+                                                                                    dict(body))
 
-    assert outcome(ItemValidator(serializer), dict(body)) == outcome(serializer, dict(body))
+
+@pytest.mark.parametrize("text", ["Newman", "Zoë Núñez", "\ud800", "Zoë\udfff", "ab\ud83d\ude00", "", " x "])
+def test_text_fields_refuse_surrogates_as_drf_does(text):
+    body = {**NEW_LEAD, "last_name": text, "title": text, "company": text}
+
+    assert outcome(ItemValidator(LeadSerializer(partial=True)), body) == outcome(LeadSerializer(partial=True), body)
+
+
+def test_the_text_fields_check_ascii_text_at_once():
+    validator = ItemValidator(LeadSerializer(partial=True))
+    checks = [type(check) for field in validator.serializer._writable_fields for check in field.validators]
+
+    assert AsciiFirstSurrogateCheck in checks and ProhibitSurrogateCharactersValidator not in checks
 
 
 # --- one validator per thread for POST leads/ and POST activities/ ----------------------------
