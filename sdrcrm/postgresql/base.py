@@ -34,6 +34,7 @@ from typing import Any
 
 import psycopg2.extensions
 from django.conf import settings
+from django.db.backends import utils
 from django.db.backends.postgresql.base import DatabaseWrapper as PostgresWrapper
 from django.db.backends.postgresql.operations import DatabaseOperations as PostgresOperations
 from django.db.backends.postgresql.psycopg_any import is_psycopg3
@@ -98,6 +99,39 @@ class PreparingCursor(psycopg2.extensions.cursor):
         return super().copy_to(*args, **kwargs)
 
 
+class DirectFetches:
+    """Django's cursor wrapper with fetchone, fetchmany, fetchall and close as methods.
+    Django's finds them through `__getattr__`: each call formatted an AttributeError on the
+    way there, and wrapped the fetch in a new function (functools.wraps) to translate its
+    errors, two of them a statement. These translate errors as that function did."""
+
+    cursor: Any
+    db: Any
+
+    def fetchone(self) -> Any:
+        with self.db.wrap_database_errors:
+            return self.cursor.fetchone()
+
+    def fetchmany(self, *args: Any, **kwargs: Any) -> Any:
+        with self.db.wrap_database_errors:
+            return self.cursor.fetchmany(*args, **kwargs)
+
+    def fetchall(self) -> Any:
+        with self.db.wrap_database_errors:
+            return self.cursor.fetchall()
+
+    def close(self) -> Any:
+        return self.cursor.close()
+
+
+class CursorWrapper(DirectFetches, utils.CursorWrapper):
+    pass
+
+
+class CursorDebugWrapper(DirectFetches, utils.CursorDebugWrapper):
+    pass
+
+
 class DatabaseOperations(PostgresOperations):
     def last_executed_query(self, cursor: Any, sql: str, params: Any) -> str | None:
         # What Django records (connection.queries, the tests' captured queries) is the
@@ -155,6 +189,12 @@ class DatabaseWrapper(PostgresWrapper):
             if self.connection.info.transaction_status != IDLE:  # nothing was sent: nothing to end
                 with self.connection.cursor() as cursor:
                     cursor.execute(command)
+
+    def make_cursor(self, cursor: Any) -> Any:
+        return CursorWrapper(cursor, self)
+
+    def make_debug_cursor(self, cursor: Any) -> Any:
+        return CursorDebugWrapper(cursor, self)
 
     def create_cursor(self, name: str | None = None) -> Any:
         if is_psycopg3:

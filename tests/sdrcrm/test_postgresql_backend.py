@@ -12,9 +12,10 @@ from collections.abc import Iterator
 
 import psycopg2.extensions
 import pytest
-from django.db import DataError, connection, connections
+from django.db import DataError, ProgrammingError, connection, connections
 from django.test.utils import CaptureQueriesContext
 
+from sdrcrm.postgresql.base import DirectFetches
 from sdrcrm.prepared import Prepared
 from tests.conftest import on_postgres, require
 from tests.factories import LeadFactory
@@ -257,3 +258,23 @@ def test_what_psycopg2_sends_itself_is_inside_the_transaction_too(scratch):
     scratch.rollback()
     scratch.set_autocommit(True)
     assert count_rows(scratch) == 0
+
+
+@pytest.mark.parametrize("debug", [False, True], ids=["plain", "logging queries"])
+def test_fetches_and_close_are_the_wrappers_own_and_translate_errors(postgres, debug):
+    connection.force_debug_cursor = debug
+    try:
+        with connection.cursor() as cursor:
+            assert isinstance(cursor, DirectFetches)  # not found through CursorWrapper.__getattr__
+            cursor.execute("SELECT n FROM generate_series(1, 5) AS n")
+            assert cursor.fetchone() == (1,)
+            assert cursor.fetchmany(2) == [(2,), (3,)] and cursor.fetchmany(size=1) == [(4,)]
+            assert cursor.fetchall() == [(5,)]
+            cursor.execute("SET search_path = public")  # no rows: psycopg2 refuses a fetch
+            with pytest.raises(ProgrammingError):  # Django's error, as the wrapped fetch gave
+                cursor.fetchone()
+            with pytest.raises(ProgrammingError):
+                cursor.fetchall()
+        assert cursor.cursor.closed  # closed on leaving the block
+    finally:
+        connection.force_debug_cursor = False
