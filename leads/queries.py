@@ -12,7 +12,15 @@ from django.db import models
 
 from routing import queries as routing_queries
 from sdrcrm import config, rows
-from sdrcrm.bulk_insert import Recipe, insert_fields, insert_one, prepared_values, value_recipe, with_rows_first
+from sdrcrm.bulk_insert import (
+    Recipe,
+    db_value,
+    insert_fields,
+    insert_one,
+    prepared_values,
+    value_recipe,
+    with_rows_first,
+)
 from sdrcrm.database import default_connection
 from sdrcrm.prepared import Prepared
 
@@ -128,7 +136,7 @@ def _update_sql(model: type[Person], pk: int, values: dict[str, Any], status: st
         if hasattr(value, "prepare_database_save"):  # a model instance for a foreign key
             value = value.prepare_database_save(field)
         sets.append(f'"{field.column}" = %s')
-        params.append(field.get_db_prep_save(value, connection))
+        params.append(db_value(field, value, connection))
     sql = f'UPDATE "{model._meta.db_table}" SET {", ".join(sets)} WHERE deleted_at IS NULL AND id = %s'
     params.append(pk)
     if status is not None:

@@ -302,6 +302,14 @@ def prepared_values(recipe: Recipe, obj: models.Model) -> list[Any]:
     return values
 
 
+def db_value(field: models.Field, value: Any, connection: BaseDatabaseWrapper) -> Any:
+    """`field.get_db_prep_save(value, connection)`, without the call where it would return
+    the value unchanged (_ready's rule for one value; PostgreSQL only, as value_recipe)."""
+    ready = (READY_TYPES.get(type(field.target_field if field.is_relation else field))
+             if connection.vendor == "postgresql" else None)
+    return value if _ready_value(ready, value) else field.get_db_prep_save(value, connection)
+
+
 def _ready_value(ready: type | None, value: Any) -> bool:
     """_ready for one value."""
     if ready is None:
