@@ -36,6 +36,15 @@ def test_a_resent_lead_post_replays_the_first_answer(api, integration):
     assert Lead.objects.count() == 1
 
 
+def test_the_header_is_read_whatever_the_case_of_its_name(api, integration):
+    client = api.as_user(integration)
+    first = client.post("/api/v1/leads/", NEW_LEAD, format="json", headers={"idempotency-key": "k-case"})
+    again = client.post("/api/v1/leads/", NEW_LEAD, format="json", headers={"IDEMPOTENCY-KEY": "k-case"})
+
+    assert again["Idempotent-Replayed"] == "true" and again.json() == first.json()
+    assert "Idempotent-Replayed" not in first
+
+
 def test_a_resent_activity_counts_once(api, integration):
     LeadFactory(email="kim@firm.com", created_by=integration)
     client = api.as_user(integration)
