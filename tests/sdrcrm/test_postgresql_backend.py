@@ -5,6 +5,7 @@ transaction's BEGIN goes with its first statement."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import select
 import time
@@ -12,6 +13,7 @@ from collections.abc import Iterator
 
 import psycopg2.extensions
 import pytest
+from django.core.exceptions import SynchronousOnlyOperation
 from django.db import DataError, ProgrammingError, connection, connections
 from django.test.utils import CaptureQueriesContext
 
@@ -278,3 +280,22 @@ def test_fetches_and_close_are_the_wrappers_own_and_translate_errors(postgres, d
         assert cursor.cursor.closed  # closed on leaving the block
     finally:
         connection.force_debug_cursor = False
+
+
+def test_an_async_context_is_refused_a_cursor_and_a_connection_as_by_django(postgres):
+    wrapper = connection  # this thread's, already connected by the test's transaction
+    assert wrapper.connection is not None
+
+    async def in_a_loop() -> list[str]:
+        refused = []
+        for call in (wrapper.cursor, wrapper.ensure_connection):
+            try:
+                call()
+            except SynchronousOnlyOperation:
+                refused.append(call.__name__)
+        return refused
+
+    assert asyncio.run(in_a_loop()) == ["cursor", "ensure_connection"]
+    with wrapper.cursor() as cursor:  # and outside one, as always
+        cursor.execute("SELECT 1")
+        assert cursor.fetchone() == (1,)
