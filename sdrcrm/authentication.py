@@ -22,10 +22,11 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from knox.auth import TokenAuthentication
 from knox.crypto import hash_token
 from knox.settings import CONSTANTS
-from rest_framework import exceptions
+from rest_framework import HTTP_HEADER_ENCODING, exceptions
 from rest_framework.request import Request
 
 from .auth import client_address
@@ -72,7 +73,7 @@ class CachedTokenAuthentication(TokenAuthentication):
 
     def authenticate(self, request: Request) -> tuple[User, ApiToken] | None:
         try:
-            found = super().authenticate(request)
+            found = self.knox_authenticate(request)
         except exceptions.AuthenticationFailed:
             wait = hit(f"bad-token:{client_address(request)}", settings.API_ANON_THROTTLE_RATE)
             if wait is not None:
@@ -81,6 +82,23 @@ class CachedTokenAuthentication(TokenAuthentication):
         if found is not None and self.counted is not None:
             request.throttle_counted = self.counted
         return found
+
+    def knox_authenticate(self, request: Request) -> tuple[User, ApiToken] | None:
+        """knox's TokenAuthentication.authenticate, the header read from META: DRF's
+        get_authorization_header, which knox calls, reads request.headers, and that builds
+        a dict of every header of the request for this one read."""
+        auth = request.META.get("HTTP_AUTHORIZATION", b"")
+        if isinstance(auth, str):
+            auth = auth.encode(HTTP_HEADER_ENCODING)
+        auth = auth.split()
+        prefix = self.authenticate_header(request).encode()
+        if not auth or auth[0].lower() != prefix.lower():
+            return None  # no token, or the header is for another scheme
+        if len(auth) == 1:
+            raise exceptions.AuthenticationFailed(_("Invalid token header. No credentials provided."))
+        if len(auth) > 2:
+            raise exceptions.AuthenticationFailed(_("Invalid token header. Token string should not contain spaces."))
+        return self.authenticate_credentials(auth[1])
 
     def authenticate_credentials(self, token: bytes) -> tuple[User, ApiToken]:
         key = token.decode("utf-8", "replace")

@@ -11,8 +11,12 @@ import sys
 import pytest
 from django.conf import settings as django_settings
 from django.core.cache import cache
+from django.test import RequestFactory
+from knox.auth import TokenAuthentication
+from rest_framework import exceptions
+from rest_framework.request import Request
 
-from sdrcrm.authentication import cache_key
+from sdrcrm.authentication import CachedTokenAuthentication, cache_key
 from sdrcrm.models import ApiToken, Role
 
 pytestmark = pytest.mark.django_db
@@ -118,3 +122,26 @@ def test_a_revocation_in_one_process_is_seen_by_every_other():
     assert in_another_process("print(cache.get('shared-probe'))") == "cached here"
     in_another_process("cache.delete('shared-probe')")
     assert cache.get("shared-probe") is None
+
+
+def test_the_header_is_read_as_knox_reads_it(sdr):
+    """CachedTokenAuthentication.knox_authenticate reads the header from META; every kind
+    of header gets what knox's own authenticate gives."""
+    key = ApiToken.objects.create(user=sdr, name="compare")[1]
+
+    def outcome(authenticate, header):
+        request = Request(RequestFactory().get("/", **({} if header is None else {"HTTP_AUTHORIZATION": header})))
+        try:
+            found = authenticate(request)
+        except exceptions.AuthenticationFailed as failed:
+            return "refused", str(failed.detail)
+        return None if found is None else (found[0].pk, found[1].digest)
+
+    headers = [None, "", "Token", "Token  ", f"Token {key}", f"token {key}", f"TOKEN {key}", f"Token {key} extra",
+               f"Bearer {key}", "Token not-a-token", "Tokenish abc", "Basic dXNlcjpwYXNz", f"  Token   {key}  "]
+    for header in headers:
+        ours = outcome(CachedTokenAuthentication().knox_authenticate, header)
+        knox = outcome(lambda request: TokenAuthentication.authenticate(CachedTokenAuthentication(), request), header)
+        assert ours == knox, header
+    assert outcome(CachedTokenAuthentication().knox_authenticate, f"Token {key}")[0] == sdr.pk
+    assert outcome(CachedTokenAuthentication().knox_authenticate, "Token")[0] == "refused"
