@@ -68,19 +68,25 @@ def transition(
     return move_status(person, new, reason=reason, cause=cause, by=by, now=now)
 
 
+# The statuses, and the reasons each move that needs one takes, as sets: an enum's
+# `values` builds its list (and the labels) again on every read.
+STATUS_VALUES = frozenset(Status.values)
+REASON_VALUES = {status: frozenset(choices.values) for status, choices in REQUIRED_REASONS.items()}
+
+
 def check_move(person: Person, new: str, reason: str, by: User | None) -> None:
     """Refuse a move the status map, the actor or the reasons do not allow."""
     if new == Status.QUALIFIED:
         raise Refused("A lead becomes Qualified only by converting it.", field="status")
     old = person.status
-    if new not in Status.values:
+    if new not in STATUS_VALUES:
         raise Refused(f"'{new}' is not a status.", field="status")
     if new not in TRANSITIONS[old]:
         raise Refused(f"A record cannot move from {Status(old).label} to {Status(new).label}.", field="status")
     if old == Status.UNQUALIFIED and by is not None and not (by.is_ops or by.is_manager):
         raise Refused("Only managers and ops can reopen an Unqualified record.", field="status")
     choices = REQUIRED_REASONS.get(new)
-    if choices is not None and reason not in choices.values:
+    if choices is not None and reason not in REASON_VALUES[new]:
         raise Refused(
             f"Moving to {Status(new).label} needs a reason: one of "
             f"{', '.join(f'{value} ({label})' for value, label in choices.choices)}.",

@@ -277,10 +277,13 @@ def sla_clock(lead: Lead, owner_id: int, pool_name: str, now: datetime) -> dict[
     return clock_fields(follow_up_due(lead, queries.owner_region(owner_id), now), pool_name)
 
 
+OWNER_REGIONS = ("", *Region.values)  # "": an owner with none
+
+
 def sla_dues(lead: Lead, now: datetime) -> dict[str, datetime]:
     """When the follow-up is due for an owner of each region ("": an owner with none), for
     a pool's turn that has not chosen the owner yet."""
-    return {region: follow_up_due(lead, region, now) for region in ("", *Region.values)}
+    return {region: follow_up_due(lead, region, now) for region in OWNER_REGIONS}
 
 
 def follow_up_due(lead: Lead, owner_region: str | None, now: datetime) -> datetime:
