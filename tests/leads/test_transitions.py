@@ -78,6 +78,24 @@ def test_recycle_and_unqualified_need_a_reason_from_their_list(new):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("new", [S.RECYCLE, S.UNQUALIFIED])
+def test_every_reason_of_the_list_is_taken(new):
+    reasons = RecycleReason if new == S.RECYCLE else UnqualifiedReason
+    for reason in reasons.values:
+        lead = LeadFactory(status=S.MQL)
+        assert lifecycle.transition(lead, new, reason=reason)
+        assert Lead.objects.get(pk=lead.pk).status_reason == reason
+
+
+@pytest.mark.django_db
+def test_a_status_that_does_not_exist_is_refused():
+    lead = LeadFactory(status=S.MQL)
+    with pytest.raises(Refused, match="'archived' is not a status"):
+        lifecycle.transition(lead, "archived")
+    assert Lead.objects.get(pk=lead.pk).status == S.MQL
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize("role", [Role.SDR, Role.BDR])
 def test_only_managers_and_ops_reopen_unqualified(role):
     lead = LeadFactory(status=S.UNQUALIFIED)
