@@ -386,6 +386,12 @@ class CpuMeter:
             "machine_busy_pct": round(100 * busy / capacity, 1) if capacity else 0,
             "share_of_machine_pct": {k: round(100 * v / capacity, 1) for k, v in used.items()},
             "cpu_ms_per_unit": {k: round(1000 * v / units, 1) for k, v in used.items()} if units else {},
+            # The client does the same work for each unit whatever the code under test, so its
+            # CPU measures the machine's speed of the moment (it drifts by a third within
+            # minutes on a shared machine): the app's and PostgreSQL's CPU per unit of the
+            # client's compare two codes measured minutes apart.
+            "cpu_per_client_cpu": ({k: round(used[k] / used["client"], 2) for k in ("app", "postgres")}
+                                   if used.get("client") else {}),
         }
 
 
@@ -833,6 +839,9 @@ def print_table(results: dict[str, Any]) -> None:
         rows.append(("  CPU busy / ms CPU per lead (app, pg, client)", f"{cpu['machine_busy_pct']}% / "
                      f"{cpu['cpu_ms_per_unit'].get('app')}, {cpu['cpu_ms_per_unit'].get('postgres')}, "
                      f"{cpu['cpu_ms_per_unit'].get('client')}", "", ""))
+        if cpu.get("cpu_per_client_cpu"):
+            rows.append(("  CPU per unit of client CPU (app, pg)", f"{cpu['cpu_per_client_cpu']['app']}, "
+                         f"{cpu['cpu_per_client_cpu']['postgres']}", "", ""))
     if "bulk" in s:
         bulk = s["bulk"]
         for label in ("sequential", "concurrent"):
