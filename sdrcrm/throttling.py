@@ -108,8 +108,7 @@ def read_and_count(read: str, ident: str, rate: str) -> tuple[bytes | None, Coun
     # left for the next request.
     conn = _own_connection(backend._cache._get_connection_pool(write=True))
     try:
-        conn.send_packed_command(conn.pack_commands([("GET", read_key), ("INCR", count_key),
-                                                     ("EXPIRE", count_key, period + 1)]))
+        conn.send_packed_command([packed(("GET", read_key), ("INCR", count_key), ("EXPIRE", count_key, period + 1))])
         value, count, _ = conn.read_response(), conn.read_response(), conn.read_response()
     except REDIS_DOWN:
         conn.disconnect()
@@ -120,6 +119,19 @@ def read_and_count(read: str, ident: str, rate: str) -> tuple[bytes | None, Coun
 def stored_value(value: bytes) -> Any:
     """A value read_and_count read, as `cache.get` gives it."""
     return caches["default"]._cache._serializer.loads(value)
+
+
+def packed(*commands: tuple[str | int, ...]) -> bytes:
+    """Redis commands in the protocol's form (RESP), the bytes redis-py's pack_commands
+    gives for short text and numbers; written here because its packer, general over
+    values and sizes, was 1 % of an ingested lead's instructions."""
+    out = []
+    for command in commands:
+        out.append(b"*%d\r\n" % len(command))
+        for arg in command:
+            data = str(arg).encode()
+            out.append(b"$%d\r\n%b\r\n" % (len(data), data))
+    return b"".join(out)
 
 
 _own = threading.local()

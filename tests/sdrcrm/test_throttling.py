@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 from django.core.cache import cache, caches
-from redis.connection import AbstractConnection
+from redis.connection import AbstractConnection, Connection
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from sdrcrm import authentication, throttling
@@ -201,3 +201,12 @@ def test_each_request_gets_a_user_of_its_own(sdr, monkeypatch):
     second, _ = authentication.decoded("digest", stored)
     assert second is not first and second._state is not first._state and expiry is None
     assert second.first_name == sdr.first_name and second.pk == sdr.pk
+
+
+@pytest.mark.parametrize("commands", [
+    [("GET", ":1:api-token:" + "ab" * 64), ("INCR", ":1:throttle:user:5:30000"),
+     ("EXPIRE", ":1:throttle:user:5:30000", 61)],
+    [("GET", "")], [("INCR", "clé-é")], [("EXPIRE", "k", 0), ("EXPIRE", "k", 86401)],
+])
+def test_the_commands_are_packed_as_redis_py_packs_them(commands):
+    assert throttling.packed(*commands) == b"".join(Connection().pack_commands(commands))
