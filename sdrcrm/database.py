@@ -18,9 +18,9 @@ def default_connection() -> BaseDatabaseWrapper:
     thread-critical Local, which Django keeps the connections in, asks asyncio for a
     running loop by catching the RuntimeError of `get_running_loop()`, after an
     AttributeError formatted on the way to its `__getattr__`. Where no loop runs in this
-    thread, that Local reads its plain thread-local storage (asgiref 3.8 to 3.13), and
-    so does this, directly; anywhere else, or before the connection exists, it asks
-    `connections`."""
+    thread, that Local reads its plain thread-local storage (`_storage`, in asgiref 3.13),
+    and so does this, directly; anywhere else, before the connection exists, or if
+    asgiref keeps it elsewhere, it asks `connections`."""
     if _get_running_loop() is None:
         storage = getattr(connections._connections, "_storage", None)
         found = getattr(storage, DEFAULT_DB_ALIAS, None)
