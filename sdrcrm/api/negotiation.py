@@ -23,6 +23,8 @@ class JsonFirstNegotiation(DefaultContentNegotiation):
         first = renderers[0] if renderers else None
         if (first is not None and first.media_type == "application/json" and not format_suffix
                 and request.META.get("HTTP_ACCEPT", "") in PLAIN_ACCEPTS
-                and self.settings.URL_FORMAT_OVERRIDE not in request.query_params):
+                # No query string, no ?format=: without building request.GET for it.
+                and (not request.META.get("QUERY_STRING")
+                     or self.settings.URL_FORMAT_OVERRIDE not in request.query_params)):
             return first, first.media_type
         return super().select_renderer(request, renderers, format_suffix)

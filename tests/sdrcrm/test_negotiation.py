@@ -29,7 +29,7 @@ def choice(negotiation, request, renderers):
 
 
 @pytest.mark.parametrize("accept", ACCEPTS)
-@pytest.mark.parametrize("query", ["", "?format=api", "?format=json"])
+@pytest.mark.parametrize("query", ["", "?format=api", "?format=json", "?format=", "?page=2&view=my_mqls", "?"])
 def test_it_chooses_what_drfs_negotiation_chooses(accept, query):
     renderers = [renderer() for renderer in LeadViewSet.renderer_classes]
     assert len(renderers) > 1  # JSON and the browsable API: a choice to make
@@ -47,6 +47,13 @@ def test_a_plain_json_request_skips_drfs_parsing(monkeypatch):
         assert choice(JsonFirstNegotiation(), request_with(accept), renderers)[1] == "application/json"
     with pytest.raises(AssertionError):
         JsonFirstNegotiation().select_renderer(request_with("text/html"), renderers)
+
+
+def test_a_request_without_a_query_string_does_not_build_its_query_dict():
+    renderers = [renderer() for renderer in LeadViewSet.renderer_classes]
+    request = request_with("application/json")
+    assert choice(JsonFirstNegotiation(), request, renderers)[1] == "application/json"
+    assert "GET" not in request._request.__dict__  # Django's cached request.GET, never made
 
 
 def test_the_api_uses_it(settings):
