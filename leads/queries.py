@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.db import models
+from django.db.backends.base.base import BaseDatabaseWrapper
 
 from routing import queries as routing_queries
 from sdrcrm import config, rows
@@ -86,7 +87,7 @@ def update_person(model: type[Person], pk: int, values: dict[str, Any], *, statu
     whether the update finds the row or not (a re-score's ledger entries), in the same
     statement on PostgreSQL (bulk_insert.with_rows_first)."""
     connection = default_connection()
-    sql, params = with_rows_first(*_update_sql(model, pk, values, status), rows)
+    sql, params = with_rows_first(*_update_sql(connection, model, pk, values, status), rows)
     with connection.cursor() as cursor:
         cursor.execute(Prepared(sql), params)
         return cursor.rowcount
@@ -109,7 +110,7 @@ def move_person(model: type[Person], pk: int, old: str, values: dict[str, Any], 
             return False
         insert_one(history)
         return True
-    update, params = _update_sql(model, pk, values, old)
+    update, params = _update_sql(connection, model, pk, values, old)
     if not _HISTORY_CASTS:  # typed as the columns: the SELECT's values are not the VALUES of an INSERT
         _HISTORY_CASTS.extend(f"%s::{f.db_type(connection).split('(')[0]}" for f in _HISTORY_FIELDS)
         _HISTORY_RECIPE.extend(value_recipe(_HISTORY_FIELDS))
@@ -126,8 +127,8 @@ def move_person(model: type[Person], pk: int, old: str, values: dict[str, Any], 
     return True
 
 
-def _update_sql(model: type[Person], pk: int, values: dict[str, Any], status: str | None) -> tuple[str, list[Any]]:
-    connection = default_connection()
+def _update_sql(connection: BaseDatabaseWrapper, model: type[Person], pk: int, values: dict[str, Any],
+                status: str | None) -> tuple[str, list[Any]]:
     sets, params = [], []
     for name, value in values.items():
         field = model._meta.get_field(name)

@@ -139,7 +139,7 @@ def _same(values: list[Any]) -> bool:
 
 def _ready(column: models.Field, values: list[Any]) -> bool:
     """Whether get_db_prep_save would return each of the values as it is."""
-    ready = READY_TYPES.get(type(column.target_field if column.is_relation else column))
+    ready = _plain_type(column)
     if ready is None:
         return False
     kinds = set(map(type, values)) - {type(None)}
@@ -148,6 +148,11 @@ def _ready(column: models.Field, values: list[Any]) -> bool:
     if ready is datetime and kinds:  # a naive one would be made aware (with a warning)
         return kinds == {datetime} and all(v.utcoffset() is not None for v in values if v is not None)
     return kinds <= {ready}
+
+
+def _plain_type(column: models.Field) -> type | None:
+    """READY_TYPES' type for the column (a foreign key: for the column it points at)."""
+    return READY_TYPES.get(type(column.target_field if column.is_relation else column))
 
 
 def _reads_plainly(column: models.Field) -> bool:
@@ -280,8 +285,7 @@ def value_recipe(fields: list[models.Field]) -> Recipe:
     """What prepared_values needs to know of `fields`, worked out once per statement."""
     connection = default_connection()
     postgresql = connection.vendor == "postgresql"
-    return [(field, READY_TYPES.get(type(field.target_field if field.is_relation else field)) if postgresql else None,
-             _reads_plainly(field)) for field in fields]
+    return [(field, _plain_type(field) if postgresql else None, _reads_plainly(field)) for field in fields]
 
 
 def prepared_values(recipe: Recipe, obj: models.Model) -> list[Any]:
@@ -305,8 +309,7 @@ def prepared_values(recipe: Recipe, obj: models.Model) -> list[Any]:
 def db_value(field: models.Field, value: Any, connection: BaseDatabaseWrapper) -> Any:
     """`field.get_db_prep_save(value, connection)`, without the call where it would return
     the value unchanged (_ready's rule for one value; PostgreSQL only, as value_recipe)."""
-    ready = (READY_TYPES.get(type(field.target_field if field.is_relation else field))
-             if connection.vendor == "postgresql" else None)
+    ready = _plain_type(field) if connection.vendor == "postgresql" else None
     return value if _ready_value(ready, value) else field.get_db_prep_save(value, connection)
 
 
