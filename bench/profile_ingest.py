@@ -21,6 +21,11 @@ minutes on a shared machine: two codes measured an hour apart compare. Python's 
 garbage collections are shown apart (a full one, tens of millions of instructions, falls
 in a short run or not by chance). User-space instructions only: the kernel's work for the
 sockets is not in it. About a minute for 40 leads.
+
+`--postgres-instructions PGDATA` counts the instructions of the PostgreSQL backend that
+serves those requests, on a server of this script's own started under callgrind on a
+throwaway cluster's data directory (bench/README.md says how to make one); the machine's
+server is never touched.
 """
 
 from __future__ import annotations
@@ -34,6 +39,8 @@ import pstats
 import random
 import re
 import shutil
+import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -41,6 +48,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import psycopg2
 import seed  # bench/seed.py: setup_django, the bench users and the ingest scenario's payloads
 
 # The first pattern found in a function's file names its layer; the order matters.
@@ -126,10 +134,10 @@ def run(leads: int) -> dict[str, Any]:
     }
 
 
-def wsgi_ingest(leads: int) -> None:
-    """The ingest scenario's requests for `leads` leads, sent to the WSGI handler as
-    gunicorn calls it, with callgrind's instrumentation on only around the measured ones
-    (the process runs under valgrind: see instructions())."""
+def wsgi_ingest(leads: int, counted: bool = True) -> None:
+    """The ingest scenario's requests for 30 leads to warm up and `leads` leads more, sent
+    to the WSGI handler as gunicorn calls it. `counted`: callgrind's instrumentation of
+    this process (run under valgrind: see instructions()) on only around the measured leads."""
     from sdrcrm.models import ApiToken, User
     from sdrcrm.wsgi import application
 
@@ -161,11 +169,23 @@ def wsgi_ingest(leads: int) -> None:
 
     for n in range(30):  # warm the caches (configuration, token, compiled validators, prepared statements)
         one(n)
+    if not counted:
+        for n in range(30, 30 + leads):
+            one(n)
+        return
     switch = ["callgrind_control", "--instr", "on", str(os.getpid())]
     subprocess.run(switch, check=True, capture_output=True)
     for n in range(30, 30 + leads):
         one(n)
     subprocess.run([*switch[:2], "off", switch[3]], check=True, capture_output=True)
+
+
+def backend_pid() -> int:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return cursor.fetchone()[0]
 
 
 def instructions(leads: int) -> dict[str, Any]:
@@ -177,17 +197,80 @@ def instructions(leads: int) -> dict[str, Any]:
         subprocess.run(["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}",
                         sys.executable, __file__, "--leads", str(leads), "--under-callgrind"],
                        check=True, capture_output=True)
-        totals = subprocess.run(["callgrind_annotate", "--inclusive=yes", str(out)], check=True,
-                                capture_output=True, text=True).stdout
+        total, collections = callgrind_total(out)
+    return {"leads": leads, "instructions_per_lead": round(total / leads),
+            "without_gc_collections": round((total - collections) / leads),
+            "gc_collections_per_lead": round(collections / leads)}
+
+
+def callgrind_total(out: Path) -> tuple[int, int]:
+    """A callgrind file's instructions, and those of Python's cyclic garbage collections."""
+    totals = subprocess.run(["callgrind_annotate", "--inclusive=yes", str(out)], check=True,
+                            capture_output=True, text=True).stdout
 
     def count(pattern: str) -> int:
         found = re.search(rf"^\s*([\d,]+) .*{pattern}", totals, re.MULTILINE)
         return int(found.group(1).replace(",", "")) if found else 0
 
-    total, collections = count("PROGRAM TOTALS"), count(r"gcmodule\.c:gc_collect_main \[")
-    return {"leads": leads, "instructions_per_lead": round(total / leads),
-            "without_gc_collections": round((total - collections) / leads),
-            "gc_collections_per_lead": round(collections / leads)}
+    return count("PROGRAM TOTALS"), count(r"gcmodule\.c:gc_collect_main \[")
+
+
+# The count's server is kept steady, so that two codes counted an hour apart compare: no
+# checkpoint during a count (after one, the first change to each page writes all of it to
+# the WAL, a cost that depends on when the last one ran), no full-page images, every page
+# read once stays in memory, no autovacuum.
+STEADY_SERVER = ("autovacuum=off", "jit=off", "full_page_writes=off", "checkpoint_timeout=1h", "max_wal_size=20GB",
+                 "shared_buffers=2GB")
+
+
+def postgres_instructions(leads: int, pgdata: str, database: str) -> dict[str, Any]:
+    """Instructions per lead of the PostgreSQL backend serving the app's connection. A
+    server of its own is started under callgrind on the cluster `pgdata` (a throwaway
+    copy: never the machine's server) and stopped afterwards."""
+    for tool in ("valgrind", "callgrind_annotate", "pg_config"):
+        if not shutil.which(tool):
+            raise SystemExit(f"--postgres-instructions needs {tool}")
+    bindir = subprocess.run(["pg_config", "--bindir"], check=True, capture_output=True, text=True).stdout.strip()
+    owner = Path(pgdata).stat().st_uid
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with tempfile.TemporaryDirectory() as tmp:
+        os.chmod(tmp, 0o777)  # the server runs as the cluster's owner
+        server = subprocess.Popen(
+            ["valgrind", "--tool=callgrind", "--trace-children=yes",
+             f"--callgrind-out-file={tmp}/callgrind.out.%p", f"{bindir}/postgres", "-D", pgdata, "-p", str(port),
+             "-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={tmp}",
+             *(arg for setting in STEADY_SERVER for arg in ("-c", setting))],
+            user=owner if os.geteuid() == 0 else None, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            for _ in range(600):
+                if subprocess.run(["pg_isready", "-q", "-h", "127.0.0.1", "-p", str(port)]).returncode == 0:
+                    break
+                time.sleep(0.5)
+            os.environ["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:{port}/{database}"
+            # Every table and index read into shared buffers first: else the count depends on
+            # which pages the leads happen to read for the first time.
+            with psycopg2.connect(os.environ["DATABASE_URL"]) as warm, warm.cursor() as cursor:
+                cursor.execute("CREATE EXTENSION IF NOT EXISTS pg_prewarm")
+                cursor.execute("SELECT pg_prewarm(oid) FROM pg_class WHERE relkind IN ('r', 'i', 't') "
+                               "AND relnamespace = 'public'::regnamespace")
+            seed.setup_django()
+            from django.db import connection
+
+            # valgrind takes callgrind_control's requests only from a running process, and a
+            # backend waits for its client in the kernel: its whole life is counted instead,
+            # once with the warm-up alone and once with the measured leads after it.
+            backends = []
+            for measured in (0, leads):
+                wsgi_ingest(measured, counted=False)
+                backends.append(backend_pid())
+                connection.close()
+        finally:
+            server.send_signal(signal.SIGINT)  # a fast shutdown: each process writes its counts
+            server.wait(timeout=300)
+        warm, both = (callgrind_total(Path(tmp) / f"callgrind.out.{pid}")[0] for pid in backends)
+    return {"leads": leads, "postgres_instructions_per_lead": round((both - warm) / leads)}
 
 
 def main(argv: list[str]) -> None:
@@ -195,6 +278,11 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--leads", type=int, default=300)
     parser.add_argument("--instructions", action="store_true",
                         help="count instructions per lead under callgrind instead (default 40 leads)")
+    parser.add_argument("--postgres-instructions", metavar="PGDATA",
+                        help="count instead the instructions of the PostgreSQL backend per lead, on a server of "
+                             "its own started under callgrind on this cluster's data directory (a throwaway copy "
+                             "of the bench database: see bench/README.md; default 40 leads)")
+    parser.add_argument("--database", default="sdrcrm_bench", help="the database in --postgres-instructions' cluster")
     parser.add_argument("--under-callgrind", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     # As the benchmark's gunicorn runs (bench/run.py bench_env): Celery tasks inline, and a
@@ -206,6 +294,13 @@ def main(argv: list[str]) -> None:
         print(f"{result['instructions_per_lead'] / 1e6:.2f} M instructions a lead (both requests, the app's "
               f"process), {result['without_gc_collections'] / 1e6:.2f} M without Python's cyclic garbage "
               f"collections ({result['gc_collections_per_lead'] / 1e6:.2f} M)")
+        print(json.dumps(result))
+        return
+    if args.postgres_instructions:
+        result = postgres_instructions(args.leads if "--leads" in argv else 40, args.postgres_instructions,
+                                       args.database)
+        print(f"{result['postgres_instructions_per_lead'] / 1e6:.2f} M instructions a lead in the PostgreSQL "
+              f"backend (both requests)")
         print(json.dumps(result))
         return
     seed.setup_django()
