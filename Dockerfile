@@ -10,6 +10,5 @@ RUN PRODUCTION=true SECRET_KEY=build-only-not-a-secret-build-only-not-a-secret-0
 ENV STATIC_ROOT=/app/var/static PRODUCTION=true
 USER crm
 EXPOSE 8000
-# A 1,000-lead bulk request takes tens of seconds today; the default 30 s timeout would
-# kill the worker mid-batch.
-CMD ["gunicorn", "sdrcrm.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--timeout", "120", "--access-logfile", "-"]
+# Workers and timeout: gunicorn.conf.py (one worker per core, WEB_CONCURRENCY to change it).
+CMD ["gunicorn", "sdrcrm.wsgi", "--bind", "0.0.0.0:8000", "--access-logfile", "-"]

@@ -206,13 +206,16 @@ def free_port() -> int:
 class Server:
     """gunicorn as the README runs it in production, on a free port."""
 
-    def __init__(self, env: dict[str, str], workers: int, timeout: int):
+    def __init__(self, env: dict[str, str], workers: int | None, timeout: int):
         self.port = free_port()
         self.log_path = ROOT / "var" / "bench-gunicorn.log"
         self.log_path.parent.mkdir(exist_ok=True)
         gunicorn = Path(sys.executable).parent / "gunicorn"
+        # Run from the root, gunicorn reads gunicorn.conf.py: production's workers unless
+        # --workers says otherwise.
         self.command = [str(gunicorn), "sdrcrm.wsgi", "--bind", f"127.0.0.1:{self.port}",
-                        "--workers", str(workers), "--threads", "1", "--timeout", str(timeout)]
+                        *(["--workers", str(workers)] if workers else []), "--threads", "1",
+                        "--timeout", str(timeout)]
         self.env = env
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -962,7 +965,8 @@ def main() -> None:
     parser.add_argument("--skip-seed", action="store_true",
                         help="no migrate and no lead COPY (bench users are still ensured)")
     parser.add_argument("--scenarios", default=",".join(SCENARIOS), help=f"comma-separated: {', '.join(SCENARIOS)}")
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="gunicorn workers (default: gunicorn.conf.py's, one per CPU core)")
     parser.add_argument("--timeout", type=int, default=120,
                         help="gunicorn worker timeout, s (long enough to time a slow bulk request)")
     parser.add_argument("--quiet-wait", type=float, default=180,
@@ -1011,6 +1015,8 @@ def main() -> None:
             server.start()
             meter = CpuMeter(server, pg_params(args.database_url)["dbname"], args.quiet_wait)
             integration = get_token(server.port, seed.INTEGRATION_USER)
+            results["gunicorn_workers"] = len(server.pids()) - 1
+            print(f"  {results['gunicorn_workers']} workers")
             sdr = get_token(server.port, seed.VIEW_SDR)
             if "ingest" in scenarios:
                 print(f"Ingest: {CLIENTS} clients, "
