@@ -245,13 +245,17 @@ def postgres_instructions(leads: int, pgdata: str, database: str) -> dict[str, A
             user=owner if os.geteuid() == 0 else None, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             for _ in range(600):
+                if server.poll() is not None:
+                    raise SystemExit(f"PostgreSQL on {pgdata} did not start (is another server using it?)")
                 if subprocess.run(["pg_isready", "-q", "-h", "127.0.0.1", "-p", str(port)]).returncode == 0:
                     break
                 time.sleep(0.5)
+            else:
+                raise SystemExit(f"PostgreSQL on {pgdata} did not answer within 5 minutes")
             os.environ["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:{port}/{database}"
             # Every table and index read into shared buffers first: else the count depends on
             # which pages the leads happen to read for the first time.
-            with psycopg2.connect(os.environ["DATABASE_URL"]) as warm, warm.cursor() as cursor:
+            with psycopg2.connect(os.environ["DATABASE_URL"]) as prewarm, prewarm.cursor() as cursor:
                 cursor.execute("CREATE EXTENSION IF NOT EXISTS pg_prewarm")
                 cursor.execute("SELECT pg_prewarm(oid) FROM pg_class WHERE relkind IN ('r', 'i', 't') "
                                "AND relnamespace = 'public'::regnamespace")
