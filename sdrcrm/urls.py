@@ -66,8 +66,7 @@ router.register("routing/rules", RuleSetViewSet, basename="ruleset")
 # of a lead (its detail and actions), each tried by its regex before it.
 INGEST_ROUTES = ("lead-list", "activity-list")
 api_patterns = [
-    *[route for route in router.urls if route.name in INGEST_ROUTES],
-    *[route for route in router.urls if route.name not in INGEST_ROUTES],
+    *sorted(router.urls, key=lambda route: route.name not in INGEST_ROUTES),  # stable: the rest keep their order
     path("auth/token/", TokenView.as_view(), name="api-token"),
     path("dashboards/queues/", TeamQueuesView.as_view(), name="dashboard-queues"),
     path("dashboards/sao/", SaoDashboardView.as_view(), name="dashboard-sao"),
