@@ -19,12 +19,15 @@ killed mid-try leaves the claim behind, and the `webhook_deliveries` job (every 
 sends the task again once the claim is `requeue_after()` old (the task's time limit is
 half that, so the try is over), without waiting for the broker's visibility timeout.
 Destinations on private or loopback addresses are refused unless
-`WEBHOOKS_ALLOW_PRIVATE` (on by default outside production)."""
+`WEBHOOKS_ALLOW_PRIVATE` (on by default outside production); a try then connects to the
+address it checked, not to a second lookup of the name, which a hostile DNS server could
+answer with an inside address (DNS rebinding)."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import http.client
 import ipaddress
 import json
 import random
@@ -167,16 +170,19 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
 
 
-def check_destination(url: str) -> None:
+def check_destination(url: str) -> str | None:
     """Refuse a URL that is not http(s), or whose host resolves to a private, loopback,
-    link-local or reserved address (unless WEBHOOKS_ALLOW_PRIVATE)."""
+    link-local or reserved address (unless WEBHOOKS_ALLOW_PRIVATE). Returns the address a
+    delivery connects to: the resolver's first answer, all of them checked (None when
+    private ones are allowed, and nothing was checked)."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise Refused("A webhook URL is http:// or https:// with a host.", field="url")
     if settings.WEBHOOKS_ALLOW_PRIVATE:
-        return
+        return None
     try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(parts.hostname, parts.port or 443)}
+        addresses = [info[4][0] for info in socket.getaddrinfo(parts.hostname, parts.port or 443,
+                                                               type=socket.SOCK_STREAM)]
     except OSError:
         raise Refused(f"'{parts.hostname}' does not resolve.", field="url") from None
     for address in addresses:
@@ -185,6 +191,7 @@ def check_destination(url: str) -> None:
                 or ip.is_unspecified:
             raise Refused(f"'{parts.hostname}' is a private or local address; webhooks go to public ones.",
                           field="url")
+    return addresses[0]
 
 
 class _NoRedirects(urllib.request.HTTPRedirectHandler):
@@ -193,6 +200,48 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
 
 
 _opener = urllib.request.build_opener(_NoRedirects)
+
+
+def _pinned(connection: type[http.client.HTTPConnection], address: str) -> type[http.client.HTTPConnection]:
+    """`connection` opening its socket to `address` instead of looking the URL's host up
+    again. The request's Host header and, over TLS, the server name sent and the
+    certificate's check stay the URL's host."""
+
+    class Pinned(connection):  # type: ignore[valid-type,misc]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self._create_connection = lambda destination, *rest: socket.create_connection(
+                (address, destination[1]), *rest)
+
+    return Pinned
+
+
+class _PinnedHTTP(urllib.request.HTTPHandler):
+    def __init__(self, address: str) -> None:
+        super().__init__()
+        self.connection = _pinned(http.client.HTTPConnection, address)
+
+    def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(self.connection, req)
+
+
+class _PinnedHTTPS(urllib.request.HTTPSHandler):
+    def __init__(self, address: str) -> None:
+        super().__init__()
+        self.connection = _pinned(http.client.HTTPSConnection, address)
+
+    def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(self.connection, req, context=self._context)
+
+
+def opener_for(address: str | None) -> urllib.request.OpenerDirector:
+    """How a try is sent: to `address` (check_destination's) directly, through no proxy
+    of the environment, which would look the name up again; anywhere when none was
+    checked."""
+    if address is None:
+        return _opener
+    return urllib.request.build_opener(_NoRedirects, urllib.request.ProxyHandler({}), _PinnedHTTP(address),
+                                       _PinnedHTTPS(address))
 
 
 def deliver(delivery_id: int, now: datetime | None = None) -> WebhookDelivery | None:
@@ -263,7 +312,7 @@ def _post(delivery: WebhookDelivery) -> tuple[int | None, str]:
     """(HTTP status or None, the answer's start or what went wrong)."""
     endpoint, event = delivery.endpoint, delivery.event
     try:
-        check_destination(endpoint.url)
+        address = check_destination(endpoint.url)
     except Refused as refused:
         return None, refused.message
     body = body_of(event)
@@ -272,7 +321,7 @@ def _post(delivery: WebhookDelivery) -> tuple[int | None, str]:
         "Content-Type": "application/json", "User-Agent": "sdr-crm-webhooks/1", "X-Event-Id": str(event.id),
         "X-Event-Type": event.kind, "X-Timestamp": timestamp, "X-Signature": sign(endpoint.secret, timestamp, body)})
     try:
-        with _opener.open(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310 - http(s) checked above
+        with opener_for(address).open(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310 - http(s) checked above
             return response.status, response.read(SNIPPET).decode(errors="replace")
     except urllib.error.HTTPError as error:
         return error.code, error.read(SNIPPET).decode(errors="replace")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import socket
 import threading
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -216,3 +217,89 @@ def test_an_api_edit_goes_through_the_same_checks_as_a_new_endpoint(api, ops, se
     assert (endpoint.url, endpoint.events, endpoint.secret) == ("https://hooks.example.com/x",
                                                                 ["lead.assigned", "lead.created"], "t" * 20)
     assert "lead.assigned" in config.get("webhook_kinds")
+
+
+PUBLIC = "93.184.216.34"  # a public address; the tests below never let a socket reach it
+
+
+class Rebinding:
+    """hooks.example.com as a hostile DNS server answers it: a public address the first
+    time, the machine's own afterwards. Sockets opened to PUBLIC go to 127.0.0.1 instead
+    (the test's receiver) and are recorded."""
+
+    def __init__(self, monkeypatch) -> None:
+        self.lookups = 0
+        self.connected: list[tuple[str, int]] = []
+        real_lookup, real_connect = socket.getaddrinfo, socket.create_connection
+
+        def lookup(host, port, *args, **kwargs):
+            if host != "hooks.example.com":
+                return real_lookup(host, port, *args, **kwargs)
+            self.lookups += 1
+            address = PUBLIC if self.lookups == 1 else "127.0.0.1"
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port or 0))]
+
+        def connect(destination, *args, **kwargs):
+            self.connected.append(destination)
+            host, port = destination
+            return real_connect(("127.0.0.1" if host == PUBLIC else host, port), *args, **kwargs)
+
+        monkeypatch.setattr(socket, "getaddrinfo", lookup)
+        monkeypatch.setattr(socket, "create_connection", connect)
+
+
+def delivery_to(url: str) -> WebhookDelivery:
+    endpoint = WebhookEndpoint.objects.create(url=url, secret="s" * 32, events=["lead.created"])
+    event = WebhookEvent.objects.create(kind="lead.created", payload={"id": 1})
+    return WebhookDelivery.objects.create(event=event, endpoint=endpoint)
+
+
+def test_a_try_connects_to_the_address_it_checked_not_to_a_second_lookup(settings, receiver, monkeypatch):
+    settings.WEBHOOKS_ALLOW_PRIVATE = False
+    dns = Rebinding(monkeypatch)
+    port = receiver.server.server_port
+    delivery = delivery_to(f"http://hooks.example.com:{port}/hooks")
+
+    tried = webhooks.deliver(delivery.pk)
+
+    assert (tried.state, tried.last_status) == (WebhookDelivery.State.DELIVERED, 200)
+    assert dns.lookups == 1 and dns.connected == [(PUBLIC, port)]
+    assert receiver.received[0]["headers"]["Host"] == f"hooks.example.com:{port}"
+
+
+def test_over_tls_the_pinned_try_still_names_the_host_to_the_server(settings, monkeypatch):
+    """The server name a TLS client sends in the clear (SNI), which the certificate is
+    checked against, stays the URL's host when the socket goes to the checked address."""
+    settings.WEBHOOKS_ALLOW_PRIVATE = False
+    dns = Rebinding(monkeypatch)
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    hello: list[bytes] = []
+
+    def read_hello() -> None:
+        connection, _ = listener.accept()
+        with connection:
+            hello.append(connection.recv(4096))
+
+    reader = threading.Thread(target=read_hello, daemon=True)
+    reader.start()
+    delivery = delivery_to(f"https://hooks.example.com:{port}/hooks")
+
+    tried = webhooks.deliver(delivery.pk)
+    reader.join(10)
+    listener.close()
+
+    assert tried.last_status is None and tried.state == WebhookDelivery.State.PENDING  # no TLS answer: retried
+    assert dns.lookups == 1 and dns.connected == [(PUBLIC, port)]
+    assert b"hooks.example.com" in hello[0]
+
+
+def test_with_private_addresses_allowed_a_try_looks_the_name_up_as_usual(settings, receiver, monkeypatch):
+    settings.WEBHOOKS_ALLOW_PRIVATE = True
+    dns = Rebinding(monkeypatch)
+    dns.lookups = 1  # every answer is the machine's own
+    port = receiver.server.server_port
+
+    tried = webhooks.deliver(delivery_to(f"http://hooks.example.com:{port}/hooks").pk)
+
+    assert tried.state == WebhookDelivery.State.DELIVERED and dns.connected == [("hooks.example.com", port)]
