@@ -26,6 +26,7 @@ import io
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -544,8 +545,36 @@ def _tag(record: Import, batch: list[ImportRow]) -> None:
 
 def error_rows(record: Import) -> Iterator[list[Any]]:
     """The error file's rows: the rejected rows as they were, with their line and what is
-    wrong with each (sdrcrm.exports makes them safe to open in a spreadsheet)."""
+    wrong with each (sdrcrm.exports makes them safe to open in a spreadsheet). Refused once
+    the nightly prune has cleared the import's rows."""
+    if record.rows_cleared_at:
+        raise Refused(f"This import's rows were cleared on {record.rows_cleared_at:%Y-%m-%d}, "
+                      f"{settings.IMPORT_ROWS_KEPT_DAYS} days after it finished; its counts stay, "
+                      "the error file is gone.", status=410)
+    return _rejected(record)
+
+
+def _rejected(record: Import) -> Iterator[list[Any]]:
     rows = ImportRow.objects.filter(batch=record, result=ImportRow.Result.REJECTED).order_by("line")
     for row in rows.iterator(chunk_size=2000):
         problems = "; ".join(f"{column}: {' '.join(messages)}" for column, messages in row.errors.items())
         yield [*row.values, row.line, problems]
+
+
+def clear_old_rows(now: datetime) -> dict[str, int]:
+    """The nightly history_prune's part for imports: the rows of an import finished
+    IMPORT_ROWS_KEPT_DAYS ago are deleted, one import a transaction (its counts, mapping
+    and campaign list stay; `rows_cleared_at` says when); a checked import never run in
+    that time is deleted whole. Queued and running imports are left alone."""
+    cutoff = now - timedelta(days=settings.IMPORT_ROWS_KEPT_DAYS)
+    finished = Import.objects.filter(state=Import.State.FINISHED, finished_at__lt=cutoff,
+                                     rows_cleared_at__isnull=True)
+    cleared = rows = 0
+    for pk in finished.order_by("pk").values_list("pk", flat=True):
+        with transaction.atomic():
+            rows += ImportRow.objects.filter(batch_id=pk).delete()[0]
+            cleared += Import.objects.filter(pk=pk, rows_cleared_at__isnull=True).update(rows_cleared_at=now)
+    with transaction.atomic():
+        deleted = Import.objects.filter(state=Import.State.CHECKED, created_at__lt=cutoff).delete()[1]
+    return {"imports_cleared": cleared, "rows_deleted": rows + deleted.get("leads.ImportRow", 0),
+            "checked_deleted": deleted.get("leads.Import", 0)}

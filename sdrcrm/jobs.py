@@ -9,9 +9,10 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Max, Subquery
+from django.db.models import Max, QuerySet, Subquery
 from django.utils import timezone
 
+from leads import imports as lead_imports
 from leads import jobs as lead_jobs
 from leads import queues as lead_queues
 from leads import spam as lead_spam
@@ -27,6 +28,22 @@ from .models import JobRun, User
 
 log = logging.getLogger(__name__)
 
+
+def prune_history(now: datetime) -> dict[str, int]:
+    """`history_prune` (nightly): job runs started JOB_RUNS_KEPT_DAYS ago go, except each
+    job's latest (the jobs page shows it) and runs still running; then the rows of old
+    imports (leads.imports.clear_old_rows)."""
+    cutoff = now - timedelta(days=settings.JOB_RUNS_KEPT_DAYS)
+    runs, _ = (JobRun.objects.filter(started_at__lt=cutoff).exclude(state=JobRun.State.RUNNING)
+               .exclude(id__in=Subquery(_last_run_ids())).delete())
+    return {"job_runs_deleted": runs, **lead_imports.clear_old_rows(now)}
+
+
+def _last_run_ids() -> QuerySet[JobRun]:
+    """The id of each job's latest run (a subquery)."""
+    return JobRun.objects.order_by().values("name").annotate(last=Max("id")).values("last")
+
+
 JOBS: dict[str, Callable[[datetime], dict[str, int]]] = {
     "active_passive": lead_jobs.expire_active_windows,
     "sla_breaches": routing_jobs.check_sla,
@@ -41,6 +58,7 @@ JOBS: dict[str, Callable[[datetime], dict[str, int]]] = {
     "queue_counts": lead_queues.count_queues,
     "webhook_deliveries": webhooks.requeue_stranded,
     "trash_purge": lead_trash.purge_expired,
+    "history_prune": prune_history,
 }
 
 
@@ -98,6 +116,6 @@ def run_job(name: str, now: datetime | None = None, by: int | None = None) -> Jo
 
 def latest_runs() -> list[tuple[str, JobRun | None]]:
     """Every job with its latest run (None: never ran), by name; one query."""
-    last_ids = JobRun.objects.order_by().values("name").annotate(last=Max("id")).values("last")
-    latest = {run.name: run for run in JobRun.objects.filter(id__in=Subquery(last_ids))}
+    latest = {run.name: run for run in JobRun.objects.filter(id__in=Subquery(_last_run_ids()))}
     return [(name, latest.get(name)) for name in sorted(JOBS)]
+

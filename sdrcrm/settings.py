@@ -409,6 +409,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=40, hour=3),
         "args": ("trash_purge",),
     },
+    # Old job runs and the rows of old imports (sdrcrm/jobs.py prune_history).
+    "history_prune": {
+        "task": "sdrcrm.tasks.run_job_task",
+        "schedule": crontab(minute=50, hour=3),
+        "args": ("history_prune",),
+    },
 }
 
 # --- Business settings ----------------------------------------------------------------
@@ -421,6 +427,11 @@ JOB_BATCH_SIZE = env.int("JOB_BATCH_SIZE", default=5000)
 # records per transaction (each drags its activities, history and ledger along).
 TRASH_RETENTION_DAYS = env.int("TRASH_RETENTION_DAYS", default=30)
 TRASH_PURGE_BATCH = env.int("TRASH_PURGE_BATCH", default=1000)
+# The nightly history_prune deletes job runs started this many days ago (each job's latest
+# run stays, for the jobs page), and the rows of imports finished this many days ago (their
+# counts stay; the problems and the error file go); a checked import never run goes whole.
+JOB_RUNS_KEPT_DAYS = env.int("JOB_RUNS_KEPT_DAYS", default=90)
+IMPORT_ROWS_KEPT_DAYS = env.int("IMPORT_ROWS_KEPT_DAYS", default=90)
 # A job run still "running" this long after it started is taken to have died with its
 # worker; the task redelivered for its slot runs it again. Longer than any job takes (a
 # minute at 1M leads), and shorter than the visibility timeout (600 s), after which Redis

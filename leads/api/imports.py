@@ -57,7 +57,7 @@ class ImportSerializer(serializers.ModelSerializer):
         model = Import
         fields = ["id", "kind", "campaign", "file_name", "sha256", "size", "sheet", "mapping", "state", "rows", "good",
                   "rows_done", "percent", "created", "updated", "unchanged", "rejected", "created_by", "created_at",
-                  "finished_at"]
+                  "finished_at", "rows_cleared_at"]
         read_only_fields = fields
 
 
@@ -128,7 +128,8 @@ class ImportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     @extend_schema(responses={(200, "text/csv"): str}, tags=["imports"])
     @action(detail=True, methods=["get"])
     def errors(self, request: Request, pk: str | None = None) -> StreamingHttpResponse:
-        """The rejected rows as they were in the file, with an error column (CSV)."""
+        """The rejected rows as they were in the file, with an error column (CSV); 410 once
+        the nightly prune has cleared the import's rows (IMPORT_ROWS_KEPT_DAYS after it finished)."""
         record = self.get_object()
         return exports.csv_response(f"import-{record.pk}-errors-{timezone.now():%Y%m%d-%H%M}.csv",
                                     [*record.headers, "line", "error"], imports.error_rows(record))

@@ -41,6 +41,9 @@ class Import(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # When the nightly history_prune deleted its rows, IMPORT_ROWS_KEPT_DAYS after it finished:
+    # the counts, the mapping and the campaign's list stay; the problems and the error file go.
+    rows_cleared_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["created_by", "-id"], name="import_by")]

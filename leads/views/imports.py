@@ -6,6 +6,7 @@ The rules are in leads/imports.py; the fields are checked as the API checks them
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -76,11 +77,13 @@ def import_list(request: HttpRequest) -> HttpResponse:
 def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
     record = get_object_or_404(_imports_of(request.user).select_related("created_by"), pk=pk)
     if request.headers.get("HX-Request") == "true":
-        return render(request, "leads/_import_progress.html", {"record": record})
+        return render(request, "leads/_import_progress.html",
+                      {"record": record, "rows_kept_days": settings.IMPORT_ROWS_KEPT_DAYS})
     problems = list(ImportRow.objects.filter(batch=record, result=ImportRow.Result.REJECTED)
                     .order_by("line").values_list("line", "errors")[:PROBLEMS_SHOWN])
     return render(request, "leads/import_detail.html", {
-        "record": record, "problems": problems, "fields": [("", "— (leave out)"), *[
+        "record": record, "problems": problems, "rows_kept_days": settings.IMPORT_ROWS_KEPT_DAYS,
+        "fields": [("", "— (leave out)"), *[
             (name, name.replace("_", " ")) for name in imports.SYNONYMS]],
         "columns": [(header, record.mapping.get(header, ""), record.mapping.get(header, "").replace("_", " "))
                     for header in record.headers],

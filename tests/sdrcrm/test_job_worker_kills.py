@@ -29,6 +29,8 @@ from leads.models import (
     BlockedDomain,
     Cause,
     Enrollment,
+    Import,
+    ImportRow,
     Lead,
     Queue,
     QueueTally,
@@ -320,6 +322,24 @@ def trash_purge(now: datetime) -> Scenario:
                     {"opportunity": 0, "contact": 0, "lead": 6, "account": 0}, check)
 
 
+def history_prune(now: datetime) -> Scenario:
+    # Imports finished 91 days ago, one row each; the job clears one import a transaction,
+    # oldest id first, and the fourth's mark waits on its locked row.
+    records = [Import.objects.create(file_name=f"list-{n}.csv", sha256="0" * 64, size=1, state=Import.State.FINISHED)
+               for n in range(ROWS)]
+    ids = [record.pk for record in records]
+    Import.objects.filter(pk__in=ids).update(finished_at=now - 91 * DAY)
+    ImportRow.objects.bulk_create(ImportRow(batch=record, line=2, values=["x"]) for record in records)
+    cleared = Import.objects.filter(pk__in=ids, rows_cleared_at__isnull=False)
+
+    def check() -> None:
+        assert cleared.filter(rows_cleared_at=now).count() == ROWS
+        assert not ImportRow.objects.filter(batch_id__in=ids).exists()
+
+    return Scenario(("leads_import", ids[BATCH]), cleared.count,
+                    {"job_runs_deleted": 0, "imports_cleared": 6, "rows_deleted": 6, "checked_deleted": 0}, check)
+
+
 def webhook_deliveries(now: datetime) -> Scenario:
     # Deliveries due ten minutes ago and never tried: their tasks were lost. The job sends
     # them again and a worker delivers each, once, to a local receiver.
@@ -357,6 +377,7 @@ SCENARIOS: dict[str, Callable[..., Scenario]] = {
     "queue_counts": queue_counts,
     "webhook_deliveries": webhook_deliveries,
     "trash_purge": trash_purge,
+    "history_prune": history_prune,
 }
 
 
