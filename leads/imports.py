@@ -548,8 +548,8 @@ def error_rows(record: Import) -> Iterator[list[Any]]:
     wrong with each (sdrcrm.exports makes them safe to open in a spreadsheet). Refused once
     the nightly prune has cleared the import's rows."""
     if record.rows_cleared_at:
-        raise Refused(f"This import's rows were cleared on {record.rows_cleared_at:%Y-%m-%d}, "
-                      f"{settings.IMPORT_ROWS_KEPT_DAYS} days after it finished; its counts stay, "
+        raise Refused(f"This import's rows were cleared on {record.rows_cleared_at:%Y-%m-%d} (an import keeps them "
+                      f"{settings.IMPORT_ROWS_KEPT_DAYS} days after it finishes); its counts stay, "
                       "the error file is gone.", status=410)
     return _rejected(record)
 

@@ -122,3 +122,16 @@ def test_run_now_needs_its_csrf_token(ops):
     client.force_login(ops)
     assert client.post("/jobs/active_passive/run/").status_code == 403
     assert not JobRun.objects.exists()
+
+
+@pytest.mark.parametrize(("seconds", "shown"), [(0.37, "0.4 s"), (9.94, "9.9 s"), (12.4, "12 s"), (185, "3 min 5 s"),
+                                                (4_830, "1 h 20 min")])
+def test_how_long_a_run_took_reads_in_seconds_minutes_or_hours(client, manager, seconds, shown):
+    latest = run("sla_breaches", 15)
+    JobRun.objects.filter(pk=latest.pk).update(started_at=NOW - timedelta(seconds=seconds))
+    client.force_login(manager)
+
+    page = client.get("/jobs/").content.decode()
+
+    row = page[page.index('data-job="sla_breaches"'):]
+    assert f"<td>{shown}</td>" in row[:row.index("</tr>")]
