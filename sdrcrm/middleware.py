@@ -11,9 +11,11 @@ from django.contrib.auth import logout
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.core.handlers.exception import convert_exception_to_response
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.utils import timezone
 from django.utils.module_loading import import_string
 from knox.settings import knox_settings
 
+from .local_time import zone_of
 from .models import Role
 
 
@@ -95,6 +97,21 @@ class PagesRefuseIntegrationsMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if not request.path.startswith("/api/") and getattr(request.user, "role", None) == Role.INTEGRATION:
             raise PermissionDenied("Integration users work through the API with a token, not the pages.")
+        return self.get_response(request)
+
+
+class LocalTimeMiddleware:
+    """Pages show and read times in the user's zone (sdrcrm.local_time): an SDR in New
+    York sees a task due at 15:00 UTC as 10:00 EST, and a time typed into a form is taken
+    as theirs. The API stays in UTC."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.user.is_authenticated and not request.path.startswith("/api/"):
+            with timezone.override(zone_of(request.user)):
+                return self.get_response(request)
         return self.get_response(request)
 
 

@@ -68,6 +68,7 @@ SESSION_MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "sdrcrm.middleware.PagesRefuseIntegrationsMiddleware",
+    "sdrcrm.middleware.LocalTimeMiddleware",
     "sdrcrm.middleware.AbsoluteSessionTimeoutMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
 ]

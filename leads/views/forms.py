@@ -4,6 +4,7 @@ from django import forms
 from django.utils import timezone
 
 from leads.models import MAX_CLOCK_SKEW, REQUIRED_REASONS, TOUCH_TYPES, ActivityType, CallOutcome, Status, Task
+from sdrcrm.local_time import named
 
 # Grouped by the status that needs them, so a Recycle reason is never offered for Unqualified.
 REASON_CHOICES = [("", "—")] + [(Status(status).label, list(choices.choices))
@@ -32,7 +33,7 @@ class TouchForm(forms.Form):
     type = forms.ChoiceField(choices=[(t.value, t.label) for t in TOUCH_TYPES], label="Touch")
     outcome = forms.ChoiceField(choices=[("", "—"), *CallOutcome.choices], required=False, label="Call outcome")
     notes = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
-    occurred_at = forms.DateTimeField(required=False, label="When (UTC)",
+    occurred_at = forms.DateTimeField(required=False, label=named("When"),
                                       widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
 
     def clean(self) -> dict:
@@ -83,7 +84,7 @@ class PersonEditForm(forms.Form):
 class TaskForm(forms.Form):
     title = forms.CharField(max_length=200, label="Task")
     kind = forms.ChoiceField(choices=Task.Kind.choices, initial=Task.Kind.CALL, label="Type")
-    due_at = forms.DateTimeField(label="Due (UTC)", widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+    due_at = forms.DateTimeField(label=named("Due"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
 
 
 def first_error(form: forms.Form) -> str:

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 from leads import today as work
 from leads.models import Task
 from sdrcrm.errors import Refused
+from sdrcrm.local_time import shown
 
 from .access import back_to_next, editable_lead
 from .forms import TaskForm, first_error
@@ -39,7 +40,7 @@ def lead_task_add(request: HttpRequest, pk: int) -> HttpResponse:
             except Refused as exc:
                 messages.error(request, f"No task added. {exc.message}")
             else:
-                messages.success(request, f"Task added: {task.title}, due {task.due_at:%Y-%m-%d %H:%M} UTC.")
+                messages.success(request, f"Task added: {task.title}, due {shown(task.due_at)}.")
     return redirect("leads:detail", pk=pk)
 
 
@@ -70,4 +71,4 @@ def task_done(request: HttpRequest, pk: int) -> HttpResponse:
 def task_snooze(request: HttpRequest, pk: int) -> HttpResponse:
     task = get_object_or_404(work.open_tasks(request.user).select_related("lead", "contact", "opportunity"), pk=pk)
     task.due_at = work.snooze(task)
-    return _answer(request, task, f"Snoozed: {task.title}, now due {task.due_at:%Y-%m-%d %H:%M} UTC.")
+    return _answer(request, task, f"Snoozed: {task.title}, now due {shown(task.due_at)}.")

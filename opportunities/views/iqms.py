@@ -23,6 +23,7 @@ from opportunities.models import IQM, ActivitySource, Disposition, Opportunity
 from sdrcrm import company
 from sdrcrm.errors import Refused
 from sdrcrm.ids import MAX_ID
+from sdrcrm.local_time import shown
 from sdrcrm.models import SELLING_ROLES, Team, User, active_prospectors
 from sdrcrm.pagination import Keyset
 
@@ -113,7 +114,7 @@ def lead_book_iqm(request: HttpRequest, pk: int) -> HttpResponse:
     except Refused as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, f"Booked {iqm.subject} on {iqm.start:%Y-%m-%d %H:%M} UTC with "
+        messages.success(request, f"Booked {iqm.subject} on {shown(iqm.start)} with "
                                   f"{iqm.sdr.get_full_name() or iqm.sdr.username}.")
     return _back(request, lead_id=pk)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.utils import timezone
@@ -26,6 +27,8 @@ from tests.factories import (
 )
 
 from .conftest import login, screenshots
+
+NEW_YORK = ZoneInfo("America/New_York")
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("seeded")]
 
@@ -247,27 +250,29 @@ def test_a_duplicate_deal_is_closed_as_merged_into_the_one_picked_by_typing_its_
 
 def test_booking_an_iqm_from_the_lead_page_refuses_an_end_before_the_start_then_lists_it(page, live_server, sdr):
     lead = LeadFactory(owner=sdr, first_name="Nora", last_name="Meeting", status=Status.ACCEPTED)
-    start = (timezone.now() + timedelta(days=1)).replace(hour=15, minute=0, second=0, microsecond=0)
+    # Typed as the AMER SDR's own wall-clock time: New York's.
+    start = (timezone.now() + timedelta(days=1)).astimezone(NEW_YORK).replace(hour=15, minute=0, second=0,
+                                                                              microsecond=0)
     login(page, live_server, sdr)
     page.goto(f"/leads/{lead.pk}/")
     iqms = card(page, "IQMs")
     expect(iqms).to_contain_text("No IQMs yet.")
 
-    iqms.get_by_label("Start (UTC)").fill(f"{start:%Y-%m-%dT%H:%M}")
-    iqms.get_by_label("End (UTC)").fill(f"{start - timedelta(minutes=30):%Y-%m-%dT%H:%M}")
+    iqms.get_by_label(re.compile(r"^Start \(")).fill(f"{start:%Y-%m-%dT%H:%M}")
+    iqms.get_by_label(re.compile(r"^End \(")).fill(f"{start - timedelta(minutes=30):%Y-%m-%dT%H:%M}")
     iqms.get_by_role("button", name="Book IQM").click()
     expect(error(page)).to_contain_text("The IQM must end after it starts.")
     expect(iqms).to_contain_text("No IQMs yet.")
     assert not IQM.objects.exists()
 
-    iqms.get_by_label("Start (UTC)").fill(f"{start:%Y-%m-%dT%H:%M}")
-    iqms.get_by_label("End (UTC)").fill(f"{start + timedelta(minutes=30):%Y-%m-%dT%H:%M}")
+    iqms.get_by_label(re.compile(r"^Start \(")).fill(f"{start:%Y-%m-%dT%H:%M}")
+    iqms.get_by_label(re.compile(r"^End \(")).fill(f"{start + timedelta(minutes=30):%Y-%m-%dT%H:%M}")
     iqms.get_by_label("Location").fill("Zoom")
     iqms.get_by_label("Activity source").select_option(label="Outbound")
     iqms.get_by_role("button", name="Book IQM").click()
 
     expect(message(page)).to_contain_text(
-        f"Booked Nora Meeting - IQM on {start:%Y-%m-%d %H:%M} UTC with {name_of(sdr)}.")
+        f"Booked Nora Meeting - IQM on {start:%Y-%m-%d %H:%M %Z} with {name_of(sdr)}.")
     row = iqms.locator("tbody tr").first
     expect(row).to_contain_text("Nora Meeting - IQM")
     expect(row).to_contain_text(f"{start:%Y-%m-%d %H:%M}")

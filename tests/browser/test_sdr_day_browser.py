@@ -6,6 +6,7 @@ opportunity for an AE, and lands on that opportunity. Screenshots of each page."
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -73,8 +74,8 @@ def test_an_sdrs_day_from_today_to_the_opportunity(page, live_server, sdr):
 
     iqms = page.locator("section.card", has=page.get_by_role("heading", name="IQMs"))
     start = (timezone.now() + timedelta(days=1)).replace(hour=15, minute=0, second=0, microsecond=0)
-    iqms.get_by_label("Start (UTC)").fill(f"{start:%Y-%m-%dT%H:%M}")
-    iqms.get_by_label("End (UTC)").fill(f"{start + timedelta(minutes=30):%Y-%m-%dT%H:%M}")
+    iqms.get_by_label(re.compile(r"^Start \(")).fill(f"{start:%Y-%m-%dT%H:%M}")
+    iqms.get_by_label(re.compile(r"^End \(")).fill(f"{start + timedelta(minutes=30):%Y-%m-%dT%H:%M}")
     iqms.get_by_role("button", name="Book IQM").click()
     expect(iqms).to_contain_text(f"{start:%Y-%m-%d %H:%M}")
     screenshots(page, "sdr-day-3-qualifying-with-iqm")

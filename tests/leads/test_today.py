@@ -5,6 +5,7 @@ and snooze; tasks added from a lead's page."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection
@@ -17,6 +18,10 @@ from leads.models import Status, Task
 from sdrcrm.errors import Refused
 from sdrcrm.models import Region
 from tests.factories import LeadFactory, UserFactory
+
+# The sdr fixture works in AMER: the pages show and read New York time.
+NEW_YORK = ZoneInfo("America/New_York")
+ZONE = f"{timezone.now().astimezone(NEW_YORK):%Z}"  # EST or EDT
 
 pytestmark = pytest.mark.django_db
 
@@ -152,7 +157,8 @@ def test_htmx_gets_the_tasks_row_back_saying_what_happened_instead_of_a_redirect
     assert row.lstrip().startswith(f'<tr id="task-{done.pk}"') and "Done: Call back." in row
     assert "Cleo Contact" in row and "<form" not in row  # the person still shown; no action left
     later.refresh_from_db()
-    assert f"Snoozed: Send the deck, now due {later.due_at:%Y-%m-%d %H:%M} UTC." in snoozed.content.decode()
+    assert f"Snoozed: Send the deck, now due {later.due_at.astimezone(NEW_YORK):%Y-%m-%d %H:%M %Z}." in (
+        snoozed.content.decode())
     assert Task.objects.get(pk=done.pk).done_at is not None
 
 
@@ -172,15 +178,16 @@ def test_the_actions_go_back_only_to_a_page_of_this_site(client, sdr):
 
 def test_a_task_added_on_a_lead_page_shows_there_and_on_today(client, sdr):
     lead = LeadFactory(owner=sdr, first_name="Cleo", last_name="Contact")
-    # Before the end of the SDR's day whatever the hour (an hour from now is tomorrow late in their evening).
-    due = (work.end_of_day(sdr, timezone.now()) - HOUR).astimezone(UTC)
+    # Before the end of the SDR's day whatever the hour (an hour from now is tomorrow late in their evening),
+    # typed as the SDR's own wall-clock time: New York's.
+    due = work.end_of_day(sdr, timezone.now()) - HOUR
     client.force_login(sdr)
 
     response = client.post(f"/leads/{lead.pk}/tasks/", {"title": "Send the deck", "kind": "email",
                                                         "due_at": due.strftime("%Y-%m-%dT%H:%M")}, follow=True)
 
     page = response.content.decode()
-    assert f"Task added: Send the deck, due {due:%Y-%m-%d %H:%M} UTC." in page
+    assert f"Task added: Send the deck, due {due:%Y-%m-%d %H:%M %Z}." in page
     added = Task.objects.get()
     assert (added.owner, added.lead, added.kind, added.due_at) == (sdr, lead, "email", due)
     assert "<td>Send the deck</td>" in page
@@ -191,7 +198,7 @@ def test_a_task_added_on_a_lead_page_shows_there_and_on_today(client, sdr):
 @pytest.mark.parametrize(("fields", "message"), [
     ({"title": "", "kind": "call", "due_at": "2030-01-01T10:00"}, "Task: This field is required."),
     ({"title": "x", "kind": "fax", "due_at": "2030-01-01T10:00"}, "Type: Select a valid choice."),
-    ({"title": "x", "kind": "call", "due_at": "soon"}, "Due (UTC): Enter a valid date/time."),
+    ({"title": "x", "kind": "call", "due_at": "soon"}, f"Due ({ZONE}): Enter a valid date/time."),
     ({"title": "x", "kind": "call", "due_at": "2020-01-01T10:00"}, "A task cannot be due more than a day ago."),
 ])
 def test_a_bad_task_is_told_and_not_added(client, sdr, fields, message):

@@ -306,7 +306,7 @@ def test_the_lead_page_lists_the_leads_iqms(client, sdr):
 
     page = lead_page(client, lead)
 
-    assert "Ada Lovelace - IQM" in page and "2026-12-01 15:00" in page and "Sam Dee" in page
+    assert "Ada Lovelace - IQM" in page and "2026-12-01 10:00" in page and "Sam Dee" in page  # 15:00 UTC, New York
     assert "No show" in page
     assert f'<a href="/opportunities/{opportunity.pk}/">Acme - New</a>' in page
     assert "Other Person - IQM" not in page
@@ -320,10 +320,10 @@ def test_the_booking_form_books_an_iqm(client, sdr):
     response = client.post(book_url(lead), BOOKING, follow=True)
 
     assert response.redirect_chain[-1][0] == f"/leads/{lead.pk}/"
-    assert "Booked Ada Lovelace - IQM on 2026-12-02 10:00 UTC" in response.content.decode()
+    assert "Booked Ada Lovelace - IQM on 2026-12-02 10:00 EST" in response.content.decode()
     iqm = IQM.objects.get()
     assert (iqm.lead, iqm.sdr, iqm.booked_by) == (lead, sdr, sdr)
-    assert iqm.start == datetime(2026, 12, 2, 10, 0, tzinfo=UTC)
+    assert iqm.start == datetime(2026, 12, 2, 15, 0, tzinfo=UTC)  # typed as the AMER SDR's New York time
     assert (iqm.location, iqm.activity_source, iqm.description) == ("Zoom", "outbound", "Discovery call")
 
 
