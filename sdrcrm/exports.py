@@ -19,7 +19,7 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 def cell(value: Any) -> str:
     if value is None:
         return ""
-    if isinstance(value, datetime):  # in UTC, as the pages say
+    if isinstance(value, datetime):  # in UTC, as the API (a file is shared beyond one zone)
         return (value.astimezone(UTC) if timezone.is_aware(value) else value).strftime("%Y-%m-%d %H:%M:%S")
     text = str(value)
     return f"'{text}" if text.startswith(FORMULA_STARTS) else text
