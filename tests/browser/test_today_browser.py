@@ -54,3 +54,20 @@ def test_an_sdr_lands_on_today_and_marks_an_overdue_call_done(page, live_server,
     page.reload()
     expect(page.locator("#overdue")).to_contain_text("Nothing overdue.")
     expect(page.locator("#due-today")).to_contain_text("Nothing else due today.")
+
+
+def test_a_long_list_leaves_no_hole_beside_it_on_a_wide_screen(page, live_server, sdr):
+    """The four lists flow down columns: with ten overdue tasks the follow-ups card sits
+    beside the long card, not below it (a grid's row would leave the space empty)."""
+    now = timezone.now()
+    lead = LeadFactory(owner=sdr, first_name="Cleo", last_name="Contact")
+    for n in range(10):
+        Task.objects.create(owner=sdr, created_by=sdr, title=f"Call back #{n}", kind="call", lead=lead,
+                            due_at=now - timedelta(hours=n + 1))
+    page.set_viewport_size({"width": 1280, "height": 900})
+    login(page, live_server, sdr)
+
+    overdue, follow_ups = page.locator("#overdue").bounding_box(), page.locator("#sla-due").bounding_box()
+
+    assert follow_ups["y"] < overdue["y"] + overdue["height"]
+    assert follow_ups["x"] > overdue["x"] + overdue["width"]  # in a column of its own beside it
