@@ -122,7 +122,7 @@ class OpportunityQuerySet(models.QuerySet["Opportunity"]):
 
 class Opportunity(SoftDeletable):
     name = models.CharField(max_length=255)
-    account = models.ForeignKey("leads.Account", on_delete=models.PROTECT, related_name="opportunities")
+    account = models.ForeignKey("leads.Account", on_delete=models.PROTECT, related_name="opportunities", db_index=False)
     primary_contact = models.ForeignKey(
         "leads.Contact", null=True, blank=True, on_delete=models.SET_NULL, related_name="primary_opportunities"
     )
@@ -135,10 +135,10 @@ class Opportunity(SoftDeletable):
     )
     # The lead it was converted from, if any.
     lead = models.ForeignKey("leads.Lead", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    owner = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="owned_opportunities")
+    owner = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="owned_opportunities", db_index=False)
     sdr = models.ForeignKey(
         USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="credited_opportunities",
-        help_text="The credited SDR/BDR; never the owner",
+        help_text="The credited SDR/BDR; never the owner", db_index=False,
     )
     stage = models.CharField(max_length=30, choices=Stage.choices, default=Stage.PENDING_ACCEPTANCE)
     stage_changed_at = models.DateTimeField()
@@ -231,7 +231,7 @@ class Opportunity(SoftDeletable):
 class StageChange(models.Model):
     """One row per stage move: from, to, by, when."""
 
-    opportunity = models.ForeignKey(Opportunity, on_delete=models.CASCADE, related_name="stage_changes")
+    opportunity = models.ForeignKey(Opportunity, on_delete=models.CASCADE, related_name="stage_changes", db_index=False)
     old = models.CharField(max_length=30, choices=Stage.choices, blank=True)
     new = models.CharField(max_length=30, choices=Stage.choices)
     by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
@@ -287,11 +287,15 @@ class IQM(models.Model):
     """An initial qualifying meeting: an event on a lead or contact (exactly one)."""
 
     subject = models.CharField(max_length=255, help_text='"<Person> - IQM"')
-    lead = models.ForeignKey("leads.Lead", null=True, blank=True, on_delete=models.CASCADE, related_name="iqms")
-    contact = models.ForeignKey("leads.Contact", null=True, blank=True, on_delete=models.CASCADE, related_name="iqms")
+    lead = models.ForeignKey("leads.Lead", null=True, blank=True, on_delete=models.CASCADE, related_name="iqms",
+                             db_index=False)
+    contact = models.ForeignKey("leads.Contact", null=True, blank=True, on_delete=models.CASCADE, related_name="iqms",
+                                db_index=False)
     account = models.ForeignKey("leads.Account", null=True, blank=True, on_delete=models.SET_NULL, related_name="iqms")
-    opportunity = models.ForeignKey(Opportunity, null=True, blank=True, on_delete=models.SET_NULL, related_name="iqms")
-    sdr = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="iqms", help_text="Assigned to")
+    opportunity = models.ForeignKey(Opportunity, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="iqms", db_index=False)
+    sdr = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="iqms", help_text="Assigned to",
+                            db_index=False)
     booked_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     start = models.DateTimeField()
     end = models.DateTimeField()

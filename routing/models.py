@@ -44,7 +44,7 @@ class Pool(models.Model):
 
 
 class PoolMember(models.Model):
-    pool = models.ForeignKey(Pool, on_delete=models.CASCADE, related_name="members")
+    pool = models.ForeignKey(Pool, on_delete=models.CASCADE, related_name="members", db_index=False)
     user = models.ForeignKey(USER, on_delete=models.CASCADE, related_name="pool_memberships")
     position = models.PositiveIntegerField(default=0)
     weight = models.PositiveIntegerField(default=1)
@@ -101,7 +101,7 @@ class RoutingRule(models.Model):
         NAMED_OR_ABM = "named_or_abm", "Named account → paired SDR; ABM → ABM SDR"
         TERRITORY = "territory", "Territory SDR, else Unassigned"
 
-    ruleset = models.ForeignKey(RuleSet, on_delete=models.CASCADE, related_name="rules")
+    ruleset = models.ForeignKey(RuleSet, on_delete=models.CASCADE, related_name="rules", db_index=False)
     position = models.PositiveIntegerField()
     kind = models.CharField(max_length=30, choices=Kind.choices)
     label = models.CharField(max_length=200)

@@ -179,7 +179,7 @@ class IdempotentRequest(models.Model):
     from the same user within IDEMPOTENCY_KEY_HOURS replays that answer and writes nothing
     (sdrcrm/idempotency.py)."""
 
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+", db_index=False)
     key = models.CharField(max_length=255)
     endpoint = models.CharField(max_length=255, help_text="method and path the key was first used on")
     body_hash = models.CharField(max_length=64, help_text="SHA-256 of the request body")
@@ -236,7 +236,8 @@ class Notification(models.Model):
         OPPORTUNITY_UNQUALIFIED = "opportunity_unqualified", "Opportunity unqualified"
 
     # A person's alert has a user; a channel's (e.g. "lost-deals", docs/rules.md §4) has a channel instead.
-    user = models.ForeignKey(User, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications")
+    user = models.ForeignKey(User, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications",
+                             db_index=False)
     channel = models.CharField(max_length=40, blank=True, db_index=True)
     kind = models.CharField(max_length=40, choices=Kind.choices)
     message = models.TextField()
@@ -313,7 +314,7 @@ class WebhookDelivery(models.Model):
         FAILED = "failed", "Failed"
 
     event = models.ForeignKey(WebhookEvent, on_delete=models.CASCADE, related_name="deliveries")
-    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries", db_index=False)
     state = models.CharField(max_length=20, choices=State.choices, default=State.PENDING)
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)

@@ -35,7 +35,7 @@ class BulkAction(models.Model):
     params = models.JSONField(default=dict)
     summary = models.CharField(max_length=300)  # the action in words, for the audit
     record_ids = models.JSONField(default=list)
-    by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="bulk_actions")
+    by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="bulk_actions", db_index=False)
     state = models.CharField(max_length=20, choices=State.choices, default=State.QUEUED)
     total = models.PositiveIntegerField(default=0)
     # [[record id, "done" | "refused", message], …] in record_ids' order: how far it got.

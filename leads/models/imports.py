@@ -38,7 +38,8 @@ class Import(models.Model):
     updated = models.PositiveIntegerField(default=0)
     unchanged = models.PositiveIntegerField(default=0)
     rejected = models.PositiveIntegerField(default=0)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+",
+                                   db_index=False)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     # When the nightly history_prune deleted its rows, IMPORT_ROWS_KEPT_DAYS after it finished:
@@ -68,7 +69,7 @@ class ImportRow(models.Model):
         UNCHANGED = "unchanged", "Unchanged"
         REJECTED = "rejected", "Rejected"
 
-    batch = models.ForeignKey(Import, on_delete=models.CASCADE, related_name="lines")
+    batch = models.ForeignKey(Import, on_delete=models.CASCADE, related_name="lines", db_index=False)
     line = models.PositiveIntegerField()
     data = models.JSONField(null=True)
     values = models.JSONField(default=list)
@@ -87,7 +88,7 @@ class ImportMapping(models.Model):
     spaces), and the lead field it filled, or "" for a column left out: their next files
     with that column are read the same way."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False)
     header = models.CharField(max_length=255)
     field = models.CharField(max_length=40, blank=True)
 
@@ -103,8 +104,10 @@ class CampaignMember(models.Model):
     however often the list is imported (docs/rules.md §5.3)."""
 
     campaign = models.CharField(max_length=100)
-    lead = models.ForeignKey("leads.Lead", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
-    contact = models.ForeignKey("leads.Contact", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    lead = models.ForeignKey("leads.Lead", null=True, blank=True, on_delete=models.CASCADE, related_name="+",
+                             db_index=False)
+    contact = models.ForeignKey("leads.Contact", null=True, blank=True, on_delete=models.CASCADE, related_name="+",
+                                db_index=False)
     source_import = models.ForeignKey(Import, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     added_at = models.DateTimeField()
 

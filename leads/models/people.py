@@ -283,7 +283,8 @@ class Contact(Person):
         RESELLER = "reseller", "Reseller"
 
     email = models.EmailField(max_length=254, blank=True, db_index=True)
-    account = models.ForeignKey(Account, null=True, blank=True, on_delete=models.SET_NULL, related_name="contacts")
+    account = models.ForeignKey(Account, null=True, blank=True, on_delete=models.SET_NULL, related_name="contacts",
+                                db_index=False)
     role = models.CharField(max_length=20, choices=Role.choices, blank=True)
 
     objects = LiveManager.from_queryset(ContactQuerySet)()

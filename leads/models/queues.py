@@ -30,7 +30,7 @@ class QueueTally(models.Model):
     BREACHES = "breaches"
     WAITING = "waiting"
 
-    owner = models.ForeignKey("sdrcrm.User", null=True, on_delete=models.CASCADE, related_name="+")
+    owner = models.ForeignKey("sdrcrm.User", null=True, on_delete=models.CASCADE, related_name="+", db_index=False)
     queue = models.ForeignKey(Queue, null=True, on_delete=models.CASCADE, related_name="+")
     key = models.CharField(max_length=30)  # a view of leads/worklists.py LEAD_VIEWS, BREACHES or WAITING
     count = models.PositiveIntegerField()

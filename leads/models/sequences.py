@@ -55,7 +55,7 @@ class Sequence(models.Model):
 
 
 class SequenceStep(models.Model):
-    sequence = models.ForeignKey(Sequence, on_delete=models.CASCADE, related_name="steps")
+    sequence = models.ForeignKey(Sequence, on_delete=models.CASCADE, related_name="steps", db_index=False)
     position = models.PositiveSmallIntegerField(help_text="1 for the first step")
     day_offset = models.PositiveSmallIntegerField(help_text="Days after enrolment")
     type = models.CharField(max_length=20, choices=StepType.choices)
@@ -87,10 +87,11 @@ class Enrollment(models.Model):
         COMMUNITY_PROGRAM = "community_program", "Community program"
         CONVERTED = "converted", "Converted"
 
-    sequence = models.ForeignKey(Sequence, on_delete=models.PROTECT, related_name="enrollments")
-    lead = models.ForeignKey("leads.Lead", null=True, blank=True, on_delete=models.CASCADE, related_name="enrollments")
+    sequence = models.ForeignKey(Sequence, on_delete=models.PROTECT, related_name="enrollments", db_index=False)
+    lead = models.ForeignKey("leads.Lead", null=True, blank=True, on_delete=models.CASCADE,
+                             related_name="enrollments", db_index=False)
     contact = models.ForeignKey(
-        "leads.Contact", null=True, blank=True, on_delete=models.CASCADE, related_name="enrollments"
+        "leads.Contact", null=True, blank=True, on_delete=models.CASCADE, related_name="enrollments", db_index=False
     )
     state = models.CharField(max_length=10, choices=State.choices, default=State.ACTIVE)
     # The highest step completed so far (0: none yet).
@@ -149,7 +150,7 @@ class SequenceEvent(models.Model):
         FINISHED = "finished", "Finished"
         BOUNCED = "bounced", "Bounced"
 
-    enrollment = models.ForeignKey(Enrollment, on_delete=models.CASCADE, related_name="events")
+    enrollment = models.ForeignKey(Enrollment, on_delete=models.CASCADE, related_name="events", db_index=False)
     kind = models.CharField(max_length=20, choices=Kind.choices)
     step = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Step position, for step_completed")
     occurred_at = models.DateTimeField()

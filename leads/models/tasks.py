@@ -33,8 +33,10 @@ class Task(models.Model):
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.TODO)
     due_at = models.DateTimeField()
     owner = models.ForeignKey(USER, on_delete=models.CASCADE, related_name="tasks")
-    lead = models.ForeignKey(Lead, null=True, blank=True, on_delete=models.CASCADE, related_name="tasks")
-    contact = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.CASCADE, related_name="tasks")
+    lead = models.ForeignKey(Lead, null=True, blank=True, on_delete=models.CASCADE, related_name="tasks",
+                             db_index=False)
+    contact = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.CASCADE, related_name="tasks",
+                                db_index=False)
     # A deal's task (the stale_opportunities job's "accept or unqualify" for its AE).
     opportunity = models.ForeignKey("opportunities.Opportunity", null=True, blank=True, on_delete=models.CASCADE,
                                     db_index=False,  # task_opportunity leads with it
