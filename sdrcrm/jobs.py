@@ -118,4 +118,3 @@ def latest_runs() -> list[tuple[str, JobRun | None]]:
     """Every job with its latest run (None: never ran), by name; one query."""
     latest = {run.name: run for run in JobRun.objects.filter(id__in=Subquery(_last_run_ids()))}
     return [(name, latest.get(name)) for name in sorted(JOBS)]
-
