@@ -1,13 +1,16 @@
-"""On a phone the header folds: the brand, "Menu" (with the unread count) and the search
-stay; the links, who is logged in and "Log out" open under "Menu" in a real Chromium. On
-a wide screen there is no "Menu" and every link shows."""
+"""On a phone, in a real Chromium: the header folds to the brand, "Menu" (with the unread
+count) and the search, and the links, who is logged in and "Log out" open under "Menu"
+(on a wide screen there is no "Menu" and every link shows); the lead list is a list of
+cards with each phone on the screen."""
 
 from __future__ import annotations
 
 import pytest
 from playwright.sync_api import expect
 
+from leads.models import Status
 from sdrcrm.models import Notification
+from tests.factories import LeadFactory
 
 from .conftest import ARTIFACTS, login, screenshots
 
@@ -41,3 +44,22 @@ def test_the_menu_folds_on_a_phone_and_opens_with_one_tap(page, live_server, sdr
     page.screenshot(path=str(ARTIFACTS / "phone-menu-open-390.png"))
     leads.click()
     expect(page).to_have_url(f"{live_server.url}/leads/")
+
+
+def test_on_a_phone_each_lead_is_a_card_with_its_phone_on_the_screen(page, live_server, sdr):
+    """The Callable view is worked from the phone: each lead's number is on the screen, a
+    tel: link, not in a column panned out of sight."""
+    LeadFactory(owner=sdr, status=Status.MQL, first_name="Cleo", last_name="Contact", company="Initech",
+                email="cleo.contact@initech-international.example", phone="+1 415 555 0199")
+    login(page, live_server, sdr)
+    page.set_viewport_size({"width": 390, "height": 844})
+
+    page.goto(f"{live_server.url}/leads/?view=callable")
+
+    phone = page.get_by_role("link", name="+1 415 555 0199")
+    expect(phone).to_have_attribute("href", "tel:+14155550199")
+    box = phone.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= 390
+    expect(page.get_by_role("link", name="Cleo Contact")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    screenshots(page, "phone-lead-cards")

@@ -32,7 +32,7 @@ def test_the_callable_list_links_each_phone(client, sdr):
 
     page = client.get("/leads/", {"view": "callable"}).content.decode()
 
-    assert '<td class="nowrap"><a href="tel:+14155550199">+1 415 555 0199</a></td>' in page
+    assert '<td class="phone nowrap"><a href="tel:+14155550199">+1 415 555 0199</a></td>' in page
 
 
 def test_the_lead_and_contact_pages_link_phone_and_email(client, ops):
