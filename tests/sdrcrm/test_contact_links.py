@@ -1,6 +1,6 @@
-"""An SDR calls or mails a person with one tap: the phone is a `tel:` link on the lead
-list (the Callable view is worked down the list) and on the lead's and the contact's page,
-and the email a `mailto:` link (sdrcrm/templatetags/contact_links.py)."""
+"""An SDR calls or mails a person with one tap: the phone is a `tel:` link on the lead and
+contact lists (the Callable view is worked down the list) and on the lead's and the
+contact's page, and the email a `mailto:` link (sdrcrm/templatetags/contact_links.py)."""
 
 from __future__ import annotations
 
@@ -48,3 +48,12 @@ def test_the_lead_and_contact_pages_link_phone_and_email(client, ops):
     page = client.get(f"/contacts/{contact.pk}/").content.decode()
     assert '<a href="mailto:cora@globex.com">cora@globex.com</a>' in page
     assert '<a href="tel:+442079460958">+44 20 7946 0958</a>' in page
+
+
+def test_the_contact_list_links_each_phone(client, ops):
+    ContactFactory(email="cora@globex.com", phone="+44 20 7946 0958")
+    client.force_login(ops)
+
+    page = client.get("/contacts/").content.decode()
+
+    assert '<td class="phone nowrap"><a href="tel:+442079460958">+44 20 7946 0958</a></td>' in page
