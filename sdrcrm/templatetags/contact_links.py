@@ -36,5 +36,5 @@ def phone_link(phone: str | None) -> SafeString:
 @register.simple_tag
 def email_link(email: str | None) -> SafeString:
     if not email:
-        return format_html("—")
+        return format_html("{}", "—")
     return format_html('<a href="mailto:{}">{}</a>', email, email)

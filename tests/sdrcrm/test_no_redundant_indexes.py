@@ -7,11 +7,13 @@ left as those libraries make them."""
 from __future__ import annotations
 
 import pytest
+from django.apps import apps
 from django.db import connection
 
 from tests.conftest import on_postgres, require
 
 pytestmark = pytest.mark.django_db
+OURS = {"leads", "routing", "scoring", "opportunities", "sdrcrm"}
 
 PREFIXES = """
 WITH idx AS (
@@ -39,3 +41,18 @@ def test_no_index_is_the_leading_part_of_another():
         cursor.execute(PREFIXES)
         redundant = cursor.fetchall()
     assert redundant == []
+
+
+def test_every_index_and_constraint_the_models_declare_is_in_the_database():
+    """The migrations built what the models say: no Meta index or constraint went missing
+    (AlterField(db_index=False) drops a column's partial unique index with its plain one,
+    which leads 0037 steps around)."""
+    missing = []
+    with connection.cursor() as cursor:
+        for model in apps.get_models():
+            if model._meta.app_label not in OURS or not model._meta.managed:
+                continue
+            present = connection.introspection.get_constraints(cursor, model._meta.db_table)
+            declared = [*model._meta.indexes, *model._meta.constraints]
+            missing += [f"{model._meta.db_table}.{item.name}" for item in declared if item.name not in present]
+    assert missing == []
