@@ -3,7 +3,8 @@ and ops (docs/rules.md §9, manager pages: job runs)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.utils import timezone
@@ -135,3 +136,17 @@ def test_how_long_a_run_took_reads_in_seconds_minutes_or_hours(client, manager, 
 
     row = page[page.index('data-job="sla_breaches"'):]
     assert f"<td>{shown}</td>" in row[:row.index("</tr>")]
+
+
+def test_the_runs_are_shown_in_the_users_zone_and_say_which(client, manager):
+    """Jobs are scheduled in UTC (docs/rules.md §6); the page shows an AMER manager New
+    York time and names it, so 03:40 UTC reads as 22:40 EST the day before."""
+    JobRun.objects.create(name="trash_purge", slot=datetime(2026, 12, 1, 3, 40, tzinfo=UTC), finished_at=NOW)
+    client.force_login(manager)
+
+    page = client.get("/jobs/").content.decode()
+
+    zone = f"{timezone.now().astimezone(ZoneInfo('America/New_York')):%Z}"
+    assert f"<th>Slot ({zone})</th>" in page
+    row = page[page.index('data-job="trash_purge"'):]
+    assert "<td>2026-11-30 22:40</td>" in row[:row.index("</tr>")]
