@@ -548,10 +548,18 @@ def error_rows(record: Import) -> Iterator[list[Any]]:
     wrong with each (sdrcrm.exports makes them safe to open in a spreadsheet). Refused once
     the nightly prune has cleared the import's rows."""
     if record.rows_cleared_at:
-        raise Refused(f"This import's rows were cleared on {record.rows_cleared_at:%Y-%m-%d} (an import keeps them "
-                      f"{settings.IMPORT_ROWS_KEPT_DAYS} days after it finishes); its counts stay, "
-                      "the error file is gone.", status=410)
+        raise Refused(cleared_note(record), status=410)
     return _rejected(record)
+
+
+def cleared_note(record: Import) -> str:
+    """What the import's page and its error file say once the nightly prune has cleared its
+    rows ("" before)."""
+    if not record.rows_cleared_at:
+        return ""
+    return (f"This import's rows were cleared on {record.rows_cleared_at:%Y-%m-%d} (an import keeps them "
+            f"{settings.IMPORT_ROWS_KEPT_DAYS} days after it finishes): its counts stay, the problems and the "
+            "error file are gone.")
 
 
 def _rejected(record: Import) -> Iterator[list[Any]]:

@@ -6,7 +6,6 @@ The rules are in leads/imports.py; the fields are checked as the API checks them
 from __future__ import annotations
 
 from django import forms
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -78,11 +77,12 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
     record = get_object_or_404(_imports_of(request.user).select_related("created_by"), pk=pk)
     if request.headers.get("HX-Request") == "true":
         return render(request, "leads/_import_progress.html",
-                      {"record": record, "rows_kept_days": settings.IMPORT_ROWS_KEPT_DAYS})
-    problems = list(ImportRow.objects.filter(batch=record, result=ImportRow.Result.REJECTED)
-                    .order_by("line").values_list("line", "errors")[:PROBLEMS_SHOWN])
+                      {"record": record, "cleared_note": imports.cleared_note(record)})
+    problems = [] if record.rows_cleared_at else list(
+        ImportRow.objects.filter(batch=record, result=ImportRow.Result.REJECTED)
+        .order_by("line").values_list("line", "errors")[:PROBLEMS_SHOWN])
     return render(request, "leads/import_detail.html", {
-        "record": record, "problems": problems, "rows_kept_days": settings.IMPORT_ROWS_KEPT_DAYS,
+        "record": record, "problems": problems, "cleared_note": imports.cleared_note(record),
         "fields": [("", "— (leave out)"), *[
             (name, name.replace("_", " ")) for name in imports.SYNONYMS]],
         "columns": [(header, record.mapping.get(header, ""), record.mapping.get(header, "").replace("_", " "))
